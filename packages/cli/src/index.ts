@@ -1,0 +1,5 @@
+export { main, helpText } from './main.js';
+export { UsageError } from './command.js';
+export type { Command, CommandIo } from './command.js';
+export { commands } from './commands.js';
+export { version } from './version.js';

@@ -1,0 +1,71 @@
+import type { Command, CommandIo } from './command.js';
+import { UsageError } from './command.js';
+import { commands as registeredCommands } from './commands.js';
+import { version } from './version.js';
+
+const processIo: CommandIo = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+};
+
+export function helpText(commands: readonly Command[] = registeredCommands): string {
+  const width = Math.max(8, ...commands.map((command) => command.name.length));
+  const list =
+    commands.length === 0
+      ? '  (none yet: dataset, embedding and evaluation commands arrive with their packages)\n'
+      : commands.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}\n`).join('');
+  return `medssl ${version}: which pretrained features transfer to your medical imaging task, and how many labels you need
+
+Usage
+  medssl <command> [options]
+  medssl <command> --help
+
+Commands
+${list}
+Options
+  -h, --help     show this help
+  -v, --version  print the version
+
+Documentation: the README of each @medssl package; the paper this follows is
+Truong, Mohammadi and Lenga, "How Transferable Are Self-supervised Features in Medical Image
+Classification Tasks?", ML4H 2021 (arXiv 2108.10048).
+`;
+}
+
+/** Runs the CLI and returns the exit code: 0 success, 1 failure, 2 usage error. */
+export async function main(
+  argv: readonly string[],
+  io: CommandIo = processIo,
+  commands: readonly Command[] = registeredCommands,
+): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
+    const topic = first === 'help' ? commands.find((command) => command.name === rest[0]) : undefined;
+    io.stdout(topic ? topic.usage : helpText(commands));
+    return first === undefined ? 2 : 0;
+  }
+  if (first === '-v' || first === '--version') {
+    io.stdout(`${version}\n`);
+    return 0;
+  }
+  const command = commands.find((candidate) => candidate.name === first);
+  if (!command) {
+    const known = commands.map((candidate) => candidate.name).join(', ') || 'none yet';
+    io.stderr(`medssl: unknown command "${first}" (commands: ${known}). Run "medssl --help".\n`);
+    return 2;
+  }
+  if (rest.includes('-h') || rest.includes('--help')) {
+    io.stdout(command.usage);
+    return 0;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`medssl ${command.name}: ${error.message}\nRun "medssl ${command.name} --help" for usage.\n`);
+      return 2;
+    }
+    io.stderr(`medssl ${command.name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,16 @@
+export { assertSeed, createRng } from './rng.js';
+export type { Rng } from './rng.js';
+export { outputCount, targetNames, targetRows, validateTargets, validateTask } from './task.js';
+export {
+  DEFAULT_FRACTIONS,
+  SUBSET_FORMAT,
+  assertFraction,
+  fingerprintPool,
+  labelFractionSubsets,
+  parseSubset,
+  serializeSubset,
+  subsetFileName,
+} from './subsets.js';
+export type { LabelFractionSubset, LabelFractionSubsetsOptions } from './subsets.js';
+export { batches, mapConcurrent, readAhead } from './batching.js';
+export type { MapConcurrentOptions } from './batching.js';

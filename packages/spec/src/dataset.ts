@@ -1,0 +1,55 @@
+import type { RawImage } from './image.js';
+import type { SpecificationVersion } from './version.js';
+import type { Target, Task } from './task.js';
+
+/** Split names; datasets use `train`, `val` and `test` where the source has such splits. */
+export type SplitName = 'train' | 'val' | 'test' | (string & {});
+
+/** One labelled image. Pixels are decoded only when `decode()` is called. */
+export interface Sample {
+  /** Stable within the dataset: a file name, a path relative to the root, or an index like `test/00042`. */
+  readonly id: string;
+  readonly target: Target;
+  /** Samples that must never be split apart, e.g. the patient id in ChestX-ray14. */
+  readonly group?: string;
+  /** Where the pixels come from (a path, or a path plus an index into an HDF5 or npz array). */
+  readonly source?: string;
+  decode(): Promise<RawImage>;
+}
+
+export interface SampleOptions {
+  /** First row to yield (inclusive); default 0. Lets a caller resume or shard without decoding. */
+  readonly start?: number;
+  /** Row to stop before (exclusive); default the split's size. */
+  readonly end?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** What a dataset did with rows or files it could not use; nothing is dropped without a count here. */
+export interface DatasetIssue {
+  readonly kind: 'skipped' | 'missing-file' | 'missing-label' | 'note';
+  readonly message: string;
+  /** The file (and row) concerned, when there is one. */
+  readonly file?: string;
+  readonly row?: number;
+}
+
+/**
+ * A labelled image source read from its official on-disk layout. Samples stream lazily: a dataset never
+ * holds every decoded image in memory.
+ */
+export interface Dataset {
+  readonly specificationVersion: SpecificationVersion;
+  /** An identifier from ARCHITECTURE.md, e.g. `pcam`, `chestxray14:pneumonia`, `medmnist:retinamnist`. */
+  readonly id: string;
+  /** Version of the data (release, label revision, split seed) that feature caches are keyed on. */
+  readonly version: string;
+  readonly task: Task;
+  readonly splits: readonly SplitName[];
+  /** Number of samples in a split, without decoding any image. */
+  size(split: SplitName): Promise<number>;
+  /** Samples in a stable order; the same call yields the same rows in the same order every time. */
+  samples(split: SplitName, options?: SampleOptions): AsyncIterable<Sample>;
+  /** Rows and files the dataset skipped or could not match, with the reason for each. */
+  issues?(): readonly DatasetIssue[];
+}
