@@ -41,7 +41,8 @@ const pkg = {
   sideEffects: false,
   exports: exportsMap,
   publishConfig: { access: 'public', exports: publishedExports },
-  files: ['dist', '!dist/**/*.test.*', '!dist/**/__fixtures__'],
+  // Sources ship beside dist so source maps and declaration maps resolve; tests and fixtures stay out.
+  files: ['dist', 'src', '!src/**/*.test.ts', '!src/**/__fixtures__'],
   scripts: { build: 'tsc -p tsconfig.build.json' },
   dependencies: Object.fromEntries(dependencies.map((dep) => [`@medssl/${dep}`, 'workspace:^'])),
   engines: { node: '>=20.19' },
