@@ -14,3 +14,4 @@ export {
 export type { LabelFractionSubset, LabelFractionSubsetsOptions } from './subsets.js';
 export { batches, mapConcurrent, readAhead } from './batching.js';
 export type { MapConcurrentOptions } from './batching.js';
+export * from './preprocess/index.js';
