@@ -1,0 +1,29 @@
+export { UndefinedMetricError } from './errors.js';
+export { rocAuc, perLabelAuc } from './auc.js';
+export type { PerLabelAuc } from './auc.js';
+export {
+  accuracy,
+  balancedAccuracy,
+  cohenKappa,
+  confusionMatrix,
+  f1PerClass,
+  macroF1,
+  recallPerClass,
+} from './classification.js';
+export type { ConfusionMatrix, KappaWeights } from './classification.js';
+export { bootstrapInterval } from './bootstrap.js';
+export type { BootstrapInterval, BootstrapOptions } from './bootstrap.js';
+export {
+  accuracyMetric,
+  aucMetric,
+  balancedAccuracyMetric,
+  builtInMetrics,
+  computeMetrics,
+  kappaMetric,
+  linearKappaMetric,
+  macroF1Metric,
+  meanAucMetric,
+  metricsForTask,
+  predictedClasses,
+} from './metric.js';
+export type { ComputedMetrics } from './metric.js';
