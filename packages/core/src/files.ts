@@ -1,36 +1,58 @@
-import { open, rename, rm, readFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { TargetArray } from '@medssl/spec';
 import { parseSubset, serializeSubset, subsetFileName, type LabelFractionSubset } from './subsets.js';
 
 /**
  * Writes a file so that a crash at any moment leaves either the old file or the complete new one: the bytes
- * go to a temporary name in the same folder, are flushed to disk, and the temporary file is renamed over the
- * target; the folder is then flushed so the rename itself survives a power loss.
+ * go to a temporary file in the same folder, are flushed to disk, and the temporary file is renamed over the
+ * target; the folder is then flushed so the rename itself survives a power loss. `contents` may be several
+ * chunks, written one after the other (a large array need not be joined to its header in memory).
  */
-export async function writeFileAtomic(path: string, contents: Uint8Array | string): Promise<void> {
-  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
-  const handle = await open(temporary, 'w');
+export async function writeFileAtomic(path: string, contents: Uint8Array | string | readonly (Uint8Array | string)[]): Promise<void> {
+  const chunks = (Array.isArray(contents) ? contents : [contents]) as readonly (Uint8Array | string)[];
+  const directory = dirname(path);
+  const temporaryPath = join(directory, `.${basename(path)}.${randomUUID()}.tmp`);
+  const handle = await open(temporaryPath, 'wx');
   try {
-    await handle.writeFile(contents);
-    await handle.sync();
+    try {
+      let position = 0;
+      for (const chunk of chunks) {
+        position = await writeAll(handle, typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk, position);
+      }
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporaryPath, path);
   } catch (error) {
-    await handle.close();
-    await rm(temporary, { force: true });
+    await rm(temporaryPath, { force: true });
     throw error;
   }
-  await handle.close();
-  await rename(temporary, path);
-  await syncDirectory(dirname(path));
+  await syncDirectory(directory);
 }
 
+async function writeAll(handle: FileHandle, bytes: Uint8Array, position: number): Promise<number> {
+  let written = 0;
+  while (written < bytes.byteLength) {
+    // One write call moves at most about 2 GiB on Linux, so large arrays take several.
+    const { bytesWritten } = await handle.write(bytes, written, bytes.byteLength - written, position + written);
+    written += bytesWritten;
+  }
+  return position + written;
+}
+
+/** Flushes a directory entry (the rename) to disk; platforms that cannot open directories skip it. */
 async function syncDirectory(directory: string): Promise<void> {
-  let handle;
+  if (process.platform === 'win32') return;
+  let handle: FileHandle | undefined;
   try {
     handle = await open(directory, 'r');
     await handle.sync();
-  } catch {
-    // Some platforms (Windows) and file systems cannot fsync a directory; the rename is still atomic.
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EBADF') throw error;
   } finally {
     await handle?.close();
   }

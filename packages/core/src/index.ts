@@ -15,3 +15,4 @@ export type { LabelFractionSubset, LabelFractionSubsetsOptions } from './subsets
 export { batches, mapConcurrent, readAhead } from './batching.js';
 export type { MapConcurrentOptions } from './batching.js';
 export * from './preprocess/index.js';
+export * from './arrays/index.js';
