@@ -13,6 +13,8 @@ export {
 } from './subsets.js';
 export type { LabelFractionSubset, LabelFractionSubsetsOptions } from './subsets.js';
 export { batches, mapConcurrent, readAhead } from './batching.js';
+export { csvColumns, parseCsv } from './csv.js';
+export type { CsvTable } from './csv.js';
 export type { MapConcurrentOptions } from './batching.js';
 export * from './preprocess/index.js';
 export * from './arrays/index.js';

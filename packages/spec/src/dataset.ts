@@ -53,3 +53,18 @@ export interface Dataset {
   /** Rows and files the dataset skipped or could not match, with the reason for each. */
   issues?(): readonly DatasetIssue[];
 }
+
+/** What a dataset plugin reads, for `medssl datasets list` and documentation. */
+export interface DatasetInfo {
+  /** The identifier, or its pattern (`medmnist:<flag>`). */
+  readonly id: string;
+  readonly title: string;
+  /** The on-disk layout the plugin expects, as users download it (one or more lines). */
+  readonly layout: string;
+  /** Where to get the data. */
+  readonly source: string;
+  readonly licence: string;
+}
+
+/** What a dataset does with a row or file it cannot use: stop with an error (default) or skip, count and report it. */
+export type OnError = 'throw' | 'skip';

@@ -10,7 +10,7 @@ export type {
   TaskType,
 } from './task.js';
 export type { Matrix, RawImage, Tensor } from './image.js';
-export type { Dataset, DatasetIssue, Sample, SampleOptions, SplitName } from './dataset.js';
+export type { Dataset, DatasetInfo, DatasetIssue, OnError, Sample, SampleOptions, SplitName } from './dataset.js';
 export type { Interpolation, Preprocessing } from './preprocessing.js';
 export type {
   Architecture,

@@ -5,9 +5,9 @@ import { checkTarget, checkTask } from './task.js';
 
 export interface DatasetExpectations {
   /** Exact number of samples per split. */
-  readonly counts?: Readonly<Record<SplitName, number>>;
+  readonly counts?: Readonly<Record<string, number>>;
   /** Exact number of samples per class name (positives per label for multilabel) per split. */
-  readonly classCounts?: Readonly<Record<SplitName, Readonly<Record<string, number>>>>;
+  readonly classCounts?: Readonly<Record<string, Readonly<Record<string, number>>>>;
   /** How many samples per split to decode (the first ones, and the last); default 3. */
   readonly decodePerSplit?: number;
 }
