@@ -14,6 +14,7 @@ export {
 export type { LabelFractionSubset, LabelFractionSubsetsOptions } from './subsets.js';
 export { batches, mapConcurrent, readAhead } from './batching.js';
 export { csvColumns, parseCsv } from './csv.js';
+export { assertFiniteFeatures, assertSameSamples, validateFeatureSet } from './features.js';
 export type { CsvTable } from './csv.js';
 export type { MapConcurrentOptions } from './batching.js';
 export * from './preprocess/index.js';

@@ -10,3 +10,4 @@ export {
   writeNpyFile,
 } from './arrays/node.js';
 export type { NpzFileArchive } from './arrays/node.js';
+export { FEATURE_FILES, readFeatureSet, writeFeatureSet } from './feature-files.js';
