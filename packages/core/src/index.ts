@@ -15,6 +15,8 @@ export type { LabelFractionSubset, LabelFractionSubsetsOptions } from './subsets
 export { batches, mapConcurrent, readAhead } from './batching.js';
 export { csvColumns, parseCsv } from './csv.js';
 export { assertFiniteFeatures, assertSameSamples, validateFeatureSet } from './features.js';
+export { evaluateLabelFractions, summarise } from './evaluation.js';
+export type { EvaluationRow, FractionSummary, LabelFractionEvaluation, LabelFractionEvaluationOptions, MetricSummary } from './evaluation.js';
 export type { CsvTable } from './csv.js';
 export type { MapConcurrentOptions } from './batching.js';
 export * from './preprocess/index.js';

@@ -1,0 +1,109 @@
+import type { FeatureSet, Protocol, ProtocolInput, ProtocolResult } from '@medssl/spec';
+import { assertSeed } from './rng.js';
+import { DEFAULT_FRACTIONS, assertFraction, labelFractionSubsets, type LabelFractionSubset } from './subsets.js';
+
+export interface EvaluationRow {
+  readonly fraction: number;
+  readonly seed: number;
+  readonly split: 'test';
+  /** Training rows used (the subset's size). */
+  readonly trainCount: number;
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly validation: Readonly<Record<string, number>>;
+  readonly selected: Readonly<Record<string, number | string>>;
+  readonly perLabel?: ProtocolResult['perLabel'];
+}
+
+export interface MetricSummary {
+  readonly mean: number;
+  /** Sample standard deviation over seeds (n − 1 in the denominator); 0 for a single seed. */
+  readonly std: number;
+  readonly count: number;
+}
+
+export interface FractionSummary {
+  readonly fraction: number;
+  readonly metrics: Readonly<Record<string, MetricSummary>>;
+}
+
+export interface LabelFractionEvaluation {
+  readonly rows: readonly EvaluationRow[];
+  readonly summary: readonly FractionSummary[];
+  readonly subsets: readonly LabelFractionSubset[];
+}
+
+export interface LabelFractionEvaluationOptions<Input extends ProtocolInput> {
+  readonly protocol: Protocol<Input>;
+  /** The protocol's input without `trainRows` and `seed`, which this function sets per run. */
+  readonly input: Omit<Input, 'trainRows' | 'seed'>;
+  /** The training feature set the subsets are drawn from (for fusions: any one of the aligned sets). */
+  readonly pool: FeatureSet;
+  readonly dataset: string;
+  readonly fractions?: readonly number[];
+  readonly seeds?: readonly number[];
+  readonly signal?: AbortSignal;
+  /** Called after each run, e.g. to show progress or save partial results. */
+  readonly onRow?: (row: EvaluationRow, done: number, total: number) => void | Promise<void>;
+}
+
+/**
+ * Runs a protocol at every label fraction and seed on nested, stratified, seeded subsets of the training
+ * split, and summarises each fraction by the mean and standard deviation over seeds.
+ */
+export async function evaluateLabelFractions<Input extends ProtocolInput>(
+  options: LabelFractionEvaluationOptions<Input>,
+): Promise<LabelFractionEvaluation> {
+  const fractions = options.fractions ?? DEFAULT_FRACTIONS;
+  const seeds = options.seeds ?? [0];
+  fractions.forEach((fraction) => assertFraction(fraction));
+  seeds.forEach((seed) => assertSeed(seed));
+  if (seeds.length === 0) throw new RangeError('evaluation needs at least one seed');
+  const { pool } = options;
+  const task = pool.manifest.task;
+  const rows: EvaluationRow[] = [];
+  const subsets: LabelFractionSubset[] = [];
+  const total = fractions.length * seeds.length;
+  for (const seed of seeds) {
+    const drawn = await labelFractionSubsets({ task, targets: pool.targets, ids: pool.ids, fractions, seed, dataset: options.dataset, split: pool.manifest.split });
+    subsets.push(...drawn);
+    for (const subset of drawn) {
+      options.signal?.throwIfAborted();
+      const missing = subset.missing.length > 0 ? `; classes missing from this subset: ${subset.missing.join(', ')}` : '';
+      let result: ProtocolResult;
+      try {
+        result = await options.protocol.evaluate({ ...options.input, trainRows: subset.rows, seed, signal: options.signal } as unknown as Input);
+      } catch (error) {
+        throw new Error(`${options.protocol.id} at fraction ${subset.fraction}, seed ${seed} (${subset.rows.length} training rows${missing}): ${(error as Error).message}`);
+      }
+      const row: EvaluationRow = {
+        fraction: subset.fraction,
+        seed,
+        split: 'test',
+        trainCount: subset.rows.length,
+        metrics: result.metrics,
+        validation: result.validation,
+        selected: result.selected,
+        ...(result.perLabel ? { perLabel: result.perLabel } : {}),
+      };
+      rows.push(row);
+      await options.onRow?.(row, rows.length, total);
+    }
+  }
+  return { rows, summary: summarise(rows, fractions), subsets };
+}
+
+export function summarise(rows: readonly EvaluationRow[], fractions: readonly number[]): FractionSummary[] {
+  return fractions.map((fraction) => {
+    const atFraction = rows.filter((row) => row.fraction === fraction);
+    const names = [...new Set(atFraction.flatMap((row) => Object.keys(row.metrics)))];
+    const metrics = Object.fromEntries(
+      names.map((name) => {
+        const values = atFraction.map((row) => row.metrics[name]).filter((value): value is number => typeof value === 'number');
+        const mean = values.reduce((sum, value) => sum + value, 0) / values.length;
+        const variance = values.length > 1 ? values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (values.length - 1) : 0;
+        return [name, { mean, std: Math.sqrt(variance), count: values.length }];
+      }),
+    );
+    return { fraction, metrics };
+  });
+}
