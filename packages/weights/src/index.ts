@@ -1,0 +1,7 @@
+export {
+  architectures,
+  canonicalTensorShapes,
+  checkCanonicalTensors,
+  describeArchitecture,
+  randomCanonicalWeights,
+} from './canonical.js';
