@@ -1,0 +1,64 @@
+import type { Backbone, CanonicalWeights } from '@medssl/spec';
+import { architectures, defineBackbone, evaluationPreprocessing, isBatchCounter, pooledEmbedding, randomCanonicalWeights } from '@medssl/weights';
+
+export type SupervisedVariant = 'resnet50';
+
+/**
+ * The supervised ImageNet baseline: torchvision's ResNet-50. Both of torchvision's files use the same
+ * layout (the canonical one plus the 1000-way `fc` classifier, which is ignored).
+ */
+export function supervised(options: { variant?: SupervisedVariant } = {}): Backbone {
+  const variant = options.variant ?? 'resnet50';
+  if (variant !== 'resnet50') throw new RangeError(`supervised: unknown variant ${JSON.stringify(variant)}; available: resnet50`);
+  const architecture = architectures.resnet50;
+  return defineBackbone({
+    method: 'supervised',
+    variant,
+    architecture,
+    preprocessing: evaluationPreprocessing('bilinear', true),
+    embedding: pooledEmbedding(architecture),
+    layout: "torchvision's resnet50 state dict; fc.* and num_batches_tracked ignored",
+    canonicalName: (key) => (key.startsWith('fc.') || isBatchCounter(key) ? undefined : key),
+    checkpoints: [
+      {
+        variant,
+        file: 'resnet50-19c8e357.pth',
+        url: 'https://download.pytorch.org/models/resnet50-19c8e357.pth',
+        licence: 'BSD-3-Clause (torchvision); ImageNet-1k weights (IMAGENET1K_V1, 76.13 % top-1)',
+      },
+      {
+        variant,
+        file: 'resnet50-0676ba61.pth',
+        url: 'https://download.pytorch.org/models/resnet50-0676ba61.pth',
+        licence: 'BSD-3-Clause (torchvision); ImageNet-1k weights (IMAGENET1K_V2, 80.86 % top-1, evaluated at resize 232)',
+      },
+    ],
+  });
+}
+
+export type RandomArchitecture = 'resnet50' | 'vits16';
+
+/**
+ * Randomly initialised networks, the paper's lower baseline (`random:resnet50`, `random:vits16`): no
+ * checkpoint, seeded weights from `randomWeights`. Inputs are normalised like ImageNet models'.
+ */
+export function random(options: { architecture?: RandomArchitecture } = {}): Backbone {
+  const name = options.architecture ?? 'resnet50';
+  if (name !== 'resnet50' && name !== 'vits16') throw new RangeError(`random: unknown architecture ${JSON.stringify(name)}; available: resnet50, vits16`);
+  const architecture = architectures[name];
+  return defineBackbone({
+    method: 'random',
+    variant: name,
+    architecture,
+    preprocessing: evaluationPreprocessing(name === 'vits16' ? 'bicubic' : 'bilinear', true),
+    embedding: architecture.family === 'resnet' ? pooledEmbedding(architecture) : { kind: 'cls', dimension: architecture.embedDim },
+    layout: 'canonical names',
+    canonicalName: (key) => (isBatchCounter(key) ? undefined : key),
+    checkpoints: [],
+  });
+}
+
+/** The seeded weights of a `random:*` backbone. */
+export function randomWeights(backbone: Backbone, seed = 0): Promise<CanonicalWeights> {
+  return randomCanonicalWeights(backbone.architecture, seed);
+}
