@@ -11,73 +11,83 @@ export interface CsvTable {
 }
 
 export function parseCsv(text: string, source: string): CsvTable {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text; // a UTF-8 byte order mark is not data
   const records: string[][] = [];
   const lines: number[] = [];
-  let field = '';
-  let record: string[] = [];
-  let quoted = false;
+  const length = body.length;
+  let position = 0;
   let line = 1;
-  let recordLine = 1;
-  let fieldStarted = false;
-  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text; // a UTF-8 byte order mark is not data
-
-  const endRecord = () => {
-    record.push(field);
-    if (!(record.length === 1 && record[0] === '' && !fieldStarted)) {
+  while (position < length) {
+    const recordLine = line;
+    const record: string[] = [];
+    // One record: fields separated by commas, ended by a line break or the end of the text.
+    while (true) {
+      let field: string;
+      if (body.charCodeAt(position) === QUOTE) {
+        let value = '';
+        let chunkStart = position + 1;
+        let cursor = chunkStart;
+        while (true) {
+          const quote = body.indexOf('"', cursor);
+          if (quote < 0) throw new SyntaxError(`${source}: line ${recordLine}: a quoted field is not closed before the end of the file`);
+          if (body.charCodeAt(quote + 1) === QUOTE) {
+            value += body.slice(chunkStart, quote + 1);
+            chunkStart = cursor = quote + 2;
+            continue;
+          }
+          value += body.slice(chunkStart, quote);
+          position = quote + 1;
+          break;
+        }
+        for (let index = value.indexOf('\n'); index >= 0; index = value.indexOf('\n', index + 1)) line++;
+        field = value;
+        const next = body.charCodeAt(position);
+        if (position < length && next !== COMMA && next !== NEWLINE && next !== RETURN) {
+          throw new SyntaxError(`${source}: line ${line}: unexpected text after a closing quote`);
+        }
+      } else {
+        const start = position;
+        while (position < length) {
+          const code = body.charCodeAt(position);
+          if (code === COMMA || code === NEWLINE || code === RETURN) break;
+          if (code === QUOTE) throw new SyntaxError(`${source}: line ${line}: a quote inside an unquoted field`);
+          position++;
+        }
+        field = body.slice(start, position);
+      }
+      record.push(field);
+      if (position < length && body.charCodeAt(position) === COMMA) {
+        position++;
+        continue;
+      }
+      break;
+    }
+    if (position < length) {
+      if (body.charCodeAt(position) === RETURN && body.charCodeAt(position + 1) === NEWLINE) position++;
+      position++;
+      line++;
+    }
+    // A blank line (a lone empty field) is not a record.
+    if (!(record.length === 1 && record[0] === '')) {
       records.push(record);
       lines.push(recordLine);
     }
-    record = [];
-    field = '';
-    fieldStarted = false;
-  };
-
-  for (let index = 0; index < body.length; index++) {
-    const character = body[index]!;
-    if (quoted) {
-      if (character === '"') {
-        if (body[index + 1] === '"') {
-          field += '"';
-          index++;
-        } else {
-          quoted = false;
-        }
-      } else {
-        if (character === '\n') line++;
-        field += character;
-      }
-      continue;
-    }
-    if (character === '"') {
-      if (field.length > 0) throw new SyntaxError(`${source}: line ${line}: a quote inside an unquoted field`);
-      quoted = true;
-      fieldStarted = true;
-    } else if (character === ',') {
-      record.push(field);
-      field = '';
-      fieldStarted = true;
-    } else if (character === '\n' || character === '\r') {
-      if (character === '\r' && body[index + 1] === '\n') index++;
-      endRecord();
-      line++;
-      recordLine = line;
-    } else {
-      field += character;
-      fieldStarted = true;
-    }
   }
-  if (quoted) throw new SyntaxError(`${source}: line ${recordLine}: a quoted field is not closed before the end of the file`);
-  if (field.length > 0 || record.length > 0 || fieldStarted) endRecord();
 
   const [header, ...rows] = records;
   if (!header) throw new SyntaxError(`${source}: empty CSV file, expected a header row`);
-  rows.forEach((row, position) => {
+  rows.forEach((row, index) => {
     if (row.length !== header.length) {
-      throw new SyntaxError(`${source}: line ${lines[position + 1]}: expected ${header.length} fields (${header.join(',')}), got ${row.length}`);
+      throw new SyntaxError(`${source}: line ${lines[index + 1]}: expected ${header.length} fields (${header.join(',')}), got ${row.length}`);
     }
   });
   return { header, rows, lines: lines.slice(1) };
 }
+
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const NEWLINE = 0x0a;
+const RETURN = 0x0d;
 
 /** Column positions by name; an absent column is an error listing what the file has. */
 export function csvColumns<Name extends string>(table: CsvTable, names: readonly Name[], source: string): Record<Name, number> {
