@@ -14,6 +14,7 @@ export {
 export type { LabelFractionSubset, LabelFractionSubsetsOptions } from './subsets.js';
 export { batches, mapConcurrent, readAhead } from './batching.js';
 export { csvColumns, parseCsv } from './csv.js';
+export { IssueLog, NAMES_QUOTED, describeNames, sampleRange } from './dataset-tools.js';
 export { assertFiniteFeatures, assertSameSamples, validateFeatureSet } from './features.js';
 export { evaluateLabelFractions, summarise } from './evaluation.js';
 export type { EvaluationRow, FractionSummary, LabelFractionEvaluation, LabelFractionEvaluationOptions, MetricSummary } from './evaluation.js';

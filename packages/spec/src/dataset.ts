@@ -20,7 +20,7 @@ export interface Sample {
 export interface SampleOptions {
   /** First row to yield (inclusive); default 0. Lets a caller resume or shard without decoding. */
   readonly start?: number;
-  /** Row to stop before (exclusive); default the split's size. */
+  /** Row to stop before (exclusive); default the split's size. Like `Array.slice`, a larger `end` is clamped to the size. */
   readonly end?: number;
   readonly signal?: AbortSignal;
 }

@@ -9,3 +9,30 @@ export { mapToCanonical, stateDictInLayout, stripPrefixes } from './mapping.js';
 export type { CanonicalMapping } from './mapping.js';
 export { IMAGENET_NORMALIZE, defineBackbone, evaluationPreprocessing, isBatchCounter, pooledEmbedding } from './backbone.js';
 export type { BackboneDefinition } from './backbone.js';
+export {
+  flattenTensors,
+  readCheckpoint,
+  readCheckpointContents,
+  type CheckpointContents,
+  type CheckpointFormat,
+  type ReadCheckpointOptions,
+} from './checkpoint.js';
+export { CheckpointFormatError, UnsafeCheckpointError } from './errors.js';
+export { OpaqueObject, unpickle, type PickleDict, type PickleSet, type PickleValue, type UnpickleOptions, type UnpickleResult } from './pickle.js';
+export {
+  encodeSafetensors,
+  encodeSafetensorsParts,
+  looksLikeSafetensors,
+  readSafetensors,
+  type SafetensorsContents,
+  type SafetensorsDType,
+  type WritableTensor,
+  type WritableTensorData,
+} from './safetensors.js';
+export {
+  CheckpointTensor,
+  floatingTensors,
+  type CheckpointDType,
+  type CheckpointTensorData,
+  type TensorDataByDType,
+} from './tensor.js';

@@ -1,0 +1,2 @@
+export { pneumonia, pneumoniaInfo } from './pneumonia.js';
+export type { PneumoniaOptions, PneumoniaSplit } from './pneumonia.js';
