@@ -1,0 +1,13 @@
+export { onnxRuntime } from './runtime.js';
+export type { OnnxRuntime, OnnxRuntimeOptions } from './runtime.js';
+export { onnxModelEmbedder } from './model-file.js';
+export type { OnnxModelEmbedderOptions } from './model-file.js';
+export { buildOnnxModel, embeddingDimension, inputShapeFromPreprocessing } from './model.js';
+export type { BuiltOnnxModel, OnnxModelOptions } from './model.js';
+export { createOnnxSession, OnnxEmbedder } from './session.js';
+export type { GraphOptimizationLevel, OnnxSession, OnnxSessionOptions } from './session.js';
+export { positionTableForInput } from './position-embedding.js';
+export type { PositionTableRequest } from './position-embedding.js';
+export { foldBatchNorm } from './resnet.js';
+export { encodeOnnxModel, ONNX_IR_VERSION, ONNX_OPSET_VERSION } from './onnx-proto.js';
+export type { OnnxAttribute, OnnxGraph, OnnxModel, OnnxNode, OnnxTensor, OnnxValueInfo } from './onnx-proto.js';

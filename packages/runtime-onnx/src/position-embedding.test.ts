@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { positionTableForInput } from './position-embedding.js';
+
+function table(grid: number, width: number, value: (patch: number, channel: number) => number): Float32Array {
+  const data = new Float32Array((1 + grid * grid) * width);
+  for (let patch = 0; patch <= grid * grid; patch++) for (let channel = 0; channel < width; channel++) data[patch * width + channel] = value(patch, channel);
+  return data;
+}
+
+describe('positionTableForInput', () => {
+  it('keeps the stored table for the trained size', () => {
+    const stored = table(14, 3, (patch, channel) => patch + channel / 10);
+    expect(positionTableForInput({ positionEmbedding: stored, width: 3, patchSize: 16, imageHeight: 224, imageWidth: 224 })).toBe(stored);
+  });
+
+  it('resamples to the new patch grid and keeps the class position', () => {
+    const stored = table(14, 2, (patch, channel) => (patch === 0 ? 100 + channel : 1 + channel));
+    const resized = positionTableForInput({ positionEmbedding: stored, width: 2, patchSize: 16, imageHeight: 160, imageWidth: 256 });
+    expect(resized.length).toBe((1 + 10 * 16) * 2);
+    expect(Array.from(resized.subarray(0, 2))).toEqual([100, 101]);
+    // Cubic weights sum to one, so a constant table stays constant (to float32 rounding of the weights).
+    for (let patch = 1; patch <= 160; patch++) {
+      expect(resized[patch * 2]).toBeCloseTo(1, 5);
+      expect(resized[patch * 2 + 1]).toBeCloseTo(2, 5);
+    }
+  });
+
+  it('refuses a position table that is not a square grid, and inputs smaller than a patch', () => {
+    expect(() => positionTableForInput({ positionEmbedding: new Float32Array(4 * 3), width: 3, patchSize: 16, imageHeight: 224, imageWidth: 224 })).toThrow(/3 patch positions, not a square grid/);
+    expect(() => positionTableForInput({ positionEmbedding: table(2, 1, () => 0), width: 1, patchSize: 16, imageHeight: 8, imageWidth: 8 })).toThrow(/8x8 is smaller than one 16x16 patch/);
+  });
+});

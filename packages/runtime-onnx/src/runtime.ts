@@ -1,0 +1,55 @@
+import { SPECIFICATION_VERSION, type Architecture, type Backbone, type CanonicalWeights, type Embedder, type Runtime, type RuntimeOptions } from '@medssl/spec';
+import { checkCanonicalTensors, describeArchitecture } from '@medssl/weights';
+import { buildOnnxModel, embeddingDimension, inputShapeFromPreprocessing } from './model.js';
+import { createOnnxSession, OnnxEmbedder, type GraphOptimizationLevel } from './session.js';
+
+export interface OnnxRuntimeOptions {
+  /** Default intra-op threads for every embedder; `createEmbedder`'s `threads` wins. */
+  readonly threads?: number;
+  /** Default `all`. */
+  readonly graphOptimizationLevel?: GraphOptimizationLevel;
+  /** onnxruntime execution providers in order, e.g. `['cuda']`; overrides the `device` of `createEmbedder`. */
+  readonly executionProviders?: readonly string[];
+}
+
+export interface OnnxRuntime extends Runtime {
+  readonly id: 'onnx';
+}
+
+function sameArchitecture(first: Architecture, second: Architecture): boolean {
+  const fields = new Set([...Object.keys(first), ...Object.keys(second)]);
+  return [...fields].every((field) => (first as unknown as Record<string, unknown>)[field] === (second as unknown as Record<string, unknown>)[field]);
+}
+
+/**
+ * Runs backbones on onnxruntime-node. Each embedder builds an ONNX graph of the backbone's architecture
+ * (ResNet-50 at 1x/2x/4x width, DINO-layout ViTs) from canonical weights, for the input size the
+ * backbone's preprocessing produces, and reports the execution provider it runs on.
+ */
+export function onnxRuntime(options: OnnxRuntimeOptions = {}): OnnxRuntime {
+  return {
+    specificationVersion: SPECIFICATION_VERSION,
+    id: 'onnx',
+    async createEmbedder(backbone: Backbone, weights: CanonicalWeights, embedderOptions: RuntimeOptions = {}): Promise<Embedder> {
+      const architecture = backbone.architecture;
+      if (!sameArchitecture(weights.architecture, architecture)) {
+        throw new Error(`${backbone.id} is a ${describeArchitecture(architecture)}, but the weights from ${weights.source} are for a ${describeArchitecture(weights.architecture)}`);
+      }
+      checkCanonicalTensors(architecture, weights.tensors, weights.source);
+      const dimension = embeddingDimension(architecture, backbone.embedding.kind);
+      if (dimension !== backbone.embedding.dimension) {
+        throw new Error(`${backbone.id}: its '${backbone.embedding.kind}' embedding is ${dimension}-d for a ${describeArchitecture(architecture)}, but the backbone declares ${backbone.embedding.dimension}`);
+      }
+      const inputShape = inputShapeFromPreprocessing(backbone.preprocessing, backbone.id);
+      const model = buildOnnxModel(architecture, weights.tensors, { inputShape, embedding: backbone.embedding.kind });
+      const threads = embedderOptions.threads ?? options.threads;
+      const session = await createOnnxSession(model.bytes, {
+        ...(threads !== undefined ? { threads } : {}),
+        ...(embedderOptions.device !== undefined ? { device: embedderOptions.device } : {}),
+        ...(options.graphOptimizationLevel ? { graphOptimizationLevel: options.graphOptimizationLevel } : {}),
+        ...(options.executionProviders ? { executionProviders: options.executionProviders } : {}),
+      });
+      return new OnnxEmbedder({ session, backboneId: backbone.id, inputName: model.inputName, outputName: model.outputName, inputShape, dimension });
+    },
+  };
+}
