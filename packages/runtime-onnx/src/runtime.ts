@@ -6,6 +6,8 @@ import { createOnnxSession, OnnxEmbedder, type GraphOptimizationLevel } from './
 export interface OnnxRuntimeOptions {
   /** Default intra-op threads for every embedder; `createEmbedder`'s `threads` wins. */
   readonly threads?: number;
+  /** Spin-waiting of idle inference threads (onnxruntime's default: on); off when decoding shares the cores. */
+  readonly spinning?: boolean;
   /** Default `all`. */
   readonly graphOptimizationLevel?: GraphOptimizationLevel;
   /** onnxruntime execution providers in order, e.g. `['cuda']`; overrides the `device` of `createEmbedder`. */
@@ -48,6 +50,7 @@ export function onnxRuntime(options: OnnxRuntimeOptions = {}): OnnxRuntime {
         ...(embedderOptions.device !== undefined ? { device: embedderOptions.device } : {}),
         ...(options.graphOptimizationLevel ? { graphOptimizationLevel: options.graphOptimizationLevel } : {}),
         ...(options.executionProviders ? { executionProviders: options.executionProviders } : {}),
+        ...(options.spinning !== undefined ? { spinning: options.spinning } : {}),
       });
       return new OnnxEmbedder({ session, backboneId: backbone.id, inputName: model.inputName, outputName: model.outputName, inputShape, dimension });
     },

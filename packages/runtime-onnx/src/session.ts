@@ -15,6 +15,11 @@ export interface OnnxSessionOptions {
   readonly graphOptimizationLevel?: GraphOptimizationLevel;
   /** onnxruntime execution provider names in order of preference, e.g. `['cuda']`; overrides `device`. */
   readonly executionProviders?: readonly string[];
+  /**
+   * Whether idle intra-op threads spin-wait for the next operator (onnxruntime's default, `true`). Turn it
+   * off when other work (image decoding, preprocessing) shares the cores between inference calls.
+   */
+  readonly spinning?: boolean;
 }
 
 export interface OnnxSession {
@@ -78,6 +83,7 @@ export async function createOnnxSession(model: Uint8Array | string, options: Onn
     executionProviders: providers,
     graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
     ...(options.threads !== undefined ? { intraOpNumThreads: options.threads } : {}),
+    ...(options.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } : {}),
   };
   try {
     const session = typeof model === 'string' ? await ort.InferenceSession.create(model, sessionOptions) : await ort.InferenceSession.create(model, sessionOptions);
