@@ -4,12 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError, type Command } from './command.js';
 import { main } from './main.js';
+import { captureIo } from './__fixtures__/io.js';
 
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { stdout: (text: string) => out.push(text), stderr: (text: string) => err.push(text) }, out, err };
-}
 
 const echo: Command = {
   name: 'echo',
@@ -25,38 +21,38 @@ const echo: Command = {
 
 describe('medssl main', () => {
   it('prints help naming the commands, and exits 0 on --help, 2 with no arguments', async () => {
-    const help = capture();
+    const help = captureIo();
     expect(await main(['--help'], help.io, [echo])).toBe(0);
     expect(help.out.join('')).toMatch(/Usage\n {2}medssl <command> \[options\]/);
     expect(help.out.join('')).toMatch(/echo {6}prints its arguments/);
-    const bare = capture();
+    const bare = captureIo();
     expect(await main([], bare.io, [echo])).toBe(2);
   });
 
   it('prints the package version', async () => {
     const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-    const result = capture();
+    const result = captureIo();
     expect(await main(['--version'], result.io)).toBe(0);
     expect(result.out.join('')).toBe(`${version}\n`);
   });
 
   it('runs a command, shows its usage, and maps errors to exit codes', async () => {
-    const ok = capture();
+    const ok = captureIo();
     expect(await main(['echo', 'a', 'b'], ok.io, [echo])).toBe(0);
     expect(ok.out.join('')).toBe('a b\n');
-    const usage = capture();
+    const usage = captureIo();
     expect(await main(['echo', '--help'], usage.io, [echo])).toBe(0);
     expect(usage.out.join('')).toBe(echo.usage);
-    const misuse = capture();
+    const misuse = captureIo();
     expect(await main(['echo'], misuse.io, [echo])).toBe(2);
     expect(misuse.err.join('')).toMatch(/medssl echo: expected at least one word\nRun "medssl echo --help"/);
-    const failure = capture();
+    const failure = captureIo();
     expect(await main(['echo', 'fail'], failure.io, [echo])).toBe(1);
     expect(failure.err.join('')).toBe('medssl echo: the file x.npy is truncated\n');
   });
 
   it('names an unknown command', async () => {
-    const result = capture();
+    const result = captureIo();
     expect(await main(['embedd'], result.io, [echo])).toBe(2);
     expect(result.err.join('')).toMatch(/unknown command "embedd" \(commands: echo\)/);
   });

@@ -1,0 +1,90 @@
+// `medssl embed` end to end (decode + preprocess + infer + gather) against the same runtime's raw inference
+// on pre-made tensors, and against PyTorch doing the same end to end (PIL decode, torchvision transforms,
+// ResNet-50 in eval mode) at its best settings here (GLIBC_TUNABLES=glibc.malloc.hugetlb=1, channels_last,
+// 2 threads), all in one run on the same images. Prints medians and ratios; never quote one absolute rate.
+//
+//   pnpm --filter @medssl/bench embed [images]
+//
+// Goal (issue 4): ResNet-50 end to end at >= 90 % of raw onnxruntime throughput, and >= 1.5x PyTorch.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { supervised } from '@medssl/backbone-supervised';
+import { embedSplit } from '@medssl/cli';
+import { folder } from '@medssl/dataset-folder';
+import { onnxRuntime } from '@medssl/runtime-onnx';
+import { randomCanonicalWeights } from '@medssl/weights';
+import sharp from 'sharp';
+
+const IMAGES = Number(process.argv[2] ?? 64);
+const BATCH = 16;
+const THREADS = 2;
+const REPEATS = 3;
+const python = '/usr/bin/python3';
+const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+const root = mkdtempSync(join(tmpdir(), 'medssl-bench-embed-'));
+try {
+  // 512x512 JPEG "photographs": smooth gradients plus noise, so the codec does real work.
+  for (const label of ['a', 'b']) mkdirSync(join(root, 'train', label), { recursive: true });
+  for (let index = 0; index < IMAGES; index++) {
+    const pixels = new Uint8Array(512 * 512 * 3);
+    for (let offset = 0; offset < pixels.length; offset++) pixels[offset] = ((offset % 1536) / 6 + ((offset * 2654435761) >>> 24)) & 255;
+    await sharp(pixels, { raw: { width: 512, height: 512, channels: 3 } }).jpeg({ quality: 90 }).toFile(join(root, 'train', index % 2 ? 'a' : 'b', `${index}.jpg`));
+  }
+  const backbone = supervised();
+  const spinning = process.env.MEDSSL_SPINNING !== '0';
+  const embedder = await onnxRuntime({ spinning }).createEmbedder(backbone, await randomCanonicalWeights(backbone.architecture, 0), { threads: THREADS });
+  const dataset = await folder({ root, fractions: { train: 1, val: 0, test: 0 } });
+  const io = { stdout: () => undefined, stderr: () => undefined };
+
+  const raw: number[] = [];
+  const endToEnd: number[] = [];
+  const batch = { data: new Float32Array(BATCH * 3 * 224 * 224).map((_, index) => Math.sin(index)), shape: [BATCH, 3, 224, 224] };
+  await embedder.embed(batch); // warm-up
+  for (let repeat = 0; repeat < REPEATS; repeat++) {
+    let started = performance.now();
+    for (let done = 0; done < IMAGES; done += BATCH) await embedder.embed(batch);
+    raw.push(IMAGES / ((performance.now() - started) / 1000));
+    started = performance.now();
+    await embedSplit(dataset, 'train', embedder, backbone.preprocessing, { batchSize: BATCH, io });
+    endToEnd.push(IMAGES / ((performance.now() - started) / 1000));
+  }
+  await embedder.dispose();
+  console.log(`load average ${loadavg()[0]!.toFixed(1)} (2 cores); ${IMAGES} JPEG images 512x512, batch ${BATCH}, ${THREADS} threads`);
+  console.log(`onnxruntime raw inference:   ${median(raw).toFixed(1)} img/s (median of ${REPEATS})`);
+  console.log(`medssl embed end to end:     ${median(endToEnd).toFixed(1)} img/s  -> ${((100 * median(endToEnd)) / median(raw)).toFixed(0)} % of raw`);
+
+  if (existsSync(python)) {
+    const script = `
+import glob, json, sys, time, torch, torchvision
+from PIL import Image
+from torchvision import transforms
+torch.set_num_threads(${THREADS})
+model = torchvision.models.resnet50().eval().to(memory_format=torch.channels_last)
+features = torch.nn.Sequential(*list(model.children())[:-1])
+prepare = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(),
+    transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+files = sorted(glob.glob(sys.argv[1] + '/train/*/*.jpg'))
+rates = []
+with torch.no_grad():
+    features(torch.zeros(${BATCH}, 3, 224, 224).to(memory_format=torch.channels_last))
+    for _ in range(${REPEATS}):
+        started = time.perf_counter()
+        for start in range(0, len(files), ${BATCH}):
+            batch = torch.stack([prepare(Image.open(f).convert('RGB')) for f in files[start:start + ${BATCH}]])
+            features(batch.to(memory_format=torch.channels_last))
+        rates.append(len(files) / (time.perf_counter() - started))
+print(json.dumps(sorted(rates)[len(rates) // 2]))
+`;
+    try {
+      const pytorch = Number(execFileSync(python, ['-c', script, root], { encoding: 'utf8', env: { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' } }));
+      console.log(`PyTorch end to end (best):   ${pytorch.toFixed(1)} img/s  -> medssl is ${(median(endToEnd) / pytorch).toFixed(2)}x`);
+    } catch (error) {
+      console.log(`PyTorch not measured: ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+} finally {
+  rmSync(root, { recursive: true, force: true });
+}

@@ -1,0 +1,144 @@
+import { javascriptPanelProduct } from './javascript-kernels.js';
+import { kernelModuleBytes, type PanelProduct } from './wasm-kernels.js';
+
+/** Which implementation runs the matrix products: WebAssembly SIMD, or plain JavaScript. */
+export type KernelChoice = 'auto' | 'wasm-simd' | 'javascript';
+
+/**
+ * Float32 matrix products over buffers that the kernels own. A and C as in `panelProduct` (see
+ * `wasm-kernels.ts`); offsets and strides count elements.
+ */
+export interface MatrixKernels {
+  readonly name: 'wasm-simd' | 'javascript';
+  /** Zero-filled buffers of the given lengths, all usable by `product`; call once per workspace. */
+  allocate(lengths: readonly number[]): Float32Array[];
+  product(
+    transposedA: boolean,
+    rowCount: number,
+    depth: number,
+    panelCount: number,
+    a: Float32Array,
+    aOffset: number,
+    aStride: number,
+    b: Float32Array,
+    bOffset: number,
+    bPanelStride: number,
+    c: Float32Array,
+    cOffset: number,
+    cPanelStride: number,
+    accumulate: boolean,
+  ): void;
+}
+
+/**
+ * The part of the WebAssembly JavaScript API the kernels use, declared here so that the package needs
+ * neither the DOM library nor Node's types to compile.
+ */
+interface WebAssemblyMemory {
+  readonly buffer: ArrayBuffer;
+}
+interface WebAssemblyApi {
+  validate(bytes: Uint8Array): boolean;
+  compile(bytes: Uint8Array): Promise<object>;
+  Memory: new (descriptor: { initial: number }) => WebAssemblyMemory;
+  Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
+}
+
+const webAssembly = (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly;
+
+const WASM_PAGE_BYTES = 65_536;
+/** wasm32 addresses 4 GiB at most. */
+const WASM_MAXIMUM_PAGES = 65_536;
+
+let compiledModule: Promise<object | undefined> | undefined;
+
+/** The kernel module compiled once per process; undefined where WebAssembly or its SIMD is missing. */
+function kernelModule(): Promise<object | undefined> {
+  compiledModule ??= (async () => {
+    if (webAssembly === undefined) return undefined;
+    const bytes = kernelModuleBytes();
+    if (!webAssembly.validate(bytes)) return undefined;
+    try {
+      return await webAssembly.compile(bytes);
+    } catch {
+      // A content security policy may forbid compiling WebAssembly; the JavaScript kernels still work.
+      return undefined;
+    }
+  })();
+  return compiledModule;
+}
+
+/** Whether this runtime can run the WebAssembly SIMD kernels. */
+export async function wasmSimdAvailable(): Promise<boolean> {
+  return (await kernelModule()) !== undefined;
+}
+
+function javascriptKernels(): MatrixKernels {
+  return {
+    name: 'javascript',
+    allocate: (lengths) => lengths.map((length) => new Float32Array(length)),
+    product: javascriptPanelProduct,
+  };
+}
+
+function wasmKernels(api: WebAssemblyApi, module: object): MatrixKernels {
+  let memory: WebAssemblyMemory | undefined;
+  let products: { plain: PanelProduct; transposed: PanelProduct } | undefined;
+  return {
+    name: 'wasm-simd',
+    allocate(lengths) {
+      if (memory !== undefined) throw new Error('linear: kernel buffers are allocated once per workspace');
+      // Each buffer starts on a 64-byte boundary, so vector loads never straddle cache lines needlessly.
+      const offsets: number[] = [];
+      let bytes = 0;
+      for (const length of lengths) {
+        offsets.push(bytes);
+        bytes += Math.ceil((length * 4) / 64) * 64;
+      }
+      const pages = Math.max(1, Math.ceil(bytes / WASM_PAGE_BYTES));
+      if (pages > WASM_MAXIMUM_PAGES) {
+        throw new RangeError(
+          `linear: the standardised features and work buffers need ${(bytes / 2 ** 30).toFixed(2)} GiB, more than the ` +
+            `4 GiB WebAssembly can address; use kernels: 'javascript', or fewer rows`,
+        );
+      }
+      memory = new api.Memory({ initial: pages });
+      const instance = new api.Instance(module, { env: { memory } });
+      products = {
+        plain: instance.exports['panelProduct'] as PanelProduct,
+        transposed: instance.exports['panelProductTransposed'] as PanelProduct,
+      };
+      const buffer = memory.buffer;
+      return lengths.map((length, index) => new Float32Array(buffer, offsets[index]!, length));
+    },
+    product(transposedA, rowCount, depth, panelCount, a, aOffset, aStride, b, bOffset, bPanelStride, c, cOffset, cPanelStride, accumulate) {
+      if (products === undefined) throw new Error('linear: allocate the kernel buffers before the first product');
+      (transposedA ? products.transposed : products.plain)(
+        rowCount,
+        depth,
+        panelCount,
+        a.byteOffset + aOffset * 4,
+        aStride * 4,
+        b.byteOffset + bOffset * 4,
+        bPanelStride * 4,
+        c.byteOffset + cOffset * 4,
+        cPanelStride * 4,
+        accumulate ? 1 : 0,
+      );
+    },
+  };
+}
+
+/**
+ * Kernels for one workspace. `auto` takes WebAssembly SIMD where the runtime has it (every current
+ * browser, Node 16.4 and later) and JavaScript otherwise; `wasm-simd` refuses to fall back.
+ */
+export async function createKernels(choice: KernelChoice): Promise<MatrixKernels> {
+  if (choice === 'javascript') return javascriptKernels();
+  const module = await kernelModule();
+  if (module === undefined || webAssembly === undefined) {
+    if (choice === 'wasm-simd') throw new Error("linear: kernels 'wasm-simd' requested, but this runtime cannot compile WebAssembly SIMD");
+    return javascriptKernels();
+  }
+  return wasmKernels(webAssembly, module);
+}
