@@ -136,6 +136,7 @@ export async function fitLinearProbe(input: ProtocolInput, options: LinearProbeO
   const { task, trainRows, signal } = input;
   const clock = [performance.now()];
   signal?.throwIfAborted();
+  const dimension = checkInput(input);
   const primaryMetric = metricsForTask(task).find((metric) => metric.id === task.primaryMetric);
   if (primaryMetric === undefined) {
     throw new RangeError(
@@ -143,7 +144,6 @@ export async function fitLinearProbe(input: ProtocolInput, options: LinearProbeO
         `(${metricsForTask(task).map((metric) => metric.id).join(', ')}); λ is chosen on it`,
     );
   }
-  const dimension = checkInput(input);
   const trainTargets = selectTargets(input.train.targets, trainRows);
   const trainingRows = trainTargets.shape[0];
   const grid = settings.l2Grid;
