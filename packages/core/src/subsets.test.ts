@@ -72,11 +72,15 @@ describe('labelFractionSubsets, single-label', () => {
     expect(Array.from(alone[0]!.rows)).toEqual(Array.from(first[1]!.rows));
   });
 
-  it('reports the classes a too-small subset cannot hold', async () => {
-    const [tiny] = await labelFractionSubsets({ ...request, fractions: [0.003] });
-    expect(tiny!.rows.length).toBe(3);
+  it('raises a too-small fraction to one sample per class, or reports the classes it leaves out', async () => {
+    const [raised] = await labelFractionSubsets({ ...request, fractions: [0.003] });
+    expect(raised!.rows.length).toBe(5);
+    expect(classCounts(targets.data, raised!.rows, 5)).toEqual([1, 1, 1, 1, 1]);
+    expect(raised!.missing).toEqual([]);
+    const [exact] = await labelFractionSubsets({ ...request, fractions: [0.003], minimumOnePerClass: false });
+    expect(exact!.rows.length).toBe(3);
     // Rarest first: the three rarest classes are the ones present.
-    expect(tiny!.missing).toEqual(['0', '1']);
+    expect(exact!.missing).toEqual(['0', '1']);
   });
 
   it.each([0, -0.1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])('refuses the fraction %s', async (fraction) => {

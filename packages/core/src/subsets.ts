@@ -22,7 +22,7 @@ export interface LabelFractionSubset {
   readonly rows: Int32Array;
   /** Samples per class (single-label) or positives per label and `(none)` (multilabel) in the subset. */
   readonly counts: Readonly<Record<string, number>>;
-  /** Classes or labels with no sample in the subset: the fraction was too small to hold them all. */
+  /** Classes or labels with no sample in the subset (only with `minimumOnePerClass: false`). */
   readonly missing: readonly string[];
 }
 
@@ -37,6 +37,13 @@ export interface LabelFractionSubsetsOptions {
   readonly split?: SplitName;
   /** A class (or label) with no sample in the pool is an error unless this is set. */
   readonly allowEmptyClasses?: boolean;
+  /**
+   * Default true: a subset holds at least one sample of every class (every label, for multilabel tasks),
+   * so a fraction too small for that is raised to the smallest size that does (e.g. 1 % of 300 rows in 5
+   * grades gives 5 rows, not 3). Set false to take exactly round(fraction × pool) rows and read the
+   * classes left out in `missing`.
+   */
+  readonly minimumOnePerClass?: boolean;
 }
 
 /**
@@ -74,10 +81,11 @@ export async function labelFractionSubsets(options: LabelFractionSubsetsOptions)
     }
   }
 
-  const order = stratifiedOrder(categories, poolSize, seed);
+  const { order, rowsHoldingEveryClass } = stratifiedOrder(categories, poolSize, seed);
   const poolFingerprint = await fingerprintPool(ids, targets);
+  const minimum = options.minimumOnePerClass === false ? 1 : Math.max(1, rowsHoldingEveryClass);
   return fractions.map((fraction) => {
-    const size = Math.min(poolSize, Math.max(1, Math.round(fraction * poolSize)));
+    const size = Math.min(poolSize, Math.max(minimum, Math.round(fraction * poolSize)));
     const rows = order.slice(0, size).sort();
     const counts = countCategories(categories, rows);
     const missing = Object.entries(counts)
@@ -143,7 +151,8 @@ function categoriesOf(task: Task, targets: TargetArray): Categories {
   return { names, members, rowCategoryStart, rowCategoryList: Int32Array.from(list) };
 }
 
-function stratifiedOrder(categories: Categories, poolSize: number, seed: number): Int32Array {
+/** The seeded ordering, and how long a prefix must be to hold every class (label) at least once. */
+function stratifiedOrder(categories: Categories, poolSize: number, seed: number): { order: Int32Array; rowsHoldingEveryClass: number } {
   const rng = createRng(seed).fork('label-fraction-subsets');
   const categoryCount = categories.names.length;
   const pools = categories.members.map((rows) => rng.shuffle(Int32Array.from(rows)));
@@ -214,6 +223,7 @@ function stratifiedOrder(categories: Categories, poolSize: number, seed: number)
       if (nextFree(category) >= 0) take(closestToShares(category, length + 1));
     }
   }
+  const rowsHoldingEveryClass = length;
 
   // Then always the category furthest below its share of the prefix; rarer categories win ties. Labels
   // overlap, so for multilabel pools the rows with no label are balanced first against the labelled rows
@@ -243,7 +253,7 @@ function stratifiedOrder(categories: Categories, poolSize: number, seed: number)
     if (best !== noLabel) labelledRows++;
     take(closestToShares(best, length + 1));
   }
-  return order;
+  return { order, rowsHoldingEveryClass };
 }
 
 function countCategories(categories: Categories, rows: Int32Array): Record<string, number> {

@@ -485,6 +485,8 @@ async function makeSplit(entries: readonly Entry[], task: Task, options: FolderO
           dataset: 'folder',
           split: 'all',
           allowEmptyClasses: true,
+          // Split sizes follow the fractions exactly; "one of every class" is for training subsets.
+          minimumOnePerClass: false,
         });
   const unitSplit = new Array<FolderSplit>(units.length).fill('train');
   const assign = (rows: Int32Array, split: FolderSplit) => {
