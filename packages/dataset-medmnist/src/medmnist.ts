@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readZipDirectory, sampleRange, type NdArray, type NpyHeader, type ZipEntry } from '@medssl/core';
+import { readZipDirectory, sampleRange, type NdArray, type NpyHeader, type ZipEntry, zipEntryDataOffset } from '@medssl/core';
 import { byteSourceFromFileHandle, openNpzFile } from '@medssl/core/node';
 import type { Dataset, DatasetInfo, DatasetIssue, OnError, RawImage, Sample, SampleOptions, SplitName, Target, Task } from '@medssl/spec';
 import { assertMedmnistSize, medmnistFileName, medmnistFlag, medmnistTask, medmnistUrl, type MedmnistFlagInfo, type MedmnistSize } from './flags.js';
-import { SharedFile, WholeMemberCache, locateMemberData, rowReader, type ImagesMember, type RowAccess, type RowReader } from './rows.js';
+import { SharedFile, WholeMemberCache, rowReader, type ImagesMember, type RowAccess, type RowReader } from './rows.js';
 
 export interface MedmnistOptions {
   /** A 2D MedMNIST flag, e.g. `pneumoniamnist`; 3D flags are refused. */
@@ -242,7 +242,7 @@ async function readEntries(path: string): Promise<Map<string, ZipEntry & { membe
       if (entry.compressionMethod !== 0 && entry.compressionMethod !== 8) {
         throw new Error(`${path}[${entry.fileName}]: compression method ${entry.compressionMethod}; expected 0 (np.savez) or 8 (np.savez_compressed)`);
       }
-      entries.set(entry.fileName, { ...entry, memberDataOffset: await locateMemberData(source, entry, path) });
+      entries.set(entry.fileName, { ...entry, memberDataOffset: await zipEntryDataOffset(source, entry, path) });
     }
     return entries;
   } finally {

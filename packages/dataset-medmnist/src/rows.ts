@@ -39,38 +39,12 @@ export interface RowReader {
   read(row: number): Promise<Uint8Array>;
 }
 
-const LOCAL_FILE_HEADER_SIGNATURE = 0x04034b50;
-const LOCAL_FILE_HEADER_SIZE = 30;
+/** ZIP's method number for a member stored without compression. */
 const COMPRESSION_STORED = 0;
 
 /** `archive.npz[train_images.npy]`, the way core names members in its errors. */
 export function memberLabel(member: Pick<ImagesMember, 'path' | 'entry'>): string {
   return `${member.path}[${member.entry.fileName}]`;
-}
-
-/**
- * The file offset where a member's bytes begin. Core's ZIP reader works this out internally but does not
- * export it, so the 30-byte local header (APPNOTE 4.3.7) is read here: the name and extra field lengths
- * decide where the data starts.
- */
-export async function locateMemberData(source: ByteSource, entry: ZipEntry, path: string): Promise<number> {
-  const label = `${path}[${entry.fileName}]`;
-  if (entry.localHeaderOffset + LOCAL_FILE_HEADER_SIZE > source.size) {
-    throw new Error(`${label}: local file header at offset ${entry.localHeaderOffset} is past the end of the ${source.size}-byte file`);
-  }
-  const header = await source.read(entry.localHeaderOffset, LOCAL_FILE_HEADER_SIZE);
-  const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
-  const signature = view.getUint32(0, true);
-  if (signature !== LOCAL_FILE_HEADER_SIGNATURE) {
-    throw new Error(
-      `${label}: expected a local file header (signature 0x04034b50) at offset ${entry.localHeaderOffset}, got 0x${signature.toString(16)}`,
-    );
-  }
-  const dataOffset = entry.localHeaderOffset + LOCAL_FILE_HEADER_SIZE + view.getUint16(26, true) + view.getUint16(28, true);
-  if (dataOffset + entry.compressedSize > source.size) {
-    throw new Error(`${label}: truncated: ${entry.compressedSize} bytes from offset ${dataOffset} run past the end of the ${source.size}-byte file`);
-  }
-  return dataOffset;
 }
 
 /** One read-only file handle shared by positioned reads, closed after a short idle time. */

@@ -24,6 +24,7 @@ export {
   inflateRawWithDecompressionStream,
   readZipDirectory,
   readZipEntry,
+  zipEntryDataOffset,
   type RawInflater,
   type ZipEntry,
 } from './zip.js';

@@ -329,6 +329,14 @@ export async function readZipDirectory(source: ByteSource, archiveName: string):
 }
 
 /** Finds where a member's data starts, from its local header, and checks that the data fits in the archive. */
+/**
+ * The archive offset where a member's bytes (stored or deflated) begin, just after its local header; for
+ * readers that fetch rows of a stored member with positioned reads. Errors name `archive[member]`.
+ */
+export function zipEntryDataOffset(source: ByteSource, entry: ZipEntry, archiveName: string): Promise<number> {
+  return locateEntryData(source, entry, memberLabel(archiveName, entry.fileName));
+}
+
 async function locateEntryData(source: ByteSource, entry: ZipEntry, memberName: string): Promise<number> {
   if (entry.flags & FLAG_ENCRYPTED) {
     throw new ArrayFormatError(memberName, 'flags', 'the member is encrypted, which is not supported');
