@@ -6,8 +6,9 @@ export { buildOnnxModel, embeddingDimension, inputShapeFromPreprocessing } from 
 export type { BuiltOnnxModel, OnnxModelOptions } from './model.js';
 export { createOnnxSession, OnnxEmbedder } from './session.js';
 export type { GraphOptimizationLevel, OnnxSession, OnnxSessionOptions } from './session.js';
-export { positionTableForInput } from './position-embedding.js';
-export type { PositionTableRequest } from './position-embedding.js';
+// Shared with @medssl/runtime-tfjs; re-exported here for existing users.
+export { positionTableForInput } from '@medssl/weights';
+export type { PositionTableRequest } from '@medssl/weights';
 export { foldBatchNorm } from './resnet.js';
 export { encodeOnnxModel, ONNX_IR_VERSION, ONNX_OPSET_VERSION } from './onnx-proto.js';
 export type { OnnxAttribute, OnnxGraph, OnnxModel, OnnxNode, OnnxTensor, OnnxValueInfo } from './onnx-proto.js';

@@ -1,6 +1,6 @@
 import type { VisionTransformerArchitecture } from '@medssl/spec';
+import { positionTableForInput } from '@medssl/weights';
 import { attribute, GraphBuilder } from './graph-builder.js';
-import { positionTableForInput } from './position-embedding.js';
 import { requireTensor, transposeMatrix, type TensorSource } from './tensors.js';
 
 /** DINO builds its ViTs with `partial(nn.LayerNorm, eps=1e-6)`. */

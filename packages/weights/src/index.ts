@@ -7,6 +7,8 @@ export {
 } from './canonical.js';
 export { mapToCanonical, stateDictInLayout, stripPrefixes } from './mapping.js';
 export type { CanonicalMapping } from './mapping.js';
+export { positionInterpolation, positionTableForInput } from './position-embedding.js';
+export type { PositionInterpolation, PositionTableRequest } from './position-embedding.js';
 export { IMAGENET_NORMALIZE, defineBackbone, evaluationPreprocessing, isBatchCounter, pooledEmbedding } from './backbone.js';
 export type { BackboneDefinition } from './backbone.js';
 export {

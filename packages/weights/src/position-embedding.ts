@@ -1,5 +1,6 @@
-// DINO's `interpolate_pos_encoding`, computed once at build time for the chosen input size, so the
-// graph holds a fixed table instead of a resize.
+// DINO's `interpolate_pos_encoding`, computed once for the chosen input size, so a runtime holds a fixed
+// table (or fixed interpolation weights) instead of a resize. Shared by @medssl/runtime-onnx and
+// @medssl/runtime-tfjs.
 
 /** PyTorch's bicubic kernel constant (`A` in `upsample_bicubic2d`). */
 const CUBIC_A = -0.75;
@@ -57,21 +58,46 @@ export interface PositionTableRequest {
 }
 
 /**
- * The position table `[1 + rows·columns, width]` for an input of the given size: the stored table when
- * the patch grid is unchanged and square, otherwise the patch positions resampled bicubically exactly as
- * DINO does (scale factor `(rows + 0.1) / grid`), with the class position kept.
+ * DINO's position interpolation for one input size as two dense matrices, for runtimes that resample a
+ * trainable table with matrix products: patch position (row r, column c) of the new table is
+ * `Σ_i Σ_j rowWeights[r, i] · columnWeights[c, j] · stored(i, j)`.
  */
-export function positionTableForInput(request: PositionTableRequest): Float32Array {
-  const { positionEmbedding, width, patchSize, imageHeight, imageWidth } = request;
-  const storedPatches = positionEmbedding.length / width - 1;
+export interface PositionInterpolation {
+  /** Side of the stored square grid of patch positions. */
+  readonly grid: number;
+  readonly rows: number;
+  readonly columns: number;
+  /** `[rows, grid]`, row-major; `undefined` together with `columnWeights` when the stored table is used as is. */
+  readonly rowWeights?: Float32Array;
+  /** `[columns, grid]`, row-major. */
+  readonly columnWeights?: Float32Array;
+}
+
+interface GridRequest {
+  readonly storedPatches: number;
+  readonly patchSize: number;
+  readonly imageHeight: number;
+  readonly imageWidth: number;
+}
+
+interface ResolvedGrid {
+  readonly grid: number;
+  readonly rows: number;
+  readonly columns: number;
+  /** The taps of every new row and column, or `undefined` when DINO keeps the stored table. */
+  readonly taps?: { readonly rows: CubicTaps[]; readonly columns: CubicTaps[] };
+}
+
+function resolveGrid(request: GridRequest): ResolvedGrid {
+  const { storedPatches, patchSize, imageHeight, imageWidth } = request;
   const grid = Math.round(Math.sqrt(storedPatches));
   if (!Number.isInteger(storedPatches) || grid * grid !== storedPatches) {
-    throw new Error(`pos_embed holds ${positionEmbedding.length / width - 1} patch positions, not a square grid`);
+    throw new Error(`pos_embed holds ${storedPatches} patch positions, not a square grid`);
   }
   const rows = Math.floor(imageHeight / patchSize);
   const columns = Math.floor(imageWidth / patchSize);
   if (rows < 1 || columns < 1) throw new Error(`an input of ${imageHeight}x${imageWidth} is smaller than one ${patchSize}x${patchSize} patch`);
-  if (rows * columns === storedPatches && imageHeight === imageWidth) return positionEmbedding;
+  if (rows * columns === storedPatches && imageHeight === imageWidth) return { grid, rows, columns };
 
   const rowScale = (rows + DINO_GRID_OFFSET) / grid;
   const columnScale = (columns + DINO_GRID_OFFSET) / grid;
@@ -79,16 +105,51 @@ export function positionTableForInput(request: PositionTableRequest): Float32Arr
   if (Math.floor(grid * rowScale) !== rows || Math.floor(grid * columnScale) !== columns) {
     throw new Error(`position interpolation from a ${grid}x${grid} grid would not give ${rows}x${columns}`);
   }
-  const rowTaps = Array.from({ length: rows }, (_, row) => cubicTaps(row, grid, rowScale));
-  const columnTaps = Array.from({ length: columns }, (_, column) => cubicTaps(column, grid, columnScale));
+  return {
+    grid,
+    rows,
+    columns,
+    taps: {
+      rows: Array.from({ length: rows }, (_, row) => cubicTaps(row, grid, rowScale)),
+      columns: Array.from({ length: columns }, (_, column) => cubicTaps(column, grid, columnScale)),
+    },
+  };
+}
+
+/** The dense `[outputs, grid]` matrix of a list of taps; clamped taps at the border add up. */
+function tapMatrix(taps: readonly CubicTaps[], grid: number): Float32Array {
+  const matrix = new Float64Array(taps.length * grid);
+  taps.forEach((tap, output) => tap.indices.forEach((index, i) => (matrix[output * grid + index]! += tap.weights[i]!)));
+  return Float32Array.from(matrix);
+}
+
+/**
+ * The separable weights of DINO's bicubic position interpolation (scale factor `(rows + 0.1) / grid`) for
+ * an input of the given size, or none when DINO keeps the stored table (same patch count, square input).
+ */
+export function positionInterpolation(request: { storedPatches: number; patchSize: number; imageHeight: number; imageWidth: number }): PositionInterpolation {
+  const { grid, rows, columns, taps } = resolveGrid(request);
+  if (!taps) return { grid, rows, columns };
+  return { grid, rows, columns, rowWeights: tapMatrix(taps.rows, grid), columnWeights: tapMatrix(taps.columns, grid) };
+}
+
+/**
+ * The position table `[1 + rows·columns, width]` for an input of the given size: the stored table when
+ * the patch grid is unchanged and square, otherwise the patch positions resampled bicubically exactly as
+ * DINO does (scale factor `(rows + 0.1) / grid`), with the class position kept.
+ */
+export function positionTableForInput(request: PositionTableRequest): Float32Array {
+  const { positionEmbedding, width, patchSize, imageHeight, imageWidth } = request;
+  const { grid, rows, columns, taps } = resolveGrid({ storedPatches: positionEmbedding.length / width - 1, patchSize, imageHeight, imageWidth });
+  if (!taps) return positionEmbedding;
 
   const table = new Float32Array((1 + rows * columns) * width);
   table.set(positionEmbedding.subarray(0, width));
   const stored = (row: number, column: number, channel: number) => positionEmbedding[(1 + row * grid + column) * width + channel]!;
   for (let row = 0; row < rows; row++) {
-    const vertical = rowTaps[row]!;
+    const vertical = taps.rows[row]!;
     for (let column = 0; column < columns; column++) {
-      const horizontal = columnTaps[column]!;
+      const horizontal = taps.columns[column]!;
       const offset = (1 + row * columns + column) * width;
       for (let channel = 0; channel < width; channel++) {
         let value = 0;

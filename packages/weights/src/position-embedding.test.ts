@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { positionTableForInput } from './position-embedding.js';
+import { positionInterpolation, positionTableForInput } from './position-embedding.js';
 
 function table(grid: number, width: number, value: (patch: number, channel: number) => number): Float32Array {
   const data = new Float32Array((1 + grid * grid) * width);
@@ -28,5 +28,32 @@ describe('positionTableForInput', () => {
   it('refuses a position table that is not a square grid, and inputs smaller than a patch', () => {
     expect(() => positionTableForInput({ positionEmbedding: new Float32Array(4 * 3), width: 3, patchSize: 16, imageHeight: 224, imageWidth: 224 })).toThrow(/3 patch positions, not a square grid/);
     expect(() => positionTableForInput({ positionEmbedding: table(2, 1, () => 0), width: 1, patchSize: 16, imageHeight: 8, imageWidth: 8 })).toThrow(/8x8 is smaller than one 16x16 patch/);
+  });
+});
+
+describe('positionInterpolation', () => {
+  it('gives no weights where DINO keeps the stored table', () => {
+    expect(positionInterpolation({ storedPatches: 196, patchSize: 16, imageHeight: 224, imageWidth: 224 })).toEqual({ grid: 14, rows: 14, columns: 14 });
+  });
+
+  it('gives separable weights that reproduce positionTableForInput', () => {
+    const grid = 4;
+    const width = 3;
+    const stored = table(grid, width, (patch, channel) => Math.sin(patch * 1.7 + channel));
+    const request = { patchSize: 8, imageHeight: 48, imageWidth: 40 };
+    const { rows, columns, rowWeights, columnWeights } = positionInterpolation({ storedPatches: grid * grid, ...request });
+    expect([rows, columns]).toEqual([6, 5]);
+    const expected = positionTableForInput({ positionEmbedding: stored, width, ...request });
+    for (let row = 0; row < rows; row++) {
+      for (let column = 0; column < columns; column++) {
+        for (let channel = 0; channel < width; channel++) {
+          let value = 0;
+          for (let i = 0; i < grid; i++) for (let j = 0; j < grid; j++) value += rowWeights![row * grid + i]! * columnWeights![column * grid + j]! * stored[(1 + i * grid + j) * width + channel]!;
+          expect(value).toBeCloseTo(expected[(1 + row * columns + column) * width + channel]!, 6);
+        }
+      }
+    }
+    // Cubic weights sum to one (to float32 rounding).
+    for (let row = 0; row < rows; row++) expect(rowWeights!.subarray(row * grid, (row + 1) * grid).reduce((sum, weight) => sum + weight, 0)).toBeCloseTo(1, 5);
   });
 });
