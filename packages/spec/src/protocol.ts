@@ -71,7 +71,10 @@ export interface AttentionMap {
 }
 
 export interface FusionResult extends ProtocolResult {
+  /** Per attention block, in order (DVME). */
   readonly attention?: readonly AttentionMap[];
+  /** DME's softmax weight of each source, averaged over the test samples, keyed by backbone id. */
+  readonly sourceWeights?: Readonly<Record<string, number>>;
 }
 
 /** Combines the embeddings of several backbones into one representation (DVME, DME, concatenation). */
