@@ -1,6 +1,6 @@
-import type { FeatureSet, Protocol, ProtocolInput, ProtocolResult } from '@medssl/spec';
+import type { FeatureSet, Protocol, ProtocolResult, Task, TargetArray } from '@medssl/spec';
 import { assertSeed } from './rng.js';
-import { DEFAULT_FRACTIONS, assertFraction, labelFractionSubsets, type LabelFractionSubset } from './subsets.js';
+import { DEFAULT_FRACTIONS, assertFraction, labelFractionSubsets, subsetFileName, type LabelFractionSubset } from './subsets.js';
 
 export interface EvaluationRow {
   readonly fraction: number;
@@ -32,48 +32,75 @@ export interface LabelFractionEvaluation {
   readonly subsets: readonly LabelFractionSubset[];
 }
 
-export interface LabelFractionEvaluationOptions<Input extends ProtocolInput> {
-  readonly protocol: Protocol<Input>;
+/** What a protocol run needs from the evaluation loop: the subset's rows and the seed. */
+export interface LabelFractionRunInput {
+  readonly trainRows?: Int32Array;
+  readonly seed: number;
+  readonly signal?: AbortSignal;
+}
+
+/** The labelled training rows subsets are drawn from: a feature set, or the ids and targets of an image split. */
+export type LabelPool = FeatureSet | { readonly ids: readonly string[]; readonly targets: TargetArray; readonly task: Task; readonly split: string };
+
+/** One run of the grid: its subset, and the name that identifies it (`<dataset>-<split>-f<fraction>-s<seed>`). */
+export interface LabelFractionRun {
+  readonly fraction: number;
+  readonly seed: number;
+  readonly trainCount: number;
+  readonly name: string;
+}
+
+export interface LabelFractionEvaluationOptions<Input extends LabelFractionRunInput, Result extends ProtocolResult = ProtocolResult> {
+  readonly protocol: Protocol<Input, Result>;
   /** The protocol's input without `trainRows` and `seed`, which this function sets per run. */
   readonly input: Omit<Input, 'trainRows' | 'seed'>;
-  /** The training feature set the subsets are drawn from (for fusions: any one of the aligned sets). */
-  readonly pool: FeatureSet;
+  /** Per-run additions to the input, e.g. the run's name for its checkpoints. */
+  readonly runInput?: (run: LabelFractionRun) => Partial<Input>;
+  /** The training rows the subsets are drawn from (for fusions: any one of the aligned feature sets). */
+  readonly pool: LabelPool;
   readonly dataset: string;
   readonly fractions?: readonly number[];
   readonly seeds?: readonly number[];
   readonly signal?: AbortSignal;
-  /** Called after each run, e.g. to show progress or save partial results. */
-  readonly onRow?: (row: EvaluationRow, done: number, total: number) => void | Promise<void>;
+  /** Called before each run, e.g. to show progress. */
+  readonly onRunStart?: (run: LabelFractionRun, index: number, total: number) => void | Promise<void>;
+  /** Called after each run with its row and the protocol's whole result, e.g. to show progress or save partial results. */
+  readonly onRow?: (row: EvaluationRow, done: number, total: number, result: Result) => void | Promise<void>;
 }
 
 /**
  * Runs a protocol at every label fraction and seed on nested, stratified, seeded subsets of the training
  * split, and summarises each fraction by the mean and standard deviation over seeds.
  */
-export async function evaluateLabelFractions<Input extends ProtocolInput>(
-  options: LabelFractionEvaluationOptions<Input>,
+export async function evaluateLabelFractions<Input extends LabelFractionRunInput, Result extends ProtocolResult = ProtocolResult>(
+  options: LabelFractionEvaluationOptions<Input, Result>,
 ): Promise<LabelFractionEvaluation> {
   const fractions = options.fractions ?? DEFAULT_FRACTIONS;
   const seeds = options.seeds ?? [0];
   fractions.forEach((fraction) => assertFraction(fraction));
   seeds.forEach((seed) => assertSeed(seed));
   if (seeds.length === 0) throw new RangeError('evaluation needs at least one seed');
+  if (fractions.length === 0) throw new RangeError('evaluation needs at least one label fraction');
   const { pool } = options;
-  const task = pool.manifest.task;
+  const { task, split } = 'manifest' in pool ? pool.manifest : pool;
   const rows: EvaluationRow[] = [];
   const subsets: LabelFractionSubset[] = [];
   const total = fractions.length * seeds.length;
   for (const seed of seeds) {
-    const drawn = await labelFractionSubsets({ task, targets: pool.targets, ids: pool.ids, fractions, seed, dataset: options.dataset, split: pool.manifest.split });
+    const drawn = await labelFractionSubsets({ task, targets: pool.targets, ids: pool.ids, fractions, seed, dataset: options.dataset, split });
     subsets.push(...drawn);
     for (const subset of drawn) {
       options.signal?.throwIfAborted();
+      const run: LabelFractionRun = { fraction: subset.fraction, seed, trainCount: subset.rows.length, name: subsetFileName(subset).replace(/\.json$/, '') };
+      await options.onRunStart?.(run, rows.length, total);
       const missing = subset.missing.length > 0 ? `; classes missing from this subset: ${subset.missing.join(', ')}` : '';
-      let result: ProtocolResult;
+      let result: Result;
       try {
-        result = await options.protocol.evaluate({ ...options.input, trainRows: subset.rows, seed, signal: options.signal } as unknown as Input);
+        const input = { ...options.input, ...options.runInput?.(run), trainRows: subset.rows, seed, ...(options.signal ? { signal: options.signal } : {}) };
+        result = await options.protocol.evaluate(input as unknown as Input);
       } catch (error) {
-        throw new Error(`${options.protocol.id} at fraction ${subset.fraction}, seed ${seed} (${subset.rows.length} training rows${missing}): ${(error as Error).message}`);
+        if ((error as Error).name === 'AbortError') throw error;
+        throw new Error(`${options.protocol.id} at fraction ${subset.fraction}, seed ${seed} (${subset.rows.length} training rows${missing}): ${(error as Error).message}`, { cause: error });
       }
       const row: EvaluationRow = {
         fraction: subset.fraction,
@@ -86,7 +113,7 @@ export async function evaluateLabelFractions<Input extends ProtocolInput>(
         ...(result.perLabel ? { perLabel: result.perLabel } : {}),
       };
       rows.push(row);
-      await options.onRow?.(row, rows.length, total);
+      await options.onRow?.(row, rows.length, total, result);
     }
   }
   return { rows, summary: summarise(rows, fractions), subsets };

@@ -15,9 +15,22 @@ export type { LabelFractionSubset, LabelFractionSubsetsOptions } from './subsets
 export { batches, mapConcurrent, readAhead } from './batching.js';
 export { csvColumns, parseCsv } from './csv.js';
 export { IssueLog, NAMES_QUOTED, describeNames, sampleRange } from './dataset-tools.js';
-export { assertFiniteFeatures, assertSameSamples, validateFeatureSet } from './features.js';
+export { assertFiniteFeatures, assertSameSamples, validateFeatureRows, validateFeatureSet } from './features.js';
+export { FEATURE_FORMAT, FEATURE_KEY_VERSION, canonicalJson, featureKey, featureKeyInputs } from './extraction/key.js';
+export type { FeatureKeyFields, FeatureKeyInputs } from './extraction/key.js';
+export { batchRanges, checkShard, chunksOf, parseShard, shardRows } from './extraction/shards.js';
+export type { Chunk, RowRange, ShardSpec } from './extraction/shards.js';
 export { evaluateLabelFractions, summarise } from './evaluation.js';
-export type { EvaluationRow, FractionSummary, LabelFractionEvaluation, LabelFractionEvaluationOptions, MetricSummary } from './evaluation.js';
+export type {
+  EvaluationRow,
+  FractionSummary,
+  LabelFractionEvaluation,
+  LabelFractionEvaluationOptions,
+  LabelFractionRun,
+  LabelFractionRunInput,
+  LabelPool,
+  MetricSummary,
+} from './evaluation.js';
 export type { CsvTable } from './csv.js';
 export type { MapConcurrentOptions } from './batching.js';
 export * from './preprocess/index.js';

@@ -1,5 +1,5 @@
 /**
- * NumPy array files, browser-safe: NPY read and write, NPZ (ZIP) read. File helpers live in
+ * NumPy array files, browser-safe: NPY read and write, NPZ (ZIP) read and write. File helpers live in
  * `./node.js`.
  */
 export {
@@ -17,8 +17,9 @@ export {
   type TypedArrayByDType,
 } from './ndarray.js';
 export { ArrayFormatError } from './errors.js';
-export { encodeNpy, encodeNpyHeader, npyHeaderByteLength, parseNpy, parseNpyHeader, type NpyHeader } from './npy.js';
+export { encodeNpy, encodeNpyHeader, encodeNpyHeaderOf, npyHeaderByteLength, parseNpy, parseNpyHeader, type NpyHeader } from './npy.js';
 export { openNpz, readNpz, type NpzArchive, type NpzMember, type OpenNpzOptions } from './npz.js';
+export { encodeNpzParts } from './npz-writer.js';
 export { byteSourceFromBlob, byteSourceFromBytes, type ByteSource } from './byte-source.js';
 export {
   inflateRawWithDecompressionStream,

@@ -1,0 +1,33 @@
+export {
+  DEFAULT_BACKBONE_LEARNING_RATE,
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_EPOCHS,
+  DEFAULT_HEAD_LEARNING_RATE,
+  DEFAULT_PATIENCE,
+  DEFAULT_WARMUP_EPOCHS,
+  DEFAULT_WEIGHT_DECAY,
+  finetune,
+  resolveSettings,
+  runFinetune,
+} from './finetune.js';
+export type { FinetuneInput, FinetuneOptions, FinetuneResult, FinetuneSettings, ImageSplit } from './finetune.js';
+export { finetuneLabelFractions } from './fractions.js';
+export type { FinetuneFractionsEvaluation, FinetuneFractionsOptions } from './fractions.js';
+export {
+  AUGMENTATION_POLICIES,
+  DEFAULT_CROP_RANGES,
+  MODALITIES,
+  cropRegion,
+  defaultModality,
+  drawAugmentation,
+  inputSize,
+  writeAugmentedImage,
+  writeEvaluationImage,
+} from './augment.js';
+export type { Augmentation, AugmentationPolicy, CropRanges, Modality } from './augment.js';
+export { LinearHead, decisionsFromLogits, headLoss, probabilitiesFromLogits, trainableParameters } from './model.js';
+export type { FinetuneBackbone, FinetuneBackboneFactory, ImageLayout } from './model.js';
+export { CHECKPOINT_FORMAT, memoryCheckpointStore } from './checkpoint.js';
+export type { CheckpointState, CheckpointStore, EpochRecord, SavedCheckpoint, StoredResult } from './checkpoint.js';
+export { estimateSeconds, formatSeconds, fullDatasetSizes, measureThroughput, scaleThroughput } from './estimate.js';
+export type { DatasetSizes, MeasureThroughputOptions, RunPlan, Throughput } from './estimate.js';
