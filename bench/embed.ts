@@ -3,27 +3,40 @@
 // ResNet-50 in eval mode) at its best settings here (GLIBC_TUNABLES=glibc.malloc.hugetlb=1, channels_last,
 // 2 threads), all in one run on the same images. Prints medians and ratios; never quote one absolute rate.
 //
-//   pnpm --filter @medssl/bench embed [images]
+//   pnpm --filter @medssl/bench embed [images] [workers]
 //
 // Goal (issue 4): ResNet-50 end to end at >= 90 % of raw onnxruntime throughput, and >= 1.5x PyTorch.
+// Since issue 6, embedSplit runs the streaming pipeline: preprocessing in worker threads, decoding in libuv's
+// pool, inference on this thread. Also printed: the CPU time decoding and preprocessing take per image, and
+// the ceiling that leaves on this machine's cores once inference takes what it uses at its raw rate.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { supervised } from '@medssl/backbone-supervised';
 import { embedSplit } from '@medssl/cli';
+import { preprocessInto } from '@medssl/core';
+import { createPipelineStats, defaultWorkerCount } from '@medssl/core/node';
 import { folder } from '@medssl/dataset-folder';
 import { onnxRuntime } from '@medssl/runtime-onnx';
 import { randomCanonicalWeights } from '@medssl/weights';
 import sharp from 'sharp';
 
 const IMAGES = Number(process.argv[2] ?? 64);
+const WORKERS = Number(process.argv[3] ?? defaultWorkerCount());
 const BATCH = 16;
 const THREADS = 2;
 const REPEATS = 3;
 const python = '/usr/bin/python3';
 const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+/** CPU seconds this process has used, all its threads together (libuv's pool, workers, onnxruntime's threads). */
+const cpuSeconds = () => {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1e6;
+};
 
+// Taken before this benchmark starts any work of its own.
+const loadBefore = loadavg()[0]!;
 const root = mkdtempSync(join(tmpdir(), 'medssl-bench-embed-'));
 try {
   // 512x512 JPEG "photographs": smooth gradients plus noise, so the codec does real work.
@@ -40,21 +53,45 @@ try {
   const io = { stdout: () => undefined, stderr: () => undefined };
 
   const raw: number[] = [];
+  const rawCores: number[] = [];
   const endToEnd: number[] = [];
+  const endToEndCpu: number[] = [];
+  const waits: number[] = [];
   const batch = { data: new Float32Array(BATCH * 3 * 224 * 224).map((_, index) => Math.sin(index)), shape: [BATCH, 3, 224, 224] };
   await embedder.embed(batch); // warm-up
   for (let repeat = 0; repeat < REPEATS; repeat++) {
     let started = performance.now();
+    const cpu = cpuSeconds();
     for (let done = 0; done < IMAGES; done += BATCH) await embedder.embed(batch);
-    raw.push(IMAGES / ((performance.now() - started) / 1000));
+    const seconds = (performance.now() - started) / 1000;
+    raw.push(IMAGES / seconds);
+    rawCores.push((cpuSeconds() - cpu) / seconds);
+    const stats = createPipelineStats();
     started = performance.now();
-    await embedSplit(dataset, 'train', embedder, backbone.preprocessing, { batchSize: BATCH, io });
+    const cpuBefore = cpuSeconds();
+    await embedSplit(dataset, 'train', embedder, backbone.preprocessing, { batchSize: BATCH, io, workers: WORKERS, stats });
     endToEnd.push(IMAGES / ((performance.now() - started) / 1000));
+    endToEndCpu.push((cpuSeconds() - cpuBefore) / IMAGES);
+    waits.push(stats.waitSeconds);
   }
+  // Decoding and preprocessing alone, one image at a time: their CPU time per image.
+  const input = new Float32Array(3 * 224 * 224);
+  let cpu = cpuSeconds();
+  for await (const sample of dataset.samples('train', { end: Math.min(IMAGES, 32) })) preprocessInto(await sample.decode(), backbone.preprocessing, input, 0);
+  const preparation = (cpuSeconds() - cpu) / Math.min(IMAGES, 32);
   await embedder.dispose();
-  console.log(`load average ${loadavg()[0]!.toFixed(1)} (2 cores); ${IMAGES} JPEG images 512x512, batch ${BATCH}, ${THREADS} threads`);
-  console.log(`onnxruntime raw inference:   ${median(raw).toFixed(1)} img/s (median of ${REPEATS})`);
-  console.log(`medssl embed end to end:     ${median(endToEnd).toFixed(1)} img/s  -> ${((100 * median(endToEnd)) / median(raw)).toFixed(0)} % of raw`);
+  const cores = availableParallelism();
+  const ceiling = Math.min(1, cores / (median(rawCores) + preparation * median(raw)));
+  console.log(`load average ${loadavg()[0]!.toFixed(1)} (${cores} cores); ${IMAGES} JPEG images 512x512, batch ${BATCH}, ${THREADS} threads, ${WORKERS} preprocessing workers`);
+  console.log(`onnxruntime raw inference:   ${median(raw).toFixed(1)} img/s (median of ${REPEATS}), using ${median(rawCores).toFixed(2)} cores`);
+  console.log(`medssl embed end to end:     ${median(endToEnd).toFixed(1)} img/s  -> ${((100 * median(endToEnd)) / median(raw)).toFixed(0)} % of raw (inference waited ${median(waits).toFixed(2)} s for input)`);
+  if (loadBefore > cores) console.log(`warning: load average ${loadBefore.toFixed(1)} on ${cores} cores before the run: other processes took CPU from these measurements, ratios are unreliable`);
+  console.log(`decode + preprocess:         ${(preparation * 1000).toFixed(1)} CPU-ms per image -> at most ${(100 * ceiling).toFixed(0)} % of raw on ${cores} cores`);
+  const rawCpu = median(rawCores) / median(raw);
+  console.log(
+    `CPU per image:               raw ${(rawCpu * 1000).toFixed(1)} ms, end to end ${(median(endToEndCpu) * 1000).toFixed(1)} ms -> ` +
+      `with inference saturating the cores, end to end at ${((100 * rawCpu) / median(endToEndCpu)).toFixed(0)} % of raw`,
+  );
 
   if (existsSync(python)) {
     const script = `

@@ -7,15 +7,28 @@ import { validateTargets, validateTask } from './task.js';
  * errors (a folder, or `train`).
  */
 export function validateFeatureSet(set: FeatureSet, where: string): void {
-  const { manifest, features, targets, ids } = set;
-  if (manifest.format !== 'medssl.features/v1') {
-    throw new TypeError(`${where}: manifest format must be "medssl.features/v1", got ${JSON.stringify(manifest.format)}`);
-  }
-  validateTask(manifest.task, `${where}: manifest.task`);
+  const { manifest, features } = set;
   const [rows, dimension] = features.shape;
   if (features.data.length !== rows * dimension) {
     throw new RangeError(`${where}: features of shape [${rows}, ${dimension}] need ${rows * dimension} values, got ${features.data.length}`);
   }
+  validateFeatureRows({ manifest, targets: set.targets, ids: set.ids, shape: [rows, dimension] }, where);
+}
+
+/**
+ * `validateFeatureSet` without the feature values: for a set whose features are streamed to disk rather than
+ * held in memory. Checks the manifest, `[count, dimension]`, one target row and one unique id per row.
+ */
+export function validateFeatureRows(
+  set: { readonly manifest: FeatureManifest; readonly targets: FeatureSet['targets']; readonly ids: readonly string[]; readonly shape: readonly [number, number] },
+  where: string,
+): void {
+  const { manifest, targets, ids } = set;
+  if (manifest.format !== 'medssl.features/v1') {
+    throw new TypeError(`${where}: manifest format must be "medssl.features/v1", got ${JSON.stringify(manifest.format)}`);
+  }
+  validateTask(manifest.task, `${where}: manifest.task`);
+  const [rows, dimension] = set.shape;
   if (rows !== manifest.count || dimension !== manifest.dimension) {
     throw new RangeError(`${where}: manifest says [${manifest.count}, ${manifest.dimension}], features are [${rows}, ${dimension}]`);
   }

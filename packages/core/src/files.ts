@@ -1,5 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { constants } from 'node:fs';
+import { copyFile, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { TargetArray } from '@medssl/spec';
 import { parseSubset, serializeSubset, subsetFileName, type LabelFractionSubset } from './subsets.js';
@@ -43,8 +44,67 @@ async function writeAll(handle: FileHandle, bytes: Uint8Array, position: number)
   return position + written;
 }
 
-/** Flushes a directory entry (the rename) to disk; platforms that cannot open directories skip it. */
-async function syncDirectory(directory: string): Promise<void> {
+/** Size and SHA-256 (hex) of bytes written. */
+export interface WrittenFile {
+  readonly bytes: number;
+  readonly sha256: string;
+}
+
+/**
+ * `writeFileAtomic` for contents that arrive piece by piece (a large array assembled from chunks), so they
+ * are never held in memory whole. Returns the size and SHA-256 of what was written. If `source` throws, the
+ * temporary file is removed and the target left as it was.
+ */
+export async function writeFileAtomicFrom(path: string, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<WrittenFile> {
+  const directory = dirname(path);
+  const temporaryPath = join(directory, `.${basename(path)}.${randomUUID()}.tmp`);
+  const hash = createHash('sha256');
+  let position = 0;
+  const handle = await open(temporaryPath, 'wx');
+  try {
+    try {
+      for await (const piece of source) {
+        hash.update(piece);
+        position = await writeAll(handle, piece, position);
+      }
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporaryPath, path);
+  } catch (error) {
+    await rm(temporaryPath, { force: true });
+    throw error;
+  }
+  await syncDirectory(directory);
+  return { bytes: position, sha256: hash.digest('hex') };
+}
+
+/**
+ * Copies a file with the same guarantees as `writeFileAtomic`: a copy-on-write clone where the file system
+ * offers one, a byte copy otherwise, flushed, then renamed over `target`.
+ */
+export async function copyFileAtomic(source: string, target: string): Promise<void> {
+  const directory = dirname(target);
+  const temporaryPath = join(directory, `.${basename(target)}.${randomUUID()}.tmp`);
+  try {
+    await copyFile(source, temporaryPath, constants.COPYFILE_FICLONE | constants.COPYFILE_EXCL);
+    const handle = await open(temporaryPath, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporaryPath, target);
+  } catch (error) {
+    await rm(temporaryPath, { force: true });
+    throw error;
+  }
+  await syncDirectory(directory);
+}
+
+/** Flushes a directory entry (a rename, a new or removed file) to disk; platforms that cannot open directories skip it. */
+export async function syncDirectory(directory: string): Promise<void> {
   if (process.platform === 'win32') return;
   let handle: FileHandle | undefined;
   try {

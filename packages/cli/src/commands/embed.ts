@@ -1,25 +1,53 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { batches, mapConcurrent, outputCount, preprocessInto, preprocessedShape } from '@medssl/core';
-import { writeFeatureSet } from '@medssl/core/node';
+import { batches, outputCount, parseShard, type ShardSpec } from '@medssl/core';
+import {
+  defaultFeatureStore,
+  defaultWorkerCount,
+  embedBatches,
+  extractFeatures,
+  InterruptedExtractionError,
+  backboneModel,
+  type ExtractionEvent,
+  type ExtractionResult,
+  type FeatureModel,
+  type LazyWeights,
+  type PipelineStats,
+} from '@medssl/core/node';
 import { onnxModelEmbedder, onnxRuntime } from '@medssl/runtime-onnx';
-import type { Backbone, Dataset, Embedder, FeatureManifest, Preprocessing, TargetArray } from '@medssl/spec';
+import type { Backbone, CanonicalWeights, Dataset, Embedder, Preprocessing, TargetArray } from '@medssl/spec';
 import { numberList, required } from '../arguments.js';
 import { loadWeights, resolveBackbone, BACKBONE_IDS } from '../backbones.js';
 import { UsageError, type Command, type CommandIo } from '../command.js';
 import { openDataset } from '../datasets.js';
-import { createProgress } from '../progress.js';
+import { createProgress, type Progress } from '../progress.js';
 
 const usage = `Usage
-  medssl embed --dataset ID --root DIR --split NAME --backbone ID [--weights FILE] --out DIR [options]
+  medssl embed --dataset ID --root DIR --split NAME --backbone ID [--weights FILE] [--out DIR] [options]
 
-Embeds one split of a dataset with a pretrained backbone and writes a feature-set folder:
-features.npy (float32 [N, D]), targets.npy, ids.json, manifest.json (numpy reads them as they are).
+Embeds one split of a dataset with a pretrained backbone into the feature store, or reuses what the store
+holds when nothing the features depend on has changed, and prints the feature-set folder: features.npy
+(float32 [N, D]), targets.npy, ids.json, manifest.json (numpy reads them as they are).
+
+Stored features are keyed by dataset id and version, split, rows, backbone, weights SHA-256, every
+preprocessing field, runtime and precision. Work is saved in durable chunks: a run killed at any moment
+continues with --resume, and gives the same features.npy byte for byte.
 
 Options
+  --store DIR           the feature store; default $MEDSSL_STORE, else ~/.cache/medssl/features
+  --out DIR             also copy the finished feature set into DIR
+  --resume              continue an interrupted extraction of the same features from its last durable chunk
+  --restart             discard an interrupted extraction of the same features and start over
+  --shard I/N           embed only part I of N (0-based) of the rows, e.g. --shard $JOB_COMPLETION_INDEX/8;
+                        join the parts with "medssl features merge"
+  --chunk-rows N        rows per durable chunk, default 1024 (shards and resumed runs use the same)
+  --device cpu|cuda     where inference runs, default cpu; cuda needs onnxruntime-node's CUDA provider
+  --threads N           inference threads, default onnxruntime's (one per physical core)
+  --workers N           preprocessing worker threads, default ${defaultWorkerCount()} here (a quarter of the cores, at least 1)
   --runtime onnx        the runtime (onnxruntime-node); default onnx
   --batch N             images per inference call, default 16
-  --threads N           inference threads, default: onnxruntime's choice
   --limit N             embed only the first N samples of the split
   --resize N            resize the shorter side to N instead of the backbone's default
   --crop N              centre crop N x N instead of the backbone's default
@@ -30,9 +58,16 @@ Options
 Backbones: ${BACKBONE_IDS.join(', ')}, onnx:<path>
 `;
 
+const positiveInteger = (text: string | undefined, option: string): number | undefined => {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value <= 0) throw new UsageError(`--${option} must be a positive integer, got "${text}"`);
+  return value;
+};
+
 export const embedCommand: Command = {
   name: 'embed',
-  summary: 'embed a dataset split with a pretrained backbone into a feature-set folder',
+  summary: 'embed a dataset split with a pretrained backbone into the feature store (cached, resumable, shardable)',
   usage,
   async run(argv, io) {
     const { values, positionals } = parseArgs({
@@ -45,9 +80,16 @@ export const embedCommand: Command = {
         backbone: { type: 'string' },
         weights: { type: 'string' },
         out: { type: 'string' },
+        store: { type: 'string' },
+        resume: { type: 'boolean', default: false },
+        restart: { type: 'boolean', default: false },
+        shard: { type: 'string' },
+        'chunk-rows': { type: 'string' },
+        device: { type: 'string', default: 'cpu' },
         runtime: { type: 'string', default: 'onnx' },
         batch: { type: 'string' },
         threads: { type: 'string' },
+        workers: { type: 'string' },
         limit: { type: 'string' },
         resize: { type: 'string' },
         crop: { type: 'string' },
@@ -59,28 +101,36 @@ export const embedCommand: Command = {
     });
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
     if (values.runtime !== 'onnx') throw new UsageError(`--runtime ${values.runtime} is not available here; use onnx`);
-    const integer = (text: string | undefined, option: string, fallback?: number) => {
-      if (text === undefined) return fallback;
-      const value = Number(text);
-      if (!Number.isSafeInteger(value) || value <= 0) throw new UsageError(`--${option} must be a positive integer, got "${text}"`);
-      return value;
-    };
-    const batchSize = integer(values.batch, 'batch', 16)!;
-    const threads = integer(values.threads, 'threads');
-    const limit = integer(values.limit, 'limit');
+    if (values.device !== 'cpu' && values.device !== 'cuda') throw new UsageError(`--device must be cpu or cuda, got "${values.device}"`);
+    if (values.resume && values.restart) throw new UsageError('--resume and --restart exclude each other');
+    const batchSize = positiveInteger(values.batch, 'batch') ?? 16;
+    const threads = positiveInteger(values.threads, 'threads');
+    const workers = positiveInteger(values.workers, 'workers') ?? defaultWorkerCount();
+    const limit = positiveInteger(values.limit, 'limit');
+    const chunkRows = positiveInteger(values['chunk-rows'], 'chunk-rows') ?? 1024;
+    let shard: ShardSpec | undefined;
+    if (values.shard !== undefined) {
+      try {
+        shard = parseShard(values.shard);
+      } catch (error) {
+        throw new UsageError(`--shard: ${(error as Error).message}`);
+      }
+    }
     const seed = values.seed === undefined ? 0 : Number(values.seed);
     if (!Number.isSafeInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got "${values.seed}"`);
     const datasetId = required(values.dataset, 'dataset');
     const root = required(values.root, 'root');
     const backboneId = required(values.backbone, 'backbone');
     const split = required(values.split, 'split');
-    const out = resolve(required(values.out, 'out'));
-    let embedder: Embedder;
-    let weightsSha256: string;
-    let preprocessing: Preprocessing;
+    const store = resolve(values.store ?? defaultFeatureStore());
+    const out = values.out === undefined ? undefined : resolve(values.out);
+    const runtimeOptions = { ...(threads ? { threads } : {}), device: values.device };
+
+    let model: FeatureModel;
     if (backboneId.startsWith('onnx:')) {
       const path = backboneId.slice('onnx:'.length);
-      preprocessing = overridePreprocessing(
+      const outputName = required(values['output-name'], 'output-name');
+      const preprocessing = overridePreprocessing(
         {
           resize: { size: 256, interpolation: 'bilinear' },
           centerCrop: 224,
@@ -90,43 +140,100 @@ export const embedCommand: Command = {
         values.resize,
         values.crop,
       );
-      embedder = await onnxModelEmbedder(path, { outputName: required(values['output-name'], 'output-name'), preprocessing, ...(threads ? { threads } : {}) });
-      weightsSha256 = await fileSha256(path);
+      model = {
+        backboneId,
+        embedding: `output:${outputName}`,
+        weightsSha256: await fileSha256(path),
+        preprocessing,
+        runtimeId: 'onnx',
+        precision: 'float32',
+        open: () => onnxModelEmbedder(path, { outputName, preprocessing, spinning: false, ...runtimeOptions }),
+      };
     } else {
       const backbone = resolveBackbone(backboneId);
       const weights = await loadWeights(backbone, values.weights, seed);
-      preprocessing = overridePreprocessing(backbone.preprocessing, values.resize, values.crop);
-      const adjusted: Backbone = { ...backbone, preprocessing };
+      const preprocessing = overridePreprocessing(backbone.preprocessing, values.resize, values.crop);
       // Decoding and preprocessing share the cores between inference calls: idle inference threads must not spin.
-      embedder = await onnxRuntime({ spinning: false }).createEmbedder(adjusted, weights, threads ? { threads } : {});
-      weightsSha256 = weights.sha256;
+      model = backboneModel({ backbone, weights, runtime: onnxRuntime({ spinning: false }), runtimeOptions, preprocessing });
     }
+
+    const dataset = await openDataset(datasetId, root);
+    if (!dataset.splits.includes(split)) throw new UsageError(`${dataset.id} has no split "${split}"; its splits are ${dataset.splits.join(', ')}`);
+    let result: ExtractionResult;
     try {
-      const dataset = await openDataset(datasetId, root);
-      if (!dataset.splits.includes(split)) throw new UsageError(`${dataset.id} has no split "${split}"; its splits are ${dataset.splits.join(', ')}`);
-      const set = await embedSplit(dataset, split, embedder, preprocessing, { batchSize, limit, io });
-      const manifest: FeatureManifest = {
-        format: 'medssl.features/v1',
-        dataset: { id: dataset.id, version: dataset.version },
-        task: dataset.task,
+      result = await extractFeatures({
+        dataset,
         split,
-        backbone: embedder.backboneId,
-        weightsSha256,
-        preprocessing,
-        runtime: { id: 'onnx', provider: embedder.provider, precision: embedder.precision },
-        count: set.ids.length,
-        dimension: embedder.dimension,
-        created: new Date().toISOString(),
-      };
-      await writeFeatureSet(out, { ...set, manifest });
-      for (const issue of dataset.issues?.() ?? []) io.stderr(`note: ${issue.message}\n`);
-      io.stderr(`wrote ${set.ids.length} x ${embedder.dimension} features to ${out} (${embedder.backboneId} on ${embedder.provider})\n`);
-      return 0;
-    } finally {
-      await embedder.dispose();
+        model,
+        store,
+        ...(out !== undefined ? { out } : {}),
+        ...(limit !== undefined ? { limit } : {}),
+        ...(shard ? { shard } : {}),
+        chunkRows,
+        batchSize,
+        workers,
+        interrupted: values.resume ? 'resume' : values.restart ? 'restart' : 'refuse',
+        onEvent: reporter(`${dataset.id}/${split}${shard ? ` [${shard.index}/${shard.count}]` : ''} × ${model.backboneId}`, io),
+      });
+    } catch (error) {
+      if (error instanceof InterruptedExtractionError) {
+        throw new Error(`${error.message}; run again with --resume to continue from it, or with --restart to discard it`);
+      }
+      throw explainDevice(error, values.device);
     }
+    for (const issue of dataset.issues?.() ?? []) io.stderr(`note: ${issue.message}\n`);
+    io.stdout(`${result.outFolder}\n`);
+    return 0;
   },
 };
+
+/** Turns extraction events into lines on standard error and a progress bar (or periodic lines). */
+function reporter(label: string, io: CommandIo): (event: ExtractionEvent) => void {
+  let progress: Progress | undefined;
+  let provider = '';
+  let resumedRows = 0;
+  return (event) => {
+    switch (event.type) {
+      case 'reused':
+        io.stderr(`reusing stored features: ${event.count} x ${event.dimension} in ${event.folder} (key ${event.key.slice(0, 16)}, made ${event.created}); nothing to compute\n`);
+        break;
+      case 'stored-damaged':
+        io.stderr(`stored features in ${event.folder} fail their checks (${event.problems.join('; ')}); computing them again\n`);
+        break;
+      case 'resuming':
+        resumedRows = event.rowsDone;
+        io.stderr(`resuming ${event.folder}: ${event.chunksDone} of ${event.chunksTotal} chunks durable (${event.rowsDone} of ${event.rowsTotal} rows)\n`);
+        break;
+      case 'chunk-invalid':
+        io.stderr(`chunk ${event.chunk} (rows ${event.rows.start}..${event.rows.end - 1}) is not usable: ${event.reason}; recomputing it\n`);
+        break;
+      case 'started':
+        provider = event.provider;
+        io.stderr(`embedding ${event.rowsToCompute} of ${event.rowsTotal} rows into ${event.folder} on ${event.provider} (${event.workers} preprocessing worker${event.workers === 1 ? '' : 's'})\n`);
+        progress = createProgress(label, event.rowsTotal, io.stderr, { initial: resumedRows });
+        break;
+      case 'progress':
+        progress?.update(event.rowsDone);
+        break;
+      case 'chunk-written':
+        break;
+      case 'completed':
+        progress?.finish();
+        io.stderr(`wrote ${event.count} x ${event.dimension} features to ${event.folder}${provider ? ` (inference on ${provider})` : ''}\n`);
+        break;
+    }
+  };
+}
+
+/** A CUDA request that fails gets the way to install the provider, whatever the runtime said. */
+function explainDevice(error: unknown, device: string): unknown {
+  if (device !== 'cuda' || !(error instanceof Error) || error.message.includes('ONNXRUNTIME_NODE_INSTALL_CUDA')) return error;
+  return new Error(
+    `${error.message}. --device cuda needs onnxruntime-node's CUDA execution provider: allow its install script ` +
+      '(pnpm-workspace.yaml: allowBuilds: { onnxruntime-node: true }) and reinstall with ONNXRUNTIME_NODE_INSTALL_CUDA=1, on a machine with an NVIDIA driver, CUDA 12 and cuDNN 9',
+    { cause: error },
+  );
+}
 
 function triple(text: string | undefined, option: string): [number, number, number] {
   const values = numberList(required(text, option), option, []);
@@ -134,8 +241,8 @@ function triple(text: string | undefined, option: string): [number, number, numb
   return values as [number, number, number];
 }
 
-function overridePreprocessing(base: Preprocessing, resize: string | undefined, crop: string | undefined): Preprocessing {
-  const size = (text: string, option: string) => {
+export function overridePreprocessing(base: Preprocessing, resize: string | number | undefined, crop: string | number | undefined): Preprocessing {
+  const size = (text: string | number, option: string) => {
     const value = Number(text);
     if (!Number.isSafeInteger(value) || value <= 0) throw new UsageError(`--${option} must be a positive integer, got "${text}"`);
     return value;
@@ -148,53 +255,94 @@ function overridePreprocessing(base: Preprocessing, resize: string | undefined, 
 }
 
 async function fileSha256(path: string): Promise<string> {
-  const { createHash } = await import('node:crypto');
-  const { readFile } = await import('node:fs/promises');
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+  const hash = createHash('sha256');
+  try {
+    for await (const piece of createReadStream(path) as AsyncIterable<Buffer>) hash.update(piece);
+  } catch (error) {
+    throw new Error(`onnx:${path}: cannot read the model file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  return hash.digest('hex');
+}
+
+/** What the experiment runner asks for one split (the fields of its `ExtractRequest`). */
+export interface ExtractSplitRequest {
+  readonly dataset: Dataset;
+  readonly split: string;
+  readonly backbone: Backbone;
+  readonly weightsPath: string | undefined;
+  readonly seed: number;
+  readonly settings: { readonly limit?: number; readonly batch?: number; readonly threads?: number; readonly workers?: number; readonly resize?: number; readonly crop?: number };
+  readonly io: CommandIo;
+  readonly signal?: AbortSignal;
+  /** Default `defaultFeatureStore()`. */
+  readonly store?: string;
+  readonly device?: 'cpu' | 'cuda';
+  /** The backbone's weights when the caller has them already (a grid uses each backbone for every split). */
+  readonly weights?: CanonicalWeights;
 }
 
 /**
- * Decodes and preprocesses ahead of inference (a bounded number of images in flight), embeds in batches,
- * and gathers features, targets and ids in the split's order.
+ * One split into the feature store, for the experiment runner: reuses stored features when the key matches,
+ * resumes an interrupted extraction of the same key, and shows progress on `io.stderr`.
+ */
+export async function extractSplit(request: ExtractSplitRequest): Promise<{ folder: string; reused: boolean; key: string }> {
+  const { backbone, settings } = request;
+  const weights = request.weights ?? (await loadWeights(backbone, request.weightsPath, request.seed));
+  const preprocessing = overridePreprocessing(backbone.preprocessing, settings.resize, settings.crop);
+  const result = await extractFeatures({
+    dataset: request.dataset,
+    split: request.split,
+    model: backboneModel({
+      backbone,
+      weights,
+      runtime: onnxRuntime({ spinning: false }),
+      runtimeOptions: { ...(settings.threads ? { threads: settings.threads } : {}), device: request.device ?? 'cpu' },
+      preprocessing,
+    }),
+    store: request.store ?? defaultFeatureStore(),
+    ...(settings.limit !== undefined ? { limit: settings.limit } : {}),
+    ...(settings.batch !== undefined ? { batchSize: settings.batch } : {}),
+    ...(settings.workers !== undefined ? { workers: settings.workers } : {}),
+    interrupted: 'resume',
+    onEvent: reporter(`${request.dataset.id}/${request.split} × ${backbone.id}`, request.io),
+    ...(request.signal ? { signal: request.signal } : {}),
+  });
+  return { folder: result.folder, reused: result.reused, key: result.key };
+}
+
+/**
+ * Embeds a split in memory through the streaming pipeline (worker-thread preprocessing, bounded read-ahead),
+ * without the store: for benchmarks and callers that want arrays rather than a folder. Features, targets and
+ * ids come in the split's order.
  */
 export async function embedSplit(
   dataset: Dataset,
   split: string,
   embedder: Embedder,
   preprocessing: Preprocessing,
-  options: { batchSize: number; limit?: number; io: CommandIo; signal?: AbortSignal },
+  options: { batchSize: number; limit?: number; io: CommandIo; signal?: AbortSignal; workers?: number; depth?: number; stats?: PipelineStats },
 ): Promise<{ features: { data: Float32Array; shape: [number, number] }; targets: TargetArray; ids: string[] }> {
   const size = await dataset.size(split);
   const count = Math.min(size, options.limit ?? size);
-  const [channels, height, width] = embedder.inputShape;
-  const imageValues = channels * height * width;
   const features = new Float32Array(count * embedder.dimension);
   const labels = dataset.task.type === 'multilabel' ? outputCount(dataset.task) : 0;
   const classTargets = new Int32Array(labels ? 0 : count);
   const labelTargets = new Uint8Array(count * labels);
   const ids: string[] = [];
   const progress = createProgress(`${dataset.id}/${split} × ${embedder.backboneId}`, count, options.io.stderr);
-  const prepared = mapConcurrent(
-    dataset.samples(split, { end: count, ...(options.signal ? { signal: options.signal } : {}) }),
-    async (sample) => {
-      const image = await sample.decode();
-      const shape = preprocessedShape(image, preprocessing);
-      if (shape[1] !== height || shape[2] !== width) {
-        throw new Error(`${sample.source ?? sample.id}: a ${image.width}x${image.height} image preprocesses to ${shape[2]}x${shape[1]}, the backbone takes ${width}x${height}`);
-      }
-      const input = new Float32Array(imageValues);
-      preprocessInto(image, preprocessing, input, 0);
-      return { sample, input };
-    },
-    { concurrency: options.batchSize * 2, ...(options.signal ? { signal: options.signal } : {}) },
-  );
-  const batchData = new Float32Array(options.batchSize * imageValues);
   let row = 0;
-  for await (const group of batches(prepared, options.batchSize)) {
-    group.forEach(({ input }, index) => batchData.set(input, index * imageValues));
-    const embeddings = await embedder.embed({ data: batchData.subarray(0, group.length * imageValues), shape: [group.length, channels, height, width] });
-    features.set(embeddings.data, row * embedder.dimension);
-    for (const { sample } of group) {
+  for await (const { samples, features: batch } of embedBatches({
+    embedder,
+    preprocessing,
+    batches: batches(dataset.samples(split, { end: count, ...(options.signal ? { signal: options.signal } : {}) }), options.batchSize),
+    batchSize: options.batchSize,
+    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+    ...(options.depth !== undefined ? { depth: options.depth } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.stats ? { stats: options.stats } : {}),
+  })) {
+    features.set(batch, row * embedder.dimension);
+    for (const sample of samples) {
       if (typeof sample.target === 'number') classTargets[row] = sample.target;
       else labelTargets.set(sample.target, row * labels);
       ids.push(sample.id);

@@ -330,12 +330,12 @@ function fortranToC(source: AnyTypedArray, shape: readonly number[], itemSize: n
 }
 
 /** The header dict exactly as numpy 1.24 writes it, growth padding included. */
-function headerText(array: NdArray): string {
-  const byteOrder = bytesPerElement(array.dtype) === 1 ? '|' : '<';
-  const descr = `${byteOrder}${TYPE_CODE_BY_DTYPE[array.dtype]}`;
-  const shape = array.shape.length === 1 ? `(${array.shape[0]},)` : `(${array.shape.join(', ')})`;
+function headerText(dtype: DType, dimensions: readonly number[]): string {
+  const byteOrder = bytesPerElement(dtype) === 1 ? '|' : '<';
+  const descr = `${byteOrder}${TYPE_CODE_BY_DTYPE[dtype]}`;
+  const shape = dimensions.length === 1 ? `(${dimensions[0]},)` : `(${dimensions.join(', ')})`;
   const growthPadding =
-    array.shape.length > 0 ? ' '.repeat(GROWTH_AXIS_MAXIMUM_DIGITS - String(array.shape[0]).length) : '';
+    dimensions.length > 0 ? ' '.repeat(GROWTH_AXIS_MAXIMUM_DIGITS - String(dimensions[0]).length) : '';
   return `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }${growthPadding}`;
 }
 
@@ -346,7 +346,18 @@ function headerText(array: NdArray): string {
  */
 export function encodeNpyHeader(array: NdArray): Uint8Array {
   assertNdArray(array);
-  const text = headerText(array);
+  return encodeNpyHeaderOf(array.dtype, array.shape);
+}
+
+/**
+ * {@link encodeNpyHeader} from a dtype and a shape alone: for a file whose data is written piece by
+ * piece after its header.
+ */
+export function encodeNpyHeaderOf(dtype: DType, shape: readonly number[]): Uint8Array {
+  if (!shape.every((dimension) => Number.isSafeInteger(dimension) && dimension >= 0)) {
+    throw new RangeError(`npy header: shape must hold non-negative integers, got ${JSON.stringify(shape)}`);
+  }
+  const text = headerText(dtype, shape);
   // +1 for the final newline; numpy adds a whole 64 bytes of padding when already aligned.
   const unpaddedLength = text.length + 1;
   let major: 1 | 2 = 1;

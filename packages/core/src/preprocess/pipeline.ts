@@ -217,15 +217,26 @@ function writeBytePlanes(
 ): void {
   const { data, rowStride, start, channels } = pixels;
   const planeLength = window.height * window.width;
-  for (let channel = 0; channel < 3; channel++) {
-    // Grey images read their single channel for all three planes.
-    const sourceChannel = channels === 1 ? 0 : channel;
-    const tableStart = channel * 256;
-    let targetIndex = offset + channel * planeLength;
-    for (let row = 0; row < window.height; row++) {
-      let index = start + row * rowStride + sourceChannel;
-      for (let column = 0; column < window.width; column++, index += channels) {
-        target[targetIndex++] = tables[tableStart + data[index]!]!;
+  const red = tables.subarray(0, 256);
+  const green = tables.subarray(256, 512);
+  const blue = tables.subarray(512, 768);
+  // One pass over the pixels, writing all three planes: each source byte is read once.
+  let targetIndex = offset;
+  for (let row = 0; row < window.height; row++) {
+    let index = start + row * rowStride;
+    if (channels === 1) {
+      // Grey images read their single channel for all three planes.
+      for (let column = 0; column < window.width; column++, index++, targetIndex++) {
+        const value = data[index]!;
+        target[targetIndex] = red[value]!;
+        target[targetIndex + planeLength] = green[value]!;
+        target[targetIndex + 2 * planeLength] = blue[value]!;
+      }
+    } else {
+      for (let column = 0; column < window.width; column++, index += channels, targetIndex++) {
+        target[targetIndex] = red[data[index]!]!;
+        target[targetIndex + planeLength] = green[data[index + 1]!]!;
+        target[targetIndex + 2 * planeLength] = blue[data[index + 2]!]!;
       }
     }
   }

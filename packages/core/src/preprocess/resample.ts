@@ -56,37 +56,59 @@ export function resampleUint8(
     return output;
   }
 
-  // Whole rows at a time: each weight sweeps a contiguous row, which is cache friendly; integer sums
-  // do not depend on the order of their terms, so this equals Pillow's pixel-by-pixel loop.
-  const sums = new Int32Array(rowLength);
+  // Each output value sums its taps in registers: no running sums in memory, one store per value. Integer
+  // sums do not depend on the order of their terms, so this equals Pillow's pixel-by-pixel loop. The common
+  // tap counts (2 to 4: upscaling, mild downscaling) are unrolled.
   const { firstTap, tapCount, kernelSize, fixedPointWeights } = vertical;
   for (let row = 0; row < window.height; row++) {
     const outputRow = window.top + row;
-    const first = firstTap[outputRow]! - firstRow;
     const count = tapCount[outputRow]!;
     const slot = outputRow * kernelSize;
-    sums.fill(ROUNDING_HALF);
-    // Two taps per sweep halve the loads and stores of `sums`; the exact integer sum is unchanged.
-    let tap = 0;
-    for (; tap + 1 < count; tap += 2) {
-      const weight = fixedPointWeights[slot + tap]!;
-      const nextWeight = fixedPointWeights[slot + tap + 1]!;
-      const start = (first + tap) * rowStride + columnOffset;
-      const nextStart = start + rowStride;
-      for (let index = 0; index < rowLength; index++) {
-        sums[index] = sums[index]! + rows[start + index]! * weight + rows[nextStart + index]! * nextWeight;
-      }
-    }
-    if (tap < count) {
-      const weight = fixedPointWeights[slot + tap]!;
-      const start = (first + tap) * rowStride + columnOffset;
-      for (let index = 0; index < rowLength; index++) {
-        sums[index] = sums[index]! + rows[start + index]! * weight;
-      }
-    }
+    const start = (firstTap[outputRow]! - firstRow) * rowStride + columnOffset;
     const outputStart = row * rowLength;
-    for (let index = 0; index < rowLength; index++) {
-      output[outputStart + index] = clipToByte(sums[index]!);
+    if (count === 2) {
+      const weight0 = fixedPointWeights[slot]!;
+      const weight1 = fixedPointWeights[slot + 1]!;
+      const start1 = start + rowStride;
+      for (let index = 0; index < rowLength; index++) {
+        output[outputStart + index] = clipToByte(ROUNDING_HALF + rows[start + index]! * weight0 + rows[start1 + index]! * weight1);
+      }
+    } else if (count === 3) {
+      const weight0 = fixedPointWeights[slot]!;
+      const weight1 = fixedPointWeights[slot + 1]!;
+      const weight2 = fixedPointWeights[slot + 2]!;
+      const start1 = start + rowStride;
+      const start2 = start1 + rowStride;
+      for (let index = 0; index < rowLength; index++) {
+        output[outputStart + index] = clipToByte(
+          ROUNDING_HALF + rows[start + index]! * weight0 + rows[start1 + index]! * weight1 + rows[start2 + index]! * weight2,
+        );
+      }
+    } else if (count === 4) {
+      const weight0 = fixedPointWeights[slot]!;
+      const weight1 = fixedPointWeights[slot + 1]!;
+      const weight2 = fixedPointWeights[slot + 2]!;
+      const weight3 = fixedPointWeights[slot + 3]!;
+      const start1 = start + rowStride;
+      const start2 = start1 + rowStride;
+      const start3 = start2 + rowStride;
+      for (let index = 0; index < rowLength; index++) {
+        output[outputStart + index] = clipToByte(
+          ROUNDING_HALF +
+            rows[start + index]! * weight0 +
+            rows[start1 + index]! * weight1 +
+            rows[start2 + index]! * weight2 +
+            rows[start3 + index]! * weight3,
+        );
+      }
+    } else {
+      for (let index = 0; index < rowLength; index++) {
+        let sum = ROUNDING_HALF;
+        for (let tap = 0, position = start + index; tap < count; tap++, position += rowStride) {
+          sum += rows[position]! * fixedPointWeights[slot + tap]!;
+        }
+        output[outputStart + index] = clipToByte(sum);
+      }
     }
   }
   return output;
@@ -143,7 +165,28 @@ function resampleRowsUint8(
       }
     }
   }
-  // Any channel count, one row at a time: the last odd RGB row, grey and RGBA images.
+  if (channels === 1) {
+    // Grey, the usual X-ray: two rows at a time as for RGB, each weight loaded once for both.
+    for (; row + 1 < endRow; row += 2) {
+      const rowStart = row * sourceRowLength;
+      let targetIndex = (row - startRow) * targetRowLength;
+      for (let column = window.left; column < endColumn; column++) {
+        const count = tapCount[column]!;
+        const slot = column * kernelSize;
+        let sum = ROUNDING_HALF;
+        let nextSum = ROUNDING_HALF;
+        for (let tap = 0, index = rowStart + firstTap[column]!; tap < count; tap++, index++) {
+          const weight = fixedPointWeights[slot + tap]!;
+          sum += data[index]! * weight;
+          nextSum += data[index + sourceRowLength]! * weight;
+        }
+        target[targetIndex] = clipToByte(sum);
+        target[targetIndex + targetRowLength] = clipToByte(nextSum);
+        targetIndex++;
+      }
+    }
+  }
+  // Any channel count, one row at a time: the last odd row, RGBA images.
   for (; row < endRow; row++) {
     const rowStart = row * sourceRowLength;
     let targetIndex = (row - startRow) * targetRowLength;

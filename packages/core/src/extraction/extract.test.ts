@@ -1,0 +1,158 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Preprocessing } from '@medssl/spec';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readFeatureSet } from '../feature-files.js';
+import { fileDataset, gridMeanEmbedder, haveSharedData, pcamFiles, sharedData } from './__fixtures__/test-kit.js';
+import { extractFeatures, InterruptedExtractionError, type ExtractionEvent, type FeatureModel } from './extract.js';
+import { mergeFeatureSets, verifyStoreEntry } from './merge.js';
+import { chunkFile } from './store.js';
+
+if (!haveSharedData) console.warn(`skipping feature-store tests on real images: ${sharedData} is absent`);
+
+const scratch = mkdtempSync(join(tmpdir(), 'medssl-extract-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+let folders = 0;
+const fresh = (name: string) => join(scratch, `${name}-${folders++}`);
+
+const preprocessing: Preprocessing = {
+  resize: { size: 40, interpolation: 'bilinear' },
+  centerCrop: 32,
+  normalize: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+  channels: 3,
+};
+
+/** The grid-mean embedder as a FeatureModel, counting how often it is opened. */
+function gridModel(transform: Preprocessing = preprocessing): FeatureModel & { opened: number } {
+  const model = {
+    backboneId: 'test:grid-mean',
+    embedding: 'grid-mean/48',
+    weightsSha256: '0'.repeat(64),
+    preprocessing: transform,
+    runtimeId: 'test',
+    precision: 'float32' as const,
+    opened: 0,
+    async open() {
+      model.opened++;
+      return gridMeanEmbedder(transform);
+    },
+  };
+  return model;
+}
+
+const dataset = haveSharedData ? fileDataset(pcamFiles('train').slice(0, 37)) : undefined!;
+const common = { split: 'train', chunkRows: 8, batchSize: 3, workers: 1 } as const;
+const bytesOf = (folder: string, name = 'features.npy') => readFileSync(join(folder, name));
+
+describe.skipIf(!haveSharedData)('extractFeatures and the feature store', () => {
+  let reference: string;
+
+  it('computes once, then reuses the stored features and says so; another transform is another key', async () => {
+    const store = fresh('store');
+    const model = gridModel();
+    const events: ExtractionEvent[] = [];
+    const first = await extractFeatures({ ...common, dataset, model, store, onEvent: (event) => events.push(event) });
+    expect(first).toMatchObject({ reused: false, rowsComputed: 37, rows: { start: 0, end: 37 } });
+    expect(events.filter((event) => event.type === 'chunk-written')).toHaveLength(5);
+    const set = await readFeatureSet(first.folder);
+    expect(set.features.shape).toEqual([37, 48]);
+    expect(set.ids).toEqual(pcamFiles('train').slice(0, 37).map((file) => file.id));
+    expect(set.manifest).toMatchObject({ key: first.key, dataset: { id: 'test-files', version: 'test-1' }, count: 37, runtime: { id: 'test', provider: 'javascript' } });
+    expect(readdirSync(first.folder).sort()).toEqual(['features.npy', 'ids.json', 'manifest.json', 'targets.npy']);
+    reference = first.folder;
+
+    const again: ExtractionEvent[] = [];
+    const second = await extractFeatures({ ...common, dataset, model, store, batchSize: 5, onEvent: (event) => again.push(event) });
+    expect(second).toMatchObject({ reused: true, rowsComputed: 0, folder: first.folder, key: first.key });
+    expect(again.map((event) => event.type)).toEqual(['reused']);
+    expect(model.opened).toBe(1);
+
+    const cropped = await extractFeatures({ ...common, dataset, model: gridModel({ ...preprocessing, centerCrop: 24 }), store });
+    expect(cropped.key).not.toBe(first.key);
+    expect(cropped.reused).toBe(false);
+  });
+
+  it('resumes an interrupted run from its durable chunks, recomputes damaged ones, and ends byte-identical', async () => {
+    const store = fresh('store');
+    const stop = new AbortController();
+    const model = gridModel();
+    await expect(
+      extractFeatures({
+        ...common, dataset, model, store, signal: stop.signal,
+        onEvent: (event) => {
+          if (event.type === 'chunk-written') stop.abort();
+        },
+      }),
+    ).rejects.toThrow(/abort/i);
+    const entry = readdirSync(store).map((name) => join(store, name))[0]!;
+    const check = await verifyStoreEntry(entry);
+    expect(check.problems).toEqual([]);
+    expect(check).toMatchObject({ inProgress: { chunksTotal: 5 } });
+    const durable = (check as { inProgress: { chunksDone: number } }).inProgress.chunksDone;
+    expect(durable).toBeGreaterThanOrEqual(2);
+
+    await expect(extractFeatures({ ...common, dataset, model, store, interrupted: 'refuse' })).rejects.toThrow(InterruptedExtractionError);
+
+    // Damage: a flipped byte in chunk 0, chunk 1 cut short, a temporary file a killed write left behind.
+    const flipped = readFileSync(chunkFile(entry, 0));
+    flipped[200]! ^= 0x40;
+    writeFileSync(chunkFile(entry, 0), flipped);
+    writeFileSync(chunkFile(entry, 1), readFileSync(chunkFile(entry, 1)).subarray(0, 300));
+    writeFileSync(join(entry, '.extraction', 'chunks', '.000004.npy.0000.tmp'), 'partial');
+    const damaged = await verifyStoreEntry(entry);
+    expect(damaged.problems.join('\n')).toMatch(/chunk 0 \(rows 0\.\.7\): .*000000\.npy has SHA-256 [0-9a-f]{64}, its journal record says/);
+    expect(damaged.problems.join('\n')).toMatch(/chunk 1 \(rows 8\.\.15\): .*000001\.npy has 300 bytes/);
+
+    const events: ExtractionEvent[] = [];
+    const resumed = await extractFeatures({ ...common, dataset, model, store, onEvent: (event) => events.push(event) });
+    expect(events.filter((event) => event.type === 'chunk-invalid').map((event) => (event as { chunk: number }).chunk)).toEqual([0, 1]);
+    const resuming = events.find((event) => event.type === 'resuming') as Extract<ExtractionEvent, { type: 'resuming' }>;
+    expect(resuming).toMatchObject({ chunksDone: durable - 2, chunksTotal: 5 });
+    expect(resumed.rowsComputed).toBe(37 - resuming.rowsDone);
+    expect(resumed.rowsComputed).toBeGreaterThanOrEqual(16);
+    expect(bytesOf(resumed.folder).equals(bytesOf(reference))).toBe(true);
+    expect(bytesOf(resumed.folder, 'ids.json').equals(bytesOf(reference, 'ids.json'))).toBe(true);
+    expect(bytesOf(resumed.folder, 'targets.npy').equals(bytesOf(reference, 'targets.npy'))).toBe(true);
+
+    // A finished set whose features were damaged afterwards is detected and computed again.
+    const features = bytesOf(resumed.folder);
+    features[features.length - 5]! ^= 0x01;
+    writeFileSync(join(resumed.folder, 'features.npy'), features);
+    const after: ExtractionEvent[] = [];
+    const recomputed = await extractFeatures({ ...common, dataset, model, store, onEvent: (event) => after.push(event) });
+    expect(after[0]).toMatchObject({ type: 'stored-damaged' });
+    expect(recomputed.reused).toBe(false);
+    expect(bytesOf(recomputed.folder).equals(bytesOf(reference))).toBe(true);
+  });
+
+  it('cuts shards on the chunk grid; merged, they equal one unsharded run and carry its key', async () => {
+    const store = fresh('store');
+    const model = gridModel();
+    const shards = [];
+    for (let index = 0; index < 3; index++) {
+      shards.push(await extractFeatures({ ...common, dataset, model, store, shard: { index, count: 3 }, out: fresh(`shard-${index}`) }));
+    }
+    expect(shards.map((shard) => [shard.rows.start, shard.rows.end])).toEqual([[0, 8], [8, 24], [24, 37]]);
+    expect(new Set(shards.map((shard) => shard.key)).size).toBe(3);
+    const merged = await mergeFeatureSets(shards.map((shard) => shard.outFolder), { out: fresh('merged') });
+    expect(bytesOf(merged.folder).equals(bytesOf(reference))).toBe(true);
+    expect(bytesOf(merged.folder, 'ids.json').equals(bytesOf(reference, 'ids.json'))).toBe(true);
+    expect(merged.key).toBe(JSON.parse(readFileSync(join(reference, 'manifest.json'), 'utf8')).key);
+
+    // Merged into the store, an unsharded run finds it there.
+    await mergeFeatureSets(shards.map((shard) => shard.folder), { store });
+    const unsharded = await extractFeatures({ ...common, dataset, model, store });
+    expect(unsharded.reused).toBe(true);
+
+    await expect(mergeFeatureSets([shards[0]!.folder, shards[2]!.folder], { out: fresh('bad') })).rejects.toThrow(/rows 8\.\.23 are missing: no input holds them/);
+    await expect(mergeFeatureSets([shards[0]!.folder, shards[1]!.folder, shards[1]!.outFolder, shards[2]!.folder], { out: fresh('bad') })).rejects.toThrow(
+      /shard 1\/3 appears twice, in \S+ and \S+shard-1/,
+    );
+    const firstTen = await extractFeatures({ ...common, dataset, model, store, limit: 10 });
+    const unshardedFolder = (await extractFeatures({ ...common, dataset, model, store })).folder;
+    await expect(mergeFeatureSets([firstTen.folder, unshardedFolder], { out: fresh('bad') })).rejects.toThrow(/rows 0\.\.9 appear twice/);
+    const otherCrop = await extractFeatures({ ...common, dataset, model: gridModel({ ...preprocessing, centerCrop: 24 }), store, shard: { index: 1, count: 3 } });
+    await expect(mergeFeatureSets([shards[0]!.folder, otherCrop.folder, shards[2]!.folder], { out: fresh('bad') })).rejects.toThrow(/different extractions \(preprocessing: /);
+  });
+});

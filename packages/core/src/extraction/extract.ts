@@ -1,0 +1,525 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Backbone, CanonicalWeights, Dataset, Embedder, Preprocessing, Runtime, RuntimeOptions, Sample, SplitName, TargetArray } from '@medssl/spec';
+import { encodeNpy } from '../arrays/npy.js';
+import { FEATURE_FILES } from '../feature-files.js';
+import { copyFileAtomic, syncDirectory, writeFileAtomic, type WrittenFile } from '../files.js';
+import { outputCount } from '../task.js';
+import { validateFeatureRows } from '../features.js';
+import { featureKey, featureKeyInputs, type FeatureKeyInputs } from './key.js';
+import { embedBatches, type PipelineStats } from './pipeline.js';
+import { defaultWorkerCount } from './preprocess-pool.js';
+import { batchRanges, checkShard, chunksOf, shardRows, type Chunk, type RowRange, type ShardSpec } from './shards.js';
+import {
+  STORE_FORMAT,
+  checkChunk,
+  checkFeatureFolder,
+  defaultFeatureStore,
+  hasWork,
+  idsDigest,
+  readChunkData,
+  readPlan,
+  removeFeatureFiles,
+  removeTemporaryFiles,
+  storeEntryFolder,
+  workFolder,
+  writeChunk,
+  writeFeaturesFrom,
+  writePlan,
+  type ChunkRecord,
+  type StoredFeatureManifest,
+} from './store.js';
+
+/**
+ * What computes the features, described before anything is loaded: the store is looked up with these
+ * fields, and `open()` runs only when features must be computed.
+ */
+export interface FeatureModel {
+  readonly backboneId: string;
+  /** What the embedding is: a backbone's kind and size (`pooled/2048`), or a model file's output name. */
+  readonly embedding: string;
+  readonly weightsSha256: string;
+  readonly preprocessing: Preprocessing;
+  readonly runtimeId: string;
+  readonly precision: 'float32' | 'float16';
+  open(): Promise<Embedder>;
+}
+
+/** Weights known by their hash, loaded only if features must be computed. */
+export interface LazyWeights {
+  readonly sha256: string;
+  load(): Promise<CanonicalWeights>;
+}
+
+/** A backbone of a method package on a runtime, as a `FeatureModel`. */
+export function backboneModel(fields: {
+  readonly backbone: Backbone;
+  readonly weights: CanonicalWeights | LazyWeights;
+  readonly runtime: Runtime;
+  readonly runtimeOptions?: RuntimeOptions;
+  /** Replaces the backbone's own preprocessing (another resize or crop). */
+  readonly preprocessing?: Preprocessing;
+  /** What the runtime computes in; default float32. Checked against the embedder it makes. */
+  readonly precision?: 'float32' | 'float16';
+}): FeatureModel {
+  const preprocessing = fields.preprocessing ?? fields.backbone.preprocessing;
+  const backbone: Backbone = { ...fields.backbone, preprocessing };
+  return {
+    backboneId: backbone.id,
+    embedding: `${backbone.embedding.kind}/${backbone.embedding.dimension}`,
+    weightsSha256: fields.weights.sha256,
+    preprocessing,
+    runtimeId: fields.runtime.id,
+    precision: fields.precision ?? 'float32',
+    async open() {
+      const weights = 'load' in fields.weights ? await fields.weights.load() : fields.weights;
+      if (weights.sha256 !== fields.weights.sha256) {
+        throw new Error(`${backbone.id}: the weights loaded have SHA-256 ${weights.sha256}, expected ${fields.weights.sha256}`);
+      }
+      return fields.runtime.createEmbedder(backbone, weights, fields.runtimeOptions ?? {});
+    },
+  };
+}
+
+/** What an extraction reports as it goes; the CLI turns these into lines and a progress bar. */
+export type ExtractionEvent =
+  | { readonly type: 'reused'; readonly folder: string; readonly key: string; readonly count: number; readonly dimension: number; readonly created: string }
+  | { readonly type: 'stored-damaged'; readonly folder: string; readonly problems: readonly string[] }
+  | { readonly type: 'resuming'; readonly folder: string; readonly chunksDone: number; readonly chunksTotal: number; readonly rowsDone: number; readonly rowsTotal: number }
+  | { readonly type: 'chunk-invalid'; readonly chunk: number; readonly rows: RowRange; readonly reason: string }
+  | { readonly type: 'started'; readonly folder: string; readonly key: string; readonly rowsToCompute: number; readonly rowsTotal: number; readonly provider: string; readonly workers: number }
+  | { readonly type: 'progress'; readonly rowsDone: number; readonly rowsTotal: number; readonly rowsComputed: number }
+  | { readonly type: 'chunk-written'; readonly chunk: number; readonly rows: RowRange }
+  | { readonly type: 'completed'; readonly folder: string; readonly count: number; readonly dimension: number };
+
+export interface ExtractFeaturesOptions {
+  readonly dataset: Dataset;
+  readonly split: SplitName;
+  /** A `FeatureModel`, or a backbone with its weights on a runtime (made into one by `backboneModel`). */
+  readonly model: FeatureModel | Parameters<typeof backboneModel>[0];
+  /** Feature store folder; default `defaultFeatureStore()` (`$MEDSSL_STORE` or `~/.cache/medssl/features`). */
+  readonly store?: string;
+  /** Also copy the finished feature set into this folder. */
+  readonly out?: string;
+  /** Only the first `limit` rows of the split. */
+  readonly limit?: number;
+  /** Only this shard of the rows (`{ index: 2, count: 8 }`). */
+  readonly shard?: ShardSpec;
+  /** Rows per durable chunk; default 1024. Shards and resumed runs must use the same value. */
+  readonly chunkRows?: number;
+  /** Images per inference call; default 16. */
+  readonly batchSize?: number;
+  /** Preprocessing worker threads; default `defaultWorkerCount()`. */
+  readonly workers?: number;
+  /** Batches prepared ahead of inference; default 3. */
+  readonly depth?: number;
+  /**
+   * What to do with an interrupted extraction of the same key: `'resume'` (default) keeps its verified
+   * chunks, `'restart'` discards it, `'refuse'` throws `InterruptedExtractionError`.
+   */
+  readonly interrupted?: 'resume' | 'restart' | 'refuse';
+  readonly onEvent?: (event: ExtractionEvent) => void;
+  readonly stats?: PipelineStats;
+  readonly signal?: AbortSignal;
+}
+
+export interface ExtractionResult {
+  /** The feature-set folder in the store (`<store>/<key>`). */
+  readonly folder: string;
+  /** Where `out` asked for a copy, else the store folder. */
+  readonly outFolder: string;
+  readonly key: string;
+  readonly keyInputs: FeatureKeyInputs;
+  /** True when the stored features were reused and nothing was computed. */
+  readonly reused: boolean;
+  readonly rows: RowRange;
+  /** Rows embedded by this call (0 when reused; less than all when resumed). */
+  readonly rowsComputed: number;
+  readonly manifest: StoredFeatureManifest;
+}
+
+/** An extraction of the same key was interrupted and `interrupted: 'refuse'` was asked. */
+export class InterruptedExtractionError extends Error {
+  override readonly name = 'InterruptedExtractionError';
+  constructor(
+    readonly folder: string,
+    readonly chunksDone: number,
+    readonly chunksTotal: number,
+  ) {
+    super(`an interrupted extraction of the same features is in ${folder} (${chunksDone} of ${chunksTotal} chunks durable)`);
+  }
+}
+
+const DEFAULT_CHUNK_ROWS = 1024;
+const DEFAULT_BATCH_SIZE = 16;
+
+function isFeatureModel(model: ExtractFeaturesOptions['model']): model is FeatureModel {
+  return typeof (model as FeatureModel).open === 'function';
+}
+
+/**
+ * Embeds one split of a dataset into the feature store, or reuses what is stored under the same key, and
+ * returns the feature-set folder. The key covers the dataset id and version, split, rows, backbone and its
+ * embedding, weights SHA-256, every preprocessing field, runtime and precision: change any and the features
+ * are computed anew. Work is saved in durable chunks; a run killed at any moment continues from the last
+ * durable chunk, and the finished `features.npy` is the same, byte for byte, as that of an uninterrupted run.
+ */
+export async function extractFeatures(options: ExtractFeaturesOptions): Promise<ExtractionResult> {
+  const { dataset, split, signal } = options;
+  const emit = options.onEvent ?? (() => undefined);
+  const model = isFeatureModel(options.model) ? options.model : backboneModel(options.model);
+  const chunkRows = options.chunkRows ?? DEFAULT_CHUNK_ROWS;
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  const workers = options.workers ?? defaultWorkerCount();
+  for (const [name, value] of [['chunkRows', chunkRows], ['batchSize', batchSize], ['workers', workers]] as const) {
+    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`extractFeatures: ${name} must be a positive integer, got ${value}`);
+  }
+  if (options.limit !== undefined && (!Number.isSafeInteger(options.limit) || options.limit < 1)) {
+    throw new RangeError(`extractFeatures: limit must be a positive integer, got ${options.limit}`);
+  }
+  if (options.shard) checkShard(options.shard);
+  if (!dataset.splits.includes(split)) throw new RangeError(`${dataset.id} has no split "${split}"; its splits are ${dataset.splits.join(', ')}`);
+
+  const splitSize = await dataset.size(split);
+  const whole: RowRange = { start: 0, end: Math.min(splitSize, options.limit ?? splitSize) };
+  const rows = options.shard ? shardRows(whole, options.shard, chunkRows) : whole;
+  const keyInputs = featureKeyInputs({
+    dataset: { id: dataset.id, version: dataset.version },
+    split,
+    rows,
+    backbone: { id: model.backboneId, embedding: model.embedding },
+    weightsSha256: model.weightsSha256,
+    preprocessing: model.preprocessing,
+    runtime: { id: model.runtimeId, precision: model.precision },
+  });
+  const key = await featureKey(keyInputs);
+  const store = options.store ?? defaultFeatureStore();
+  const folder = storeEntryFolder(store, key);
+  const finish = async (manifest: StoredFeatureManifest, reused: boolean, rowsComputed: number): Promise<ExtractionResult> => {
+    const outFolder = options.out ?? folder;
+    if (options.out !== undefined) await copyFeatureSet(folder, options.out);
+    return { folder, outFolder, key, keyInputs, reused, rows, rowsComputed, manifest };
+  };
+
+  const stored = await checkFeatureFolder(folder, key);
+  if (stored.manifest && stored.problems.length === 0) {
+    // A run killed while removing its chunks, after its manifest was durable, leaves them behind.
+    if (await hasWork(folder)) await rm(workFolder(folder), { recursive: true, force: true });
+    emit({ type: 'reused', folder, key, count: stored.manifest.count, dimension: stored.manifest.dimension, created: stored.manifest.created });
+    return finish(stored.manifest, true, 0);
+  }
+  if (stored.manifest) {
+    emit({ type: 'stored-damaged', folder, problems: stored.problems });
+    await removeFeatureFiles(folder);
+  }
+
+  const chunks = chunksOf(rows, chunkRows);
+  const plan = await readPlan(folder);
+  if (plan && (plan.key !== key || plan.chunkRows !== chunkRows || options.interrupted === 'restart')) {
+    if (plan.key === key && plan.chunkRows !== chunkRows && options.interrupted !== 'restart') {
+      throw new RangeError(`${workFolder(folder)}: the interrupted extraction cut its rows into chunks of ${plan.chunkRows}, this one asks for ${chunkRows}; resume with the same chunk size or restart it`);
+    }
+    await rm(workFolder(folder), { recursive: true, force: true });
+  } else if (!plan && (await hasWork(folder))) {
+    await rm(workFolder(folder), { recursive: true, force: true });
+  }
+  const resumable = plan && plan.key === key && plan.chunkRows === chunkRows && options.interrupted !== 'restart' ? plan : undefined;
+
+  const done = new Map<number, ChunkRecord>();
+  if (resumable) {
+    const invalid: Extract<ExtractionEvent, { type: 'chunk-invalid' }>[] = [];
+    for (const chunk of chunks) {
+      const state = await checkChunk(folder, key, chunk, resumable.dimension);
+      if (state.done) done.set(chunk.index, state.record);
+      else if (state.reason) invalid.push({ type: 'chunk-invalid', chunk: chunk.index, rows: { start: chunk.start, end: chunk.end }, reason: state.reason });
+    }
+    if (options.interrupted === 'refuse') throw new InterruptedExtractionError(workFolder(folder), done.size, chunks.length);
+    for (const event of invalid) emit(event);
+    await removeTemporaryFiles(folder);
+    const rowsDone = chunks.filter((chunk) => done.has(chunk.index)).reduce((sum, chunk) => sum + chunk.end - chunk.start, 0);
+    emit({ type: 'resuming', folder, chunksDone: done.size, chunksTotal: chunks.length, rowsDone, rowsTotal: rows.end - rows.start });
+  }
+
+  // Ids and targets of every row, without decoding: they go into the set, and tell whether a done chunk
+  // still holds the rows the dataset yields now.
+  const gathered = await gatherRows(dataset, split, rows, chunks, signal);
+  for (const [index, record] of done) {
+    if (record.idsSha256 !== gathered.chunkDigests.get(index)) {
+      const chunk = chunks.find((candidate) => candidate.index === index)!;
+      emit({ type: 'chunk-invalid', chunk: index, rows: { start: chunk.start, end: chunk.end }, reason: `the dataset's ids for rows ${chunk.start}..${chunk.end - 1} differ from those it was computed for` });
+      done.delete(index);
+    }
+  }
+  const pending = chunks.filter((chunk) => !done.has(chunk.index));
+  const rowsToCompute = pending.reduce((sum, chunk) => sum + chunk.end - chunk.start, 0);
+
+  let embedder: Embedder | undefined;
+  let dimension = resumable?.dimension;
+  // An empty range still needs the dimension for its [0, D] features: the embedder is opened for it.
+  if (pending.length > 0 || dimension === undefined) embedder = await model.open();
+  try {
+    if (embedder) {
+      if (embedder.runtimeId !== model.runtimeId || embedder.precision !== model.precision) {
+        throw new Error(`${model.backboneId}: the embedder runs on ${embedder.runtimeId} in ${embedder.precision}, but its features would be stored as ${model.runtimeId} in ${model.precision}`);
+      }
+      if (dimension !== undefined && dimension !== embedder.dimension) {
+        throw new Error(`${model.backboneId}: the interrupted extraction in ${workFolder(folder)} stored ${dimension}-d features, this embedder makes ${embedder.dimension}-d`);
+      }
+      dimension = embedder.dimension;
+      if (!resumable) {
+        await mkdir(folder, { recursive: true });
+        await writePlan(folder, { format: STORE_FORMAT, key, keyInputs, chunkRows, dimension, started: new Date().toISOString() });
+      }
+    }
+    const records = new Map(done);
+    if (pending.length > 0) {
+      await computeChunks({
+        dataset, split, pending, records, digests: gathered.chunkDigests, folder, key, dimension: dimension!, embedder: embedder!, model, batchSize, workers,
+        rowsTotal: rows.end - rows.start,
+        ...(options.depth !== undefined ? { depth: options.depth } : {}),
+        ...(options.stats ? { stats: options.stats } : {}),
+        ...(signal ? { signal } : {}),
+        emit,
+      });
+    }
+    const manifest = await assemble({
+      folder, key, keyInputs, dataset, split, rows, splitSize, chunks, records, ids: gathered.ids, targets: gathered.targets,
+      dimension: dimension!, model, chunkRows, batchSize, workers,
+      ...(options.shard && options.shard.count > 1 ? { shard: { ...options.shard, of: whole } } : {}),
+    });
+    emit({ type: 'completed', folder, count: manifest.count, dimension: manifest.dimension });
+    return await finish(manifest, false, rowsToCompute);
+  } finally {
+    await embedder?.dispose();
+  }
+}
+
+/** Ids and targets of rows `[start, end)` in order, and a digest of the ids of each chunk; no image is decoded. */
+async function gatherRows(
+  dataset: Dataset,
+  split: SplitName,
+  rows: RowRange,
+  chunks: readonly Chunk[],
+  signal: AbortSignal | undefined,
+): Promise<{ ids: string[]; targets: TargetArray; chunkDigests: Map<number, string> }> {
+  const count = rows.end - rows.start;
+  const labels = dataset.task.type === 'multilabel' ? outputCount(dataset.task) : 0;
+  const classTargets = new Int32Array(labels ? 0 : count);
+  const labelTargets = new Uint8Array(count * labels);
+  const ids: string[] = [];
+  for await (const sample of dataset.samples(split, { start: rows.start, end: rows.end, ...(signal ? { signal } : {}) })) {
+    const row = ids.length;
+    const name = sample.source ?? sample.id;
+    if (typeof sample.target === 'number') {
+      if (labels) throw new TypeError(`${name}: a class target in a multilabel task`);
+      classTargets[row] = sample.target;
+    } else {
+      if (!labels || sample.target.length !== labels) throw new TypeError(`${name}: ${sample.target.length} label flags, the task has ${labels || 'none'}`);
+      labelTargets.set(sample.target, row * labels);
+    }
+    ids.push(sample.id);
+  }
+  if (ids.length !== count) throw new Error(`${dataset.id}/${split}: yielded ${ids.length} samples for rows ${rows.start}..${rows.end - 1}, expected ${count}`);
+  const chunkDigests = new Map(chunks.map((chunk) => [chunk.index, idsDigest(ids.slice(chunk.start - rows.start, chunk.end - rows.start))]));
+  const targets: TargetArray = labels ? { type: 'labels', data: labelTargets, shape: [count, labels] } : { type: 'class', data: classTargets, shape: [count] };
+  return { ids, targets, chunkDigests };
+}
+
+interface ComputeChunksFields {
+  readonly dataset: Dataset;
+  readonly split: SplitName;
+  /** The chunks to embed, in order. */
+  readonly pending: readonly Chunk[];
+  /** Done chunks' records; each chunk made durable here is added. */
+  readonly records: Map<number, ChunkRecord>;
+  readonly digests: ReadonlyMap<number, string>;
+  readonly rowsTotal: number;
+  readonly folder: string;
+  readonly key: string;
+  readonly dimension: number;
+  readonly embedder: Embedder;
+  readonly model: FeatureModel;
+  readonly batchSize: number;
+  readonly workers: number;
+  readonly depth?: number;
+  readonly stats?: PipelineStats;
+  readonly signal?: AbortSignal;
+  readonly emit: (event: ExtractionEvent) => void;
+}
+
+type ChunkBatch = Sample[] & { chunk?: Chunk };
+
+/**
+ * Embeds the pending chunks through the pipeline, batches starting at each chunk's first row, and makes each
+ * finished chunk durable in the background while inference goes on (at most two writes in flight). A run
+ * that stops early still waits for the writes already begun, so what it reports as written is on disk.
+ */
+async function computeChunks(fields: ComputeChunksFields): Promise<void> {
+  const { dataset, split, pending, records, folder, key, dimension, embedder, batchSize, emit } = fields;
+  const rowsToCompute = pending.reduce((sum, chunk) => sum + chunk.end - chunk.start, 0);
+  const rowsDoneBefore = fields.rowsTotal - rowsToCompute;
+
+  async function* batches(): AsyncGenerator<ChunkBatch> {
+    for (const chunk of pending) {
+      const samples: Sample[] = [];
+      for await (const sample of dataset.samples(split, { start: chunk.start, end: chunk.end, ...(fields.signal ? { signal: fields.signal } : {}) })) samples.push(sample);
+      if (idsDigest(samples.map((sample) => sample.id)) !== fields.digests.get(chunk.index)) {
+        throw new Error(`${dataset.id}/${split}: rows ${chunk.start}..${chunk.end - 1} changed between two reads (other ids); a dataset must yield the same rows every time`);
+      }
+      for (const range of batchRanges(chunk, batchSize)) {
+        const batch: ChunkBatch = samples.slice(range.start - chunk.start, range.end - chunk.start);
+        batch.chunk = chunk;
+        yield batch;
+      }
+    }
+  }
+
+  const writes = new Set<Promise<void>>();
+  let writeFailure: { error: unknown } | undefined;
+  const writeInBackground = async (chunk: Chunk, features: Float32Array, chunkIds: string[]) => {
+    while (writes.size >= 2) await Promise.race(writes);
+    const write = writeChunk(folder, { key, chunk: chunk.index, rows: chunk, features, dimension, ids: chunkIds, provider: embedder.provider, batchSize }).then(
+      (record) => {
+        records.set(chunk.index, record);
+        emit({ type: 'chunk-written', chunk: chunk.index, rows: { start: chunk.start, end: chunk.end } });
+      },
+      (error: unknown) => {
+        writeFailure ??= { error };
+      },
+    );
+    const tracked = write.finally(() => writes.delete(tracked));
+    writes.add(tracked);
+  };
+
+  emit({ type: 'started', folder, key, rowsToCompute, rowsTotal: fields.rowsTotal, provider: embedder.provider, workers: fields.workers });
+  let current: { chunk: Chunk; features: Float32Array; filled: number; ids: string[] } | undefined;
+  let rowsComputed = 0;
+  try {
+    for await (const { samples, features } of embedBatches({
+      embedder,
+      preprocessing: fields.model.preprocessing,
+      batches: batches(),
+      batchSize,
+      workers: fields.workers,
+      ...(fields.depth !== undefined ? { depth: fields.depth } : {}),
+      ...(fields.signal ? { signal: fields.signal } : {}),
+      ...(fields.stats ? { stats: fields.stats } : {}),
+    })) {
+      if (writeFailure) throw writeFailure.error;
+      const chunk = (samples as ChunkBatch).chunk!;
+      if (current?.chunk !== chunk) current = { chunk, features: new Float32Array((chunk.end - chunk.start) * dimension), filled: 0, ids: [] };
+      current.features.set(features, current.filled * dimension);
+      current.filled += samples.length;
+      for (const sample of samples) current.ids.push(sample.id);
+      rowsComputed += samples.length;
+      emit({ type: 'progress', rowsDone: rowsDoneBefore + rowsComputed, rowsTotal: fields.rowsTotal, rowsComputed });
+      if (current.filled === chunk.end - chunk.start) {
+        await writeInBackground(chunk, current.features, current.ids);
+        current = undefined;
+      }
+    }
+  } finally {
+    // A run that stops (an error, an abort) still lets the chunks already handed over become durable.
+    await Promise.allSettled(writes);
+  }
+  if (writeFailure) throw writeFailure.error;
+}
+
+interface AssembleFields {
+  readonly folder: string;
+  readonly key: string;
+  readonly keyInputs: FeatureKeyInputs;
+  readonly dataset: Dataset;
+  readonly split: SplitName;
+  readonly rows: RowRange;
+  readonly splitSize: number;
+  readonly chunks: readonly Chunk[];
+  readonly records: ReadonlyMap<number, ChunkRecord>;
+  readonly ids: readonly string[];
+  readonly targets: TargetArray;
+  readonly dimension: number;
+  readonly model: FeatureModel;
+  readonly chunkRows: number;
+  readonly batchSize: number;
+  readonly workers: number;
+  readonly shard?: ShardSpec & { of: RowRange };
+}
+
+/**
+ * Joins the chunks into the feature-set folder: `features.npy` streamed chunk by chunk (each re-checked
+ * against its record as it is read), `targets.npy`, `ids.json`, then `manifest.json` with every file's
+ * checksum, written last. The chunks are removed only after the manifest is durable.
+ */
+async function assemble(fields: AssembleFields): Promise<StoredFeatureManifest> {
+  const { folder, chunks, records, dimension, rows } = fields;
+  const count = rows.end - rows.start;
+  for (const chunk of chunks) {
+    if (!records.has(chunk.index)) throw new Error(`internal: chunk ${chunk.index} (rows ${chunk.start}..${chunk.end - 1}) has no durable record`);
+  }
+  const description = {
+    format: 'medssl.features/v1' as const,
+    dataset: { id: fields.dataset.id, version: fields.dataset.version },
+    task: fields.dataset.task,
+    split: fields.split,
+    backbone: fields.model.backboneId,
+    weightsSha256: fields.model.weightsSha256,
+    preprocessing: fields.model.preprocessing,
+    runtime: { id: fields.model.runtimeId, provider: [...new Set(chunks.map((chunk) => records.get(chunk.index)!.provider))].join('+') || 'none', precision: fields.model.precision },
+    count,
+    dimension,
+  };
+  // Checked before anything is written: a split with repeated ids must not leave a half-made set behind.
+  validateFeatureRows({ manifest: { ...description, created: '' }, targets: fields.targets, ids: fields.ids, shape: [count, dimension] }, `${fields.dataset.id}/${fields.split}`);
+  await mkdir(folder, { recursive: true });
+  const features = await writeFeaturesFrom(
+    join(folder, FEATURE_FILES.features),
+    count,
+    dimension,
+    (async function* () {
+      for (const chunk of chunks) yield await readChunkData(folder, records.get(chunk.index)!);
+    })(),
+  );
+  const targetsBytes =
+    fields.targets.type === 'class'
+      ? encodeNpy({ dtype: 'int32', shape: [...fields.targets.shape], data: fields.targets.data })
+      : encodeNpy({ dtype: 'uint8', shape: [...fields.targets.shape], data: fields.targets.data });
+  const targets = await writeChecked(join(folder, FEATURE_FILES.targets), targetsBytes);
+  const ids = await writeChecked(join(folder, FEATURE_FILES.ids), new TextEncoder().encode(`${JSON.stringify(fields.ids)}\n`));
+  const manifest: StoredFeatureManifest = {
+    ...description,
+    created: new Date().toISOString(),
+    key: fields.key,
+    keyInputs: fields.keyInputs,
+    rows: { start: rows.start, end: rows.end, splitSize: fields.splitSize },
+    ...(fields.shard ? { shard: fields.shard } : {}),
+    chunkRows: fields.chunkRows,
+    files: { 'features.npy': features, 'targets.npy': targets, 'ids.json': ids },
+    extraction: { batchSize: fields.batchSize, workers: fields.workers },
+  };
+  await writeFileAtomic(join(folder, FEATURE_FILES.manifest), `${JSON.stringify(manifest, null, 2)}\n`);
+  await rm(workFolder(folder), { recursive: true, force: true });
+  await syncDirectory(folder);
+  return manifest;
+}
+
+async function writeChecked(path: string, bytes: Uint8Array): Promise<WrittenFile> {
+  await writeFileAtomic(path, bytes);
+  const { createHash } = await import('node:crypto');
+  return { bytes: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+/**
+ * Copies a finished feature set to `out`: data files first, the manifest last, each atomically. A copy
+ * already there with the same key and intact checksums is left as it is.
+ */
+export async function copyFeatureSet(folder: string, out: string): Promise<void> {
+  const source = await checkFeatureFolder(folder);
+  if (source.manifest && source.problems.length === 0) {
+    const existing = await checkFeatureFolder(out, source.manifest.key);
+    if (existing.manifest && existing.problems.length === 0 && existing.manifest.files['features.npy'].sha256 === source.manifest.files['features.npy'].sha256) return;
+  }
+  await mkdir(out, { recursive: true });
+  for (const name of [FEATURE_FILES.features, FEATURE_FILES.targets, FEATURE_FILES.ids, FEATURE_FILES.manifest]) {
+    await copyFileAtomic(join(folder, name), join(out, name));
+  }
+}

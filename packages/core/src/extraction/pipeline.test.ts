@@ -1,0 +1,89 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Preprocessing, Sample } from '@medssl/spec';
+import { describe, expect, it } from 'vitest';
+import { decodeImageFile } from '../decode.js';
+import { preprocess } from '../preprocess/pipeline.js';
+import { fileDataset, haveSharedData, identityEmbedder, pcamFiles, sharedData } from './__fixtures__/test-kit.js';
+import { createPipelineStats, embedBatches } from './pipeline.js';
+
+if (!haveSharedData) console.warn(`skipping the extraction pipeline on real images: ${sharedData} is absent`);
+
+const preprocessing: Preprocessing = {
+  resize: { size: 64, interpolation: 'bicubic' },
+  centerCrop: 56,
+  normalize: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+  channels: 3,
+};
+
+async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
+  const items: T[] = [];
+  for await (const item of source) items.push(item);
+  return items;
+}
+
+describe.skipIf(!haveSharedData)('embedBatches', () => {
+  it('feeds inference exactly what preprocess() makes, in order, from worker threads', async () => {
+    // PCam JPEG patches (RGB 96x96), ChestX-ray14 PNGs (64x64, grey and RGBA) and two 512x512 X-rays.
+    const files = [
+      ...pcamFiles('valid').slice(0, 9),
+      ...['00000001_000.png', '00000002_000.png', '00000003_001.png'].map((name, index) => ({ path: join(sharedData, 'chestxray14/images', name), label: index % 2, id: name })),
+      ...['00000001_000.png', '00027426_000.png'].map((name, index) => ({ path: join(sharedData, 'xray-samples', name), label: index, id: `big-${name}` })),
+    ].filter((file) => existsSync(file.path));
+    const samples = await collect(fileDataset(files).samples('train'));
+    const groups = [samples.slice(0, 3), samples.slice(3, 4), samples.slice(4, 9), samples.slice(9)];
+    const stats = createPipelineStats();
+    const embedder = identityEmbedder(56, 56);
+    const batches = await collect(embedBatches({ embedder, preprocessing, batches: groups, batchSize: 5, workers: 2, depth: 2, stats }));
+    expect(batches.map((batch) => batch.samples.map((sample) => sample.id))).toEqual(groups.map((group) => group.map((sample) => sample.id)));
+    expect(stats).toMatchObject({ batches: 4, images: files.length });
+    let row = 0;
+    for (const batch of batches) {
+      for (let index = 0; index < batch.samples.length; index++, row++) {
+        const expected = preprocess(await decodeImageFile(files[row]!.path), preprocessing).data;
+        const actual = batch.features.subarray(index * expected.length, (index + 1) * expected.length);
+        expect(Buffer.from(actual.buffer, actual.byteOffset, actual.byteLength).equals(Buffer.from(expected.buffer)), files[row]!.path).toBe(true);
+      }
+    }
+  });
+
+  it('reports a failing image at its batch, after the batches before it, and stops the workers', async () => {
+    const files = pcamFiles('valid').slice(0, 6);
+    const samples = await collect(fileDataset(files).samples('train'));
+    const missing: Sample = { ...samples[4]!, source: '/nowhere/missing.jpg', decode: () => decodeImageFile('/nowhere/missing.jpg') };
+    const groups = [samples.slice(0, 2), samples.slice(2, 4), [missing, samples[5]!]];
+    const seen: string[] = [];
+    await expect(
+      (async () => {
+        for await (const batch of embedBatches({ embedder: identityEmbedder(56, 56), preprocessing, batches: groups, batchSize: 2, workers: 1 })) {
+          seen.push(...batch.samples.map((sample) => sample.id));
+        }
+      })(),
+    ).rejects.toThrow(/\/nowhere\/missing\.jpg: cannot read image file \(ENOENT\)/);
+    expect(seen).toEqual(samples.slice(0, 4).map((sample) => sample.id));
+
+    // An image that does not end up the backbone's size is named with both sizes.
+    const uncropped: Preprocessing = { resize: { size: 60, interpolation: 'bilinear' }, channels: 3 };
+    await expect(collect(embedBatches({ embedder: identityEmbedder(56, 56), preprocessing: uncropped, batches: [samples.slice(0, 1)], batchSize: 1, workers: 1 }))).rejects.toThrow(
+      /patch\d+\.jpg: a 96x96 image preprocesses to 60x60, the backbone takes 56x56/,
+    );
+  });
+
+  it('reads the source no further than its depth ahead, and stops cleanly when left early', async () => {
+    const files = pcamFiles('valid').slice(0, 12);
+    const samples = await collect(fileDataset(files).samples('train'));
+    let pulled = 0;
+    function* groups() {
+      for (let start = 0; start < samples.length; start += 2) {
+        pulled++;
+        yield samples.slice(start, start + 2);
+      }
+    }
+    const iterator = embedBatches({ embedder: identityEmbedder(56, 56), preprocessing, batches: groups(), batchSize: 2, workers: 1, depth: 2 })[Symbol.asyncIterator]();
+    await iterator.next();
+    // One batch consumed, two slots filling: at most one more group pulled while the producer waits for a slot.
+    expect(pulled).toBeLessThanOrEqual(4);
+    await iterator.return?.(undefined);
+    expect(pulled).toBeLessThan(6);
+  });
+});

@@ -1,0 +1,167 @@
+import type { Embedder, Preprocessing, Sample } from '@medssl/spec';
+import { preprocessedShape } from '../preprocess/pipeline.js';
+import { createPreprocessPool } from './preprocess-pool.js';
+
+export interface EmbedBatchesOptions {
+  readonly embedder: Embedder;
+  readonly preprocessing: Preprocessing;
+  /** Samples in inference batches, in order; each batch holds 1 to `batchSize` samples. */
+  readonly batches: AsyncIterable<readonly Sample[]> | Iterable<readonly Sample[]>;
+  readonly batchSize: number;
+  /** Preprocessing worker threads; default `defaultWorkerCount()`. */
+  readonly workers?: number;
+  /**
+   * Batches being decoded and preprocessed while one is inferred; default 3. Bounds memory: at most
+   * `depth * batchSize` decoded images and `depth` batch buffers exist at once.
+   */
+  readonly depth?: number;
+  readonly signal?: AbortSignal;
+  /** Filled in as batches pass, for benchmarks and progress lines. */
+  readonly stats?: PipelineStats;
+}
+
+/** Where the time went: inference, and inference waiting for its input (the pipeline's bubbles). */
+export interface PipelineStats {
+  batches: number;
+  images: number;
+  /** Seconds inside `embed` calls. */
+  inferenceSeconds: number;
+  /** Seconds the next batch was not ready when inference could have started (the first batch included). */
+  waitSeconds: number;
+}
+
+export function createPipelineStats(): PipelineStats {
+  return { batches: 0, images: 0, inferenceSeconds: 0, waitSeconds: 0 };
+}
+
+export interface EmbeddedBatch {
+  readonly samples: readonly Sample[];
+  /** `[samples.length, dimension]` row-major; the caller owns it. */
+  readonly features: Float32Array;
+}
+
+/**
+ * The streaming extraction pipeline. Images are decoded on this thread through `sample.decode()` (sharp and
+ * HDF5 reads do their work off the JavaScript thread), preprocessed by worker threads straight into shared
+ * batch buffers, and inferred here batch by batch, in order. Up to `depth` batches are in preparation while
+ * one is inferred, so inference never waits on decoding unless decoding is the slower stage; the source is
+ * read no further ahead than that (back-pressure), so memory stays flat however long the split.
+ *
+ * `onnxruntime-node` runs inference on the calling thread and blocks it: work queued before a call (decodes
+ * in libuv's pool, jobs in the workers' queues) goes on during it, which is why several batches are prepared
+ * ahead. Errors surface at their batch, after the batches before it; leaving the loop early stops the workers.
+ */
+export async function* embedBatches(options: EmbedBatchesOptions): AsyncGenerator<EmbeddedBatch> {
+  const { embedder, preprocessing, batchSize, signal } = options;
+  const depth = options.depth ?? 3;
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError(`batch size must be a positive integer, got ${batchSize}`);
+  if (!Number.isSafeInteger(depth) || depth < 1) throw new RangeError(`pipeline depth must be a positive integer, got ${depth}`);
+  const [channels, height, width] = embedder.inputShape;
+  const imageValues = channels * height * width;
+  const stats = options.stats;
+  const pool = createPreprocessPool({ ...(options.workers !== undefined ? { workers: options.workers } : {}), preprocessing, slots: depth, slotImages: batchSize, imageValues });
+
+  const freeSlots = Array.from({ length: depth }, (_, slot) => slot);
+  const slotFreed = wakeUp();
+  const prepared: Promise<{ samples: readonly Sample[]; slot: number }>[] = [];
+  const preparedChanged = wakeUp();
+  let closed = false;
+  let sourceDone = false;
+  let sourceFailure: { error: unknown } | undefined;
+
+  const prepareImage = async (sample: Sample, slot: number, index: number): Promise<void> => {
+    const name = sample.source ?? sample.id;
+    const image = await sample.decode();
+    const shape = preprocessedShape(image, preprocessing);
+    if (shape[1] !== height || shape[2] !== width) {
+      throw new Error(`${name}: a ${image.width}x${image.height} image preprocesses to ${shape[2]}x${shape[1]}, the backbone takes ${width}x${height}`);
+    }
+    await pool.preprocess(slot, index, image, name);
+  };
+  const prepareBatch = async (samples: readonly Sample[], slot: number) => {
+    await Promise.all(samples.map((sample, index) => prepareImage(sample, slot, index)));
+    return { samples, slot };
+  };
+
+  const producer = (async () => {
+    try {
+      for await (const samples of options.batches) {
+        if (closed) break;
+        if (samples.length < 1 || samples.length > batchSize) throw new RangeError(`a batch holds 1 to ${batchSize} samples, got ${samples.length}`);
+        while (freeSlots.length === 0 && !closed) await slotFreed.wait();
+        if (closed) break;
+        const batch = prepareBatch(samples, freeSlots.shift()!);
+        batch.catch(() => undefined); // rethrown in order by the consumer
+        prepared.push(batch);
+        preparedChanged.notify();
+      }
+    } catch (error) {
+      sourceFailure = { error };
+    } finally {
+      sourceDone = true;
+      preparedChanged.notify();
+    }
+  })();
+
+  const input = new Float32Array(batchSize * imageValues);
+  try {
+    while (true) {
+      signal?.throwIfAborted();
+      const next = prepared.shift();
+      if (next === undefined) {
+        if (!sourceDone) {
+          const waitStart = performance.now();
+          await preparedChanged.wait();
+          if (stats) stats.waitSeconds += (performance.now() - waitStart) / 1000;
+          continue;
+        }
+        if (sourceFailure) throw sourceFailure.error;
+        return;
+      }
+      const waitStart = performance.now();
+      const { samples, slot } = await next;
+      if (stats) stats.waitSeconds += (performance.now() - waitStart) / 1000;
+      const values = samples.length * imageValues;
+      // onnxruntime refuses views of shared memory: the batch is copied out, and its slot refilled at once.
+      input.set(pool.slotView(slot).subarray(0, values));
+      freeSlots.push(slot);
+      slotFreed.notify();
+      const inferenceStart = performance.now();
+      const output = await embedder.embed({ data: values === input.length ? input : input.subarray(0, values), shape: [samples.length, channels, height, width] });
+      if (stats) {
+        stats.inferenceSeconds += (performance.now() - inferenceStart) / 1000;
+        stats.batches++;
+        stats.images += samples.length;
+      }
+      if (output.shape[0] !== samples.length || output.data.length !== samples.length * embedder.dimension) {
+        throw new Error(`${embedder.backboneId}: embedded ${samples.length} images into shape [${output.shape.join(', ')}], expected [${samples.length}, ${embedder.dimension}]`);
+      }
+      yield { samples, features: output.data };
+    }
+  } finally {
+    closed = true;
+    slotFreed.notify();
+    await pool.close();
+    await producer;
+  }
+}
+
+/** A one-shot wake-up that can be re-armed: `wait()` resolves at the next `notify()`. */
+function wakeUp(): { wait(): Promise<void>; notify(): void } {
+  let pending: { promise: Promise<void>; resolve: () => void } | undefined;
+  return {
+    wait() {
+      if (!pending) {
+        let resolve!: () => void;
+        const promise = new Promise<void>((done) => (resolve = done));
+        pending = { promise, resolve };
+      }
+      return pending.promise;
+    },
+    notify() {
+      const current = pending;
+      pending = undefined;
+      current?.resolve();
+    },
+  };
+}

@@ -1,0 +1,152 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Preprocessing, RawImage } from '@medssl/spec';
+import { validatePreprocessing } from '../preprocess/validate.js';
+import type { PreprocessJob, PreprocessReply, PreprocessWorkerData } from './preprocess-worker.js';
+
+export interface PreprocessPoolOptions {
+  /** Worker threads; default `defaultWorkerCount()`. */
+  readonly workers?: number;
+  readonly preprocessing: Preprocessing;
+  /** Batch buffers shared with the workers. */
+  readonly slots: number;
+  /** Images per slot. */
+  readonly slotImages: number;
+  /** Float32 values of one preprocessed image (3 * H * W). */
+  readonly imageValues: number;
+}
+
+/**
+ * Worker threads that preprocess images into shared batch buffers (`SharedArrayBuffer`s), so the
+ * thread that runs inference only copies a finished batch out. Jobs go to the worker with the fewest
+ * outstanding; results of a job are in `slotView(slot)` once its promise resolves.
+ */
+export interface PreprocessPool {
+  readonly workers: number;
+  /** Preprocesses `image` into image position `index` of batch slot `slot`; `name` names it in errors. */
+  preprocess(slot: number, index: number, image: RawImage, name: string): Promise<void>;
+  /** The shared buffer of a slot, `slotImages * imageValues` floats. */
+  slotView(slot: number): Float32Array;
+  /** Stops the workers; outstanding jobs reject. */
+  close(): Promise<void>;
+}
+
+/**
+ * Preprocessing workers by default: a quarter of the cores (at least one, at most eight). With 8-bit images
+ * of 1024x1024 preprocessing costs about a tenth of ResNet-50 inference per image, so inference keeps most
+ * cores; decoding runs in libuv's thread pool (sharp), beside both.
+ */
+export function defaultWorkerCount(cores = availableParallelism()): number {
+  return Math.max(1, Math.min(8, Math.floor(cores / 4)));
+}
+
+/**
+ * How a worker's entry is started. Built code (`dist/*.js`) starts `preprocess-worker.js` beside this module.
+ * Run from TypeScript source (the `@medssl/source` condition: tests, `pnpm medssl`), the entry is a `.ts`
+ * file that Node cannot load alone, so a small bootstrap registers tsx's loader in the new thread first.
+ */
+function workerStart(): { entry: URL | string; eval: boolean; loader?: string } {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return { entry: new URL('./preprocess-worker.js', here), eval: false };
+  const entry = new URL('./preprocess-worker.ts', here).href;
+  let loader: string;
+  try {
+    // tsx publishes its module-hook API as `tsx/esm/api`; require.resolve gives the CommonJS build beside the ESM one.
+    loader = createRequire(here).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs');
+  } catch (error) {
+    throw new Error(
+      `@medssl/core runs from its TypeScript source here (${here}); its worker threads then need tsx to load ${entry}, ` +
+        `and tsx cannot be found (${(error as Error).message.split('\n')[0]}). Install tsx, or use the built package.`,
+    );
+  }
+  if (!existsSync(loader)) throw new Error(`tsx's ESM API is not at ${loader}; cannot start ${entry} from TypeScript source`);
+  return { entry, eval: true, loader: pathToFileURL(loader).href };
+}
+
+const SOURCE_BOOTSTRAP = `
+const { workerData } = require('node:worker_threads');
+import(workerData.loader)
+  .then((api) => { api.register(); return import(workerData.entry); })
+  .catch((error) => { setImmediate(() => { throw error; }); });
+`;
+
+export function createPreprocessPool(options: PreprocessPoolOptions): PreprocessPool {
+  validatePreprocessing(options.preprocessing);
+  const count = options.workers ?? defaultWorkerCount();
+  for (const [name, value] of [['workers', count], ['slots', options.slots], ['slotImages', options.slotImages], ['imageValues', options.imageValues]] as const) {
+    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`preprocess pool: ${name} must be a positive integer, got ${value}`);
+  }
+  const buffers = Array.from({ length: options.slots }, () => new SharedArrayBuffer(options.slotImages * options.imageValues * 4));
+  const views = buffers.map((buffer) => new Float32Array(buffer));
+  const data: PreprocessWorkerData = { preprocessing: options.preprocessing, slots: buffers, imageValues: options.imageValues };
+  const start = workerStart();
+
+  const pending = new Map<number, { resolve: () => void; reject: (error: Error) => void; worker: number }>();
+  const outstanding = new Array<number>(count).fill(0);
+  let failure: Error | undefined;
+  let nextJob = 0;
+  let closed = false;
+
+  const failAll = (error: Error) => {
+    failure ??= error;
+    for (const job of pending.values()) job.reject(failure);
+    pending.clear();
+  };
+
+  const workers = Array.from({ length: count }, (_, position) => {
+    const worker = start.eval
+      ? new Worker(SOURCE_BOOTSTRAP, { eval: true, workerData: { ...data, entry: start.entry, loader: start.loader } })
+      : new Worker(start.entry, { workerData: data });
+    worker.on('message', (reply: PreprocessReply) => {
+      const job = pending.get(reply.job);
+      if (!job) return;
+      pending.delete(reply.job);
+      outstanding[job.worker]!--;
+      if (reply.error === undefined) job.resolve();
+      else job.reject(new Error(reply.error));
+    });
+    worker.on('error', (error) => failAll(new Error(`preprocessing worker ${position} failed: ${error.message}`, { cause: error })));
+    worker.on('exit', (code) => {
+      if (!closed) failAll(new Error(`preprocessing worker ${position} stopped (exit code ${code})`));
+    });
+    return worker;
+  });
+
+  return {
+    workers: count,
+    preprocess(slot, index, image, name) {
+      if (failure) return Promise.reject(failure);
+      if (closed) return Promise.reject(new Error('the preprocessing pool is closed'));
+      if (!Number.isSafeInteger(slot) || slot < 0 || slot >= options.slots) return Promise.reject(new RangeError(`no batch slot ${slot}; the pool has ${options.slots}`));
+      if (!Number.isSafeInteger(index) || index < 0 || index >= options.slotImages) {
+        return Promise.reject(new RangeError(`image position ${index} is outside a slot of ${options.slotImages} images`));
+      }
+      let chosen = 0;
+      for (let position = 1; position < count; position++) if (outstanding[position]! < outstanding[chosen]!) chosen = position;
+      const job = nextJob++;
+      const promise = new Promise<void>((resolve, reject) => pending.set(job, { resolve, reject, worker: chosen }));
+      outstanding[chosen]!++;
+      // Exactly one copy of the pixels: a view of a larger buffer is copied out and its copy moved (transferred);
+      // a whole buffer is cloned as it is, so the dataset keeps what it returned.
+      const whole = image.data.byteOffset === 0 && image.data.byteLength === image.data.buffer.byteLength;
+      const pixels = whole ? image.data : image.data instanceof Uint16Array ? new Uint16Array(image.data) : new Uint8Array(image.data);
+      const message: PreprocessJob = { job, slot, index, name, image: { data: pixels, width: image.width, height: image.height, channels: image.channels } };
+      workers[chosen]!.postMessage(message, whole ? [] : [pixels.buffer as ArrayBuffer]);
+      return promise;
+    },
+    slotView(slot) {
+      const view = views[slot];
+      if (!view) throw new RangeError(`no batch slot ${slot}; the pool has ${options.slots}`);
+      return view;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      failAll(new Error('the preprocessing pool was closed'));
+      await Promise.all(workers.map((worker) => worker.terminate()));
+    },
+  };
+}
