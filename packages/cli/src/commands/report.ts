@@ -1,0 +1,72 @@
+import { readFile, mkdir } from 'node:fs/promises';
+import { dirname, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { writeFileAtomic } from '@medssl/core/node';
+import { required } from '../arguments.js';
+import { UsageError, type Command } from '../command.js';
+import { readResultsDocument, renderReport, type ResultsDocument } from '../report/index.js';
+
+const usage = `Usage
+  medssl report RESULTS.json... --out report.html [--title TEXT]
+
+Renders results documents to one self-contained HTML page (inline CSS and SVG; it loads nothing from
+the network): per task, the primary metric against the label fraction for every backbone (mean ± std
+over seeds, each seed as a dot), linear vs kNN vs finetune per backbone, DVME, DME and concat against the
+best single backbone, DVME attention and DME source weights, and each result's provenance.
+
+Reads the formats written by "medssl eval" (medssl.eval/v1), "medssl dvme" (medssl.dvme/v1) and
+"medssl run" (medssl.run/v1, which holds several of them).
+
+Options
+  --out FILE.html    where to write the page (required)
+  --title TEXT       the page's title, default "medssl report"
+`;
+
+export const reportCommand: Command = {
+  name: 'report',
+  summary: 'render results documents to one self-contained HTML page with plots and provenance',
+  usage,
+  async run(argv, io) {
+    const { values, positionals } = parseOptions(argv);
+    if (positionals.length === 0) throw new UsageError('expected one or more results files (RESULTS.json...)');
+    const out = resolve(required(values.out, 'out'));
+    const documents: ResultsDocument[] = [];
+    for (const file of positionals) documents.push(...readResultsDocument(await readJson(file), displayPath(file)));
+    const page = renderReport(documents, { ...(values.title !== undefined ? { title: values.title } : {}), generated: new Date().toISOString() });
+    await mkdir(dirname(out), { recursive: true });
+    await writeFileAtomic(out, page);
+    const datasets = new Set(documents.map((document) => document.dataset.id)).size;
+    io.stderr(`wrote ${out}: ${documents.length} evaluation${documents.length === 1 ? '' : 's'} on ${datasets} dataset${datasets === 1 ? '' : 's'} from ${positionals.length} file${positionals.length === 1 ? '' : 's'}\n`);
+    return 0;
+  },
+};
+
+function parseOptions(argv: readonly string[]) {
+  try {
+    return parseArgs({ args: [...argv], allowPositionals: true, options: { out: { type: 'string' }, title: { type: 'string' } } });
+  } catch (error) {
+    // An unknown or incomplete option is a mistake in the call: exit 2 with the usage hint.
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/** The file as the user would recognise it: relative to the working folder unless that is longer. */
+function displayPath(file: string): string {
+  const fromHere = relative(process.cwd(), resolve(file));
+  return fromHere.length < resolve(file).length && !fromHere.startsWith('..') ? fromHere : resolve(file);
+}
+
+async function readJson(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Error(`${file}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${file}: not valid JSON (${(error as Error).message})`);
+  }
+}

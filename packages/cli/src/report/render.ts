@@ -1,0 +1,288 @@
+// The report page: pure functions from results documents to one self-contained HTML string (inline CSS
+// and SVG, no script, nothing fetched), so it opens from disk, in a mail attachment or offline. No Node
+// built-ins here: the same code can render a report in a browser.
+import type { ResultsDocument } from './documents.js';
+import { formatFraction, formatMeanStd, formatMetric, formatSeconds, formatTime, metricName, protocolName, shortHash } from './format.js';
+import { html, rawHtml, type SafeHtml } from './html.js';
+import {
+  averagedAttention,
+  averagedSourceWeights,
+  backboneColours,
+  bestSingleSeries,
+  groupByTask,
+  protocolDash,
+  protocolRank,
+  type Series,
+  type TaskGroup,
+} from './model.js';
+import { fractionChart, heatmap, legendSwatch, metricDomain, stackedBars, type ChartSeries } from './plots.js';
+import { REPORT_STYLES } from './styles.js';
+
+export interface ReportOptions {
+  /** The page's heading and `<title>`; default "medssl report". */
+  readonly title?: string;
+  /** When the report was made (ISO 8601), shown in the header; left out when not given. */
+  readonly generated?: string;
+  /** A note shown prominently under the title, e.g. that the numbers come from synthetic data. */
+  readonly notice?: string;
+}
+
+/** Renders results documents (see `readResultsDocument`) to one self-contained HTML page. */
+export function renderReport(documents: readonly ResultsDocument[], options: ReportOptions = {}): string {
+  if (documents.length === 0) throw new Error('renderReport needs at least one results document');
+  const title = options.title ?? 'medssl report';
+  const colours = backboneColours(documents);
+  const groups = groupByTask(documents, colours);
+  const page = html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title}</title>
+<style>${rawHtml(REPORT_STYLES)}</style>
+</head>
+<body>
+<header class="page-header">
+<h1>${title}</h1>
+${options.notice ? html`<p class="notice">${options.notice}</p>` : ''}
+${overview(documents, groups, options.generated)}
+<nav class="contents">${groups.map((group) => html`<a href="#${group.anchor}">${group.dataset}</a>`)}<a href="#provenance">provenance</a></nav>
+</header>
+<main>
+${groups.map((group) => taskSection(group, colours))}
+${provenance(groups)}
+</main>
+</body>
+</html>
+`;
+  return page.value;
+}
+
+function overview(documents: readonly ResultsDocument[], groups: readonly TaskGroup[], generated: string | undefined): SafeHtml {
+  const backbones = [...new Set(documents.filter((document) => document.kind === 'single').flatMap((document) => document.backbones))];
+  const protocols = [...new Set(documents.map((document) => document.protocol))].sort((a, b) => protocolRank(a) - protocolRank(b));
+  const medsslVersions = [...new Set(documents.map((document) => document.versions.medssl).filter((version) => version !== undefined))];
+  const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
+  return html`<p class="overview">${plural(documents.length, 'evaluation')} on ${plural(groups.length, 'task')} · ${plural(backbones.length, 'backbone')} · protocols: ${protocols.map(protocolName).join(', ')}${
+    medsslVersions.length > 0 ? html` · medssl ${medsslVersions.join(', ')}` : ''
+  }${generated ? html` · generated ${formatTime(generated)}` : ''}</p>
+<p class="how-to-read">Each task shows its primary metric against the fraction of training labels used (log scale): lines are the mean over seeds, bands ± one standard deviation, dots single seeds.</p>`;
+}
+
+function taskSection(group: TaskGroup, colours: ReadonlyMap<string, string>): SafeHtml {
+  const singles = group.series.filter((series) => series.kind === 'single');
+  const fusions = group.series.filter((series) => series.kind === 'fusion');
+  const best = bestSingleSeries(group);
+  // One y range for every chart of the task, so panels side by side compare directly.
+  const yDomain = metricDomain(group.series);
+  const protocols = [...new Set(singles.map((series) => series.protocol))];
+  const classes = group.task.classes ?? group.task.labels;
+  const description = [
+    group.datasetVersions.length > 0 ? `version ${group.datasetVersions.join(', ')}` : '',
+    `${group.task.type}${classes ? ` (${classes.length <= 6 ? classes.join(' / ') : `${classes.length} ${group.task.labels ? 'labels' : 'classes'}`})` : ''}`,
+    `primary metric ${metricName(group.metric)}`,
+  ].filter((part) => part !== '');
+  return html`<section class="task" id="${group.anchor}">
+<h2>${group.dataset} <span class="subtitle">${description.join(' · ')}</span></h2>
+${singles.length > 0 ? labelEfficiency(group, singles, protocols, yDomain) : ''}
+${summaryTable(group, best)}
+${protocolComparison(group, singles, yDomain)}
+${fusions.length > 0 ? fusionComparison(group, fusions, best) : ''}
+${fusions.map((series) => attentionSection(series, colours))}
+${fusions.map((series) => sourceWeightsSection(series, colours))}
+</section>`;
+}
+
+function legend(entries: readonly { label: string; colour: string; dash?: string; key?: string }[]): SafeHtml {
+  return html`<ul class="legend">${entries.map((entry) => html`<li class="legend-entry" data-series="${entry.key ?? entry.label}">${legendSwatch(entry.colour, entry.dash)}<span>${entry.label}</span></li>`)}</ul>`;
+}
+
+function chartSeries(series: Series, overrides: Partial<ChartSeries> = {}): ChartSeries {
+  return { key: series.key, label: series.label, colour: series.colour, points: series.points, seeds: series.seeds, ...overrides };
+}
+
+/** Metric vs label fraction, one panel per protocol side by side, one line per backbone. */
+function labelEfficiency(group: TaskGroup, singles: readonly Series[], protocols: readonly string[], yDomain: readonly [number, number]): SafeHtml {
+  const backbones = [...new Map(singles.map((series) => [series.backbones[0]!, series.colour])).entries()].sort(([a], [b]) => a.localeCompare(b));
+  const panels = protocols.map((protocol) => {
+    const members = singles.filter((series) => series.protocol === protocol);
+    const title = `${protocolName(protocol)}: ${metricName(group.metric)} vs label fraction`;
+    return html`<figure class="panel" data-protocol="${protocol}"><figcaption>${protocolName(protocol)}</figcaption>${fractionChart({
+      title,
+      metric: group.metric,
+      series: members.map((series) => chartSeries(series)),
+      fractions: group.fractions,
+      yDomain,
+    })}</figure>`;
+  });
+  return html`<h3>${metricName(group.metric)} vs label fraction${protocols.length > 1 ? ', by protocol' : ''}</h3>
+${legend(backbones.map(([label, colour]) => ({ label, colour })))}
+<div class="panels">${panels}</div>`;
+}
+
+/** Mean ± std of the primary metric per fraction for every evaluation of the task; best per column bold. */
+function summaryTable(group: TaskGroup, best: Series | undefined): SafeHtml {
+  const bestMean = new Map(group.fractions.map((fraction) => [fraction, Math.max(...group.series.flatMap((series) => series.points.filter((point) => point.fraction === fraction).map((point) => point.mean)))]));
+  const rows = group.series.map((series) => {
+    const cells = group.fractions.map((fraction) => {
+      const point = series.points.find((candidate) => candidate.fraction === fraction);
+      if (!point) return html`<td class="number missing">–</td>`;
+      const isBest = point.mean === bestMean.get(fraction);
+      return html`<td class="number${isBest ? ' best' : ''}" title="${point.count} seed${point.count === 1 ? '' : 's'}">${formatMeanStd(point.mean, point.std)}</td>`;
+    });
+    return html`<tr data-series="${series.key}"><td>${protocolName(series.protocol)}</td><td class="model">${legendSwatch(series.colour)}${series.label}${series === best ? html` <span class="tag">best single</span>` : ''}</td>${cells}</tr>`;
+  });
+  const metrics = [...new Set(group.series.flatMap((series) => series.document.summary.flatMap((entry) => Object.keys(entry.metrics))))].sort((a, b) =>
+    a === group.metric ? -1 : b === group.metric ? 1 : a.localeCompare(b),
+  );
+  const allRows = group.series.flatMap((series) =>
+    metrics.map((metric, index) => {
+      const cells = group.fractions.map((fraction) => {
+        const summary = series.document.summary.find((entry) => entry.fraction === fraction)?.metrics[metric];
+        return summary ? html`<td class="number">${formatMeanStd(summary.mean, summary.std)}</td>` : html`<td class="number missing">–</td>`;
+      });
+      return html`<tr${index === 0 ? html` class="group-start"` : ''}><td>${index === 0 ? html`${protocolName(series.protocol)} · ${series.label}` : ''}</td><td>${metricName(metric)}</td>${cells}</tr>`;
+    }),
+  );
+  const header = group.fractions.map((fraction) => html`<th class="number">${formatFraction(fraction)}</th>`);
+  return html`<h3>${metricName(group.metric)}, mean ± std over seeds</h3>
+<div class="table-scroll"><table class="summary"><thead><tr><th>protocol</th><th>model</th>${header}</tr></thead><tbody>${rows}</tbody></table></div>
+${metrics.length > 1 ? html`<details class="all-metrics"><summary>All metrics (${metrics.map(metricName).join(', ')})</summary><div class="table-scroll"><table class="summary"><thead><tr><th>evaluation</th><th>metric</th>${header}</tr></thead><tbody>${allRows}</tbody></table></div></details>` : ''}`;
+}
+
+/** Linear vs kNN vs finetune for each backbone that was evaluated by more than one of them. */
+function protocolComparison(group: TaskGroup, singles: readonly Series[], yDomain: readonly [number, number]): SafeHtml | '' {
+  const byBackbone = new Map<string, Series[]>();
+  for (const series of singles) byBackbone.set(series.backbones[0]!, [...(byBackbone.get(series.backbones[0]!) ?? []), series]);
+  const compared = [...byBackbone.entries()].filter(([, members]) => new Set(members.map((series) => series.protocol)).size > 1).sort(([a], [b]) => a.localeCompare(b));
+  if (compared.length === 0) return '';
+  const protocols = [...new Set(compared.flatMap(([, members]) => members.map((series) => series.protocol)))].sort((a, b) => protocolRank(a) - protocolRank(b));
+  const panels = compared.map(([backbone, members]) => {
+    const chart = fractionChart({
+      title: `${backbone}: protocols compared`,
+      metric: group.metric,
+      series: members.map((series) => chartSeries(series, { key: `${series.key}|compare`, label: `${backbone} · ${protocolName(series.protocol)}`, dash: protocolDash(series.protocol) })),
+      fractions: group.fractions,
+      yDomain,
+    });
+    return html`<figure class="panel" data-backbone="${backbone}"><figcaption>${legendSwatch(members[0]!.colour)}${backbone}</figcaption>${chart}</figure>`;
+  });
+  return html`<h3>Protocols compared, per backbone</h3>
+${legend(protocols.map((protocol) => ({ label: protocolName(protocol), colour: '#4a5361', dash: protocolDash(protocol), key: `protocol:${protocol}` })))}
+<div class="panels">${panels}</div>`;
+}
+
+/** DVME, DME and concat against the best single backbone. */
+function fusionComparison(group: TaskGroup, fusions: readonly Series[], best: Series | undefined): SafeHtml {
+  const series = [...(best ? [chartSeries(best, { key: `${best.key}|best`, label: `${best.label} (${protocolName(best.protocol)}, best single)`, dash: '5 3' })] : []), ...fusions.map((fusion) => chartSeries(fusion, { emphasis: true }))];
+  // Its own y range: the differences here are small next to the spread between backbones.
+  const chart = fractionChart({ title: `fusion vs best single backbone: ${metricName(group.metric)} vs label fraction`, metric: group.metric, series, fractions: group.fractions, yDomain: metricDomain(series) });
+  const fractions = group.fractions.filter((fraction) => fusions.some((fusion) => fusion.points.some((point) => point.fraction === fraction)));
+  const rows = fractions.map((fraction) => {
+    const reference = best?.points.find((point) => point.fraction === fraction);
+    const cells = fusions.map((fusion) => {
+      const point = fusion.points.find((candidate) => candidate.fraction === fraction);
+      if (!point) return html`<td class="number missing">–</td>`;
+      const delta = reference ? point.mean - reference.mean : undefined;
+      return html`<td class="number">${formatMeanStd(point.mean, point.std)}${delta === undefined ? '' : html` <span class="delta ${delta >= 0 ? 'up' : 'down'}">${delta >= 0 ? '+' : '−'}${formatMetric(Math.abs(delta))}</span>`}</td>`;
+    });
+    return html`<tr><td class="number">${formatFraction(fraction)}</td><td class="number">${reference ? formatMeanStd(reference.mean, reference.std) : '–'}</td>${cells}</tr>`;
+  });
+  const sources = [...new Set(fusions.flatMap((fusion) => fusion.backbones))];
+  return html`<h3>Fusion vs best single backbone</h3>
+<p class="note">Fused sources: ${sources.join(', ')}. ${
+    best
+      ? html`Best single backbone: <strong>${best.label}</strong> (${protocolName(best.protocol)}), the highest mean ${metricName(group.metric)} over the fusions' fractions${best.protocol === 'linear' ? ' among linear probes, since the fusion heads are linear on the same frozen features' : ''}. The y axis is zoomed to these lines.`
+      : 'No single-backbone results for this task to compare with.'
+  }</p>
+${legend(series.map((entry) => ({ label: entry.label, colour: entry.colour, dash: entry.dash ?? '', key: entry.key })))}
+<div class="fusion-row"><figure class="panel" data-figure="fusion">${chart}</figure>
+<div class="table-scroll"><table class="summary fusion-table"><thead><tr><th class="number">fraction</th><th class="number">${best ? html`${best.label} <span class="muted">(best single)</span>` : 'best single'}</th>${fusions.map((fusion) => html`<th class="number">${fusion.label}</th>`)}</tr></thead><tbody>${rows}</tbody></table>
+${best ? html`<p class="note">Coloured: the fusion's mean minus the best single backbone's mean.</p>` : ''}</div></div>`;
+}
+
+function sourceColours(sources: readonly string[], colours: ReadonlyMap<string, string>): string[] {
+  return sources.map((source) => colours.get(source) ?? '#888');
+}
+
+/** DVME attention per block: the mean over heads, large, and each head as a small multiple. */
+function attentionSection(series: Series, colours: ReadonlyMap<string, string>): SafeHtml | '' {
+  const attention = averagedAttention(series);
+  if (!attention) return '';
+  const blocks = attention.blocks.map((block) => {
+    const blockColours = sourceColours(block.sources, colours);
+    const heads = block.heads.map(
+      (matrix, head) => html`<figure class="head"><figcaption>head ${head + 1}</figcaption>${heatmap({ title: `block ${block.block}, head ${head + 1}`, matrix, labels: block.sources, colours: blockColours, compact: true })}</figure>`,
+    );
+    return html`<div class="attention-block" data-block="${block.block}">
+<figure class="attention-mean"><figcaption>block ${block.block}: mean over ${block.heads.length} head${block.heads.length === 1 ? '' : 's'}</figcaption>${heatmap({ title: `block ${block.block}, mean over heads`, matrix: block.mean, labels: block.sources, colours: blockColours })}</figure>
+${block.heads.length > 1 ? html`<div class="heads">${heads}</div>` : ''}
+</div>`;
+  });
+  return html`<h3>${series.label} attention</h3>
+<p class="note">Row: the source attending; column: the source attended to (rows sum to 1). Label fraction ${formatFraction(attention.fraction)}, averaged over ${attention.seeds} seed${attention.seeds === 1 ? '' : 's'}. Small multiples use the same order, marked by colour.</p>
+${legend(attention.blocks[0]!.sources.map((source) => ({ label: source, colour: colours.get(source) ?? '#888', key: `source:${source}` })))}
+${blocks}`;
+}
+
+/** DME: the softmax weight of each source per label fraction. */
+function sourceWeightsSection(series: Series, colours: ReadonlyMap<string, string>): SafeHtml | '' {
+  const weights = averagedSourceWeights(series);
+  if (weights.length === 0) return '';
+  const chart = stackedBars({
+    title: `${series.label} source weights per label fraction`,
+    rows: weights.map((entry) => ({ label: formatFraction(entry.fraction), values: entry.weights })),
+    segmentLabels: series.backbones,
+    colours: sourceColours(series.backbones, colours),
+  });
+  return html`<h3>${series.label} source weights</h3>
+<p class="note">The softmax weight of each source in the weighted sum, per label fraction, averaged over seeds.</p>
+${legend(series.backbones.map((source) => ({ label: source, colour: colours.get(source) ?? '#888', key: `source:${source}` })))}
+<figure class="panel wide">${chart}</figure>`;
+}
+
+function optionsText(options: Readonly<Record<string, unknown>>): string {
+  const entries = Object.entries(options);
+  return entries.length === 0 ? 'defaults' : entries.map(([name, value]) => `${name}: ${JSON.stringify(value)}`).join(', ');
+}
+
+/** The folder all results files share, so the table can show the rest of each path. */
+function commonFolder(sources: readonly string[]): string {
+  const folders = sources.map((source) => source.split(' › ')[0]!.split('/').slice(0, -1));
+  const first = folders[0] ?? [];
+  let length = 0;
+  while (length < first.length && folders.every((folder) => folder[length] === first[length])) length++;
+  return length === 0 ? '' : `${first.slice(0, length).join('/')}/`;
+}
+
+/** How each result was made: enough to reproduce it. */
+function provenance(groups: readonly TaskGroup[]): SafeHtml {
+  const all = groups.flatMap((group) => group.series);
+  const folder = commonFolder(all.map((series) => series.document.source));
+  const rows = all.map((series) => {
+    const document = series.document;
+    const weights = document.backbones.map(
+      (backbone, index) => html`<div>${legendSwatch(series.kind === 'single' ? series.colour : '#888')}${backbone} <code title="${document.weightsSha256[index]}">${shortHash(document.weightsSha256[index]!)}</code></div>`,
+    );
+    const inputs = document.inputs.map((input) => html`<span title="${input.folders.join('\n')}">${input.split}${input.count === undefined ? '' : html`&nbsp;${input.count}`}</span>`);
+    const versions = Object.entries(document.versions).map(([name, version]) => html`<div>${name} ${version}</div>`);
+    const evaluation = series.kind === 'single' ? html`<strong>${protocolName(document.protocol)}</strong> · ${series.label}` : html`<strong>${series.label}</strong> · ${document.backbones.length} sources`;
+    return html`<tr>
+<td>${evaluation}<div class="muted">${document.dataset.id} ${document.dataset.version}</div></td>
+<td class="weights">${weights}</td>
+<td class="config"><div>fractions ${document.config.fractions.map(formatFraction).join(', ')}</div><div>seeds ${document.config.seeds.join(', ')}</div>${inputs.length > 0 ? html`<div>rows ${inputs.map((input, index) => html`${index > 0 ? ' · ' : ''}${input}`)}</div>` : ''}<div class="muted options">options ${optionsText(document.config.options)}</div></td>
+<td class="time">${formatTime(document.created)}<div class="muted">${document.elapsedSeconds === undefined ? '' : `took ${formatSeconds(document.elapsedSeconds)}`}</div></td>
+<td class="versions">${versions}</td>
+<td class="files"><code title="${document.source}">${document.source.startsWith(folder) ? document.source.slice(folder.length) : document.source}</code><div class="muted">${document.format}</div>${
+      document.subsetFiles.length > 0
+        ? html`<details><summary>${document.subsetFiles.length} subset file${document.subsetFiles.length === 1 ? '' : 's'}</summary><ul>${document.subsetFiles.map((file) => html`<li><code>${file}</code></li>`)}</ul></details>`
+        : ''
+    }</td>
+</tr>`;
+  });
+  return html`<section class="provenance" id="provenance">
+<h2>Provenance</h2>
+<p class="note">Weights are identified by SHA-256 (hover for the full hash). Subset files are the label-fraction index files, relative to each results document; with the same inputs they reproduce every row.${folder ? html` Results files are in <code>${folder}</code>.` : ''}</p>
+<div class="table-scroll"><table class="provenance-table"><thead><tr><th>evaluation</th><th>weights (SHA-256)</th><th>config</th><th>created</th><th>versions</th><th>results file</th></tr></thead><tbody>${rows}</tbody></table></div>
+</section>`;
+}
