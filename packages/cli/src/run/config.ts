@@ -1,0 +1,190 @@
+import { DEFAULT_FRACTIONS, assertFraction } from '@medssl/core';
+import type { Backbone, Dataset } from '@medssl/spec';
+
+/**
+ * An experiment: datasets × backbones × protocols × label fractions × seeds, plus fusions over chosen
+ * backbone combinations. Write it in `medssl.config.ts` with the plugins' factories, or as JSON with ids:
+ *
+ * ```ts
+ * export default defineExperiment({
+ *   name: 'pcam-ssl',
+ *   datasets: [{ id: 'pcam', root: 'data/pcam' }],
+ *   backbones: [{ id: 'dino:vits16', weights: 'weights/dino_deitsmall16_pretrain.pth' }, { id: 'random:resnet50' }],
+ *   protocols: ['linear', 'knn'],
+ *   fusions: [{ method: 'dvme', backbones: ['dino:vits16', 'random:resnet50'] }],
+ *   fractions: [0.01, 0.1, 1],
+ *   seeds: [0, 1, 2],
+ * });
+ * ```
+ */
+export interface ExperimentConfig {
+  readonly name: string;
+  readonly datasets: readonly DatasetEntry[];
+  readonly backbones: readonly BackboneEntry[];
+  readonly protocols: readonly ProtocolEntry[];
+  readonly fusions?: readonly FusionEntry[];
+  /** Label fractions of the training split; default 0.01, 0.1, 1 as in core's DEFAULT_FRACTIONS. */
+  readonly fractions?: readonly number[];
+  readonly seeds?: readonly number[];
+  readonly extraction?: ExtractionSettings;
+}
+
+/** A dataset by registry id and root (`{ id: 'pcam', root }`) or an opened plugin (`{ dataset: await pcam({ root }) }`). */
+export type DatasetEntry =
+  | { readonly id: string; readonly root: string; readonly splits?: SplitNames }
+  | { readonly dataset: Dataset | Promise<Dataset>; readonly splits?: SplitNames };
+
+/** Which of the dataset's splits play train, validation and test; found by name when absent. */
+export interface SplitNames {
+  readonly train?: string;
+  readonly val?: string;
+  readonly test?: string;
+}
+
+/**
+ * A backbone by id (`dino:vits16`) or made by its package's factory (`dino({ variant: 'vits16' })`), with
+ * the checkpoint file it needs (none for `random:*`, whose weights come from `seed`).
+ */
+export type BackboneEntry =
+  | { readonly id: string; readonly weights?: string; readonly seed?: number }
+  | { readonly backbone: Backbone; readonly weights?: string; readonly seed?: number };
+
+export type ProtocolEntry =
+  | 'linear'
+  | 'knn'
+  | { readonly id: 'linear' }
+  | { readonly id: 'knn'; readonly k?: readonly number[]; readonly temperature?: number };
+
+export type FusionMethod = 'dvme' | 'dme' | 'concat';
+
+export interface FusionEntry {
+  readonly method: FusionMethod;
+  /** Backbone ids from `backbones`, two or more, in the order the sources are fed. */
+  readonly backbones: readonly string[];
+  readonly epochs?: number;
+}
+
+export interface ExtractionSettings {
+  /** Embed only the first N samples of each split (quick looks; the key of the stored features includes it). */
+  readonly limit?: number;
+  readonly batch?: number;
+  readonly threads?: number;
+  readonly workers?: number;
+  /** Resize the shorter side to N and centre-crop to `crop` instead of each backbone's default. */
+  readonly resize?: number;
+  readonly crop?: number;
+}
+
+/** Types an experiment config in `medssl.config.ts`; returns it unchanged. */
+export function defineExperiment(config: ExperimentConfig): ExperimentConfig {
+  return config;
+}
+
+/** A mistake in an experiment config; the message names the path in the config (`datasets[1].root`). */
+export class ExperimentConfigError extends Error {
+  override readonly name = 'ExperimentConfigError';
+}
+
+const PROTOCOL_IDS = ['linear', 'knn'] as const;
+const FUSION_METHODS: readonly FusionMethod[] = ['dvme', 'dme', 'concat'];
+
+/**
+ * Checks a config read from JSON or a module, before anything runs: every error names where it is and
+ * what was expected. Returns the config with defaults filled in.
+ */
+export function validateExperimentConfig(value: unknown, source = 'config'): Required<Pick<ExperimentConfig, 'fractions' | 'seeds' | 'fusions'>> & ExperimentConfig {
+  const fail = (path: string, message: string): never => {
+    throw new ExperimentConfigError(`${source}: ${path}: ${message}`);
+  };
+  if (!isRecord(value)) return fail('(top level)', `expected an object, got ${describe(value)}`);
+  const name = value.name;
+  if (typeof name !== 'string' || !/^[\w.-]+$/.test(name)) fail('name', `expected a name of letters, digits, ".", "_" or "-", got ${describe(name)}`);
+  const list = (key: string, required: boolean): unknown[] => {
+    const entries = value[key];
+    if (entries === undefined && !required) return [];
+    if (!Array.isArray(entries) || (required && entries.length === 0)) return fail(key, `expected a non-empty array, got ${describe(entries)}`);
+    return entries;
+  };
+  const datasets = list('datasets', true);
+  datasets.forEach((entry, index) => {
+    const path = `datasets[${index}]`;
+    if (!isRecord(entry)) return fail(path, `expected { id, root } or { dataset }, got ${describe(entry)}`);
+    if ('dataset' in entry) {
+      if (!isRecord(entry.dataset) && !(entry.dataset instanceof Promise)) fail(`${path}.dataset`, `expected a dataset object, got ${describe(entry.dataset)}`);
+    } else {
+      if (typeof entry.id !== 'string') fail(`${path}.id`, `expected a dataset id such as "pcam", got ${describe(entry.id)}`);
+      if (typeof entry.root !== 'string') fail(`${path}.root`, `expected the dataset's folder, got ${describe(entry.root)}`);
+    }
+    if (entry.splits !== undefined) {
+      if (!isRecord(entry.splits)) return fail(`${path}.splits`, `expected { train, val, test } split names, got ${describe(entry.splits)}`);
+      for (const [role, split] of Object.entries(entry.splits)) {
+        if (!['train', 'val', 'test'].includes(role)) fail(`${path}.splits.${role}`, 'expected only train, val and test');
+        if (typeof split !== 'string') fail(`${path}.splits.${role}`, `expected a split name, got ${describe(split)}`);
+      }
+    }
+  });
+  const backboneIds = new Set<string>();
+  list('backbones', true).forEach((entry, index) => {
+    const path = `backbones[${index}]`;
+    if (!isRecord(entry)) return fail(path, `expected { id, weights } or { backbone, weights }, got ${describe(entry)}`);
+    const id = 'backbone' in entry ? (isRecord(entry.backbone) ? entry.backbone.id : undefined) : entry.id;
+    if (typeof id !== 'string') return fail('backbone' in entry ? `${path}.backbone` : `${path}.id`, `expected a backbone id or object, got ${describe(id)}`);
+    if (backboneIds.has(id)) fail(path, `backbone ${id} is listed twice`);
+    backboneIds.add(id);
+    if (entry.weights !== undefined && typeof entry.weights !== 'string') fail(`${path}.weights`, `expected a checkpoint path, got ${describe(entry.weights)}`);
+    if (entry.seed !== undefined && !isNonNegativeInteger(entry.seed)) fail(`${path}.seed`, `expected a non-negative integer, got ${describe(entry.seed)}`);
+  });
+  list('protocols', true).forEach((entry, index) => {
+    const id = typeof entry === 'string' ? entry : isRecord(entry) ? entry.id : undefined;
+    if (!PROTOCOL_IDS.includes(id as (typeof PROTOCOL_IDS)[number])) fail(`protocols[${index}]`, `expected one of ${PROTOCOL_IDS.join(', ')}, got ${describe(id)}`);
+    if (isRecord(entry) && entry.k !== undefined && (!Array.isArray(entry.k) || !entry.k.every((k) => isNonNegativeInteger(k) && k > 0))) {
+      fail(`protocols[${index}].k`, `expected positive integers, got ${describe(entry.k)}`);
+    }
+  });
+  const fusions = list('fusions', false);
+  fusions.forEach((entry, index) => {
+    const path = `fusions[${index}]`;
+    if (!isRecord(entry)) return fail(path, `expected { method, backbones }, got ${describe(entry)}`);
+    if (!FUSION_METHODS.includes(entry.method as FusionMethod)) fail(`${path}.method`, `expected one of ${FUSION_METHODS.join(', ')}, got ${describe(entry.method)}`);
+    if (!Array.isArray(entry.backbones) || entry.backbones.length < 2) fail(`${path}.backbones`, `expected two or more backbone ids, got ${describe(entry.backbones)}`);
+    for (const id of entry.backbones as unknown[]) {
+      if (typeof id !== 'string' || !backboneIds.has(id)) fail(`${path}.backbones`, `${describe(id)} is not one of the config's backbones (${[...backboneIds].join(', ')})`);
+    }
+    if (entry.epochs !== undefined && !(isNonNegativeInteger(entry.epochs) && entry.epochs > 0)) fail(`${path}.epochs`, `expected a positive integer, got ${describe(entry.epochs)}`);
+  });
+  const fractions = value.fractions === undefined ? DEFAULT_FRACTIONS : value.fractions;
+  if (!Array.isArray(fractions) || fractions.length === 0) fail('fractions', `expected a non-empty array of fractions in (0, 1], got ${describe(fractions)}`);
+  (fractions as unknown[]).forEach((fraction, index) => {
+    try {
+      assertFraction(fraction as number);
+    } catch (error) {
+      fail(`fractions[${index}]`, (error as Error).message);
+    }
+  });
+  const seeds = value.seeds === undefined ? [0] : value.seeds;
+  if (!Array.isArray(seeds) || seeds.length === 0 || !seeds.every(isNonNegativeInteger)) fail('seeds', `expected non-negative integers, got ${describe(seeds)}`);
+  const extraction = value.extraction;
+  if (extraction !== undefined) {
+    if (!isRecord(extraction)) fail('extraction', `expected an object, got ${describe(extraction)}`);
+    for (const [key, setting] of Object.entries(extraction as Record<string, unknown>)) {
+      if (!['limit', 'batch', 'threads', 'workers', 'resize', 'crop'].includes(key)) fail(`extraction.${key}`, 'unknown setting; known: limit, batch, threads, workers, resize, crop');
+      if (!(isNonNegativeInteger(setting) && setting > 0)) fail(`extraction.${key}`, `expected a positive integer, got ${describe(setting)}`);
+    }
+  }
+  const config = value as unknown as ExperimentConfig;
+  return { ...config, fractions: fractions as number[], seeds: seeds as number[], fusions: fusions as FusionEntry[] };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Promise);
+}
+
+function isNonNegativeInteger(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value);
+  return text === undefined ? String(value) : text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}

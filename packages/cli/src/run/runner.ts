@@ -1,0 +1,290 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { evaluateLabelFractions } from '@medssl/core';
+import { readFeatureSet, writeFileAtomic } from '@medssl/core/node';
+import { knnProbe } from '@medssl/protocol-knn';
+import { linearProbe } from '@medssl/protocol-linear';
+import type { Backbone, Dataset, FeatureSet, Protocol } from '@medssl/spec';
+import { resolveBackbone } from '../backbones.js';
+import type { CommandIo } from '../command.js';
+import { openDataset } from '../datasets.js';
+import { markdownSummary } from '../report-table.js';
+import { featureSetSource, writeEvaluationDocument, type EvaluationSplits } from '../results.js';
+import { version } from '../version.js';
+import type { BackboneEntry, DatasetEntry, ExperimentConfig, FusionEntry, ProtocolEntry, SplitNames } from './config.js';
+import { validateExperimentConfig } from './config.js';
+
+/** Turns one split of a dataset into a stored feature-set folder (reusing stored features when the key matches). */
+export type ExtractSplit = (request: ExtractRequest) => Promise<{ folder: string; reused: boolean }>;
+
+export interface ExtractRequest {
+  readonly dataset: Dataset;
+  readonly split: string;
+  readonly backbone: Backbone;
+  readonly weightsPath: string | undefined;
+  readonly seed: number;
+  readonly settings: NonNullable<ExperimentConfig['extraction']>;
+  readonly io: CommandIo;
+  readonly signal?: AbortSignal;
+}
+
+/** Trains and evaluates one fusion of stored feature sets; writes its results document to `out`. */
+export type RunFusion = (request: FusionRequest) => Promise<object>;
+
+export interface FusionRequest {
+  readonly fusion: FusionEntry;
+  readonly sets: EvaluationSplits<readonly FeatureSet[]>;
+  readonly folders: EvaluationSplits<readonly string[]>;
+  readonly fractions: readonly number[];
+  readonly seeds: readonly number[];
+  readonly out: string;
+  readonly extra: Readonly<Record<string, unknown>>;
+  readonly io: CommandIo;
+  readonly signal?: AbortSignal;
+}
+
+export interface RunExperimentOptions {
+  /** Where results go: one document per unit in `results/`, plus `run.json` and `summary.md`. */
+  readonly out: string;
+  readonly io: CommandIo;
+  readonly extract: ExtractSplit;
+  readonly fuse?: RunFusion;
+  readonly signal?: AbortSignal;
+}
+
+export interface RunOutcome {
+  /** Results documents, in the order of the grid. */
+  readonly documents: readonly object[];
+  /** Units computed in this run and units whose stored results were reused. */
+  readonly computed: number;
+  readonly reused: number;
+  readonly runFile: string;
+  readonly summaryFile: string;
+}
+
+const ROLES = ['train', 'val', 'test'] as const;
+
+/**
+ * Runs an experiment grid: extracts what the feature store lacks, evaluates every (dataset, backbone,
+ * protocol) and every fusion at every fraction and seed, and writes one results document per unit. Each
+ * unit's document is written atomically and carries a key of everything it depends on, so a run that is
+ * interrupted, or re-run with a grown grid, recomputes only what is missing or changed.
+ */
+export async function runExperiment(rawConfig: ExperimentConfig, options: RunExperimentOptions): Promise<RunOutcome> {
+  const config = validateExperimentConfig(rawConfig);
+  const { io, signal } = options;
+  const documents: object[] = [];
+  let computed = 0;
+  let reused = 0;
+  const summaries: string[] = [];
+
+  for (const [datasetIndex, datasetEntry] of config.datasets.entries()) {
+    const dataset = await openEntryDataset(datasetEntry);
+    const splits = splitNames(dataset, datasetEntry.splits, `datasets[${datasetIndex}]`);
+    const featureFolders = new Map<string, EvaluationSplits<string>>();
+    for (const backboneEntry of config.backbones) {
+      const backbone = entryBackbone(backboneEntry);
+      const folders: Partial<Record<(typeof ROLES)[number], string>> = {};
+      for (const role of ROLES) {
+        signal?.throwIfAborted();
+        const extracted = await options.extract({
+          dataset,
+          split: splits[role],
+          backbone,
+          weightsPath: backboneEntry.weights,
+          seed: backboneEntry.seed ?? 0,
+          settings: config.extraction ?? {},
+          io,
+          ...(signal ? { signal } : {}),
+        });
+        folders[role] = extracted.folder;
+      }
+      featureFolders.set(backbone.id, folders as EvaluationSplits<string>);
+    }
+
+    for (const [backboneId, folders] of featureFolders) {
+      const sets = await readSplits(folders);
+      for (const protocolEntry of config.protocols) {
+        signal?.throwIfAborted();
+        const { protocol, name, options: protocolOptions } = makeProtocol(protocolEntry);
+        const unit = unitKey({ kind: 'protocol', protocol: name, protocolOptions, fractions: config.fractions, seeds: config.seeds, features: manifestKeys(sets) });
+        const out = join(options.out, 'results', slug(dataset.id), `${slug(backboneId)}.${name}.json`);
+        const stored = await storedDocument(out, unit);
+        if (stored) {
+          io.stderr(`reused ${name} · ${dataset.id} · ${backboneId} (results unchanged: ${out})\n`);
+          documents.push(stored);
+          reused++;
+          summaries.push(summaryOf(stored, `${name} · ${dataset.id} · ${backboneId}`));
+          continue;
+        }
+        io.stderr(`${name} · ${dataset.id} · ${backboneId}: ${config.fractions.length} fractions × ${config.seeds.length} seeds\n`);
+        const started = Date.now();
+        const result = await evaluateLabelFractions({
+          protocol,
+          input: { task: sets.train.manifest.task, train: sets.train, val: sets.val, test: sets.test },
+          pool: sets.train,
+          dataset: dataset.id,
+          fractions: config.fractions,
+          seeds: config.seeds,
+          ...(signal ? { signal } : {}),
+        });
+        const document = await writeEvaluationDocument(out, {
+          protocol: name,
+          protocolOptions,
+          source: featureSetSource(sets, folders),
+          fractions: config.fractions,
+          seeds: config.seeds,
+          result,
+          elapsedMilliseconds: Date.now() - started,
+          extra: { experiment: config.name, unitKey: unit },
+        });
+        documents.push(document);
+        computed++;
+        summaries.push(summaryOf(document, `${name} · ${dataset.id} · ${backboneId}`));
+      }
+    }
+
+    for (const fusion of config.fusions) {
+      signal?.throwIfAborted();
+      if (!options.fuse) throw new Error(`fusions[${config.fusions.indexOf(fusion)}]: this runner has no fusion support`);
+      const folderLists = Object.fromEntries(ROLES.map((role) => [role, fusion.backbones.map((id) => featureFolders.get(id)![role])])) as EvaluationSplits<string[]>;
+      const sets = Object.fromEntries(await Promise.all(ROLES.map(async (role) => [role, await Promise.all(folderLists[role].map((folder) => readFeatureSet(folder)))] as const))) as EvaluationSplits<FeatureSet[]>;
+      const unit = unitKey({
+        kind: 'fusion',
+        fusion,
+        fractions: config.fractions,
+        seeds: config.seeds,
+        features: ROLES.map((role) => sets[role].map((set) => manifestKey(set))),
+      });
+      const name = `${fusion.method}.${fusion.backbones.map(slug).join('+')}`;
+      const out = join(options.out, 'results', slug(dataset.id), `${name}.json`);
+      const label = `${fusion.method} · ${dataset.id} · ${fusion.backbones.join(' + ')}`;
+      const stored = await storedDocument(out, unit);
+      if (stored) {
+        io.stderr(`reused ${label} (results unchanged: ${out})\n`);
+        documents.push(stored);
+        reused++;
+        summaries.push(summaryOf(stored, label));
+        continue;
+      }
+      io.stderr(`${label}: ${config.fractions.length} fractions × ${config.seeds.length} seeds\n`);
+      const document = await options.fuse({
+        fusion,
+        sets,
+        folders: folderLists,
+        fractions: config.fractions,
+        seeds: config.seeds,
+        out,
+        extra: { experiment: config.name, unitKey: unit },
+        io,
+        ...(signal ? { signal } : {}),
+      });
+      documents.push(document);
+      computed++;
+      summaries.push(summaryOf(document, label));
+    }
+  }
+
+  const runFile = join(options.out, 'run.json');
+  const summaryFile = join(options.out, 'summary.md');
+  await writeFileAtomic(
+    runFile,
+    `${JSON.stringify({ format: 'medssl.run/v1', created: new Date().toISOString(), versions: { medssl: version, node: process.version }, experiment: config.name, config: serializableConfig(config), results: documents }, null, 2)}\n`,
+  );
+  await writeFileAtomic(summaryFile, `# ${config.name}\n\n${summaries.join('\n')}`);
+  return { documents, computed, reused, runFile, summaryFile };
+}
+
+async function openEntryDataset(entry: DatasetEntry): Promise<Dataset> {
+  return 'dataset' in entry ? await entry.dataset : openDataset(entry.id, entry.root);
+}
+
+function entryBackbone(entry: BackboneEntry): Backbone {
+  return 'backbone' in entry ? entry.backbone : resolveBackbone(entry.id);
+}
+
+/** The dataset's split for each role: as configured, else `train`, the first of `val`/`valid`/`validation`, and `test`. */
+export function splitNames(dataset: Dataset, configured: SplitNames | undefined, where: string): EvaluationSplits<string> {
+  const candidates = { train: ['train'], val: ['val', 'valid', 'validation'], test: ['test'] } as const;
+  const names = {} as Record<(typeof ROLES)[number], string>;
+  for (const role of ROLES) {
+    const wanted = configured?.[role];
+    const name = wanted ?? candidates[role].find((candidate) => dataset.splits.includes(candidate));
+    if (name === undefined || !dataset.splits.includes(name)) {
+      throw new Error(
+        `${where} (${dataset.id}): no ${role} split ${wanted ? `named "${wanted}"` : `among ${candidates[role].join(', ')}`}; its splits are ${dataset.splits.join(', ')} (set ${where}.splits.${role})`,
+      );
+    }
+    names[role] = name;
+  }
+  return names;
+}
+
+function makeProtocol(entry: ProtocolEntry): { protocol: Protocol; name: 'linear' | 'knn'; options: object } {
+  const id = typeof entry === 'string' ? entry : entry.id;
+  if (id === 'knn') {
+    const options = typeof entry === 'object' && entry.id === 'knn' ? { ...(entry.k ? { ks: entry.k } : {}), ...(entry.temperature !== undefined ? { temperature: entry.temperature } : {}) } : {};
+    return { protocol: knnProbe(options), name: 'knn', options };
+  }
+  return { protocol: linearProbe(), name: 'linear', options: {} };
+}
+
+async function readSplits(folders: EvaluationSplits<string>): Promise<EvaluationSplits<FeatureSet>> {
+  const [train, val, test] = await Promise.all(ROLES.map((role) => readFeatureSet(folders[role])));
+  return { train: train!, val: val!, test: test! };
+}
+
+/** What identifies a stored feature set: its content key where the store wrote one, else its whole manifest minus the time. */
+function manifestKey(set: FeatureSet): string {
+  const { created: _created, ...rest } = set.manifest as unknown as Record<string, unknown>;
+  return typeof rest.key === 'string' ? rest.key : hash(rest);
+}
+
+function manifestKeys(sets: EvaluationSplits<FeatureSet>): string[] {
+  return ROLES.map((role) => manifestKey(sets[role]));
+}
+
+function unitKey(parts: object): string {
+  return hash({ format: 'medssl.run-unit/v1', ...parts });
+}
+
+function hash(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex');
+}
+
+/** A stored results document when it exists and was made from the same inputs; undefined otherwise. */
+async function storedDocument(path: string, key: string): Promise<object | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    const document = JSON.parse(text) as { unitKey?: unknown };
+    return document.unitKey === key ? document : undefined;
+  } catch {
+    // Written atomically, so a damaged file is not ours to trust: recompute it.
+    return undefined;
+  }
+}
+
+function summaryOf(document: object, title: string): string {
+  const { task, summary } = document as { task: { primaryMetric: string }; summary: Parameters<typeof markdownSummary>[1] };
+  return markdownSummary(task.primaryMetric, summary, title);
+}
+
+/** The config as JSON can hold it: opened plugins are replaced by their ids. */
+function serializableConfig(config: ExperimentConfig): object {
+  return {
+    ...config,
+    datasets: config.datasets.map((entry) => ('dataset' in entry ? { dataset: '(object)', ...(entry.splits ? { splits: entry.splits } : {}) } : entry)),
+    backbones: config.backbones.map((entry) => ('backbone' in entry ? { id: entry.backbone.id, ...(entry.weights ? { weights: entry.weights } : {}), ...(entry.seed !== undefined ? { seed: entry.seed } : {}) } : entry)),
+  };
+}
+
+function slug(text: string): string {
+  return text.replace(/[^\w.-]+/g, '_');
+}
