@@ -96,10 +96,13 @@ export function createPreprocessPool(options: PreprocessPoolOptions): Preprocess
     pending.clear();
   };
 
+  // Workers inherit the parent's Node flags; those about the parent's own entry (`--input-type` with
+  // `node -e`, `--eval`) make a worker refuse to start.
+  const execArgv = process.execArgv.filter((flag) => !/^--(input-type|eval|print)\b/.test(flag));
   const workers = Array.from({ length: count }, (_, position) => {
     const worker = start.eval
-      ? new Worker(SOURCE_BOOTSTRAP, { eval: true, workerData: { ...data, entry: start.entry, loader: start.loader } })
-      : new Worker(start.entry, { workerData: data });
+      ? new Worker(SOURCE_BOOTSTRAP, { eval: true, execArgv, workerData: { ...data, entry: start.entry, loader: start.loader } })
+      : new Worker(start.entry, { execArgv, workerData: data });
     worker.on('message', (reply: PreprocessReply) => {
       const job = pending.get(reply.job);
       if (!job) return;
