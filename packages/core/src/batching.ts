@@ -92,7 +92,7 @@ export async function* mapConcurrent<T, U>(
 }
 
 /** A one-shot wake-up that can be re-armed: `wait()` resolves at the next `notify()`. */
-function wakeUp(): { wait(): Promise<void>; notify(): void } {
+export function wakeUp(): { wait(): Promise<void>; notify(): void } {
   let pending: { promise: Promise<void>; resolve: () => void } | undefined;
   return {
     wait() {

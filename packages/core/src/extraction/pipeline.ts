@@ -1,6 +1,7 @@
 import type { Embedder, Preprocessing, Sample } from '@medssl/spec';
 import { preprocessedShape } from '../preprocess/pipeline.js';
 import { createPreprocessPool } from './preprocess-pool.js';
+import { wakeUp } from '../batching.js';
 
 export interface EmbedBatchesOptions {
   readonly embedder: Embedder;
@@ -144,24 +145,4 @@ export async function* embedBatches(options: EmbedBatchesOptions): AsyncGenerato
     await pool.close();
     await producer;
   }
-}
-
-/** A one-shot wake-up that can be re-armed: `wait()` resolves at the next `notify()`. */
-function wakeUp(): { wait(): Promise<void>; notify(): void } {
-  let pending: { promise: Promise<void>; resolve: () => void } | undefined;
-  return {
-    wait() {
-      if (!pending) {
-        let resolve!: () => void;
-        const promise = new Promise<void>((done) => (resolve = done));
-        pending = { promise, resolve };
-      }
-      return pending.promise;
-    },
-    notify() {
-      const current = pending;
-      pending = undefined;
-      current?.resolve();
-    },
-  };
 }
