@@ -12,5 +12,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Two files at a time even on 2 cores: the longest ones (packing and installing every package,
+    // Chromium on SwiftShader) wait on I/O and on other processes much of the time.
+    maxWorkers: 2,
   },
 });
