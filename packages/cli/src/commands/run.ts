@@ -7,18 +7,19 @@ import { writeFileAtomic } from '@medssl/core/node';
 import type { CanonicalWeights } from '@medssl/spec';
 import { required } from '../arguments.js';
 import { loadWeights } from '../backbones.js';
+import { runFinetuneEvaluation } from '../finetune-evaluation.js';
 import { UsageError, type Command, type CommandIo } from '../command.js';
 import { readResultsDocument, renderReport } from '../report/index.js';
 import { loadExperimentConfig } from '../run/load-config.js';
-import { paperExperiment } from '../run/paper.js';
-import { runExperiment, type ExtractSplit, type RunFusion, type RunOutcome } from '../run/runner.js';
-import type { ExperimentConfig } from '../run/config.js';
+import { PAPER_PROTOCOLS, paperExperiment } from '../run/paper.js';
+import { runExperiment, type ExtractSplit, type RunFinetune, type RunFusion, type RunOutcome } from '../run/runner.js';
+import type { ExperimentConfig, ProtocolEntry } from '../run/config.js';
 import { extractSplit } from './embed.js';
 import { checkFeatureSets, evaluateFusion } from './dvme.js';
 
 const usage = `Usage
   medssl run CONFIG --out DIR [--store DIR] [--backend wasm|cpu|webgpu] [--no-report]
-  medssl run --preset paper --data DIR --weights DIR --out DIR [--seeds LIST]
+  medssl run --preset paper --data DIR --weights DIR --out DIR [--seeds LIST] [--protocols LIST]
 
 Runs an experiment grid: datasets × backbones × protocols × label fractions × seeds, plus fusions
 (DVME, DME, concat) over chosen backbones. Extracts what the feature store lacks (stored features are
@@ -29,6 +30,9 @@ Run it again to pick up where it stopped: finished units whose inputs did not ch
 CONFIG is JSON or a module (.ts, .js) whose default export is the config (defineExperiment from
 @medssl/cli types it). The paper preset needs each data set in its official layout under --data
 (pcam/, aptos/, chestxray14/) and the official checkpoints under their published names in --weights.
+It runs linear, knn and finetune (--protocols picks some of them); finetuning the full data sets at
+224x224 takes days on a CPU: each finetuning unit prints its estimate before it trains, and saves every
+epoch in DIR/checkpoints, so a stopped run continues from its last epoch.
 
 Options
   --out DIR          where results go (required)
@@ -54,6 +58,7 @@ export const runCommand: Command = {
         data: { type: 'string' },
         weights: { type: 'string' },
         seeds: { type: 'string' },
+        protocols: { type: 'string' },
       },
     });
     const out = resolve(required(values.out, 'out'));
@@ -67,9 +72,11 @@ export const runCommand: Command = {
         dataRoot: resolve(required(values.data, 'data')),
         weightsRoot: resolve(required(values.weights, 'weights')),
         ...(values.seeds !== undefined ? { seeds: values.seeds.split(',').map(Number) } : {}),
+        ...(values.protocols !== undefined ? { protocols: presetProtocols(values.protocols) } : {}),
       });
     } else {
       if (positionals.length !== 1) throw new UsageError('expected one CONFIG file (or --preset paper)');
+      if (values.protocols !== undefined) throw new UsageError('--protocols applies to --preset; a CONFIG lists its own protocols');
       config = await loadExperimentConfig(positionals[0]!);
     }
     const outcome = await runExperimentWithDefaults(config, {
@@ -84,11 +91,19 @@ export const runCommand: Command = {
   },
 };
 
+function presetProtocols(list: string): ProtocolEntry[] {
+  const names = list.split(',').map((name) => name.trim());
+  for (const name of names) {
+    if (!PAPER_PROTOCOLS.includes(name as ProtocolEntry)) throw new UsageError(`--protocols: unknown protocol ${JSON.stringify(name)}; known: ${PAPER_PROTOCOLS.join(', ')}`);
+  }
+  return names as ProtocolEntry[];
+}
+
 export interface RunWithDefaultsOptions {
   readonly out: string;
   readonly io: CommandIo;
   readonly store: string;
-  /** tfjs backend for the fusions; default wasm. */
+  /** tfjs backend for the fusions, and for finetuning where its entry names no runtime; default wasm. */
   readonly backend?: TfjsBackendName;
   /** Render `report.html` beside `run.json`; default true. */
   readonly report?: boolean;
@@ -129,7 +144,29 @@ export async function runExperimentWithDefaults(config: ExperimentConfig, option
       ...(request.signal ? { signal: request.signal } : {}),
     });
   };
-  const outcome = await runExperiment(config, { out: options.out, io, extract, fuse, ...(options.signal ? { signal: options.signal } : {}) });
+  const finetune: RunFinetune = async (request) => {
+    const { id: _id, ...settings } = request.entry;
+    const document = await runFinetuneEvaluation({
+      runtime: `tfjs-${options.backend ?? 'wasm'}`,
+      ...settings,
+      dataset: request.dataset,
+      ...(request.datasetRoot !== undefined ? { datasetRoot: request.datasetRoot } : {}),
+      splits: request.splits,
+      backbone: request.backbone,
+      ...(request.weightsPath !== undefined ? { weightsPath: request.weightsPath } : {}),
+      weightsSeed: request.seed,
+      fractions: request.fractions,
+      seeds: request.seeds,
+      checkpointDir: request.checkpointDir,
+      resume: true,
+      out: request.out,
+      extra: request.extra,
+      io,
+      ...(request.signal ? { signal: request.signal } : {}),
+    });
+    return document!;
+  };
+  const outcome = await runExperiment(config, { out: options.out, io, extract, fuse, finetune, ...(options.signal ? { signal: options.signal } : {}) });
   io.stderr(`${outcome.computed} unit${outcome.computed === 1 ? '' : 's'} computed, ${outcome.reused} reused; results in ${options.out}\n`);
   if (options.report === false) return outcome;
   const reportFile = resolve(options.out, 'report.html');

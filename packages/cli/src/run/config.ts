@@ -1,5 +1,7 @@
 import { DEFAULT_FRACTIONS, assertFraction } from '@medssl/core';
+import { MODALITIES, type Modality } from '@medssl/protocol-finetune';
 import type { Backbone, Dataset } from '@medssl/spec';
+import { FINETUNE_RUNTIMES, type FinetuneRuntimeName } from '../finetune-evaluation.js';
 
 /**
  * An experiment: datasets × backbones × protocols × label fractions × seeds, plus fusions over chosen
@@ -10,7 +12,7 @@ import type { Backbone, Dataset } from '@medssl/spec';
  *   name: 'pcam-ssl',
  *   datasets: [{ id: 'pcam', root: 'data/pcam' }],
  *   backbones: [{ id: 'dino:vits16', weights: 'weights/dino_deitsmall16_pretrain.pth' }, { id: 'random:resnet50' }],
- *   protocols: ['linear', 'knn'],
+ *   protocols: ['linear', 'knn', { id: 'finetune', epochs: 10 }],
  *   fusions: [{ method: 'dvme', backbones: ['dino:vits16', 'random:resnet50'] }],
  *   fractions: [0.01, 0.1, 1],
  *   seeds: [0, 1, 2],
@@ -52,8 +54,36 @@ export type BackboneEntry =
 export type ProtocolEntry =
   | 'linear'
   | 'knn'
+  | 'finetune'
   | { readonly id: 'linear' }
-  | { readonly id: 'knn'; readonly k?: readonly number[]; readonly temperature?: number };
+  | { readonly id: 'knn'; readonly k?: readonly number[]; readonly temperature?: number }
+  | FinetuneEntry;
+
+/**
+ * Finetuning the backbone with a linear head on the dataset's images (TensorFlow.js), at the config's
+ * fractions and seeds. Every epoch is saved under the run's `checkpoints/`, so an interrupted run continues
+ * from its last finished epoch. Unset fields take `medssl eval finetune`'s defaults (224x224, 20 epochs).
+ */
+export interface FinetuneEntry {
+  readonly id: 'finetune';
+  readonly epochs?: number;
+  readonly patience?: number;
+  readonly batchSize?: number;
+  readonly backboneLearningRate?: number;
+  readonly headLearningRate?: number;
+  /** Keep the stem and the first N stages (ResNet) or blocks (ViT) fixed. */
+  readonly frozenStages?: number;
+  readonly resize?: number;
+  readonly crop?: number;
+  /** Which flips and rotations; by default the dataset's. */
+  readonly modality?: Modality;
+  /** tfjs-wasm (default), tfjs-webgpu or tfjs-cpu. */
+  readonly runtime?: FinetuneRuntimeName;
+  /** Use N images of each split, evenly spaced through it. */
+  readonly limit?: number;
+  /** Use N images of val and of test. */
+  readonly evalLimit?: number;
+}
 
 export type FusionMethod = 'dvme' | 'dme' | 'concat';
 
@@ -85,7 +115,8 @@ export class ExperimentConfigError extends Error {
   override readonly name = 'ExperimentConfigError';
 }
 
-const PROTOCOL_IDS = ['linear', 'knn'] as const;
+const PROTOCOL_IDS = ['linear', 'knn', 'finetune'] as const;
+const FINETUNE_INTEGERS = ['epochs', 'patience', 'batchSize', 'resize', 'crop', 'limit', 'evalLimit'] as const;
 const FUSION_METHODS: readonly FusionMethod[] = ['dvme', 'dme', 'concat'];
 
 /**
@@ -140,6 +171,7 @@ export function validateExperimentConfig(value: unknown, source = 'config'): Req
     if (isRecord(entry) && entry.k !== undefined && (!Array.isArray(entry.k) || !entry.k.every((k) => isNonNegativeInteger(k) && k > 0))) {
       fail(`protocols[${index}].k`, `expected positive integers, got ${describe(entry.k)}`);
     }
+    if (isRecord(entry) && id === 'finetune') validateFinetuneEntry(entry, `protocols[${index}]`, fail);
   });
   const fusions = list('fusions', false);
   fusions.forEach((entry, index) => {
@@ -173,6 +205,23 @@ export function validateExperimentConfig(value: unknown, source = 'config'): Req
   }
   const config = value as unknown as ExperimentConfig;
   return { ...config, fractions: fractions as number[], seeds: seeds as number[], fusions: fusions as FusionEntry[] };
+}
+
+function validateFinetuneEntry(entry: Record<string, unknown>, path: string, fail: (path: string, message: string) => never): void {
+  const known = ['id', ...FINETUNE_INTEGERS, 'frozenStages', 'backboneLearningRate', 'headLearningRate', 'modality', 'runtime'];
+  for (const key of Object.keys(entry)) if (!known.includes(key)) fail(`${path}.${key}`, `unknown finetune setting; known: ${known.slice(1).join(', ')}`);
+  for (const key of FINETUNE_INTEGERS) {
+    if (entry[key] !== undefined && !(isNonNegativeInteger(entry[key]) && entry[key] > 0)) fail(`${path}.${key}`, `expected a positive integer, got ${describe(entry[key])}`);
+  }
+  if (entry.frozenStages !== undefined && !isNonNegativeInteger(entry.frozenStages)) fail(`${path}.frozenStages`, `expected a non-negative integer, got ${describe(entry.frozenStages)}`);
+  for (const key of ['backboneLearningRate', 'headLearningRate']) {
+    const rate = entry[key];
+    if (rate !== undefined && !(typeof rate === 'number' && Number.isFinite(rate) && rate >= 0)) fail(`${path}.${key}`, `expected a non-negative number, got ${describe(rate)}`);
+  }
+  if (entry.modality !== undefined && !MODALITIES.includes(entry.modality as Modality)) fail(`${path}.modality`, `expected one of ${MODALITIES.join(', ')}, got ${describe(entry.modality)}`);
+  if (entry.runtime !== undefined && !Object.hasOwn(FINETUNE_RUNTIMES, entry.runtime as string)) {
+    fail(`${path}.runtime`, `expected one of ${Object.keys(FINETUNE_RUNTIMES).join(', ')}, got ${describe(entry.runtime)}`);
+  }
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -16,13 +16,18 @@ export interface PaperExperimentOptions {
   readonly seeds?: readonly number[];
   /** Small, medium and full label fractions. */
   readonly fractions?: readonly number[];
+  /** Default: linear, kNN and finetuning at the papers' 224x224 (finetuning prints its time estimate first). */
   readonly protocols?: readonly ProtocolEntry[];
 }
+
+/** The preset's protocols: linear evaluation and kNN on frozen features, and finetuning. */
+export const PAPER_PROTOCOLS: readonly ProtocolEntry[] = ['linear', 'knn', 'finetune'];
 
 /**
  * The paper's design as an experiment: PCam (AUC), APTOS 2019 (quadratic kappa), ChestX-ray14 with its 14
  * findings (mean AUC) and pneumonia from ChestX-ray14 (AUC); SimCLR, SwAV, DINO, supervised and random
- * init; linear evaluation (and kNN) at small, medium and full label fractions; DVME over the SSL backbones.
+ * init; linear evaluation (and kNN) and finetuning at small, medium and full label fractions; DVME over the
+ * SSL backbones.
  * Checkpoints are found in `weightsRoot` under the names each method publishes them with.
  */
 export function paperExperiment(options: PaperExperimentOptions): ExperimentConfig {
@@ -46,7 +51,7 @@ export function paperExperiment(options: PaperExperimentOptions): ExperimentConf
     name: 'paper',
     datasets,
     backbones,
-    protocols: options.protocols ?? ['linear', 'knn'],
+    protocols: options.protocols ?? PAPER_PROTOCOLS,
     fusions: [{ method: 'dvme', backbones: [...PAPER_SSL_BACKBONES] }],
     fractions: options.fractions ?? [0.01, 0.1, 1],
     seeds: options.seeds ?? [0, 1, 2],

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -77,11 +77,63 @@ describe('medssl run', () => {
     expect({ computed: idle.computed, reused: idle.reused }).toEqual({ computed: 0, reused: 5 });
   }, 600_000);
 
+  it('finetunes as a protocol of the grid, and continues an interrupted finetuning from its last saved epoch', async () => {
+    // ResNet-50 with seeded random weights at 32x32, its stem and first two stages fixed: 2 epochs on 16 images.
+    const finetuneConfig = defineExperiment({
+      name: 'tiny-finetune',
+      datasets: [{ id: 'folder', root: join(root, 'data') }],
+      backbones: [{ id: 'random:resnet50', seed: 1 }],
+      protocols: [{ id: 'finetune', epochs: 2, batchSize: 8, resize: 32, crop: 32, frozenStages: 2, modality: 'pathology', runtime: 'tfjs-wasm', limit: 16 }],
+      fractions: [1],
+      seeds: [0],
+    });
+    const store = join(root, 'store-finetune');
+    const whole = captureIo();
+    const outcome = await runExperimentWithDefaults(finetuneConfig, { out: join(root, 'finetune-whole'), io: whole.io, store, report: false });
+    expect(outcome.computed).toBe(1);
+    // Finetuning reads images: nothing was extracted for it.
+    expect(whole.err.join('')).not.toMatch(/extract|reusing stored features/);
+    const [document] = outcome.documents as { protocol: string; config: { options: object }; rows: { metrics: { auc: number } }[]; training: { history: unknown[] }[] }[];
+    expect(document!.protocol).toBe('finetune');
+    expect(document!.config.options).toMatchObject({ epochs: 2, batchSize: 8, modality: 'pathology', frozenStages: 2, runtime: 'tfjs-wasm', limit: 16 });
+    expect(document!.training[0]!.history).toHaveLength(2);
+    expect(readFileSync(outcome.summaryFile, 'utf8')).toContain('### finetune · folder · random:resnet50');
+
+    // Stopped during the second epoch: the re-run continues after the first one and ends with the same result.
+    const controller = new AbortController();
+    const stopped = captureIo();
+    const io = {
+      stdout: stopped.io.stdout,
+      stderr: (text: string) => {
+        stopped.io.stderr(text);
+        if (/epoch 1\/2: loss/.test(text)) controller.abort(new Error('interrupted by the test'));
+      },
+    };
+    const out = join(root, 'finetune-interrupted');
+    await expect(runExperimentWithDefaults(finetuneConfig, { out, io, store, signal: controller.signal, report: false })).rejects.toThrow(/interrupted by the test/);
+    const resumed = captureIo();
+    const finished = await runExperimentWithDefaults(finetuneConfig, { out, io: resumed.io, store, report: false });
+    expect(resumed.err.join('')).toMatch(/resuming after epoch 1 from .*checkpoints/);
+    expect(resumed.err.join('')).toMatch(/epoch 2\/2: loss/);
+    expect(resumed.err.join('')).not.toMatch(/epoch 1\/2: loss/);
+    expect(finished.documents.map(comparable)).toEqual(outcome.documents.map(comparable));
+
+    // Finished: reused. The checkpoints are kept under the unit's key, so other settings start their own.
+    const idle = await runExperimentWithDefaults(finetuneConfig, { out, io: captureIo().io, store, report: false });
+    expect({ computed: idle.computed, reused: idle.reused }).toEqual({ computed: 0, reused: 1 });
+    const { unitKey } = finished.documents[0] as { unitKey: string };
+    expect(readdirSync(join(out, 'checkpoints', 'folder'))).toEqual([`random_resnet50.finetune-${unitKey.slice(0, 16)}`]);
+  }, 600_000);
+
   it('refuses configs with mistakes, naming where they are', () => {
     const base = { name: 'x', datasets: [{ id: 'folder', root: 'data' }], backbones: [{ id: 'random:resnet50' }], protocols: ['linear'] };
     expect(() => validateExperimentConfig({ ...base, name: 'a b' })).toThrow(/config: name: expected a name/);
     expect(() => validateExperimentConfig({ ...base, datasets: [{ id: 'folder' }] })).toThrow(/datasets\[0\]\.root: expected the dataset's folder/);
-    expect(() => validateExperimentConfig({ ...base, protocols: ['svm'] })).toThrow(/protocols\[0\]: expected one of linear, knn, got "svm"/);
+    expect(() => validateExperimentConfig({ ...base, protocols: ['svm'] })).toThrow(/protocols\[0\]: expected one of linear, knn, finetune, got "svm"/);
+    expect(() => validateExperimentConfig({ ...base, protocols: [{ id: 'finetune', epochs: 0 }] })).toThrow(/protocols\[0\]\.epochs: expected a positive integer, got 0/);
+    expect(() => validateExperimentConfig({ ...base, protocols: [{ id: 'finetune', modality: 'dermoscopy' }] })).toThrow(/protocols\[0\]\.modality: expected one of .*pathology/);
+    expect(() => validateExperimentConfig({ ...base, protocols: [{ id: 'finetune', runtime: 'onnx' }] })).toThrow(/protocols\[0\]\.runtime: expected one of tfjs-wasm, tfjs-webgpu, tfjs-cpu, got "onnx"/);
+    expect(() => validateExperimentConfig({ ...base, protocols: [{ id: 'finetune', lr: 1 }] })).toThrow(/protocols\[0\]\.lr: unknown finetune setting/);
     expect(() => validateExperimentConfig({ ...base, fusions: [{ method: 'dvme', backbones: ['random:resnet50'] }] })).toThrow(/fusions\[0\]\.backbones: expected two or more/);
     expect(() => validateExperimentConfig({ ...base, fusions: [{ method: 'dvme', backbones: ['random:resnet50', 'dino:vits16'] }] })).toThrow(/"dino:vits16" is not one of the config's backbones/);
     expect(() => validateExperimentConfig({ ...base, fractions: [0] })).toThrow(/fractions\[0\]/);

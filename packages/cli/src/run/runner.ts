@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { evaluateLabelFractions } from '@medssl/core';
 import { readFeatureSet, writeFileAtomic } from '@medssl/core/node';
 import { knnProbe } from '@medssl/protocol-knn';
@@ -12,7 +13,7 @@ import { openDataset } from '../datasets.js';
 import { markdownSummary } from '../report-table.js';
 import { featureSetSource, writeEvaluationDocument, type EvaluationSplits } from '../results.js';
 import { version } from '../version.js';
-import type { BackboneEntry, DatasetEntry, ExperimentConfig, FusionEntry, ProtocolEntry, SplitNames } from './config.js';
+import type { BackboneEntry, DatasetEntry, ExperimentConfig, FinetuneEntry, FusionEntry, ProtocolEntry, SplitNames } from './config.js';
 import { validateExperimentConfig } from './config.js';
 
 /** Turns one split of a dataset into a stored feature-set folder (reusing stored features when the key matches). */
@@ -44,12 +45,35 @@ export interface FusionRequest {
   readonly signal?: AbortSignal;
 }
 
+/** Finetunes one backbone on one dataset's images at the fractions and seeds; writes its results document to `out`. */
+export type RunFinetune = (request: FinetuneRequest) => Promise<object>;
+
+export interface FinetuneRequest {
+  readonly dataset: Dataset;
+  /** The folder the dataset was opened from, when the config named one. */
+  readonly datasetRoot?: string;
+  readonly splits: EvaluationSplits<string>;
+  readonly backbone: Backbone;
+  readonly weightsPath: string | undefined;
+  readonly seed: number;
+  readonly entry: FinetuneEntry;
+  readonly fractions: readonly number[];
+  readonly seeds: readonly number[];
+  readonly out: string;
+  /** Where each run saves its epochs; runs saved there continue from their last epoch. */
+  readonly checkpointDir: string;
+  readonly extra: Readonly<Record<string, unknown>>;
+  readonly io: CommandIo;
+  readonly signal?: AbortSignal;
+}
+
 export interface RunExperimentOptions {
   /** Where results go: one document per unit in `results/`, plus `run.json` and `summary.md`. */
   readonly out: string;
   readonly io: CommandIo;
   readonly extract: ExtractSplit;
   readonly fuse?: RunFusion;
+  readonly finetune?: RunFinetune;
   readonly signal?: AbortSignal;
 }
 
@@ -79,12 +103,27 @@ export async function runExperiment(rawConfig: ExperimentConfig, options: RunExp
   let reused = 0;
   const summaries: string[] = [];
 
+  // Stored results are reused when the unit's key is unchanged; otherwise the unit is computed.
+  const unitResult = async (out: string, key: string, label: string, compute: () => Promise<object>): Promise<void> => {
+    const stored = await storedDocument(out, key);
+    const document = stored ?? (await compute());
+    if (stored) io.stderr(`reused ${label} (results unchanged: ${out})\n`);
+    documents.push(document);
+    if (stored) reused++;
+    else computed++;
+    summaries.push(summaryOf(document, label));
+  };
+  const featureProtocols = config.protocols.filter((entry) => protocolId(entry) !== 'finetune');
+  const weightsHashes = new Map<string, Promise<string>>();
+
   for (const [datasetIndex, datasetEntry] of config.datasets.entries()) {
     const dataset = await openEntryDataset(datasetEntry);
     const splits = splitNames(dataset, datasetEntry.splits, `datasets[${datasetIndex}]`);
     const featureFolders = new Map<string, EvaluationSplits<string>>();
     for (const backboneEntry of config.backbones) {
       const backbone = entryBackbone(backboneEntry);
+      // Features are extracted for the stored-feature protocols and the fusions only: finetuning reads images.
+      if (featureProtocols.length === 0 && !config.fusions.some((fusion) => fusion.backbones.includes(backbone.id))) continue;
       const folders: Partial<Record<(typeof ROLES)[number], string>> = {};
       for (const role of ROLES) {
         signal?.throwIfAborted();
@@ -103,45 +142,79 @@ export async function runExperiment(rawConfig: ExperimentConfig, options: RunExp
       featureFolders.set(backbone.id, folders as EvaluationSplits<string>);
     }
 
-    for (const [backboneId, folders] of featureFolders) {
-      const sets = await readSplits(folders);
+    let rowHashes: Promise<EvaluationSplits<string>> | undefined;
+    for (const backboneEntry of config.backbones) {
+      const backbone = entryBackbone(backboneEntry);
+      const folders = featureFolders.get(backbone.id);
+      const sets = featureProtocols.length > 0 && folders ? await readSplits(folders) : undefined;
       for (const protocolEntry of config.protocols) {
         signal?.throwIfAborted();
-        const { protocol, name, options: protocolOptions } = makeProtocol(protocolEntry);
-        const unit = unitKey({ kind: 'protocol', protocol: name, protocolOptions, fractions: config.fractions, seeds: config.seeds, features: manifestKeys(sets) });
-        const out = join(options.out, 'results', slug(dataset.id), `${slug(backboneId)}.${name}.json`);
-        const stored = await storedDocument(out, unit);
-        if (stored) {
-          io.stderr(`reused ${name} · ${dataset.id} · ${backboneId} (results unchanged: ${out})\n`);
-          documents.push(stored);
-          reused++;
-          summaries.push(summaryOf(stored, `${name} · ${dataset.id} · ${backboneId}`));
+        if (protocolId(protocolEntry) === 'finetune') {
+          const entry = (typeof protocolEntry === 'string' ? { id: 'finetune' } : protocolEntry) as FinetuneEntry;
+          if (!options.finetune) throw new Error(`protocols[${config.protocols.indexOf(protocolEntry)}]: this runner has no finetuning support`);
+          rowHashes ??= splitRowHashes(dataset, splits);
+          const weights = backboneEntry.weights === undefined ? { seed: backboneEntry.seed ?? 0 } : { sha256: await fileSha256(backboneEntry.weights, weightsHashes) };
+          const unit = unitKey({
+            kind: 'finetune',
+            entry,
+            fractions: config.fractions,
+            seeds: config.seeds,
+            dataset: { id: dataset.id, version: dataset.version, splits, rows: await rowHashes },
+            backbone: backbone.id,
+            weights,
+          });
+          const out = join(options.out, 'results', slug(dataset.id), `${slug(backbone.id)}.finetune.json`);
+          // Keyed like the results, so changed settings start new checkpoints instead of meeting old ones.
+          const checkpointDir = join(options.out, 'checkpoints', slug(dataset.id), `${slug(backbone.id)}.finetune-${unit.slice(0, 16)}`);
+          const label = `finetune · ${dataset.id} · ${backbone.id}`;
+          await unitResult(out, unit, label, () => {
+            io.stderr(`${label}: ${config.fractions.length} fractions × ${config.seeds.length} seeds (checkpoints in ${checkpointDir})\n`);
+            return options.finetune!({
+              dataset,
+              ...('root' in datasetEntry ? { datasetRoot: datasetEntry.root } : {}),
+              splits,
+              backbone,
+              weightsPath: backboneEntry.weights,
+              seed: backboneEntry.seed ?? 0,
+              entry,
+              fractions: config.fractions,
+              seeds: config.seeds,
+              out,
+              checkpointDir,
+              extra: { experiment: config.name, unitKey: unit },
+              io,
+              ...(signal ? { signal } : {}),
+            });
+          });
           continue;
         }
-        io.stderr(`${name} · ${dataset.id} · ${backboneId}: ${config.fractions.length} fractions × ${config.seeds.length} seeds\n`);
-        const started = Date.now();
-        const result = await evaluateLabelFractions({
-          protocol,
-          input: { task: sets.train.manifest.task, train: sets.train, val: sets.val, test: sets.test },
-          pool: sets.train,
-          dataset: dataset.id,
-          fractions: config.fractions,
-          seeds: config.seeds,
-          ...(signal ? { signal } : {}),
+        const { protocol, name, options: protocolOptions } = makeProtocol(protocolEntry);
+        const unit = unitKey({ kind: 'protocol', protocol: name, protocolOptions, fractions: config.fractions, seeds: config.seeds, features: manifestKeys(sets!) });
+        const out = join(options.out, 'results', slug(dataset.id), `${slug(backbone.id)}.${name}.json`);
+        const label = `${name} · ${dataset.id} · ${backbone.id}`;
+        await unitResult(out, unit, label, async () => {
+          io.stderr(`${label}: ${config.fractions.length} fractions × ${config.seeds.length} seeds\n`);
+          const started = Date.now();
+          const result = await evaluateLabelFractions({
+            protocol,
+            input: { task: sets!.train.manifest.task, train: sets!.train, val: sets!.val, test: sets!.test },
+            pool: sets!.train,
+            dataset: dataset.id,
+            fractions: config.fractions,
+            seeds: config.seeds,
+            ...(signal ? { signal } : {}),
+          });
+          return writeEvaluationDocument(out, {
+            protocol: name,
+            protocolOptions,
+            source: featureSetSource(sets!, folders!),
+            fractions: config.fractions,
+            seeds: config.seeds,
+            result,
+            elapsedMilliseconds: Date.now() - started,
+            extra: { experiment: config.name, unitKey: unit },
+          });
         });
-        const document = await writeEvaluationDocument(out, {
-          protocol: name,
-          protocolOptions,
-          source: featureSetSource(sets, folders),
-          fractions: config.fractions,
-          seeds: config.seeds,
-          result,
-          elapsedMilliseconds: Date.now() - started,
-          extra: { experiment: config.name, unitKey: unit },
-        });
-        documents.push(document);
-        computed++;
-        summaries.push(summaryOf(document, `${name} · ${dataset.id} · ${backboneId}`));
       }
     }
 
@@ -160,29 +233,20 @@ export async function runExperiment(rawConfig: ExperimentConfig, options: RunExp
       const name = `${fusion.method}.${fusion.backbones.map(slug).join('+')}`;
       const out = join(options.out, 'results', slug(dataset.id), `${name}.json`);
       const label = `${fusion.method} · ${dataset.id} · ${fusion.backbones.join(' + ')}`;
-      const stored = await storedDocument(out, unit);
-      if (stored) {
-        io.stderr(`reused ${label} (results unchanged: ${out})\n`);
-        documents.push(stored);
-        reused++;
-        summaries.push(summaryOf(stored, label));
-        continue;
-      }
-      io.stderr(`${label}: ${config.fractions.length} fractions × ${config.seeds.length} seeds\n`);
-      const document = await options.fuse({
-        fusion,
-        sets,
-        folders: folderLists,
-        fractions: config.fractions,
-        seeds: config.seeds,
-        out,
-        extra: { experiment: config.name, unitKey: unit },
-        io,
-        ...(signal ? { signal } : {}),
+      await unitResult(out, unit, label, () => {
+        io.stderr(`${label}: ${config.fractions.length} fractions × ${config.seeds.length} seeds\n`);
+        return options.fuse!({
+          fusion,
+          sets,
+          folders: folderLists,
+          fractions: config.fractions,
+          seeds: config.seeds,
+          out,
+          extra: { experiment: config.name, unitKey: unit },
+          io,
+          ...(signal ? { signal } : {}),
+        });
       });
-      documents.push(document);
-      computed++;
-      summaries.push(summaryOf(document, label));
     }
   }
 
@@ -219,6 +283,39 @@ export function splitNames(dataset: Dataset, configured: SplitNames | undefined,
     names[role] = name;
   }
   return names;
+}
+
+function protocolId(entry: ProtocolEntry): ProtocolEntry & string {
+  return typeof entry === 'string' ? entry : entry.id;
+}
+
+/** A hash of each split's sample ids in order: finetuning results depend on exactly which images there are. */
+async function splitRowHashes(dataset: Dataset, splits: EvaluationSplits<string>): Promise<EvaluationSplits<string>> {
+  const hashes = await Promise.all(
+    ROLES.map(async (role) => {
+      const digest = createHash('sha256');
+      for await (const sample of dataset.samples(splits[role])) digest.update(`${sample.id}\n`);
+      return digest.digest('hex');
+    }),
+  );
+  return { train: hashes[0]!, val: hashes[1]!, test: hashes[2]! };
+}
+
+/** The SHA-256 of a checkpoint file, read once per run. */
+function fileSha256(path: string, known: Map<string, Promise<string>>): Promise<string> {
+  const absolute = resolve(path);
+  let hash = known.get(absolute);
+  if (hash === undefined) {
+    hash = new Promise<string>((done, fail) => {
+      const digest = createHash('sha256');
+      createReadStream(absolute)
+        .on('error', (error) => fail(new Error(`cannot read the checkpoint ${absolute}: ${error.message}`, { cause: error })))
+        .on('data', (chunk) => digest.update(chunk))
+        .on('end', () => done(digest.digest('hex')));
+    });
+    known.set(absolute, hash);
+  }
+  return hash;
 }
 
 function makeProtocol(entry: ProtocolEntry): { protocol: Protocol; name: 'linear' | 'knn'; options: object } {
