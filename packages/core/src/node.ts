@@ -1,6 +1,7 @@
 // Node-only parts of @medssl/core: file I/O and image decoding. The main entry stays free of Node built-ins.
 export { loadSubsetFile, saveSubsetFiles, writeFileAtomic } from './files.js';
-export { decodeImage, decodeImageFile } from './decode.js';
+export { decodeImage, decodeImageFile, readImageFile } from './decode.js';
+export { decodePng, isPng } from './png.js';
 export {
   byteSourceFromFileHandle,
   inflateRawWithZlib,

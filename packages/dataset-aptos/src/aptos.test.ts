@@ -6,7 +6,7 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readNpzFile } from '@medssl/core/node';
+import { decodeImage, readNpzFile } from '@medssl/core/node';
 import type { Dataset, RawImage, Sample } from '@medssl/spec';
 import { describeDataset } from '@medssl/spec/testing';
 import sharp from 'sharp';
@@ -157,8 +157,11 @@ describe.skipIf(!haveRetina)('aptos on RetinaMNIST laid out as APTOS 2019', () =
     }
     expect(ready.issues!()).toEqual([]);
     expect(ready.version).toMatch(/^aptos2019;split=stratified-0\.7\/0\.1\/0\.2;seed=0;crop=none;samples=[0-9a-f]{16}$/);
-    const image = await (await collect(ready, 'test'))[0]!.decode();
+    const [sample] = await collect(ready, 'test');
+    const image = await sample!.decode();
     expect([image.width, image.height, image.channels]).toEqual([28, 28, 3]);
+    // The file's bytes, for decoding in a worker thread: the same pixels.
+    expect(await decodeImage(await sample!.encoded!(), sample!.source!)).toEqual(image);
   });
 
   it('draws the same split in two factory calls on fresh folders, and saves it', async () => {
@@ -306,6 +309,9 @@ describe('aptos on small layouts', () => {
     expect(await plainSample!.decode()).toMatchObject({ width: 40, height: 30 });
     const decoded = await croppedSample!.decode();
     expect([decoded.width, decoded.height, decoded.channels]).toEqual([22, 18, 3]);
+    // Cropped after decoding: the file's bytes alone would not give these pixels, so they are not offered.
+    expect(plainSample!.encoded).toBeDefined();
+    expect(croppedSample!.encoded).toBeUndefined();
     expect(plain.version).toContain(';crop=none;');
     expect(cropped.version).toContain(';crop=black-border(grey>7,share>=0.01);');
     expect(strict.version).toContain(';crop=black-border(grey>30,share>=0.01);');

@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertSeed, csvColumns, describeNames, IssueLog, parseCsv, sampleRange } from '@medssl/core';
-import { decodeImageFile, writeFileAtomic } from '@medssl/core/node';
+import { decodeImageFile, readImageFile, writeFileAtomic } from '@medssl/core/node';
 import type { Dataset, DatasetInfo, DatasetIssue, OnError, RawImage, Sample, SampleOptions, SplitName, Task } from '@medssl/spec';
 import { checkBlackBorderOptions, cropBlackBorder, describeBlackBorder, type BlackBorderOptions } from './crop.js';
 import { DEFAULT_FRACTIONS, drawSplit, loadSplit, serializeSplit, SPLITS, type AptosSplit, type SplitFractions, type SplitRecord } from './split.js';
@@ -207,7 +207,8 @@ function makeDataset(
         signal?.throwIfAborted();
         const id = ids[position]!;
         const path = paths.get(id)!;
-        yield { id, target: gradeOf.get(id)!, source: path, decode: () => decode(path) };
+        // Cropped images are changed after decoding: only uncropped ones offer their file's bytes.
+        yield { id, target: gradeOf.get(id)!, source: path, decode: () => decode(path), ...(crop ? {} : { encoded: () => readImageFile(path) }) };
       }
     },
     issues: () => issues,

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { createRng } from '@medssl/core';
+import { decodeImage } from '@medssl/core/node';
 import type { Dataset, Sample } from '@medssl/spec';
 import { describeDataset } from '@medssl/spec/testing';
 import sharp from 'sharp';
@@ -196,6 +197,8 @@ describe.skipIf(!haveSample)('chestxray14 on the real sample', () => {
       expect(Array.from(first!.target as Uint8Array)).toEqual(flags);
       const image = await first!.decode();
       expect([image.width, image.height]).toEqual([64, 64]);
+      // The file's bytes, for decoding in a worker thread: the same pixels.
+      expect(await decodeImage(await first!.encoded!(), first!.source!)).toEqual(image);
     });
 
     it('reports the 112,120 - 250 table rows without an image, and nothing else', async () => {

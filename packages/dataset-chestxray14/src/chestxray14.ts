@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { assertSeed, describeNames, IssueLog, sampleRange } from '@medssl/core';
-import { decodeImageFile } from '@medssl/core/node';
+import { decodeImageFile, readImageFile } from '@medssl/core/node';
 import type { Dataset, DatasetInfo, DatasetIssue, OnError, Sample, SampleOptions, SplitName, Task } from '@medssl/spec';
 import { indexImages, readOfficialLists, TEST_LIST, TRAIN_VAL_LIST } from './layout.js';
 import { officialSplit, patientSplit, SPLITS, type ChestXray14Split, type SplitFractions } from './split.js';
@@ -183,6 +183,7 @@ function makeDataset(view: ChestXray14View, version: string, table: LabelTable, 
       group: table.patients[row]!,
       source: path,
       decode: () => decodeImageFile(path),
+      encoded: () => readImageFile(path),
     };
   };
   return {

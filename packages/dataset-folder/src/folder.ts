@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { csvColumns, labelFractionSubsets, mapConcurrent, parseCsv, sampleRange, type CsvTable, validateTask } from '@medssl/core';
-import { decodeImageFile } from '@medssl/core/node';
+import { decodeImageFile, readImageFile } from '@medssl/core/node';
 import type { Dataset, DatasetInfo, DatasetIssue, MetricId, OnError, Sample, SampleOptions, SplitName, TargetArray, Task } from '@medssl/spec';
 
 export type FolderSplit = 'train' | 'val' | 'test';
@@ -164,6 +164,7 @@ export async function folder(options: FolderOptions): Promise<Dataset> {
     ...(entry.group === undefined ? {} : { group: entry.group }),
     source: entry.path,
     decode: () => decodeImageFile(entry.path),
+    encoded: () => readImageFile(entry.path),
   });
 
   return {

@@ -2,7 +2,7 @@ import { sampleRange } from '@medssl/core';
 import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decodeImageFile } from '@medssl/core/node';
+import { decodeImageFile, readImageFile } from '@medssl/core/node';
 import type { BinaryTask, Dataset, DatasetInfo, DatasetIssue, OnError, Sample, SampleOptions, SplitName } from '@medssl/spec';
 
 export type PneumoniaSplit = 'train' | 'val' | 'test';
@@ -139,6 +139,7 @@ export async function pneumonia(options: PneumoniaOptions): Promise<Dataset> {
     target: entry.target,
     source: entry.path,
     decode: () => decodeImageFile(entry.path),
+    encoded: () => readImageFile(entry.path),
   });
 
   return {

@@ -15,6 +15,11 @@ export interface Sample {
   /** Where the pixels come from (a path, or a path plus an index into an HDF5 or npz array). */
   readonly source?: string;
   decode(): Promise<RawImage>;
+  /**
+   * The image file's bytes, where `decode()` is exactly core's `decodeImage` of them (no crop or other change
+   * after decoding). Lets a pipeline decode in its worker threads instead of the thread that asked.
+   */
+  encoded?(): Promise<Uint8Array>;
 }
 
 export interface SampleOptions {

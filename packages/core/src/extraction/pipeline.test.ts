@@ -23,14 +23,17 @@ async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
 }
 
 describe.skipIf(!haveSharedData)('embedBatches', () => {
-  it('feeds inference exactly what preprocess() makes, in order, from worker threads', async () => {
-    // PCam JPEG patches (RGB 96x96), ChestX-ray14 PNGs (64x64, grey and RGBA) and two 512x512 X-rays.
+  it.each([
+    ['decoded here', false],
+    ['decoded by the workers from their files', true],
+  ])('feeds inference exactly what preprocess() makes, in order, from worker threads (images %s)', async (_how, encoded) => {
+    // PCam JPEG patches (RGB 96x96), ChestX-ray14 PNGs (64x64, RGB and RGBA) and two 512x512 grey X-rays.
     const files = [
       ...pcamFiles('valid').slice(0, 9),
       ...['00000001_000.png', '00000002_000.png', '00000003_001.png'].map((name, index) => ({ path: join(sharedData, 'chestxray14/images', name), label: index % 2, id: name })),
       ...['00000001_000.png', '00027426_000.png'].map((name, index) => ({ path: join(sharedData, 'xray-samples', name), label: index, id: `big-${name}` })),
     ].filter((file) => existsSync(file.path));
-    const samples = await collect(fileDataset(files).samples('train'));
+    const samples = await collect(fileDataset(files, 'test-1', { encoded }).samples('train'));
     const groups = [samples.slice(0, 3), samples.slice(3, 4), samples.slice(4, 9), samples.slice(9)];
     const stats = createPipelineStats();
     const embedder = identityEmbedder(56, 56);
@@ -62,9 +65,19 @@ describe.skipIf(!haveSharedData)('embedBatches', () => {
     ).rejects.toThrow(/\/nowhere\/missing\.jpg: cannot read image file \(ENOENT\)/);
     expect(seen).toEqual(samples.slice(0, 4).map((sample) => sample.id));
 
+    // A damaged file decoded by a worker is named too.
+    const damaged: Sample = { ...samples[0]!, source: '/data/damaged.png', encoded: async () => Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]) };
+    await expect(collect(embedBatches({ embedder: identityEmbedder(56, 56), preprocessing, batches: [[damaged]], batchSize: 1, workers: 1 }))).rejects.toThrow(
+      /^\/data\/damaged\.png: cannot decode image \(truncated PNG: the chunk at byte 8 is cut off/,
+    );
+
     // An image that does not end up the backbone's size is named with both sizes.
     const uncropped: Preprocessing = { resize: { size: 60, interpolation: 'bilinear' }, channels: 3 };
     await expect(collect(embedBatches({ embedder: identityEmbedder(56, 56), preprocessing: uncropped, batches: [samples.slice(0, 1)], batchSize: 1, workers: 1 }))).rejects.toThrow(
+      /patch\d+\.jpg: a 96x96 image preprocesses to 60x60, the backbone takes 56x56/,
+    );
+    const encodedSamples = await collect(fileDataset(files, 'test-1', { encoded: true }).samples('train'));
+    await expect(collect(embedBatches({ embedder: identityEmbedder(56, 56), preprocessing: uncropped, batches: [encodedSamples.slice(0, 1)], batchSize: 1, workers: 1 }))).rejects.toThrow(
       /patch\d+\.jpg: a 96x96 image preprocesses to 60x60, the backbone takes 56x56/,
     );
   });

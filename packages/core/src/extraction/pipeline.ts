@@ -1,5 +1,4 @@
 import type { Embedder, Preprocessing, Sample } from '@medssl/spec';
-import { preprocessedShape } from '../preprocess/pipeline.js';
 import { createPreprocessPool } from './preprocess-pool.js';
 import { wakeUp } from '../batching.js';
 
@@ -29,10 +28,12 @@ export interface PipelineStats {
   inferenceSeconds: number;
   /** Seconds the next batch was not ready when inference could have started (the first batch included). */
   waitSeconds: number;
+  /** Of `waitSeconds`, those spent waiting for the first batch: starting the workers and filling the pipeline. */
+  firstBatchSeconds: number;
 }
 
 export function createPipelineStats(): PipelineStats {
-  return { batches: 0, images: 0, inferenceSeconds: 0, waitSeconds: 0 };
+  return { batches: 0, images: 0, inferenceSeconds: 0, waitSeconds: 0, firstBatchSeconds: 0 };
 }
 
 export interface EmbeddedBatch {
@@ -42,17 +43,19 @@ export interface EmbeddedBatch {
 }
 
 /**
- * The streaming extraction pipeline. Images are decoded on this thread through `sample.decode()` (sharp and
- * HDF5 reads do their work off the JavaScript thread), preprocessed by worker threads straight into shared
- * batch buffers, and inferred here batch by batch, in order. Up to `depth` batches are in preparation while
- * one is inferred, so inference never waits on decoding unless decoding is the slower stage; the source is
- * read no further ahead than that (back-pressure), so memory stays flat however long the split.
+ * The streaming extraction pipeline. Image files (samples with `encoded()`) are read here and decoded by worker
+ * threads; other samples are decoded here through `sample.decode()` (HDF5 and npz reads). Workers preprocess
+ * straight into shared batch buffers, and batches are inferred here one by one, in order. Up to `depth`
+ * batches are in preparation while one is inferred, so inference never waits on decoding unless decoding is
+ * the slower stage; the source is read no further ahead than that (back-pressure), so memory stays flat
+ * however long the split.
  *
  * `onnxruntime-node` runs inference on the calling thread and blocks it: work queued before a call (decodes
  * in libuv's pool, jobs in the workers' queues) goes on during it, which is why several batches are prepared
  * ahead. Errors surface at their batch, after the batches before it; leaving the loop early stops the workers.
  */
 export async function* embedBatches(options: EmbedBatchesOptions): AsyncGenerator<EmbeddedBatch> {
+  const started = performance.now();
   const { embedder, preprocessing, batchSize, signal } = options;
   const depth = options.depth ?? 3;
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError(`batch size must be a positive integer, got ${batchSize}`);
@@ -60,7 +63,14 @@ export async function* embedBatches(options: EmbedBatchesOptions): AsyncGenerato
   const [channels, height, width] = embedder.inputShape;
   const imageValues = channels * height * width;
   const stats = options.stats;
-  const pool = createPreprocessPool({ ...(options.workers !== undefined ? { workers: options.workers } : {}), preprocessing, slots: depth, slotImages: batchSize, imageValues });
+  const pool = createPreprocessPool({
+    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+    preprocessing,
+    slots: depth,
+    slotImages: batchSize,
+    imageValues,
+    inputSize: [height, width],
+  });
 
   const freeSlots = Array.from({ length: depth }, (_, slot) => slot);
   const slotFreed = wakeUp();
@@ -70,14 +80,10 @@ export async function* embedBatches(options: EmbedBatchesOptions): AsyncGenerato
   let sourceDone = false;
   let sourceFailure: { error: unknown } | undefined;
 
+  // Image files are decoded by the workers; other samples (HDF5 patches, npz rows) are decoded here.
   const prepareImage = async (sample: Sample, slot: number, index: number): Promise<void> => {
     const name = sample.source ?? sample.id;
-    const image = await sample.decode();
-    const shape = preprocessedShape(image, preprocessing);
-    if (shape[1] !== height || shape[2] !== width) {
-      throw new Error(`${name}: a ${image.width}x${image.height} image preprocesses to ${shape[2]}x${shape[1]}, the backbone takes ${width}x${height}`);
-    }
-    await pool.preprocess(slot, index, image, name);
+    await pool.preprocess(slot, index, sample.encoded ? await sample.encoded() : await sample.decode(), name);
   };
   const prepareBatch = async (samples: readonly Sample[], slot: number) => {
     await Promise.all(samples.map((sample, index) => prepareImage(sample, slot, index)));
@@ -121,7 +127,10 @@ export async function* embedBatches(options: EmbedBatchesOptions): AsyncGenerato
       }
       const waitStart = performance.now();
       const { samples, slot } = await next;
-      if (stats) stats.waitSeconds += (performance.now() - waitStart) / 1000;
+      if (stats) {
+        stats.waitSeconds += (performance.now() - waitStart) / 1000;
+        if (stats.batches === 0) stats.firstBatchSeconds = (performance.now() - started) / 1000;
+      }
       const values = samples.length * imageValues;
       // onnxruntime refuses views of shared memory: the batch is copied out, and its slot refilled at once.
       input.set(pool.slotView(slot).subarray(0, values));

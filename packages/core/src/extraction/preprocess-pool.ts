@@ -17,6 +17,8 @@ export interface PreprocessPoolOptions {
   readonly slotImages: number;
   /** Float32 values of one preprocessed image (3 * H * W). */
   readonly imageValues: number;
+  /** When given, an image that does not preprocess to `[height, width]` is an error naming it. */
+  readonly inputSize?: readonly [height: number, width: number];
 }
 
 /**
@@ -26,8 +28,11 @@ export interface PreprocessPoolOptions {
  */
 export interface PreprocessPool {
   readonly workers: number;
-  /** Preprocesses `image` into image position `index` of batch slot `slot`; `name` names it in errors. */
-  preprocess(slot: number, index: number, image: RawImage, name: string): Promise<void>;
+  /**
+   * Preprocesses `image` into image position `index` of batch slot `slot`; `name` names it in errors. Given an
+   * image file's bytes (a sample's `encoded()`) instead of pixels, the worker decodes them first.
+   */
+  preprocess(slot: number, index: number, image: RawImage | Uint8Array, name: string): Promise<void>;
   /** The shared buffer of a slot, `slotImages * imageValues` floats. */
   slotView(slot: number): Float32Array;
   /** Stops the workers; outstanding jobs reject. */
@@ -35,9 +40,9 @@ export interface PreprocessPool {
 }
 
 /**
- * Preprocessing workers by default: a quarter of the cores (at least one, at most eight). With 8-bit images
- * of 1024x1024 preprocessing costs about a tenth of ResNet-50 inference per image, so inference keeps most
- * cores; decoding runs in libuv's thread pool (sharp), beside both.
+ * Preprocessing workers by default: a quarter of the cores (at least one, at most eight). For a 1024x1024 grey
+ * PNG, decoding and preprocessing cost about a fifth of ResNet-50's inference per image, so inference keeps
+ * most cores; JPEG and the other formats sharp decodes run in libuv's thread pool, beside both.
  */
 export function defaultWorkerCount(cores = availableParallelism()): number {
   return Math.max(1, Math.min(8, Math.floor(cores / 4)));
@@ -81,7 +86,7 @@ export function createPreprocessPool(options: PreprocessPoolOptions): Preprocess
   }
   const buffers = Array.from({ length: options.slots }, () => new SharedArrayBuffer(options.slotImages * options.imageValues * 4));
   const views = buffers.map((buffer) => new Float32Array(buffer));
-  const data: PreprocessWorkerData = { preprocessing: options.preprocessing, slots: buffers, imageValues: options.imageValues };
+  const data: PreprocessWorkerData = { preprocessing: options.preprocessing, slots: buffers, imageValues: options.imageValues, ...(options.inputSize ? { inputSize: options.inputSize } : {}) };
   const start = workerStart();
 
   const pending = new Map<number, { resolve: () => void; reject: (error: Error) => void; worker: number }>();
@@ -132,12 +137,16 @@ export function createPreprocessPool(options: PreprocessPoolOptions): Preprocess
       const job = nextJob++;
       const promise = new Promise<void>((resolve, reject) => pending.set(job, { resolve, reject, worker: chosen }));
       outstanding[chosen]!++;
-      // Exactly one copy of the pixels: a view of a larger buffer is copied out and its copy moved (transferred);
+      // Exactly one copy of the bytes: a view of a larger buffer is copied out and its copy moved (transferred);
       // a whole buffer is cloned as it is, so the dataset keeps what it returned.
-      const whole = image.data.byteOffset === 0 && image.data.byteLength === image.data.buffer.byteLength;
-      const pixels = whole ? image.data : image.data instanceof Uint16Array ? new Uint16Array(image.data) : new Uint8Array(image.data);
-      const message: PreprocessJob = { job, slot, index, name, image: { data: pixels, width: image.width, height: image.height, channels: image.channels } };
-      workers[chosen]!.postMessage(message, whole ? [] : [pixels.buffer as ArrayBuffer]);
+      const bytes = image instanceof Uint8Array ? image : image.data;
+      const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+      const copy = whole ? bytes : bytes instanceof Uint16Array ? new Uint16Array(bytes) : new Uint8Array(bytes);
+      const message: PreprocessJob =
+        image instanceof Uint8Array
+          ? { job, slot, index, name, encoded: copy as Uint8Array }
+          : { job, slot, index, name, image: { data: copy, width: image.width, height: image.height, channels: image.channels } };
+      workers[chosen]!.postMessage(message, whole ? [] : [copy.buffer as ArrayBuffer]);
       return promise;
     },
     slotView(slot) {

@@ -4,7 +4,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dataset, Embedder, Matrix, Preprocessing, RawImage, Sample, SampleOptions, Tensor } from '@medssl/spec';
-import { decodeImageFile } from '../../decode.js';
+import { decodeImageFile, readImageFile } from '../../decode.js';
 import { sampleRange } from '../../dataset-tools.js';
 
 export const sharedData = join(import.meta.dirname, '../../../../../../shared/data');
@@ -23,7 +23,7 @@ export function pcamFiles(split: 'train' | 'valid' | 'test'): { path: string; la
 }
 
 /** A binary dataset over image files, decoded lazily by `decodeImageFile`; one split, `train`. */
-export function fileDataset(files: readonly { path: string; label: number; id: string }[], version = 'test-1'): Dataset {
+export function fileDataset(files: readonly { path: string; label: number; id: string }[], version = 'test-1', mode: { encoded?: boolean } = {}): Dataset {
   return {
     specificationVersion: 'medssl/v1',
     id: 'test-files',
@@ -37,7 +37,8 @@ export function fileDataset(files: readonly { path: string; label: number; id: s
       const { start, end } = sampleRange('test-files/train', files.length, options);
       for (let row = start; row < end; row++) {
         const file = files[row]!;
-        yield { id: file.id, target: file.label, source: file.path, decode: (): Promise<RawImage> => decodeImageFile(file.path) };
+        const decode = (): Promise<RawImage> => decodeImageFile(file.path);
+        yield mode.encoded ? { id: file.id, target: file.label, source: file.path, decode, encoded: () => readImageFile(file.path) } : { id: file.id, target: file.label, source: file.path, decode };
       }
     },
   };

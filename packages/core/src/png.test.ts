@@ -1,0 +1,139 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { crc32, deflateSync } from 'node:zlib';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { decodeImage, decodeWithSharp } from './decode.js';
+import { decodePng } from './png.js';
+
+const data = join(import.meta.dirname, '../../../../shared/data');
+const realPngs = [join(data, 'chestxray14/images'), join(data, 'xray-samples')].filter((folder) => existsSync(folder));
+if (realPngs.length < 2) console.warn(`skipping PNG decoding of real X-rays: ${join(data, 'chestxray14/images')} or ${join(data, 'xray-samples')} is absent`);
+
+const COLOUR_TYPES = { grey: 0, rgb: 2, greyAlpha: 4, rgba: 6 } as const;
+const STORED_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 4: 2, 6: 4 };
+
+/**
+ * A PNG written by hand from the specification (independent of both decoders): every row with the given
+ * filter (or filters cycling 0..4), the image data split over several IDAT chunks, extra chunks as given.
+ */
+function encodePng(options: { width: number; height: number; colourType: number; depth: 8 | 16; samples: Uint16Array | Uint8Array; filter: number | 'cycle'; extra?: [string, Uint8Array][]; interlace?: boolean }): Buffer {
+  const { width, height, colourType, depth, samples } = options;
+  const channels = STORED_CHANNELS[colourType]!;
+  const pixelBytes = (channels * depth) / 8;
+  const rowBytes = width * pixelBytes;
+  const raw = new Uint8Array(rowBytes * height);
+  for (let index = 0; index < width * height * channels; index++) {
+    if (depth === 8) raw[index] = samples[index]!;
+    else {
+      raw[index * 2] = samples[index]! >> 8;
+      raw[index * 2 + 1] = samples[index]! & 255;
+    }
+  }
+  const filtered = Buffer.alloc((rowBytes + 1) * height);
+  for (let row = 0; row < height; row++) {
+    const filter = options.filter === 'cycle' ? row % 5 : options.filter;
+    filtered[row * (rowBytes + 1)] = filter;
+    for (let index = 0; index < rowBytes; index++) {
+      const value = raw[row * rowBytes + index]!;
+      const left = index >= pixelBytes ? raw[row * rowBytes + index - pixelBytes]! : 0;
+      const up = row > 0 ? raw[(row - 1) * rowBytes + index]! : 0;
+      const upLeft = row > 0 && index >= pixelBytes ? raw[(row - 1) * rowBytes + index - pixelBytes]! : 0;
+      const paeth = () => {
+        const estimate = left + up - upLeft;
+        const [a, b, c] = [Math.abs(estimate - left), Math.abs(estimate - up), Math.abs(estimate - upLeft)];
+        return a <= b && a <= c ? left : b <= c ? up : upLeft;
+      };
+      const predicted = [0, left, up, Math.floor((left + up) / 2), paeth()][filter]!;
+      filtered[row * (rowBytes + 1) + 1 + index] = (value - predicted) & 255;
+    }
+  }
+  const chunk = (type: string, body: Uint8Array) => {
+    const header = Buffer.alloc(8);
+    header.writeUInt32BE(body.length, 0);
+    header.write(type, 4, 'latin1');
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(Buffer.concat([header.subarray(4), body])), 0);
+    return Buffer.concat([header, body, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([depth, colourType, 0, 0, options.interlace ? 1 : 0], 8);
+  const compressed = deflateSync(filtered);
+  const third = Math.ceil(compressed.length / 3);
+  const parts = [0, 1, 2].map((part) => chunk('IDAT', compressed.subarray(part * third, (part + 1) * third)));
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  return Buffer.concat([signature, chunk('IHDR', header), ...(options.extra ?? []).map(([type, body]) => chunk(type, body)), ...parts, chunk('IEND', new Uint8Array(0))]);
+}
+
+function randomSamples(count: number, depth: 8 | 16, seed: number): Uint16Array {
+  let state = seed >>> 0 || 1;
+  return Uint16Array.from({ length: count }, (_, index) => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    // Smooth plus noise, so that every filter predicts something and the extremes occur.
+    const smooth = (index * 7) % 251;
+    return depth === 8 ? (smooth + (state >>> 28)) & 255 : ((smooth << 8) + (state >>> 20)) & 65535;
+  });
+}
+
+describe('decodePng', () => {
+  it("gives sharp's values for every colour type, bit depth and row filter", async () => {
+    const [width, height] = [13, 11];
+    for (const [name, colourType] of Object.entries(COLOUR_TYPES)) {
+      for (const depth of [8, 16] as const) {
+        for (const filter of [0, 1, 2, 3, 4, 'cycle'] as const) {
+          const png = encodePng({ width, height, colourType, depth, samples: randomSamples(width * height * STORED_CHANNELS[colourType]!, depth, colourType * 97 + depth), filter });
+          const ours = decodePng(png);
+          const reference = await decodeWithSharp(png, `${name}-${depth}-${filter}.png`);
+          expect(ours, `${name}, ${depth} bits, filter ${filter}`).toBeDefined();
+          expect({ ...ours!, data: Array.from(ours!.data) }, `${name}, ${depth} bits, filter ${filter}`).toEqual({ ...reference, data: Array.from(reference.data) });
+          expect(ours!.data.constructor).toBe(reference.data.constructor);
+        }
+      }
+    }
+  });
+
+  it.skipIf(realPngs.length < 2)("gives sharp's values for the real ChestX-ray14 PNGs (grey with gamma and text chunks, RGB, RGBA)", async () => {
+    let fast = 0;
+    for (const folder of realPngs) {
+      for (const file of readdirSync(folder).filter((name) => name.endsWith('.png'))) {
+        const bytes = readFileSync(join(folder, file));
+        const ours = decodePng(bytes);
+        const reference = await decodeWithSharp(bytes, file);
+        if (ours === undefined) continue;
+        fast++;
+        expect(ours.channels, file).toBe(reference.channels);
+        expect(Buffer.from(ours.data.buffer, ours.data.byteOffset, ours.data.byteLength).equals(Buffer.from(reference.data.buffer, reference.data.byteOffset, reference.data.byteLength)), file).toBe(true);
+      }
+    }
+    expect(fast).toBe(252); // all of them: 247 RGB, 3 RGBA, 2 grey 512x512
+  });
+
+  it('leaves interlaced, palette, transparent and colour-managed PNGs to sharp, which decodes them', async () => {
+    const samples = randomSamples(8 * 6 * 3, 8, 5);
+    const interlaced = encodePng({ width: 8, height: 6, colourType: 2, depth: 8, samples, filter: 0, interlace: true });
+    expect(decodePng(interlaced)).toBeUndefined();
+    const palette = await sharp(Uint8Array.from(samples), { raw: { width: 8, height: 6, channels: 3 } }).png({ palette: true }).toBuffer();
+    expect(decodePng(palette)).toBeUndefined();
+    expect(await decodeImage(palette, 'palette.png')).toMatchObject({ width: 8, height: 6, channels: 3 });
+    const transparent = encodePng({ width: 8, height: 6, colourType: 2, depth: 8, samples, filter: 1, extra: [['tRNS', Uint8Array.from([0, 0, 0, 0, 0, 0])]] });
+    expect(decodePng(transparent)).toBeUndefined();
+    expect(await decodeImage(transparent, 'transparent.png')).toMatchObject({ channels: 4 });
+    const text = encodePng({ width: 8, height: 6, colourType: 2, depth: 8, samples, filter: 4, extra: [['tEXt', new TextEncoder().encode('Comment\0x')], ['gAMA', Uint8Array.from([0, 0, 0xb1, 0x8f])]] });
+    expect(decodePng(text)).toBeDefined();
+  });
+
+  it('names a damaged or truncated file', async () => {
+    const png = encodePng({ width: 16, height: 16, colourType: 0, depth: 8, samples: randomSamples(256, 8, 3), filter: 'cycle' });
+    const flipped = Buffer.from(png);
+    flipped[png.length - 30] = flipped[png.length - 30]! ^ 0xff;
+    expect(() => decodePng(flipped)).toThrow(/damaged PNG: chunk IDAT at byte \d+ fails its CRC \(stored 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8}\)/);
+    await expect(decodeImage(flipped, 'scan.png')).rejects.toThrow(/^scan\.png: cannot decode image \(damaged PNG: chunk IDAT/);
+    expect(() => decodePng(png.subarray(0, png.length - 20))).toThrow(/truncated PNG: chunk IDAT at byte \d+ needs \d+ bytes, the file ends first|truncated PNG: the chunk at byte/);
+    const badFilter = encodePng({ width: 4, height: 2, colourType: 0, depth: 8, samples: randomSamples(8, 8, 1), filter: 7 as 0 });
+    expect(() => decodePng(badFilter)).toThrow(/row 0 has filter type 7, expected 0 to 4/);
+    const noEnd = png.subarray(0, png.length - 12);
+    expect(() => decodePng(noEnd)).toThrow(/truncated PNG: the chunk at byte \d+ is cut off/);
+  });
+});
