@@ -13,35 +13,8 @@ import { parseSubset, serializeSubset, subsetFileName, type LabelFractionSubset 
  */
 export async function writeFileAtomic(path: string, contents: Uint8Array | string | readonly (Uint8Array | string)[]): Promise<void> {
   const chunks = (Array.isArray(contents) ? contents : [contents]) as readonly (Uint8Array | string)[];
-  const directory = dirname(path);
-  const temporaryPath = join(directory, `.${basename(path)}.${randomUUID()}.tmp`);
-  const handle = await open(temporaryPath, 'wx');
-  try {
-    try {
-      let position = 0;
-      for (const chunk of chunks) {
-        position = await writeAll(handle, typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk, position);
-      }
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporaryPath, path);
-  } catch (error) {
-    await rm(temporaryPath, { force: true });
-    throw error;
-  }
-  await syncDirectory(directory);
-}
-
-async function writeAll(handle: FileHandle, bytes: Uint8Array, position: number): Promise<number> {
-  let written = 0;
-  while (written < bytes.byteLength) {
-    // One write call moves at most about 2 GiB on Linux, so large arrays take several.
-    const { bytesWritten } = await handle.write(bytes, written, bytes.byteLength - written, position + written);
-    written += bytesWritten;
-  }
-  return position + written;
+  const encoder = new TextEncoder();
+  await replaceFile(path, (temporaryPath) => writeSynced(temporaryPath, chunks.map((chunk) => (typeof chunk === 'string' ? encoder.encode(chunk) : chunk))));
 }
 
 /** Size and SHA-256 (hex) of bytes written. */
@@ -56,28 +29,11 @@ export interface WrittenFile {
  * temporary file is removed and the target left as it was.
  */
 export async function writeFileAtomicFrom(path: string, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<WrittenFile> {
-  const directory = dirname(path);
-  const temporaryPath = join(directory, `.${basename(path)}.${randomUUID()}.tmp`);
   const hash = createHash('sha256');
-  let position = 0;
-  const handle = await open(temporaryPath, 'wx');
-  try {
-    try {
-      for await (const piece of source) {
-        hash.update(piece);
-        position = await writeAll(handle, piece, position);
-      }
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporaryPath, path);
-  } catch (error) {
-    await rm(temporaryPath, { force: true });
-    throw error;
-  }
-  await syncDirectory(directory);
-  return { bytes: position, sha256: hash.digest('hex') };
+  return replaceFile(path, async (temporaryPath) => {
+    const bytes = await writeSynced(temporaryPath, source, (piece) => hash.update(piece));
+    return { bytes, sha256: hash.digest('hex') };
+  });
 }
 
 /**
@@ -85,9 +41,7 @@ export async function writeFileAtomicFrom(path: string, source: AsyncIterable<Ui
  * offers one, a byte copy otherwise, flushed, then renamed over `target`.
  */
 export async function copyFileAtomic(source: string, target: string): Promise<void> {
-  const directory = dirname(target);
-  const temporaryPath = join(directory, `.${basename(target)}.${randomUUID()}.tmp`);
-  try {
+  await replaceFile(target, async (temporaryPath) => {
     await copyFile(source, temporaryPath, constants.COPYFILE_FICLONE | constants.COPYFILE_EXCL);
     const handle = await open(temporaryPath, 'r+');
     try {
@@ -95,12 +49,52 @@ export async function copyFileAtomic(source: string, target: string): Promise<vo
     } finally {
       await handle.close();
     }
-    await rename(temporaryPath, target);
+  });
+}
+
+/**
+ * The steps every atomic write shares: `fill` writes and flushes a temporary file beside `path`, which is then
+ * renamed over it and the folder flushed; on any error the temporary file is removed and `path` left alone.
+ */
+async function replaceFile<T>(path: string, fill: (temporaryPath: string) => Promise<T>): Promise<T> {
+  const directory = dirname(path);
+  const temporaryPath = join(directory, `.${basename(path)}.${randomUUID()}.tmp`);
+  let result: T;
+  try {
+    result = await fill(temporaryPath);
+    await rename(temporaryPath, path);
   } catch (error) {
     await rm(temporaryPath, { force: true });
     throw error;
   }
   await syncDirectory(directory);
+  return result;
+}
+
+/** Writes the pieces to a new file and flushes it to disk; returns the bytes written. */
+async function writeSynced(path: string, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, seen?: (piece: Uint8Array) => void): Promise<number> {
+  const handle = await open(path, 'wx');
+  try {
+    let position = 0;
+    for await (const piece of source) {
+      seen?.(piece);
+      position = await writeAll(handle, piece, position);
+    }
+    await handle.sync();
+    return position;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function writeAll(handle: FileHandle, bytes: Uint8Array, position: number): Promise<number> {
+  let written = 0;
+  while (written < bytes.byteLength) {
+    // One write call moves at most about 2 GiB on Linux, so large arrays take several.
+    const { bytesWritten } = await handle.write(bytes, written, bytes.byteLength - written, position + written);
+    written += bytesWritten;
+  }
+  return position + written;
 }
 
 /** Flushes a directory entry (a rename, a new or removed file) to disk; platforms that cannot open directories skip it. */
