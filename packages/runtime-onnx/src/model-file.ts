@@ -1,7 +1,7 @@
 import { access } from 'node:fs/promises';
 import type { Embedder, Preprocessing } from '@medssl/spec';
 import * as ort from 'onnxruntime-node';
-import { inputShapeFromPreprocessing } from './model.js';
+import { inputShapeFromPreprocessing } from '@medssl/core';
 import { createOnnxSession, OnnxEmbedder, type OnnxSessionOptions } from './session.js';
 
 export interface OnnxModelEmbedderOptions extends OnnxSessionOptions {

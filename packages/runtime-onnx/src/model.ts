@@ -1,4 +1,4 @@
-import type { Architecture, EmbeddingKind, Preprocessing, Tensor } from '@medssl/spec';
+import type { Architecture, EmbeddingKind, Tensor } from '@medssl/spec';
 import { buildResNetGraph } from './resnet.js';
 import { buildVisionTransformerGraph } from './vision-transformer.js';
 
@@ -45,17 +45,4 @@ export function buildOnnxModel(architecture: Architecture, tensors: ReadonlyMap<
       ? buildResNetGraph(architecture, tensors, height, width)
       : buildVisionTransformerGraph(architecture, tensors, height, width, options.embedding as 'cls' | 'cls-last-4');
   return { bytes: graph.encode(PRODUCER_NAME), inputName: MODEL_INPUT_NAME, outputName: MODEL_OUTPUT_NAME, dimension };
-}
-
-/**
- * `[3, height, width]` of the network input a preprocessing produces: its centre crop, else an exact
- * `[height, width]` resize. A shorter-side resize alone keeps each image's aspect and has no fixed size.
- */
-export function inputShapeFromPreprocessing(preprocessing: Preprocessing, owner: string): [number, number, number] {
-  const size = preprocessing.centerCrop ?? (typeof preprocessing.resize?.size === 'object' ? preprocessing.resize.size : undefined);
-  if (size === undefined) {
-    throw new Error(`${owner}: its preprocessing gives no fixed input size (it needs a centerCrop or a [height, width] resize)`);
-  }
-  const [height, width] = typeof size === 'number' ? [size, size] : size;
-  return [preprocessing.channels, height, width];
 }

@@ -1,6 +1,7 @@
 import { SPECIFICATION_VERSION, type Architecture, type Backbone, type CanonicalWeights, type Embedder, type Runtime, type RuntimeOptions } from '@medssl/spec';
 import { checkCanonicalTensors, describeArchitecture } from '@medssl/weights';
-import { buildOnnxModel, embeddingDimension, inputShapeFromPreprocessing } from './model.js';
+import { inputShapeFromPreprocessing } from '@medssl/core';
+import { buildOnnxModel, embeddingDimension } from './model.js';
 import { createOnnxSession, OnnxEmbedder, type GraphOptimizationLevel } from './session.js';
 
 export interface OnnxRuntimeOptions {

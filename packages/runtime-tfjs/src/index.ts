@@ -2,7 +2,9 @@ export { TFJS_BACKENDS, TfjsBackendError, useTfjsBackend } from './backend.js';
 export type { TfjsBackendName, UseTfjsBackendOptions } from './backend.js';
 export { createTfjsModel, embeddingDimension } from './model.js';
 export type { TfjsModel, TfjsModelBackbone, TfjsModelOptions } from './model.js';
-export { inputShapeFromPreprocessing, tfjsRuntime } from './runtime.js';
+export { tfjsRuntime } from './runtime.js';
+/** Moved to `@medssl/core`; re-exported for existing callers. */
+export { inputShapeFromPreprocessing } from '@medssl/core';
 export type { TfjsRuntime, TfjsRuntimeOptions } from './runtime.js';
 // Shared by medssl's training loops (finetuning, DVME).
 export { AdamW, EarlyStopping, scheduleFactor } from './training.js';

@@ -1,4 +1,5 @@
-import { SPECIFICATION_VERSION, type Backbone, type CanonicalWeights, type Embedder, type Matrix, type Preprocessing, type Runtime, type RuntimeOptions, type Tensor } from '@medssl/spec';
+import { SPECIFICATION_VERSION, type Backbone, type CanonicalWeights, type Embedder, type Matrix, type Runtime, type RuntimeOptions, type Tensor } from '@medssl/spec';
+import { inputShapeFromPreprocessing } from '@medssl/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { TFJS_BACKENDS, TfjsBackendError, useTfjsBackend, type TfjsBackendName } from './backend.js';
 import { checkBackboneWeights, createTfjsModel, type TfjsModel } from './model.js';
@@ -13,17 +14,6 @@ export interface TfjsRuntimeOptions {
 export interface TfjsRuntime extends Runtime {
   readonly id: `tfjs-${TfjsBackendName}`;
   readonly backend: TfjsBackendName;
-}
-
-/**
- * `[3, height, width]` of the network input a preprocessing produces: its centre crop, else an exact
- * `[height, width]` resize. A shorter-side resize alone keeps each image's aspect and has no fixed size.
- */
-export function inputShapeFromPreprocessing(preprocessing: Preprocessing, owner: string): [number, number, number] {
-  const size = preprocessing.centerCrop ?? (typeof preprocessing.resize?.size === 'object' ? preprocessing.resize.size : undefined);
-  if (size === undefined) throw new Error(`${owner}: its preprocessing gives no fixed input size (it needs a centerCrop or a [height, width] resize)`);
-  const [height, width] = typeof size === 'number' ? [size, size] : size;
-  return [preprocessing.channels, height, width];
 }
 
 function describeShape(shape: readonly (number | string)[]): string {

@@ -1,7 +1,7 @@
 import type { Preprocessing, RawImage } from '@medssl/spec';
 import { describe, expect, it } from 'vitest';
 
-import { preprocess, preprocessBatch, preprocessedShape, preprocessInto, toRgb } from './index.js';
+import { inputShapeFromPreprocessing, preprocess, preprocessBatch, preprocessedShape, preprocessInto, toRgb } from './index.js';
 
 const imagenet: Preprocessing = {
   resize: { size: 32, interpolation: 'bicubic' },
@@ -130,5 +130,15 @@ describe('preprocessBatch', () => {
 
   it('refuses an empty batch', () => {
     expect(() => preprocessBatch([], imagenet)).toThrow('preprocessBatch needs at least one image');
+  });
+});
+
+describe('inputShapeFromPreprocessing', () => {
+  it('is the centre crop, else an exact resize; a shorter-side resize alone has no fixed size', () => {
+    const base: Preprocessing = { resize: { size: 256, interpolation: 'bilinear' }, channels: 3 };
+    expect(inputShapeFromPreprocessing({ ...base, centerCrop: 224 }, 'x')).toEqual([3, 224, 224]);
+    expect(inputShapeFromPreprocessing({ ...base, centerCrop: [200, 300] }, 'x')).toEqual([3, 200, 300]);
+    expect(inputShapeFromPreprocessing({ resize: { size: [96, 128], interpolation: 'bicubic' }, channels: 3 }, 'x')).toEqual([3, 96, 128]);
+    expect(() => inputShapeFromPreprocessing(base, 'dino:vits16')).toThrow(/^dino:vits16: its preprocessing gives no fixed input size/);
   });
 });

@@ -26,6 +26,18 @@ export function preprocessedShape(image: ImageSize, preprocessing: Preprocessing
 }
 
 /**
+ * `[channels, height, width]` of the network input a preprocessing produces whatever the image: its centre
+ * crop, else an exact `[height, width]` resize. A shorter-side resize alone keeps each image's aspect and has
+ * no fixed size, an error naming `owner` (the backbone).
+ */
+export function inputShapeFromPreprocessing(preprocessing: Preprocessing, owner: string): [number, number, number] {
+  const size = preprocessing.centerCrop ?? (typeof preprocessing.resize?.size === 'object' ? preprocessing.resize.size : undefined);
+  if (size === undefined) throw new Error(`${owner}: its preprocessing gives no fixed input size (it needs a centerCrop or a [height, width] resize)`);
+  const [height, width] = typeof size === 'number' ? [size, size] : size;
+  return [preprocessing.channels, height, width];
+}
+
+/**
  * Turns raw pixels into a backbone's `[3, H, W]` float32 input, with torchvision's arithmetic:
  * drop alpha, resize (Pillow's filters, byte-exact for 8-bit images), centre crop, scale to [0, 1]
  * (x / 255 or x / 65535 in float32, like `ToTensor`), then `(x - mean) / std` in float32 per channel
