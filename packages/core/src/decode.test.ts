@@ -1,10 +1,10 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { decodeImage, decodeImageFile } from './decode.js';
+import { encodePng } from './__fixtures__/png.js';
 
 const samples = join(import.meta.dirname, '../../../../shared/data/xray-samples');
 const haveSamples = existsSync(samples);
@@ -26,7 +26,7 @@ describe('decodeImage', () => {
 
   it('keeps 16-bit depth', async () => {
     const values = Uint16Array.from([0, 1, 256, 4095, 65535, 30000]);
-    const image = await decodeImage(greyPng16(3, 2, values), 'deep.png');
+    const image = await decodeImage(encodePng({ width: 3, height: 2, colourType: 0, depth: 16, samples: values, filter: 0 }), 'deep.png');
     expect(image.data).toBeInstanceOf(Uint16Array);
     expect(Array.from(image.data)).toEqual(Array.from(values));
   });
@@ -58,25 +58,3 @@ describe('decodeImage', () => {
     expect(other.width * other.height * other.channels).toBe(other.data.length);
   });
 });
-
-/** A 16-bit greyscale PNG written by hand from the PNG specification, independent of the decoder. */
-function greyPng16(width: number, height: number, values: Uint16Array): Uint8Array {
-  const chunk = (type: string, body: Buffer) => {
-    const header = Buffer.alloc(8);
-    header.writeUInt32BE(body.length, 0);
-    header.write(type, 4, 'latin1');
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(Buffer.concat([header.subarray(4), body])), 0);
-    return Buffer.concat([header, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([16, 0, 0, 0, 0], 8); // bit depth 16, colour type 0 (grey), deflate, no filter, no interlace
-  const rows = Buffer.alloc(height * (1 + width * 2));
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) rows.writeUInt16BE(values[y * width + x]!, y * (1 + width * 2) + 1 + x * 2);
-  }
-  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([signature, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
-}

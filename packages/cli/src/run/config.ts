@@ -1,7 +1,7 @@
 import { DEFAULT_FRACTIONS, assertFraction } from '@medssl/core';
 import { MODALITIES, type Modality } from '@medssl/protocol-finetune';
 import type { Backbone, Dataset } from '@medssl/spec';
-import { FINETUNE_RUNTIMES, type FinetuneRuntimeName } from '../finetune-evaluation.js';
+import { FINETUNE_RUNTIMES, type FinetuneEvaluationOptions } from '../finetune-evaluation.js';
 
 /**
  * An experiment: datasets × backbones × protocols × label fractions × seeds, plus fusions over chosen
@@ -64,26 +64,13 @@ export type ProtocolEntry =
  * fractions and seeds. Every epoch is saved under the run's `checkpoints/`, so an interrupted run continues
  * from its last finished epoch. Unset fields take `medssl eval finetune`'s defaults (224x224, 20 epochs).
  */
-export interface FinetuneEntry {
+export interface FinetuneEntry extends Pick<FinetuneEvaluationOptions, FinetuneSetting> {
   readonly id: 'finetune';
-  readonly epochs?: number;
-  readonly patience?: number;
-  readonly batchSize?: number;
-  readonly backboneLearningRate?: number;
-  readonly headLearningRate?: number;
-  /** Keep the stem and the first N stages (ResNet) or blocks (ViT) fixed. */
-  readonly frozenStages?: number;
-  readonly resize?: number;
-  readonly crop?: number;
-  /** Which flips and rotations; by default the dataset's. */
-  readonly modality?: Modality;
-  /** tfjs-wasm (default), tfjs-webgpu or tfjs-cpu. */
-  readonly runtime?: FinetuneRuntimeName;
-  /** Use N images of each split, evenly spaced through it. */
-  readonly limit?: number;
-  /** Use N images of val and of test. */
-  readonly evalLimit?: number;
 }
+
+/** What a finetune entry may set, as `runFinetuneEvaluation` takes it. */
+const FINETUNE_SETTINGS = ['epochs', 'patience', 'batchSize', 'backboneLearningRate', 'headLearningRate', 'frozenStages', 'resize', 'crop', 'modality', 'runtime', 'limit', 'evalLimit'] as const;
+type FinetuneSetting = (typeof FINETUNE_SETTINGS)[number];
 
 export type FusionMethod = 'dvme' | 'dme' | 'concat';
 
@@ -208,8 +195,9 @@ export function validateExperimentConfig(value: unknown, source = 'config'): Req
 }
 
 function validateFinetuneEntry(entry: Record<string, unknown>, path: string, fail: (path: string, message: string) => never): void {
-  const known = ['id', ...FINETUNE_INTEGERS, 'frozenStages', 'backboneLearningRate', 'headLearningRate', 'modality', 'runtime'];
-  for (const key of Object.keys(entry)) if (!known.includes(key)) fail(`${path}.${key}`, `unknown finetune setting; known: ${known.slice(1).join(', ')}`);
+  for (const key of Object.keys(entry)) {
+    if (key !== 'id' && !FINETUNE_SETTINGS.includes(key as FinetuneSetting)) fail(`${path}.${key}`, `unknown finetune setting; known: ${FINETUNE_SETTINGS.join(', ')}`);
+  }
   for (const key of FINETUNE_INTEGERS) {
     if (entry[key] !== undefined && !(isNonNegativeInteger(entry[key]) && entry[key] > 0)) fail(`${path}.${key}`, `expected a positive integer, got ${describe(entry[key])}`);
   }
