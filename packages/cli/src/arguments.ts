@@ -11,6 +11,29 @@ export function numberList(text: string | undefined, option: string, fallback: r
   });
 }
 
+/**
+ * An optional whole-number option, at least `minimum` (default 1): undefined when absent; an error naming the
+ * option and what was given otherwise.
+ */
+export function integerOption(text: string | number | undefined, option: string, minimum = 1): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (typeof text === 'string' && text.trim() === '') throw new UsageError(`--${option} needs a value`);
+  if (!Number.isSafeInteger(value) || value < minimum) {
+    const wanted = minimum === 1 ? 'a positive integer' : minimum === 0 ? 'a non-negative integer' : `an integer of at least ${minimum}`;
+    throw new UsageError(`--${option} must be ${wanted}, got "${text}"`);
+  }
+  return value;
+}
+
+/** An optional number option of 0 or more (a learning rate, a temperature): undefined when absent. */
+export function nonNegativeOption(text: string | undefined, option: string): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0) throw new UsageError(`--${option} must be a non-negative number, got "${text}"`);
+  return value;
+}
+
 export function required(value: string | undefined, option: string): string {
   if (value === undefined || value === '') throw new UsageError(`--${option} is required`);
   return value;

@@ -18,7 +18,7 @@ import {
 } from '@medssl/dvme';
 import { TFJS_BACKENDS, useTfjsBackend, type TfjsBackendName } from '@medssl/runtime-tfjs';
 import type { AttentionMap, FeatureSet, Protocol, Task } from '@medssl/spec';
-import { numberList, pathList, required } from '../arguments.js';
+import { integerOption, nonNegativeOption, numberList, pathList, required } from '../arguments.js';
 import { UsageError, type Command, type CommandIo } from '../command.js';
 import { markdownSummary } from '../report-table.js';
 import { version } from '../version.js';
@@ -234,20 +234,8 @@ export async function evaluateFusion(request: FusionEvaluationRequest) {
 }
 
 function fusionOptions(values: Record<string, string | boolean | undefined>): FusionOptions {
-  const integer = (option: string): number | undefined => {
-    const text = values[option] as string | undefined;
-    if (text === undefined) return undefined;
-    const value = Number(text);
-    if (!Number.isSafeInteger(value) || value <= 0) throw new UsageError(`--${option} must be a positive integer, got "${text}"`);
-    return value;
-  };
-  const real = (option: string): number | undefined => {
-    const text = values[option] as string | undefined;
-    if (text === undefined) return undefined;
-    const value = Number(text);
-    if (text.trim() === '' || !Number.isFinite(value) || value < 0) throw new UsageError(`--${option} must be a non-negative number, got "${text}"`);
-    return value;
-  };
+  const integer = (option: string) => integerOption(values[option] as string | undefined, option);
+  const real = (option: string) => nonNegativeOption(values[option] as string | undefined, option);
   const options: FusionOptions = {
     epochs: integer('epochs'),
     batchSize: integer('batch'),

@@ -18,7 +18,7 @@ import {
 } from '@medssl/core/node';
 import { onnxModelEmbedder, onnxRuntime } from '@medssl/runtime-onnx';
 import type { Backbone, CanonicalWeights, Dataset, Embedder, Preprocessing, TargetArray } from '@medssl/spec';
-import { numberList, required } from '../arguments.js';
+import { integerOption, numberList, required } from '../arguments.js';
 import { loadWeights, resolveBackbone, BACKBONE_IDS } from '../backbones.js';
 import { UsageError, type Command, type CommandIo } from '../command.js';
 import { openDataset } from '../datasets.js';
@@ -58,13 +58,6 @@ Options
 Backbones: ${BACKBONE_IDS.join(', ')}, onnx:<path>
 `;
 
-const positiveInteger = (text: string | undefined, option: string): number | undefined => {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value <= 0) throw new UsageError(`--${option} must be a positive integer, got "${text}"`);
-  return value;
-};
-
 export const embedCommand: Command = {
   name: 'embed',
   summary: 'embed a dataset split with a pretrained backbone into the feature store (cached, resumable, shardable)',
@@ -103,11 +96,11 @@ export const embedCommand: Command = {
     if (values.runtime !== 'onnx') throw new UsageError(`--runtime ${values.runtime} is not available here; use onnx`);
     if (values.device !== 'cpu' && values.device !== 'cuda') throw new UsageError(`--device must be cpu or cuda, got "${values.device}"`);
     if (values.resume && values.restart) throw new UsageError('--resume and --restart exclude each other');
-    const batchSize = positiveInteger(values.batch, 'batch') ?? 16;
-    const threads = positiveInteger(values.threads, 'threads');
-    const workers = positiveInteger(values.workers, 'workers') ?? defaultWorkerCount();
-    const limit = positiveInteger(values.limit, 'limit');
-    const chunkRows = positiveInteger(values['chunk-rows'], 'chunk-rows') ?? 1024;
+    const batchSize = integerOption(values.batch, 'batch') ?? 16;
+    const threads = integerOption(values.threads, 'threads');
+    const workers = integerOption(values.workers, 'workers') ?? defaultWorkerCount();
+    const limit = integerOption(values.limit, 'limit');
+    const chunkRows = integerOption(values['chunk-rows'], 'chunk-rows') ?? 1024;
     let shard: ShardSpec | undefined;
     if (values.shard !== undefined) {
       try {
@@ -116,8 +109,7 @@ export const embedCommand: Command = {
         throw new UsageError(`--shard: ${(error as Error).message}`);
       }
     }
-    const seed = values.seed === undefined ? 0 : Number(values.seed);
-    if (!Number.isSafeInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got "${values.seed}"`);
+    const seed = integerOption(values.seed, 'seed', 0) ?? 0;
     const datasetId = required(values.dataset, 'dataset');
     const root = required(values.root, 'root');
     const backboneId = required(values.backbone, 'backbone');
@@ -242,15 +234,12 @@ function triple(text: string | undefined, option: string): [number, number, numb
 }
 
 export function overridePreprocessing(base: Preprocessing, resize: string | number | undefined, crop: string | number | undefined): Preprocessing {
-  const size = (text: string | number, option: string) => {
-    const value = Number(text);
-    if (!Number.isSafeInteger(value) || value <= 0) throw new UsageError(`--${option} must be a positive integer, got "${text}"`);
-    return value;
-  };
+  const size = integerOption(resize, 'resize');
+  const cropSize = integerOption(crop, 'crop');
   return {
     ...base,
-    ...(resize !== undefined ? { resize: { size: size(resize, 'resize'), interpolation: base.resize?.interpolation ?? 'bilinear' } } : {}),
-    ...(crop !== undefined ? { centerCrop: size(crop, 'crop') } : {}),
+    ...(size !== undefined ? { resize: { size, interpolation: base.resize?.interpolation ?? 'bilinear' } } : {}),
+    ...(cropSize !== undefined ? { centerCrop: cropSize } : {}),
   };
 }
 

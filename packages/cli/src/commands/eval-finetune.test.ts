@@ -83,7 +83,7 @@ describe.skipIf(!available)('medssl eval finetune (real PCam patches, ResNet-50 
       [[...base.slice(0, 6), '--backbone', 'onnx:/tmp/model.onnx', '--out', 'x.json'], /onnx:\/tmp\/model\.onnx: an ONNX model cannot train here/, 2],
       [[...base, '--modality', 'dermatology'], /--modality must be one of pathology, fundus, chest-xray, natural, got "dermatology"/, 2],
       [[...base, '--resume'], /--resume needs --checkpoint-dir/, 2],
-      [[...base, '--epochs', '0'], /--epochs must be an integer of at least 1, got "0"/, 2],
+      [[...base, '--epochs', '0'], /--epochs must be a positive integer, got "0"/, 2],
       [[...base, '--head-lr', 'fast'], /--head-lr must be a non-negative number, got "fast"/, 2],
       [[...base, '--fractions', '0', '--limit', '8', '--resize', '32', '--crop', '32', '--estimate-only'], /label fraction must be in \(0, 1\], got 0/, 1],
       [[...base, '--weights', '/tmp/resnet.pth'], /random:resnet50 takes no --weights/, 2],

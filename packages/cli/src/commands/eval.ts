@@ -15,7 +15,7 @@ import {
 import { knnProbe } from '@medssl/protocol-knn';
 import { linearProbe } from '@medssl/protocol-linear';
 import type { FeatureSet, Protocol } from '@medssl/spec';
-import { numberList, required } from '../arguments.js';
+import { integerOption, nonNegativeOption, numberList, required } from '../arguments.js';
 import { BACKBONE_IDS, loadWeights, resolveBackbone } from '../backbones.js';
 import { UsageError, type Command, type CommandIo } from '../command.js';
 import { openDataset } from '../datasets.js';
@@ -194,20 +194,8 @@ async function runFinetuneCommand(argv: readonly string[], io: CommandIo): Promi
     },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
-  const integer = (option: string, minimum: number): number | undefined => {
-    const text = values[option as keyof typeof values] as string | undefined;
-    if (text === undefined) return undefined;
-    const value = Number(text);
-    if (!Number.isSafeInteger(value) || value < minimum) throw new UsageError(`--${option} must be an integer of at least ${minimum}, got "${text}"`);
-    return value;
-  };
-  const positive = (option: string): number | undefined => {
-    const text = values[option as keyof typeof values] as string | undefined;
-    if (text === undefined) return undefined;
-    const value = Number(text);
-    if (!(value >= 0) || !Number.isFinite(value) || text.trim() === '') throw new UsageError(`--${option} must be a non-negative number, got "${text}"`);
-    return value;
-  };
+  const integer = (option: string, minimum: number) => integerOption(values[option as keyof typeof values] as string | undefined, option, minimum);
+  const positive = (option: string) => nonNegativeOption(values[option as keyof typeof values] as string | undefined, option);
   const runtimeName = values.runtime!;
   if (FINETUNE_RUNTIMES[runtimeName] === undefined) throw new UsageError(`--runtime ${runtimeName} cannot finetune; use one of ${Object.keys(FINETUNE_RUNTIMES).join(', ')}`);
   const datasetId = required(values.dataset, 'dataset');
