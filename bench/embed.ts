@@ -6,8 +6,8 @@
 //   pnpm --filter @medssl/bench embed [images] [workers]
 //
 // Goal (issue 4): ResNet-50 end to end at >= 90 % of raw onnxruntime throughput, and >= 1.5x PyTorch.
-// Since issue 6, embedSplit runs the streaming pipeline: preprocessing in worker threads, decoding in libuv's
-// pool, inference on this thread. Also printed: the CPU time decoding and preprocessing take per image, and
+// Since issue 6, embedSplit runs the streaming pipeline: image files decoded and preprocessed in worker
+// threads (JPEG through sharp, common PNGs with Node's zlib), inference on this thread. Also printed: the CPU time decoding and preprocessing take per image, and
 // the ceiling that leaves on this machine's cores once inference takes what it uses at its raw rate.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
