@@ -89,8 +89,9 @@ describe('medssl run', () => {
     });
     const store = join(root, 'store-finetune');
     const whole = captureIo();
-    const outcome = await runExperimentWithDefaults(finetuneConfig, { out: join(root, 'finetune-whole'), io: whole.io, store, report: false });
+    const outcome = await runExperimentWithDefaults(finetuneConfig, { out: join(root, 'finetune-whole'), io: whole.io, store });
     expect(outcome.computed).toBe(1);
+    expect(readFileSync(outcome.reportFile!, 'utf8')).toMatch(/finetune · random:resnet50/);
     // Finetuning reads images: nothing was extracted for it.
     expect(whole.err.join('')).not.toMatch(/extract|reusing stored features/);
     const [document] = outcome.documents as { protocol: string; config: { options: object }; rows: { metrics: { auc: number } }[]; training: { history: unknown[] }[] }[];
