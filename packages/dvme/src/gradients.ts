@@ -2,9 +2,10 @@
 //
 // `@tensorflow/tfjs-core` on its own registers no gradient at all: the `@tensorflow/tfjs` bundle does it
 // by importing `tfjs-core/dist/register_all_gradients`, an ES module that Node cannot load from
-// tfjs-core's CommonJS package. These are tfjs-core 4.22's own gradient functions (Apache-2.0, as this
-// package), for the kernels used here, registered explicitly and only where none is registered yet, so
-// that an application which loads the full tfjs bundle keeps its own.
+// tfjs-core's CommonJS package. These are the textbook derivatives of the kernels used here, written for
+// this package against tfjs-core's registry API (same kernel names and input names), registered only where
+// none is registered yet, so that an application which loads the full tfjs bundle keeps its own. They are
+// checked against PyTorch's autograd in model.test.ts.
 import * as tf from '@tensorflow/tfjs-core';
 
 type Saved = tf.Tensor[];
@@ -34,7 +35,7 @@ export function sumLeadingAxes(x: tf.Tensor, count: number): tf.Tensor {
 
 const gradients: tf.GradConfig[] = [
   {
-    // tfjs's own formulas, with the transposes done explicitly: tfjs-wasm's matMul with transposeA or
+    // d(AB) by each operand, with the transposes done explicitly: tfjs-wasm's matMul with transposeA or
     // transposeB set runs a slow generic loop.
     kernelName: tf.BatchMatMul,
     inputsToSave: ['a', 'b'],
