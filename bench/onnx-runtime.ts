@@ -1,5 +1,6 @@
 // Images per second of @medssl/runtime-onnx against PyTorch on the CPU, in one run: ResNet-50 and
-// ViT-S/16 (DINO layout) at 224x224, batch 16, 2 intra-op threads on both sides. Prints medians over
+// ViT-S/16 (DINO layout; also with attention as onnxruntime's fused `Attention` contrib operator) at
+// 224x224, batch 16, 2 intra-op threads on both sides. Prints medians over
 // repeats after a warm-up and their ratios (never quote one absolute number: the machine is shared and
 // noisy). onnxruntime is measured before and after PyTorch, and both halves are pooled.
 //
@@ -29,10 +30,12 @@ const PYTHON_WARM_UP = 1;
 const PYTHON_REPEATS = 5;
 const python = '/usr/bin/python3';
 
-type ModelName = 'resnet50' | 'vits16';
-const models: Record<ModelName, { label: string; backbone: Backbone }> = {
-  resnet50: { label: 'ResNet-50', backbone: supervised() },
-  vits16: { label: 'ViT-S/16', backbone: dino() },
+type ModelName = 'resnet50' | 'vits16' | 'vits16-fused';
+/** Each onnxruntime model and the PyTorch model it is compared with. */
+const models: Record<ModelName, { label: string; backbone: Backbone; fusedAttention?: boolean; pytorch: 'resnet50' | 'vits16' }> = {
+  resnet50: { label: 'ResNet-50', backbone: supervised(), pytorch: 'resnet50' },
+  vits16: { label: 'ViT-S/16', backbone: dino(), pytorch: 'vits16' },
+  'vits16-fused': { label: 'ViT-S/16, fused Attention operator', backbone: dino(), fusedAttention: true, pytorch: 'vits16' },
 };
 
 const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -57,8 +60,8 @@ const loadBefore = loadavg()[0]!;
 const batch = randomBatch();
 const embedders = new Map<ModelName, Embedder>();
 for (const name of Object.keys(models) as ModelName[]) {
-  const { backbone } = models[name];
-  const embedder = await onnxRuntime().createEmbedder(backbone, await randomCanonicalWeights(backbone.architecture, 0), { threads: THREADS });
+  const { backbone, fusedAttention } = models[name];
+  const embedder = await onnxRuntime({ fusedAttention: fusedAttention ?? false }).createEmbedder(backbone, await randomCanonicalWeights(backbone.architecture, 0), { threads: THREADS });
   await secondsPerBatch(embedder, batch, WARM_UP);
   embedders.set(name, embedder);
 }
@@ -97,7 +100,7 @@ for name, model in (("resnet50", torchvision.models.resnet50()), ("vits16", vit_
 print(json.dumps(results))
 `;
 
-const pytorchRuns: { label: string; times: Record<ModelName, number[]> }[] = [];
+const pytorchRuns: { label: string; times: Record<'resnet50' | 'vits16', number[]> }[] = [];
 if (!existsSync(python)) {
   console.log(`no ${python}: PyTorch not measured`);
 } else {
@@ -108,7 +111,7 @@ if (!existsSync(python)) {
   for (const configuration of configurations) {
     try {
       const output = execFileSync(python, ['-c', pythonScript, configuration.layout], { encoding: 'utf8', env: { ...process.env, ...configuration.environment }, stdio: ['ignore', 'pipe', 'pipe'] });
-      pytorchRuns.push({ label: configuration.label, times: JSON.parse(output.trim().split('\n').at(-1)!) as Record<ModelName, number[]> });
+      pytorchRuns.push({ label: configuration.label, times: JSON.parse(output.trim().split('\n').at(-1)!) as Record<'resnet50' | 'vits16', number[]> });
     } catch (error) {
       console.log(`${configuration.label}: not measured: ${(error as Error).message.split('\n')[0]}`);
     }
@@ -125,7 +128,7 @@ for (const name of Object.keys(models) as ModelName[]) {
   const ours = imagesPerSecond(onnxTimes.get(name)!);
   const lines = [`${models[name].label}: @medssl/runtime-onnx ${ours.toFixed(1)} img/s (provider ${embedders.get(name)!.provider})`];
   for (const run of pytorchRuns) {
-    const theirs = imagesPerSecond(run.times[name]);
+    const theirs = imagesPerSecond(run.times[models[name].pytorch]);
     lines.push(`  ${run.label}: ${theirs.toFixed(1)} img/s, onnx/pytorch ratio ${(ours / theirs).toFixed(2)}`);
   }
   console.log(lines.join('\n'));

@@ -1,4 +1,5 @@
 import {
+  ONNX_OPSET_VERSION,
   OnnxDataType,
   encodeOnnxModel,
   type OnnxAttribute,
@@ -28,6 +29,8 @@ export class GraphBuilder {
   private readonly inputs: OnnxValueInfo[] = [];
   private readonly outputs: OnnxValueInfo[] = [];
   private readonly valueNames = new Set<string>();
+  /** Operator domains besides the default one, with their opset versions (e.g. onnxruntime's `com.microsoft`). */
+  private readonly domains = new Map<string, number>();
 
   constructor(readonly name: string) {}
 
@@ -57,6 +60,14 @@ export class GraphBuilder {
     return name;
   }
 
+  /** `node` for an operator of another domain, e.g. onnxruntime's contrib ops (`com.microsoft`, opset 1). */
+  domainNode(domain: string, opset: number, opType: string, name: string, inputs: readonly string[], attributes?: Readonly<Record<string, OnnxAttribute>>): string {
+    this.claim(name);
+    this.domains.set(domain, opset);
+    this.nodes.push({ opType, domain, name, inputs, outputs: [name], ...(attributes ? { attributes } : {}) });
+    return name;
+  }
+
   input(name: string, dims: readonly (number | string)[]): string {
     this.claim(name);
     this.inputs.push({ name, elementType: OnnxDataType.float, dims });
@@ -73,9 +84,10 @@ export class GraphBuilder {
     return { name: this.name, nodes: this.nodes, initializers: this.initializers, inputs: this.inputs, outputs: this.outputs };
   }
 
-  /** The `.onnx` bytes (opset 17). */
+  /** The `.onnx` bytes (opset 17, and the other domains' opsets its nodes use). */
   encode(producerName: string, producerVersion?: string, docString?: string): Uint8Array {
-    return encodeOnnxModel({ graph: this.graph(), producerName, ...(producerVersion ? { producerVersion } : {}), ...(docString ? { docString } : {}) });
+    const opsets = new Map([['', ONNX_OPSET_VERSION], ...this.domains]);
+    return encodeOnnxModel({ graph: this.graph(), producerName, opsets, ...(producerVersion ? { producerVersion } : {}), ...(docString ? { docString } : {}) });
   }
 
   private claim(name: string): void {

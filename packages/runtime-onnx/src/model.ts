@@ -11,6 +11,11 @@ export interface OnnxModelOptions {
   readonly inputShape: readonly [number, number, number];
   /** `pooled` for ResNets; `cls` or `cls-last-4` for ViTs. */
   readonly embedding: EmbeddingKind;
+  /**
+   * ViTs: attention as onnxruntime's `Attention` contrib operator (one kernel) instead of standard operators;
+   * default false, so that a saved model runs on any ONNX runtime.
+   */
+  readonly fusedAttention?: boolean;
 }
 
 export interface BuiltOnnxModel {
@@ -43,6 +48,6 @@ export function buildOnnxModel(architecture: Architecture, tensors: ReadonlyMap<
   const graph =
     architecture.family === 'resnet'
       ? buildResNetGraph(architecture, tensors, height, width)
-      : buildVisionTransformerGraph(architecture, tensors, height, width, options.embedding as 'cls' | 'cls-last-4');
+      : buildVisionTransformerGraph(architecture, tensors, height, width, options.embedding as 'cls' | 'cls-last-4', { fusedAttention: options.fusedAttention ?? false });
   return { bytes: graph.encode(PRODUCER_NAME), inputName: MODEL_INPUT_NAME, outputName: MODEL_OUTPUT_NAME, dimension };
 }

@@ -52,8 +52,8 @@ function lastColumns(matrix: Matrix, width: number): Float32Array {
 
 const measured: string[] = [];
 
-async function embedFormulaImages(id: string, architecture: Architecture, kind: 'pooled' | 'cls' | 'cls-last-4', dimension: number, size: number): Promise<Matrix> {
-  const embedder = await onnxRuntime().createEmbedder(testBackbone(id, architecture, { kind, dimension }, size), formulaCanonicalWeights(architecture));
+async function embedFormulaImages(id: string, architecture: Architecture, kind: 'pooled' | 'cls' | 'cls-last-4', dimension: number, size: number, fusedAttention = true): Promise<Matrix> {
+  const embedder = await onnxRuntime({ fusedAttention }).createEmbedder(testBackbone(id, architecture, { kind, dimension }, size), formulaCanonicalWeights(architecture));
   try {
     return await embedder.embed(formulaImages(description.images, size));
   } finally {
@@ -90,6 +90,13 @@ describe('parity with PyTorch', () => {
     const features = await embedFormulaImages('test:vits16', architectures.vits16, 'cls', 384, 224);
     const error = relativeError(features.data, reference('vits16_cls_224'));
     measured.push(`ViT-S/16 cls at 224: ${error.toExponential(2)}`);
+    expect(error).toBeLessThanOrEqual(TOLERANCE);
+  });
+
+  it('ViT-S/16 cls-last-4 matches DINO at 224 with attention from standard operators (as exported models have it)', async () => {
+    const features = await embedFormulaImages('test:vits16', architectures.vits16, 'cls-last-4', 1536, 224, false);
+    const error = relativeError(features.data, reference('vits16_cls_last_4_224'));
+    measured.push(`ViT-S/16 cls-last-4 at 224, standard-operator attention: ${error.toExponential(2)}`);
     expect(error).toBeLessThanOrEqual(TOLERANCE);
   });
 

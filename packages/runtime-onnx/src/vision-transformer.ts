@@ -10,6 +10,9 @@ const LAST_BLOCKS = 4;
 
 export type VisionTransformerEmbedding = 'cls' | 'cls-last-4';
 
+/** onnxruntime's contrib operators: `Attention` does the qkv projection and multi-head attention in one kernel. */
+const CONTRIB_DOMAIN = 'com.microsoft';
+
 /**
  * A ViT in DINO's layout (pre-norm blocks, fused qkv, exact GELU), for inputs of one fixed size. Input
  * `image` `[batch, 3, height, width]`; output `embedding`: the class token after the final norm (`cls`,
@@ -22,6 +25,7 @@ export function buildVisionTransformerGraph(
   imageHeight: number,
   imageWidth: number,
   embedding: VisionTransformerEmbedding,
+  options: { readonly fusedAttention?: boolean } = {},
 ): GraphBuilder {
   const { embedDim: width, patchSize, depth, heads } = architecture;
   const headWidth = width / heads;
@@ -35,8 +39,6 @@ export function buildVisionTransformerGraph(
 
   // Constants shared by every block.
   const classIndex = graph.integers('constant.class_index', [0], []);
-  const headsShape = graph.integers('constant.heads_shape', [0, 0, heads, headWidth]);
-  const tokensShape = graph.integers('constant.tokens_shape', [0, 0, width]);
   const queryScale = headWidth ** -0.5;
   const squareRootOfTwo = graph.scalar('constant.sqrt_2', Math.SQRT2);
   const one = graph.scalar('constant.one', 1);
@@ -58,6 +60,45 @@ export function buildVisionTransformerGraph(
     const gate = graph.node('Mul', `${name}.gate`, [input, graph.node('Add', `${name}.add`, [errorFunction, one])]);
     return graph.node('Mul', name, [gate, half]);
   };
+
+  /**
+   * Multi-head attention from standard operators. The fused qkv weight is split into three linears: their
+   * outputs reshape straight into heads, which saves transposing and splitting the fused [batch, tokens,
+   * 3·width] output. q's rows are pre-scaled by 1/√(head width), exact for power-of-two head widths (64 in
+   * every DINO ViT), so q·kᵀ needs no separate scaling. Returns the heads merged back, [batch, tokens, width].
+   */
+  let shapes: { heads: string; tokens: string } | undefined;
+  const plainAttention = (prefix: string, normalised: string, qkvWeight: Float32Array, qkvBias: Float32Array) => {
+    shapes ??= { heads: graph.integers('constant.heads_shape', [0, 0, heads, headWidth]), tokens: graph.integers('constant.tokens_shape', [0, 0, width]) };
+    const { heads: headsShape, tokens: tokensShape } = shapes;
+    const headsOf = (part: 'q' | 'k' | 'v', perm: readonly number[]) => {
+      const index = ['q', 'k', 'v'].indexOf(part);
+      const scale = part === 'q' ? queryScale : 1;
+      const weight = qkvWeight.slice(index * width * width, (index + 1) * width * width).map((value) => value * scale);
+      const bias = qkvBias.slice(index * width, (index + 1) * width).map((value) => value * scale);
+      const projected = linear(`${prefix}.attn.${part}`, normalised, weight, bias, width, width);
+      const heads = graph.node('Reshape', `${prefix}.attn.${part}_heads`, [projected, headsShape]);
+      return graph.node('Transpose', `${prefix}.attn.${part}_transposed`, [heads], { perm: attribute.ints(perm) });
+    };
+    const query = headsOf('q', [0, 2, 1, 3]); // [batch, heads, tokens, head width]
+    const keyTransposed = headsOf('k', [0, 2, 3, 1]); // [batch, heads, head width, tokens]
+    const value = headsOf('v', [0, 2, 1, 3]);
+    const scores = graph.node('MatMul', `${prefix}.attn.scores`, [query, keyTransposed]);
+    const weights = graph.node('Softmax', `${prefix}.attn.softmax`, [scores], { axis: attribute.int(-1) });
+    const context = graph.node('MatMul', `${prefix}.attn.context`, [weights, value]);
+    const contextTokens = graph.node('Transpose', `${prefix}.attn.context_tokens`, [context], { perm: attribute.ints([0, 2, 1, 3]) });
+    return graph.node('Reshape', `${prefix}.attn.merged`, [contextTokens, tokensShape]);
+  };
+  /**
+   * The same through onnxruntime's `Attention` contrib operator: the qkv projection (weight `[width,
+   * 3·width]`, q | k | v columns), scaling by 1/√(head width), softmax and the heads' merge in one kernel.
+   */
+  const fusedAttention = (prefix: string, normalised: string, qkvWeight: Float32Array, qkvBias: Float32Array) =>
+    graph.domainNode(CONTRIB_DOMAIN, 1, 'Attention', `${prefix}.attn`, [
+      normalised,
+      graph.weight(`${prefix}.attn.qkv.weight`, transposeMatrix(qkvWeight, 3 * width, width), [width, 3 * width]),
+      graph.weight(`${prefix}.attn.qkv.bias`, qkvBias, [3 * width]),
+    ], { num_heads: attribute.int(heads) });
 
   // Tokens: patch embeddings, class token in front, positions added.
   const image = graph.input('image', ['batch', 3, imageHeight, imageWidth]);
@@ -81,31 +122,12 @@ export function buildVisionTransformerGraph(
   const blockOutputs: string[] = [];
   for (let block = 0; block < depth; block++) {
     const prefix = `blocks.${block}`;
-    // Attention. The fused qkv weight is split into three linears: their outputs reshape straight into
-    // heads, which saves transposing and splitting the fused [batch, tokens, 3·width] output. q's rows are
-    // pre-scaled by 1/√(head width), exact for power-of-two head widths (64 in every DINO ViT), so q·kᵀ
-    // needs no separate scaling.
+    // Attention, then its output projection and the residual.
     const qkvWeight = tensor(`${prefix}.attn.qkv.weight`).data;
     const qkvBias = tensor(`${prefix}.attn.qkv.bias`).data;
     const normalised = layerNorm(`${prefix}.norm1`, x, `${prefix}.norm1`);
-    const headsOf = (part: 'q' | 'k' | 'v', perm: readonly number[]) => {
-      const index = ['q', 'k', 'v'].indexOf(part);
-      const scale = part === 'q' ? queryScale : 1;
-      const weight = qkvWeight.slice(index * width * width, (index + 1) * width * width).map((value) => value * scale);
-      const bias = qkvBias.slice(index * width, (index + 1) * width).map((value) => value * scale);
-      const projected = linear(`${prefix}.attn.${part}`, normalised, weight, bias, width, width);
-      const heads = graph.node('Reshape', `${prefix}.attn.${part}_heads`, [projected, headsShape]);
-      return graph.node('Transpose', `${prefix}.attn.${part}_transposed`, [heads], { perm: attribute.ints(perm) });
-    };
-    const query = headsOf('q', [0, 2, 1, 3]); // [batch, heads, tokens, head width]
-    const keyTransposed = headsOf('k', [0, 2, 3, 1]); // [batch, heads, head width, tokens]
-    const value = headsOf('v', [0, 2, 1, 3]);
-    const scores = graph.node('MatMul', `${prefix}.attn.scores`, [query, keyTransposed]);
-    const weights = graph.node('Softmax', `${prefix}.attn.softmax`, [scores], { axis: attribute.int(-1) });
-    const context = graph.node('MatMul', `${prefix}.attn.context`, [weights, value]);
-    const contextTokens = graph.node('Transpose', `${prefix}.attn.context_tokens`, [context], { perm: attribute.ints([0, 2, 1, 3]) });
-    const merged = graph.node('Reshape', `${prefix}.attn.merged`, [contextTokens, tokensShape]);
-    const projected = linear(`${prefix}.attn.proj`, merged, tensor(`${prefix}.attn.proj.weight`).data, tensor(`${prefix}.attn.proj.bias`).data, width, width);
+    const attended = options.fusedAttention ? fusedAttention(prefix, normalised, qkvWeight, qkvBias) : plainAttention(prefix, normalised, qkvWeight, qkvBias);
+    const projected = linear(`${prefix}.attn.proj`, attended, tensor(`${prefix}.attn.proj.weight`).data, tensor(`${prefix}.attn.proj.bias`).data, width, width);
     x = graph.node('Add', `${prefix}.attention_residual`, [x, projected]);
     // MLP.
     const mlpInput = layerNorm(`${prefix}.norm2`, x, `${prefix}.norm2`);
