@@ -136,6 +136,10 @@ export async function* embedBatches(options: EmbedBatchesOptions): AsyncGenerato
       input.set(pool.slotView(slot).subarray(0, values));
       freeSlots.push(slot);
       slotFreed.notify();
+      // Inference blocks this thread. Awaiting only settled promises never lets the event loop run, so file
+      // reads that finished meanwhile would wait to be handed to the workers until inference returns: one
+      // turn of the loop first passes them on, and the workers decode through the whole inference call.
+      await new Promise((resolve) => setImmediate(resolve));
       const inferenceStart = performance.now();
       const output = await embedder.embed({ data: values === input.length ? input : input.subarray(0, values), shape: [samples.length, channels, height, width] });
       if (stats) {
