@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batches, mapConcurrent, readAhead } from './batching.js';
+import { batches, inOrder, mapConcurrent, readAhead } from './batching.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -135,5 +135,47 @@ describe('readAhead', () => {
     }
     expect(seenWhenTaken[0]).toBeGreaterThanOrEqual(5);
     expect(Math.max(...seenWhenTaken.map((count, taken) => count - (taken + 1)))).toBeLessThanOrEqual(4 + 2);
+  });
+});
+
+describe('inOrder', () => {
+  /** A promise settled from outside, to choose the order in which values arrive. */
+  function later<T>() {
+    let resolve!: (value: T) => void;
+    let reject!: (error: Error) => void;
+    const promise = new Promise<T>((yes, no) => ((resolve = yes), (reject = no)));
+    return { promise, resolve, reject };
+  }
+
+  it('passes values on in the order they were queued, across groups, whatever order they settle in', async () => {
+    const values = Array.from({ length: 6 }, () => later<string>());
+    const passed: string[] = [];
+    const queue = inOrder();
+    const first = queue([values[0]!.promise, values[1]!.promise], (value, index) => passed.push(`${value}@${index}`));
+    const second = queue([values[2]!.promise, values[3]!.promise], (value, index) => passed.push(`${value}@${index}`));
+    const third = queue([values[4]!.promise, values[5]!.promise], (value, index) => passed.push(`${value}@${index}`));
+    // Everything of the later groups arrives first, then the first group's second value, then its first.
+    for (const position of [5, 4, 3, 2, 1]) values[position]!.resolve(`v${position}`);
+    await sleep(5);
+    expect(passed).toEqual([]);
+    values[0]!.resolve('v0');
+    expect(await Promise.all([first, second, third])).toEqual([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ]);
+    expect(passed).toEqual(['v0@0', 'v1@1', 'v2@0', 'v3@1', 'v4@0', 'v5@1']);
+  });
+
+  it('rejects the group of a failed value, and the groups after it go on', async () => {
+    const passed: number[] = [];
+    const queue = inOrder();
+    const failing = later<number>();
+    const first = queue([Promise.resolve(1), failing.promise, Promise.resolve(3)], (value) => passed.push(value));
+    const second = queue([Promise.resolve(4)], (value) => passed.push(value));
+    failing.reject(new Error('cannot read b.png'));
+    await expect(first).rejects.toThrow('cannot read b.png');
+    await second;
+    expect(passed).toEqual([1, 4]);
   });
 });

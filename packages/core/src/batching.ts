@@ -112,6 +112,28 @@ export function wakeUp(): { wait(): Promise<void>; notify(): void } {
 }
 
 /**
+ * Passes values on in the order they were queued, whatever order their promises settle in. Each call of the
+ * returned function queues a group: `pass(value, index)` runs for each of its values once that value and every
+ * value queued before it have settled, and the call resolves to what `pass` returned. A value that rejects
+ * rejects its group's call (the values after it in that group are not passed); later groups go on.
+ */
+export function inOrder(): <T, R>(values: readonly Promise<T>[], pass: (value: T, index: number) => R) => Promise<R[]> {
+  let previous: Promise<unknown> = Promise.resolve();
+  return (values, pass) => {
+    for (const value of values) value.catch(() => undefined); // rethrown below, in order
+    const before = previous;
+    const passed = (async () => {
+      await before;
+      const results = [];
+      for (let index = 0; index < values.length; index++) results.push(pass(await values[index]!, index));
+      return results;
+    })();
+    previous = passed.catch(() => undefined);
+    return passed;
+  };
+}
+
+/**
  * Reads up to `capacity` items ahead of the consumer in the background, so a producer with uneven latency
  * (decoding) overlaps with a consumer that works in bursts (inference), without unbounded buffering.
  */

@@ -1,6 +1,6 @@
-import type { Embedder, Preprocessing, Sample } from '@medssl/spec';
+import type { Embedder, Preprocessing, RawImage, Sample } from '@medssl/spec';
 import { createPreprocessPool } from './preprocess-pool.js';
-import { wakeUp } from '../batching.js';
+import { inOrder, wakeUp } from '../batching.js';
 
 export interface EmbedBatchesOptions {
   readonly embedder: Embedder;
@@ -80,13 +80,19 @@ export async function* embedBatches(options: EmbedBatchesOptions): AsyncGenerato
   let sourceDone = false;
   let sourceFailure: { error: unknown } | undefined;
 
-  // Image files are decoded by the workers; other samples (HDF5 patches, npz rows) are decoded here.
-  const prepareImage = async (sample: Sample, slot: number, index: number): Promise<void> => {
-    const name = sample.source ?? sample.id;
-    await pool.preprocess(slot, index, sample.encoded ? await sample.encoded() : await sample.decode(), name);
-  };
+  // Image files are decoded by the workers; other samples (HDF5 patches, npz rows) are decoded here. Reads run
+  // concurrently but reach the workers in batch order: a worker takes its jobs first come, first served, and
+  // reads finish in any order, so a batch could otherwise wait behind images of the batches after it (at the
+  // start, the first batch behind the next two).
+  const handOff = inOrder();
   const prepareBatch = async (samples: readonly Sample[], slot: number) => {
-    await Promise.all(samples.map((sample, index) => prepareImage(sample, slot, index)));
+    const inputs = samples.map((sample): Promise<RawImage | Uint8Array> => (sample.encoded ? sample.encoded() : sample.decode()));
+    const jobs = await handOff(inputs, (input, index) => {
+      const job = pool.preprocess(slot, index, input, samples[index]!.source ?? samples[index]!.id);
+      job.catch(() => undefined); // rethrown by Promise.all below
+      return job;
+    });
+    await Promise.all(jobs);
     return { samples, slot };
   };
 
