@@ -67,6 +67,28 @@ describe('decodePng', () => {
     expect(decodePng(text)).toBeDefined();
   });
 
+  it('undoes Paeth for every choice and tie of its predictor, in one- and three-byte pixels', () => {
+    // Pixel (1, 2k + 1) has left a, up b and up-left c: row 0 holds the pairs [c, b], row 1 the pairs [a, x].
+    // Every tie is a linear relation between a, b and c, so small values meet all of them; the top ones the extremes.
+    const levels = [...Array.from({ length: 13 }, (_, value) => value), 127, 128, 250, 251, 252, 253, 254, 255];
+    const triples = levels.flatMap((a) => levels.flatMap((b) => levels.map((c) => [a, b, c] as const)));
+    const width = 2 * triples.length;
+    for (const [colourType, channels] of [[0, 1], [2, 3]] as const) {
+      const samples = new Uint16Array(2 * width * channels);
+      triples.forEach(([a, b, c], index) => {
+        for (let channel = 0; channel < channels; channel++) {
+          const at = (column: number) => column * channels + channel;
+          samples[at(2 * index)] = c;
+          samples[at(2 * index + 1)] = b;
+          samples[width * channels + at(2 * index)] = a;
+          samples[width * channels + at(2 * index + 1)] = (a + b + c + index + channel) & 255;
+        }
+      });
+      const decoded = decodePng(encodePng({ width, height: 2, colourType, depth: 8, samples, filter: 4 }));
+      expect(Array.from(decoded!.data), `${channels} channels`).toEqual(Array.from(samples));
+    }
+  });
+
   it('names a damaged or truncated file', async () => {
     const png = encodePng({ width: 16, height: 16, colourType: 0, depth: 8, samples: randomSamples(256, 8, 3), filter: 'cycle' });
     const flipped = Buffer.from(png);

@@ -109,70 +109,95 @@ export function decodePng(bytes: Uint8Array): RawImage | undefined {
 
 /**
  * Reverses the PNG row filters (none, sub, up, average, Paeth) into the bare samples, rows back to back; the
- * first row reads a row of zeros above it.
+ * first row reads a row of zeros above it. Indexes into both buffers directly (no per-row views); one-byte
+ * pixels (8-bit grey) carry their left neighbour in a local, and Paeth chooses its predictor without branches:
+ * on noisy images the branches are unpredictable and made it several times slower than the other filters.
  */
 function unfilter(filtered: Uint8Array, height: number, rowBytes: number, pixelBytes: number): Uint8Array {
   const out = new Uint8Array(rowBytes * height);
-  const zeros = new Uint8Array(rowBytes);
   for (let row = 0; row < height; row++) {
-    const source = row * (rowBytes + 1) + 1;
-    const filter = filtered[source - 1]!;
     const start = row * rowBytes;
-    const line = out.subarray(start, start + rowBytes);
-    const input = filtered.subarray(source, source + rowBytes);
-    const up = row === 0 ? zeros : out.subarray(start - rowBytes, start);
-    // Sub, average and Paeth depend on the pixel to the left: each channel runs on its own, carrying its
-    // neighbours in locals rather than reading back what it just wrote.
-    switch (filter) {
-      case 0:
-        line.set(input);
-        break;
-      case 1:
-        for (let channel = 0; channel < pixelBytes; channel++) {
-          let left = 0;
-          for (let index = channel; index < rowBytes; index += pixelBytes) {
-            left = (input[index]! + left) & 255;
-            line[index] = left;
-          }
-        }
-        break;
-      case 2:
-        for (let index = 0; index < rowBytes; index++) line[index] = (input[index]! + up[index]!) & 255;
-        break;
-      case 3:
-        for (let channel = 0; channel < pixelBytes; channel++) {
-          let left = 0;
-          for (let index = channel; index < rowBytes; index += pixelBytes) {
-            left = (input[index]! + ((left + up[index]!) >> 1)) & 255;
-            line[index] = left;
-          }
-        }
-        break;
-      case 4:
-        // Paeth: of left, up and up-left, the one closest to left + up - upLeft; ties go to left, then up.
-        for (let channel = 0; channel < pixelBytes; channel++) {
-          let left = 0;
-          let upLeft = 0;
-          for (let index = channel; index < rowBytes; index += pixelBytes) {
-            const above = up[index]!;
-            const towardsLeft = above - upLeft;
-            const towardsUp = left - upLeft;
-            const distanceLeft = towardsLeft < 0 ? -towardsLeft : towardsLeft;
-            const distanceUp = towardsUp < 0 ? -towardsUp : towardsUp;
-            const both = towardsLeft + towardsUp;
-            const distanceUpLeft = both < 0 ? -both : both;
-            const predicted = distanceLeft <= distanceUp && distanceLeft <= distanceUpLeft ? left : distanceUp <= distanceUpLeft ? above : upLeft;
-            left = (input[index]! + predicted) & 255;
-            line[index] = left;
-            upLeft = above;
-          }
-        }
-        break;
-      default:
-        throw new Error(`damaged PNG: row ${row} has filter type ${filter}, expected 0 to 4`);
-    }
+    const end = start + rowBytes;
+    // filtered[index + shift] is the filtered byte of out[index]; each row is preceded by its filter type.
+    const shift = row + 1;
+    const filter = filtered[start + row]!;
+    if (filter > 4) throw new Error(`damaged PNG: row ${row} has filter type ${filter}, expected 0 to 4`);
+    if (filter === 0) out.set(filtered.subarray(start + shift, end + shift), start);
+    else if (row === 0) unfilterFirstRow(filtered, shift, out, end, pixelBytes, filter);
+    else if (filter === 1) unfilterSub(filtered, shift, out, start, end, pixelBytes);
+    else if (filter === 2) for (let index = start; index < end; index++) out[index] = filtered[index + shift]! + out[index - rowBytes]!;
+    else if (filter === 3) unfilterAverage(filtered, shift, out, start, end, pixelBytes, rowBytes);
+    else unfilterPaeth(filtered, shift, out, start, end, pixelBytes, rowBytes);
   }
   return out;
+}
+
+/** The first row, with zeros above it: up adds nothing, average halves the left neighbour, Paeth predicts the left one (as sub). */
+function unfilterFirstRow(filtered: Uint8Array, shift: number, out: Uint8Array, end: number, pixelBytes: number, filter: number): void {
+  if (filter === 2) out.set(filtered.subarray(shift, end + shift), 0);
+  else if (filter === 3) for (let index = 0; index < end; index++) out[index] = filtered[index + shift]! + (index < pixelBytes ? 0 : out[index - pixelBytes]! >> 1);
+  else unfilterSub(filtered, shift, out, 0, end, pixelBytes);
+}
+
+function unfilterSub(filtered: Uint8Array, shift: number, out: Uint8Array, start: number, end: number, pixelBytes: number): void {
+  const first = start + pixelBytes;
+  for (let index = start; index < first; index++) out[index] = filtered[index + shift]!;
+  if (pixelBytes === 1) {
+    let left = out[start]!;
+    for (let index = first; index < end; index++) {
+      left = (filtered[index + shift]! + left) & 255;
+      out[index] = left;
+    }
+  } else {
+    for (let index = first; index < end; index++) out[index] = filtered[index + shift]! + out[index - pixelBytes]!;
+  }
+}
+
+function unfilterAverage(filtered: Uint8Array, shift: number, out: Uint8Array, start: number, end: number, pixelBytes: number, rowBytes: number): void {
+  const first = start + pixelBytes;
+  for (let index = start; index < first; index++) out[index] = filtered[index + shift]! + (out[index - rowBytes]! >> 1);
+  if (pixelBytes === 1) {
+    let left = out[start]!;
+    for (let index = first; index < end; index++) {
+      left = (filtered[index + shift]! + ((left + out[index - rowBytes]!) >> 1)) & 255;
+      out[index] = left;
+    }
+  } else {
+    for (let index = first; index < end; index++) out[index] = filtered[index + shift]! + ((out[index - pixelBytes]! + out[index - rowBytes]!) >> 1);
+  }
+}
+
+/**
+ * Paeth: of left (a), up (b) and up-left (c), the one closest to a + b - c; ties go to a, then b. The distances
+ * |b - c|, |a - c| and |a + b - 2c| and the choice are computed with sign masks (all values are within +-510).
+ */
+function unfilterPaeth(filtered: Uint8Array, shift: number, out: Uint8Array, start: number, end: number, pixelBytes: number, rowBytes: number): void {
+  const first = start + pixelBytes;
+  // The first pixel has no left or up-left neighbour: Paeth predicts up.
+  for (let index = start; index < first; index++) out[index] = filtered[index + shift]! + out[index - rowBytes]!;
+  let left = out[start]!;
+  let upLeft = out[start - rowBytes]!;
+  for (let index = first; index < end; index++) {
+    const a = pixelBytes === 1 ? left : out[index - pixelBytes]!;
+    const b = out[index - rowBytes]!;
+    const c = pixelBytes === 1 ? upLeft : out[index - rowBytes - pixelBytes]!;
+    const towardsA = b - c;
+    const towardsB = a - c;
+    const towardsC = towardsA + towardsB;
+    const signA = towardsA >> 31;
+    const signB = towardsB >> 31;
+    const signC = towardsC >> 31;
+    const distanceA = (towardsA ^ signA) - signA;
+    const distanceB = (towardsB ^ signB) - signB;
+    const distanceC = (towardsC ^ signC) - signC;
+    // All ones where a loses (to b or to c), and where c beats b.
+    const notA = ((distanceB - distanceA) | (distanceC - distanceA)) >> 31;
+    const cOverB = (distanceC - distanceB) >> 31;
+    const bOrC = b ^ ((b ^ c) & cOverB);
+    left = (filtered[index + shift]! + (a ^ ((a ^ bOrC) & notA))) & 255;
+    out[index] = left;
+    upLeft = b;
+  }
 }
 
 function concatenate(parts: readonly Uint8Array[], length: number): Uint8Array {
