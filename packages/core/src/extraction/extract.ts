@@ -7,8 +7,9 @@ import { copyFileAtomic, syncDirectory, writeFileAtomic, type WrittenFile } from
 import { outputCount } from '../task.js';
 import { validateFeatureRows } from '../features.js';
 import { featureKey, featureKeyInputs, type FeatureKeyInputs } from './key.js';
-import { embedBatches, type PipelineStats } from './pipeline.js';
-import { defaultWorkerCount } from './preprocess-pool.js';
+import { inputShapeFromPreprocessing } from '../preprocess/pipeline.js';
+import { DEFAULT_DEPTH, embedBatches, poolMismatch, type PipelineStats } from './pipeline.js';
+import { createPreprocessPool, defaultWorkerCount, type PreprocessPool } from './preprocess-pool.js';
 import { batchRanges, checkShard, chunksOf, shardRows, type Chunk, type RowRange, type ShardSpec } from './shards.js';
 import {
   STORE_FORMAT,
@@ -171,7 +172,7 @@ export async function extractFeatures(options: ExtractFeaturesOptions): Promise<
   const chunkRows = options.chunkRows ?? DEFAULT_CHUNK_ROWS;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const workers = options.workers ?? defaultWorkerCount();
-  for (const [name, value] of [['chunkRows', chunkRows], ['batchSize', batchSize], ['workers', workers]] as const) {
+  for (const [name, value] of [['chunkRows', chunkRows], ['batchSize', batchSize], ['workers', workers], ['depth', options.depth ?? DEFAULT_DEPTH]] as const) {
     if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`extractFeatures: ${name} must be a positive integer, got ${value}`);
   }
   if (options.limit !== undefined && (!Number.isSafeInteger(options.limit) || options.limit < 1)) {
@@ -255,9 +256,12 @@ export async function extractFeatures(options: ExtractFeaturesOptions): Promise<
 
   let embedder: Embedder | undefined;
   let dimension = resumable?.dimension;
-  // An empty range still needs the dimension for its [0, D] features: the embedder is opened for it.
-  if (pending.length > 0 || dimension === undefined) embedder = await model.open();
+  // The workers start while the model loads (building and optimising a graph takes a while), so that the
+  // first batch does not wait for them too.
+  let pool = pending.length > 0 ? startPool(model, { workers, batchSize, ...(options.depth !== undefined ? { depth: options.depth } : {}) }) : undefined;
   try {
+    // An empty range still needs the dimension for its [0, D] features: the embedder is opened for it.
+    if (pending.length > 0 || dimension === undefined) embedder = await model.open();
     if (embedder) {
       if (embedder.runtimeId !== model.runtimeId || embedder.precision !== model.precision) {
         throw new Error(`${model.backboneId}: the embedder runs on ${embedder.runtimeId} in ${embedder.precision}, but its features would be stored as ${model.runtimeId} in ${model.precision}`);
@@ -266,6 +270,11 @@ export async function extractFeatures(options: ExtractFeaturesOptions): Promise<
         throw new Error(`${model.backboneId}: the interrupted extraction in ${workFolder(folder)} stored ${dimension}-d features, this embedder makes ${embedder.dimension}-d`);
       }
       dimension = embedder.dimension;
+      // A model whose input is not the size its preprocessing gives (a model file's own shape) gets the pipeline's pool.
+      if (pool && poolMismatch(pool, embedder, model.preprocessing, batchSize)) {
+        await pool.close();
+        pool = undefined;
+      }
       if (!resumable) {
         await mkdir(folder, { recursive: true });
         await writePlan(folder, { format: STORE_FORMAT, key, keyInputs, chunkRows, dimension, started: new Date().toISOString() });
@@ -275,6 +284,7 @@ export async function extractFeatures(options: ExtractFeaturesOptions): Promise<
     if (pending.length > 0) {
       await computeChunks({
         dataset, split, pending, records, digests: gathered.chunkDigests, folder, key, dimension: dimension!, embedder: embedder!, model, batchSize, workers,
+        ...(pool ? { pool } : {}),
         rowsTotal: rows.end - rows.start,
         ...(options.depth !== undefined ? { depth: options.depth } : {}),
         ...(options.stats ? { stats: options.stats } : {}),
@@ -290,8 +300,32 @@ export async function extractFeatures(options: ExtractFeaturesOptions): Promise<
     emit({ type: 'completed', folder, count: manifest.count, dimension: manifest.dimension });
     return await finish(manifest, false, rowsToCompute);
   } finally {
+    // The pipeline closes the pool it was given; this closes it where the run stopped before.
+    await pool?.close();
     await embedder?.dispose();
   }
+}
+
+/**
+ * A preprocessing pool for the model's input, where its preprocessing fixes the input size (the embedder's
+ * input shape comes from it); otherwise the pipeline starts one once the embedder is open.
+ */
+function startPool(model: FeatureModel, settings: { workers: number; batchSize: number; depth?: number }): PreprocessPool | undefined {
+  let shape: [number, number, number];
+  try {
+    shape = inputShapeFromPreprocessing(model.preprocessing, model.backboneId);
+  } catch {
+    return undefined;
+  }
+  const [channels, height, width] = shape;
+  return createPreprocessPool({
+    workers: settings.workers,
+    preprocessing: model.preprocessing,
+    slots: settings.depth ?? DEFAULT_DEPTH,
+    slotImages: settings.batchSize,
+    imageValues: channels * height * width,
+    inputSize: [height, width],
+  });
 }
 
 /** Ids and targets of rows `[start, end)` in order, and a digest of the ids of each chunk; no image is decoded. */
@@ -342,6 +376,8 @@ interface ComputeChunksFields {
   readonly batchSize: number;
   readonly workers: number;
   readonly depth?: number;
+  /** Started while the model loaded; the pipeline takes it over. */
+  readonly pool?: PreprocessPool;
   readonly stats?: PipelineStats;
   readonly signal?: AbortSignal;
   readonly emit: (event: ExtractionEvent) => void;
@@ -402,6 +438,7 @@ async function computeChunks(fields: ComputeChunksFields): Promise<void> {
       batchSize,
       workers: fields.workers,
       ...(fields.depth !== undefined ? { depth: fields.depth } : {}),
+      ...(fields.pool ? { pool: fields.pool } : {}),
       ...(fields.signal ? { signal: fields.signal } : {}),
       ...(fields.stats ? { stats: fields.stats } : {}),
     })) {

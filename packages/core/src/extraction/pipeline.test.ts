@@ -6,6 +6,7 @@ import { decodeImageFile } from '../decode.js';
 import { preprocess } from '../preprocess/pipeline.js';
 import { fileDataset, haveSharedData, identityEmbedder, pcamFiles, sharedData } from './__fixtures__/test-kit.js';
 import { createPipelineStats, embedBatches } from './pipeline.js';
+import { createPreprocessPool } from './preprocess-pool.js';
 
 if (!haveSharedData) console.warn(`skipping the extraction pipeline on real images: ${sharedData} is absent`);
 
@@ -98,5 +99,31 @@ describe.skipIf(!haveSharedData)('embedBatches', () => {
     expect(pulled).toBeLessThanOrEqual(4);
     await iterator.return?.(undefined);
     expect(pulled).toBeLessThan(6);
+  });
+
+  it('takes over a pool started beforehand, and refuses one that does not fit, naming why', async () => {
+    const files = pcamFiles('valid').slice(0, 4);
+    const samples = await collect(fileDataset(files, 'test-1', { encoded: true }).samples('train'));
+    const poolFor = (settings: { preprocessing?: Preprocessing; slotImages?: number; size?: number }) => {
+      const size = settings.size ?? 56;
+      return createPreprocessPool({ workers: 1, preprocessing: settings.preprocessing ?? preprocessing, slots: 2, slotImages: settings.slotImages ?? 2, imageValues: 3 * size * size, inputSize: [size, size] });
+    };
+    const pool = poolFor({});
+    const batches = await collect(embedBatches({ embedder: identityEmbedder(56, 56), preprocessing, batches: [samples.slice(0, 2), samples.slice(2)], batchSize: 2, pool }));
+    expect(batches.flatMap((batch) => batch.samples.map((sample) => sample.id))).toEqual(samples.map((sample) => sample.id));
+    const expected = preprocess(await decodeImageFile(files[3]!.path), preprocessing).data;
+    expect(Array.from(batches[1]!.features.subarray(expected.length))).toEqual(Array.from(expected));
+    // Closed once the pipeline is done with it.
+    await expect(pool.preprocess(0, 0, await samples[0]!.encoded!(), 'after')).rejects.toThrow(/closed/);
+
+    for (const [settings, reason] of [
+      [{ size: 48 }, /its images hold 6912 values, the embedder's 9408; it checks images against 48x48, the embedder takes 56x56/],
+      [{ slotImages: 1 }, /its batches hold 1 images, the pipeline's 2/],
+      [{ preprocessing: { ...preprocessing, centerCrop: 56, resize: { size: 60, interpolation: 'bilinear' } } }, /its preprocessing .* is not /],
+    ] as const) {
+      const unfit = poolFor(settings);
+      await expect(collect(embedBatches({ embedder: identityEmbedder(56, 56), preprocessing, batches: [samples.slice(0, 2)], batchSize: 2, pool: unfit }))).rejects.toThrow(reason);
+      await expect(unfit.preprocess(0, 0, await samples[0]!.encoded!(), 'after')).rejects.toThrow(/closed/);
+    }
   });
 });

@@ -1,6 +1,9 @@
 import type { Embedder, Preprocessing, RawImage, Sample } from '@medssl/spec';
-import { createPreprocessPool } from './preprocess-pool.js';
+import { createPreprocessPool, type PreprocessPool } from './preprocess-pool.js';
 import { inOrder, wakeUp } from '../batching.js';
+
+/** Batches prepared ahead of inference unless told otherwise. */
+export const DEFAULT_DEPTH = 3;
 
 export interface EmbedBatchesOptions {
   readonly embedder: Embedder;
@@ -16,6 +19,11 @@ export interface EmbedBatchesOptions {
    */
   readonly depth?: number;
   readonly signal?: AbortSignal;
+  /**
+   * A pool started beforehand for this preprocessing and the embedder's input, so that its workers start while
+   * the caller loads the model. The pipeline takes it over (its `slots` are the depth) and closes it.
+   */
+  readonly pool?: PreprocessPool;
   /** Filled in as batches pass, for benchmarks and progress lines. */
   readonly stats?: PipelineStats;
 }
@@ -57,20 +65,27 @@ export interface EmbeddedBatch {
 export async function* embedBatches(options: EmbedBatchesOptions): AsyncGenerator<EmbeddedBatch> {
   const started = performance.now();
   const { embedder, preprocessing, batchSize, signal } = options;
-  const depth = options.depth ?? 3;
+  const depth = options.pool?.slots ?? options.depth ?? DEFAULT_DEPTH;
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError(`batch size must be a positive integer, got ${batchSize}`);
   if (!Number.isSafeInteger(depth) || depth < 1) throw new RangeError(`pipeline depth must be a positive integer, got ${depth}`);
   const [channels, height, width] = embedder.inputShape;
   const imageValues = channels * height * width;
   const stats = options.stats;
-  const pool = createPreprocessPool({
-    ...(options.workers !== undefined ? { workers: options.workers } : {}),
-    preprocessing,
-    slots: depth,
-    slotImages: batchSize,
-    imageValues,
-    inputSize: [height, width],
-  });
+  const mismatch = options.pool && poolMismatch(options.pool, embedder, preprocessing, batchSize);
+  if (mismatch) {
+    await options.pool!.close();
+    throw new RangeError(`the preprocessing pool given does not fit this pipeline: ${mismatch}`);
+  }
+  const pool =
+    options.pool ??
+    createPreprocessPool({
+      ...(options.workers !== undefined ? { workers: options.workers } : {}),
+      preprocessing,
+      slots: depth,
+      slotImages: batchSize,
+      imageValues,
+      inputSize: [height, width],
+    });
 
   const freeSlots = Array.from({ length: depth }, (_, slot) => slot);
   const slotFreed = wakeUp();
@@ -164,4 +179,18 @@ export async function* embedBatches(options: EmbedBatchesOptions): AsyncGenerato
     await pool.close();
     await producer;
   }
+}
+
+/**
+ * Why a pool cannot serve a pipeline of this embedder, preprocessing and batch size (undefined when it can):
+ * it must preprocess the same way into batches of the embedder's input.
+ */
+export function poolMismatch(pool: PreprocessPool, embedder: Pick<Embedder, 'inputShape'>, preprocessing: Preprocessing, batchSize: number): string | undefined {
+  const [channels, height, width] = embedder.inputShape;
+  const problems: string[] = [];
+  if (JSON.stringify(pool.preprocessing) !== JSON.stringify(preprocessing)) problems.push(`its preprocessing ${JSON.stringify(pool.preprocessing)} is not ${JSON.stringify(preprocessing)}`);
+  if (pool.slotImages < batchSize) problems.push(`its batches hold ${pool.slotImages} images, the pipeline's ${batchSize}`);
+  if (pool.imageValues !== channels * height * width) problems.push(`its images hold ${pool.imageValues} values, the embedder's ${channels * height * width}`);
+  if (pool.inputSize?.join('x') !== `${height}x${width}`) problems.push(`it checks images against ${pool.inputSize?.join('x') ?? 'no size'}, the embedder takes ${height}x${width}`);
+  return problems.length > 0 ? problems.join('; ') : undefined;
 }

@@ -28,6 +28,12 @@ export interface PreprocessPoolOptions {
  */
 export interface PreprocessPool {
   readonly workers: number;
+  /** What the pool was made with: a pipeline given a pool checks that it fits its batches. */
+  readonly preprocessing: Preprocessing;
+  readonly slots: number;
+  readonly slotImages: number;
+  readonly imageValues: number;
+  readonly inputSize?: readonly [height: number, width: number];
   /**
    * Preprocesses `image` into image position `index` of batch slot `slot`; `name` names it in errors. Given an
    * image file's bytes (a sample's `encoded()`) instead of pixels, the worker decodes them first.
@@ -125,6 +131,11 @@ export function createPreprocessPool(options: PreprocessPoolOptions): Preprocess
 
   return {
     workers: count,
+    preprocessing: options.preprocessing,
+    slots: options.slots,
+    slotImages: options.slotImages,
+    imageValues: options.imageValues,
+    ...(options.inputSize ? { inputSize: options.inputSize } : {}),
     preprocess(slot, index, image, name) {
       if (failure) return Promise.reject(failure);
       if (closed) return Promise.reject(new Error('the preprocessing pool is closed'));
