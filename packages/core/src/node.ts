@@ -15,10 +15,10 @@ export { FEATURE_FILES, readFeatureSet, writeFeatureSet } from './feature-files.
 export { copyFileAtomic, syncDirectory, writeFileAtomicFrom } from './files.js';
 export type { WrittenFile } from './files.js';
 // The extraction pipeline and the feature store (issue 6).
-export { backboneModel, copyFeatureSet, extractFeatures, InterruptedExtractionError } from './extraction/extract.js';
-export type { ExtractFeaturesOptions, ExtractionEvent, ExtractionResult, FeatureModel, LazyWeights } from './extraction/extract.js';
-export { createPipelineStats, embedBatches } from './extraction/pipeline.js';
-export type { EmbedBatchesOptions, EmbeddedBatch, PipelineStats } from './extraction/pipeline.js';
+export { backboneModel, copyFeatureSet, extractFeatures, extractFeatureSets, InterruptedExtractionError } from './extraction/extract.js';
+export type { ExtractFeatureSetsOptions, ExtractFeaturesOptions, ExtractionEvent, ExtractionResult, FeatureModel, LazyWeights } from './extraction/extract.js';
+export { createPipelineStats, DEFAULT_DEPTH, embedBatches, embedPrepared, poolMismatch, prepareBatches } from './extraction/pipeline.js';
+export type { EmbedBatchesOptions, EmbeddedBatch, PipelineStats, PrepareBatchesOptions, PreparedBatch } from './extraction/pipeline.js';
 export { createPreprocessPool, defaultWorkerCount } from './extraction/preprocess-pool.js';
 export type { PreprocessPool, PreprocessPoolOptions } from './extraction/preprocess-pool.js';
 export {

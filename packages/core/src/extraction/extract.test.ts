@@ -1,11 +1,11 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Preprocessing } from '@medssl/spec';
+import type { Dataset, Preprocessing } from '@medssl/spec';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readFeatureSet } from '../feature-files.js';
 import { fileDataset, gridMeanEmbedder, haveSharedData, pcamFiles, sharedData } from './__fixtures__/test-kit.js';
-import { extractFeatures, InterruptedExtractionError, type ExtractionEvent, type FeatureModel } from './extract.js';
+import { extractFeatures, extractFeatureSets, InterruptedExtractionError, type ExtractionEvent, type FeatureModel } from './extract.js';
 import { mergeFeatureSets, verifyStoreEntry } from './merge.js';
 import { chunkFile } from './store.js';
 
@@ -24,10 +24,11 @@ const preprocessing: Preprocessing = {
 };
 
 /** The grid-mean embedder as a FeatureModel, counting how often it is opened. */
-function gridModel(transform: Preprocessing = preprocessing): FeatureModel & { opened: number } {
+function gridModel(transform: Preprocessing = preprocessing, grid = 4): FeatureModel & { opened: number } {
+  const backboneId = grid === 4 ? 'test:grid-mean' : `test:grid-mean-${grid}`;
   const model = {
-    backboneId: 'test:grid-mean',
-    embedding: 'grid-mean/48',
+    backboneId,
+    embedding: `grid-mean/${3 * grid * grid}`,
     weightsSha256: '0'.repeat(64),
     preprocessing: transform,
     runtimeId: 'test',
@@ -35,7 +36,7 @@ function gridModel(transform: Preprocessing = preprocessing): FeatureModel & { o
     opened: 0,
     async open() {
       model.opened++;
-      return gridMeanEmbedder(transform);
+      return gridMeanEmbedder(transform, grid, backboneId);
     },
   };
   return model;
@@ -155,4 +156,63 @@ describe.skipIf(!haveSharedData)('extractFeatures and the feature store', () => 
     const otherCrop = await extractFeatures({ ...common, dataset, model: gridModel({ ...preprocessing, centerCrop: 24 }), store, shard: { index: 1, count: 3 } });
     await expect(mergeFeatureSets([shards[0]!.folder, otherCrop.folder, shards[2]!.folder], { out: fresh('bad') })).rejects.toThrow(/different extractions \(preprocessing: /);
   });
+
+  it('embeds several models in one pass: each image decoded once, each set stored, reused and resumed on its own', async () => {
+    const store = fresh('store');
+    const [grid4, grid2, grid3] = [gridModel(), gridModel(preprocessing, 2), gridModel(preprocessing, 3)];
+    // The 2x2 model alone, interrupted after its first durable chunk.
+    const stop = new AbortController();
+    await expect(
+      extractFeatures({ ...common, dataset, model: grid2, store, signal: stop.signal, onEvent: (event) => event.type === 'chunk-written' && stop.abort() }),
+    ).rejects.toThrow(/abort/i);
+
+    const counting = countingDataset(dataset);
+    const events: [ExtractionEvent['type'], number][] = [];
+    const together = await extractFeatureSets({ ...common, dataset: counting, models: [grid4, grid2], store, onEvent: (event, model) => events.push([event.type, model]) });
+    expect(counting.decoded).toBe(37);
+    expect(events).toContainEqual(['resuming', 1]);
+    expect(events.filter(([type]) => type === 'started')).toEqual([['started', 0], ['started', 1]]);
+    expect(events.filter(([type, model]) => type === 'progress' && model === 0)).toHaveLength(Math.ceil(8 / 3) * 4 + Math.ceil(5 / 3));
+    expect(together[0]).toMatchObject({ reused: false, rowsComputed: 37 });
+    expect(together[1]!.rowsComputed).toBeLessThan(37);
+    expect(bytesOf(together[0]!.folder).equals(bytesOf(reference))).toBe(true);
+    const alone = await extractFeatures({ ...common, dataset, model: gridModel(preprocessing, 2), store: fresh('store') });
+    expect(bytesOf(together[1]!.folder).equals(bytesOf(alone.folder))).toBe(true);
+    expect(together[1]!.manifest.dimension).toBe(12);
+
+    // Again: both reused, nothing decoded or opened. With a new model: only that one is opened and computed.
+    const again = await extractFeatureSets({ ...common, dataset: counting, models: [grid4, grid2], store });
+    expect(again.map((result) => result.reused)).toEqual([true, true]);
+    const mixed = await extractFeatureSets({ ...common, dataset: counting, models: [grid3, grid4], store });
+    expect(mixed.map((result) => result.reused)).toEqual([false, true]);
+    expect(counting.decoded).toBe(74);
+    expect([grid4.opened, grid2.opened, grid3.opened]).toEqual([1, 2, 1]);
+
+    await expect(extractFeatureSets({ ...common, dataset, models: [grid4, gridModel({ ...preprocessing, centerCrop: 24 }, 2)], store })).rejects.toThrow(
+      /test:grid-mean-2 preprocesses as .*"centerCrop":24.*, test:grid-mean as .*; models that preprocess differently are extracted apart/,
+    );
+    await expect(extractFeatureSets({ ...common, dataset, models: [grid3, gridModel(preprocessing, 3)], store: fresh('store') })).rejects.toThrow(
+      /test:grid-mean-3 \(model 1\) makes the same features as model 0/,
+    );
+  });
 });
+
+/** The dataset, counting the images decoded. */
+function countingDataset(source: Dataset): Dataset & { decoded: number } {
+  const counting: Dataset & { decoded: number } = {
+    ...source,
+    decoded: 0,
+    async *samples(split, options) {
+      for await (const sample of source.samples(split, options)) {
+        yield {
+          ...sample,
+          decode: () => {
+            counting.decoded++;
+            return sample.decode();
+          },
+        };
+      }
+    },
+  };
+  return counting;
+}

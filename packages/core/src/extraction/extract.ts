@@ -8,7 +8,7 @@ import { outputCount } from '../task.js';
 import { validateFeatureRows } from '../features.js';
 import { featureKey, featureKeyInputs, type FeatureKeyInputs } from './key.js';
 import { inputShapeFromPreprocessing } from '../preprocess/pipeline.js';
-import { DEFAULT_DEPTH, embedBatches, poolMismatch, type PipelineStats } from './pipeline.js';
+import { DEFAULT_DEPTH, embedPrepared, poolMismatch, prepareBatches, type PipelineStats } from './pipeline.js';
 import { createPreprocessPool, defaultWorkerCount, type PreprocessPool } from './preprocess-pool.js';
 import { batchRanges, checkShard, chunksOf, shardRows, type Chunk, type RowRange, type ShardSpec } from './shards.js';
 import {
@@ -28,6 +28,7 @@ import {
   writeFeaturesFrom,
   writePlan,
   type ChunkRecord,
+  type ExtractionPlan,
   type StoredFeatureManifest,
 } from './store.js';
 
@@ -166,9 +167,29 @@ function isFeatureModel(model: ExtractFeaturesOptions['model']): model is Featur
  * durable chunk, and the finished `features.npy` is the same, byte for byte, as that of an uninterrupted run.
  */
 export async function extractFeatures(options: ExtractFeaturesOptions): Promise<ExtractionResult> {
+  const { model, out, onEvent, ...rest } = options;
+  const [result] = await extractFeatureSets({ ...rest, models: [model], ...(onEvent ? { onEvent: (event) => onEvent(event) } : {}) });
+  if (out === undefined) return result!;
+  await copyFeatureSet(result!.folder, out);
+  return { ...result!, outFolder: out };
+}
+
+export interface ExtractFeatureSetsOptions extends Omit<ExtractFeaturesOptions, 'model' | 'out' | 'onEvent'> {
+  /** Models that preprocess alike (several backbones of one architecture, often): each gets its own feature set. */
+  readonly models: readonly ExtractFeaturesOptions['model'][];
+  /** Each event with the position in `models` of the model it concerns. */
+  readonly onEvent?: (event: ExtractionEvent, model: number) => void;
+}
+
+/**
+ * `extractFeatures` for several models in one pass over the split: each image is read, decoded and
+ * preprocessed once, and every model whose features are not stored yet embeds it. The models must preprocess
+ * alike. Each model's feature set is keyed, stored, reused and resumed on its own, exactly as `extractFeatures`
+ * would; the results come in the order of `models`.
+ */
+export async function extractFeatureSets(options: ExtractFeatureSetsOptions): Promise<ExtractionResult[]> {
   const { dataset, split, signal } = options;
-  const emit = options.onEvent ?? (() => undefined);
-  const model = isFeatureModel(options.model) ? options.model : backboneModel(options.model);
+  const models = options.models.map((model) => (isFeatureModel(model) ? model : backboneModel(model)));
   const chunkRows = options.chunkRows ?? DEFAULT_CHUNK_ROWS;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const workers = options.workers ?? defaultWorkerCount();
@@ -178,15 +199,151 @@ export async function extractFeatures(options: ExtractFeaturesOptions): Promise<
   if (options.limit !== undefined && (!Number.isSafeInteger(options.limit) || options.limit < 1)) {
     throw new RangeError(`extractFeatures: limit must be a positive integer, got ${options.limit}`);
   }
+  if (models.length === 0) throw new RangeError('extractFeatureSets: no models given');
+  for (const model of models.slice(1)) {
+    if (JSON.stringify(model.preprocessing) !== JSON.stringify(models[0]!.preprocessing)) {
+      throw new RangeError(
+        `extractFeatureSets: ${model.backboneId} preprocesses as ${JSON.stringify(model.preprocessing)}, ${models[0]!.backboneId} as ${JSON.stringify(models[0]!.preprocessing)}; ` +
+          'models that preprocess differently are extracted apart',
+      );
+    }
+  }
   if (options.shard) checkShard(options.shard);
   if (!dataset.splits.includes(split)) throw new RangeError(`${dataset.id} has no split "${split}"; its splits are ${dataset.splits.join(', ')}`);
 
   const splitSize = await dataset.size(split);
   const whole: RowRange = { start: 0, end: Math.min(splitSize, options.limit ?? splitSize) };
   const rows = options.shard ? shardRows(whole, options.shard, chunkRows) : whole;
+  const chunks = chunksOf(rows, chunkRows);
+  const store = options.store ?? defaultFeatureStore();
+  const entries: Entry[] = [];
+  for (const [position, model] of models.entries()) {
+    const emit = (event: ExtractionEvent) => options.onEvent?.(event, position);
+    const entry = await openEntry({ model, position, emit, dataset, split, rows, chunks, chunkRows, store, interrupted: options.interrupted ?? 'resume' });
+    const twin = entries.find((other) => other.key === entry.key);
+    if (twin) throw new RangeError(`extractFeatureSets: ${model.backboneId} (model ${position}) makes the same features as model ${twin.position}: ${entry.folder}`);
+    entries.push(entry);
+  }
+  const results = (entry: Entry, rowsComputed: number): ExtractionResult => ({
+    folder: entry.folder, outFolder: entry.folder, key: entry.key, keyInputs: entry.keyInputs, reused: entry.reused !== undefined, rows, rowsComputed, manifest: entry.reused ?? entry.manifest!,
+  });
+  const computing = entries.filter((entry) => entry.reused === undefined);
+  if (computing.length === 0) return entries.map((entry) => results(entry, 0));
+
+  // Ids and targets of every row, without decoding: they go into the sets, and tell whether a done chunk
+  // still holds the rows the dataset yields now.
+  const gathered = await gatherRows(dataset, split, rows, chunks, signal);
+  for (const entry of computing) {
+    for (const [index, record] of entry.done) {
+      if (record.idsSha256 !== gathered.chunkDigests.get(index)) {
+        const chunk = chunks.find((candidate) => candidate.index === index)!;
+        entry.emit({ type: 'chunk-invalid', chunk: index, rows: { start: chunk.start, end: chunk.end }, reason: `the dataset's ids for rows ${chunk.start}..${chunk.end - 1} differ from those it was computed for` });
+        entry.done.delete(index);
+      }
+    }
+  }
+  // Every chunk that some model still lacks; each model embeds only the chunks it lacks.
+  const pending = chunks.filter((chunk) => computing.some((entry) => !entry.done.has(chunk.index)));
+
+  // The workers start while the models load (building and optimising a graph takes a while), so that the
+  // first batch does not wait for them too.
+  let pool = pending.length > 0 ? startPool(models[0]!, { workers, batchSize, ...(options.depth !== undefined ? { depth: options.depth } : {}) }) : undefined;
+  try {
+    for (const entry of computing) {
+      // An empty range still needs the dimension for its [0, D] features: the embedder is opened for it.
+      const lacking = chunks.some((chunk) => !entry.done.has(chunk.index));
+      if (!lacking && entry.dimension !== undefined) continue;
+      const embedder = await entry.model.open();
+      entry.embedder = embedder;
+      const { model } = entry;
+      if (embedder.runtimeId !== model.runtimeId || embedder.precision !== model.precision) {
+        throw new Error(`${model.backboneId}: the embedder runs on ${embedder.runtimeId} in ${embedder.precision}, but its features would be stored as ${model.runtimeId} in ${model.precision}`);
+      }
+      if (entry.dimension !== undefined && entry.dimension !== embedder.dimension) {
+        throw new Error(`${model.backboneId}: the interrupted extraction in ${workFolder(entry.folder)} stored ${entry.dimension}-d features, this embedder makes ${embedder.dimension}-d`);
+      }
+      const first = computing.find((other) => other.embedder)!.embedder!;
+      if (embedder.inputShape.join('x') !== first.inputShape.join('x')) {
+        throw new Error(`${model.backboneId} takes input [${embedder.inputShape.join(', ')}], ${first.backboneId} [${first.inputShape.join(', ')}]; models embedded together take the same input`);
+      }
+      entry.dimension = embedder.dimension;
+      // A model whose input is not the size its preprocessing gives (a model file's own shape) gets the pipeline's pool.
+      if (pool && poolMismatch(pool, embedder, model.preprocessing, batchSize)) {
+        await pool.close();
+        pool = undefined;
+      }
+      if (!entry.resumable) {
+        await mkdir(entry.folder, { recursive: true });
+        await writePlan(entry.folder, { format: STORE_FORMAT, key: entry.key, keyInputs: entry.keyInputs, chunkRows, dimension: embedder.dimension, started: new Date().toISOString() });
+      }
+    }
+    const rowsComputed = new Map(computing.map((entry) => [entry, chunks.filter((chunk) => !entry.done.has(chunk.index)).reduce((sum, chunk) => sum + chunk.end - chunk.start, 0)]));
+    if (pending.length > 0) {
+      await computeChunks({
+        dataset, split, pending, entries: computing.filter((entry) => entry.embedder), digests: gathered.chunkDigests, batchSize, workers,
+        ...(pool ? { pool } : {}),
+        rowsTotal: rows.end - rows.start,
+        ...(options.depth !== undefined ? { depth: options.depth } : {}),
+        ...(options.stats ? { stats: options.stats } : {}),
+        ...(signal ? { signal } : {}),
+      });
+    }
+    for (const entry of computing) {
+      entry.manifest = await assemble({
+        folder: entry.folder, key: entry.key, keyInputs: entry.keyInputs, dataset, split, rows, splitSize, chunks, records: entry.done, ids: gathered.ids, targets: gathered.targets,
+        dimension: entry.dimension!, model: entry.model, chunkRows, batchSize, workers,
+        ...(options.shard && options.shard.count > 1 ? { shard: { ...options.shard, of: whole } } : {}),
+      });
+      entry.emit({ type: 'completed', folder: entry.folder, count: entry.manifest.count, dimension: entry.manifest.dimension });
+    }
+    return entries.map((entry) => results(entry, rowsComputed.get(entry) ?? 0));
+  } finally {
+    // The pipeline closes the pool it was given; this closes it where the run stopped before.
+    await pool?.close();
+    for (const entry of computing) await entry.embedder?.dispose();
+  }
+}
+
+/** One model's feature set in the store, as an extraction finds it and fills it. */
+interface Entry {
+  readonly model: FeatureModel;
+  /** Its position among the models asked for. */
+  readonly position: number;
+  readonly emit: (event: ExtractionEvent) => void;
+  readonly key: string;
+  readonly keyInputs: FeatureKeyInputs;
+  readonly folder: string;
+  /** The stored manifest when the set is complete and intact: nothing to compute. */
+  readonly reused?: StoredFeatureManifest;
+  /** The plan of an interrupted extraction of the same key, resumed. */
+  readonly resumable?: ExtractionPlan;
+  /** Durable chunks, by index: those found, then those written. */
+  readonly done: Map<number, ChunkRecord>;
+  dimension?: number;
+  embedder?: Embedder;
+  manifest?: StoredFeatureManifest;
+}
+
+/**
+ * Looks up a model's feature set: reused when complete and intact; otherwise damaged files are removed, and an
+ * interrupted extraction of the same key is resumed (its verified chunks kept), restarted or refused.
+ */
+async function openEntry(fields: {
+  model: FeatureModel;
+  position: number;
+  emit: (event: ExtractionEvent) => void;
+  dataset: Dataset;
+  split: SplitName;
+  rows: RowRange;
+  chunks: readonly Chunk[];
+  chunkRows: number;
+  store: string;
+  interrupted: 'resume' | 'restart' | 'refuse';
+}): Promise<Entry> {
+  const { model, emit, dataset, rows, chunks, chunkRows, interrupted } = fields;
   const keyInputs = featureKeyInputs({
     dataset: { id: dataset.id, version: dataset.version },
-    split,
+    split: fields.split,
     rows,
     backbone: { id: model.backboneId, embedding: model.embedding },
     weightsSha256: model.weightsSha256,
@@ -194,37 +351,31 @@ export async function extractFeatures(options: ExtractFeaturesOptions): Promise<
     runtime: { id: model.runtimeId, precision: model.precision },
   });
   const key = await featureKey(keyInputs);
-  const store = options.store ?? defaultFeatureStore();
-  const folder = storeEntryFolder(store, key);
-  const finish = async (manifest: StoredFeatureManifest, reused: boolean, rowsComputed: number): Promise<ExtractionResult> => {
-    const outFolder = options.out ?? folder;
-    if (options.out !== undefined) await copyFeatureSet(folder, options.out);
-    return { folder, outFolder, key, keyInputs, reused, rows, rowsComputed, manifest };
-  };
+  const folder = storeEntryFolder(fields.store, key);
+  const entry = { model, position: fields.position, emit, key, keyInputs, folder };
 
   const stored = await checkFeatureFolder(folder, key);
   if (stored.manifest && stored.problems.length === 0) {
     // A run killed while removing its chunks, after its manifest was durable, leaves them behind.
     if (await hasWork(folder)) await rm(workFolder(folder), { recursive: true, force: true });
     emit({ type: 'reused', folder, key, count: stored.manifest.count, dimension: stored.manifest.dimension, created: stored.manifest.created });
-    return finish(stored.manifest, true, 0);
+    return { ...entry, reused: stored.manifest, done: new Map() };
   }
   if (stored.manifest) {
     emit({ type: 'stored-damaged', folder, problems: stored.problems });
     await removeFeatureFiles(folder);
   }
 
-  const chunks = chunksOf(rows, chunkRows);
   const plan = await readPlan(folder);
-  if (plan && (plan.key !== key || plan.chunkRows !== chunkRows || options.interrupted === 'restart')) {
-    if (plan.key === key && plan.chunkRows !== chunkRows && options.interrupted !== 'restart') {
+  if (plan && (plan.key !== key || plan.chunkRows !== chunkRows || interrupted === 'restart')) {
+    if (plan.key === key && plan.chunkRows !== chunkRows && interrupted !== 'restart') {
       throw new RangeError(`${workFolder(folder)}: the interrupted extraction cut its rows into chunks of ${plan.chunkRows}, this one asks for ${chunkRows}; resume with the same chunk size or restart it`);
     }
     await rm(workFolder(folder), { recursive: true, force: true });
   } else if (!plan && (await hasWork(folder))) {
     await rm(workFolder(folder), { recursive: true, force: true });
   }
-  const resumable = plan && plan.key === key && plan.chunkRows === chunkRows && options.interrupted !== 'restart' ? plan : undefined;
+  const resumable = plan && plan.key === key && plan.chunkRows === chunkRows && interrupted !== 'restart' ? plan : undefined;
 
   const done = new Map<number, ChunkRecord>();
   if (resumable) {
@@ -234,76 +385,14 @@ export async function extractFeatures(options: ExtractFeaturesOptions): Promise<
       if (state.done) done.set(chunk.index, state.record);
       else if (state.reason) invalid.push({ type: 'chunk-invalid', chunk: chunk.index, rows: { start: chunk.start, end: chunk.end }, reason: state.reason });
     }
-    if (options.interrupted === 'refuse') throw new InterruptedExtractionError(workFolder(folder), done.size, chunks.length);
+    if (interrupted === 'refuse') throw new InterruptedExtractionError(workFolder(folder), done.size, chunks.length);
     for (const event of invalid) emit(event);
     await removeTemporaryFiles(folder);
     const rowsDone = chunks.filter((chunk) => done.has(chunk.index)).reduce((sum, chunk) => sum + chunk.end - chunk.start, 0);
     emit({ type: 'resuming', folder, chunksDone: done.size, chunksTotal: chunks.length, rowsDone, rowsTotal: rows.end - rows.start });
+    return { ...entry, resumable, done, dimension: resumable.dimension };
   }
-
-  // Ids and targets of every row, without decoding: they go into the set, and tell whether a done chunk
-  // still holds the rows the dataset yields now.
-  const gathered = await gatherRows(dataset, split, rows, chunks, signal);
-  for (const [index, record] of done) {
-    if (record.idsSha256 !== gathered.chunkDigests.get(index)) {
-      const chunk = chunks.find((candidate) => candidate.index === index)!;
-      emit({ type: 'chunk-invalid', chunk: index, rows: { start: chunk.start, end: chunk.end }, reason: `the dataset's ids for rows ${chunk.start}..${chunk.end - 1} differ from those it was computed for` });
-      done.delete(index);
-    }
-  }
-  const pending = chunks.filter((chunk) => !done.has(chunk.index));
-  const rowsToCompute = pending.reduce((sum, chunk) => sum + chunk.end - chunk.start, 0);
-
-  let embedder: Embedder | undefined;
-  let dimension = resumable?.dimension;
-  // The workers start while the model loads (building and optimising a graph takes a while), so that the
-  // first batch does not wait for them too.
-  let pool = pending.length > 0 ? startPool(model, { workers, batchSize, ...(options.depth !== undefined ? { depth: options.depth } : {}) }) : undefined;
-  try {
-    // An empty range still needs the dimension for its [0, D] features: the embedder is opened for it.
-    if (pending.length > 0 || dimension === undefined) embedder = await model.open();
-    if (embedder) {
-      if (embedder.runtimeId !== model.runtimeId || embedder.precision !== model.precision) {
-        throw new Error(`${model.backboneId}: the embedder runs on ${embedder.runtimeId} in ${embedder.precision}, but its features would be stored as ${model.runtimeId} in ${model.precision}`);
-      }
-      if (dimension !== undefined && dimension !== embedder.dimension) {
-        throw new Error(`${model.backboneId}: the interrupted extraction in ${workFolder(folder)} stored ${dimension}-d features, this embedder makes ${embedder.dimension}-d`);
-      }
-      dimension = embedder.dimension;
-      // A model whose input is not the size its preprocessing gives (a model file's own shape) gets the pipeline's pool.
-      if (pool && poolMismatch(pool, embedder, model.preprocessing, batchSize)) {
-        await pool.close();
-        pool = undefined;
-      }
-      if (!resumable) {
-        await mkdir(folder, { recursive: true });
-        await writePlan(folder, { format: STORE_FORMAT, key, keyInputs, chunkRows, dimension, started: new Date().toISOString() });
-      }
-    }
-    const records = new Map(done);
-    if (pending.length > 0) {
-      await computeChunks({
-        dataset, split, pending, records, digests: gathered.chunkDigests, folder, key, dimension: dimension!, embedder: embedder!, model, batchSize, workers,
-        ...(pool ? { pool } : {}),
-        rowsTotal: rows.end - rows.start,
-        ...(options.depth !== undefined ? { depth: options.depth } : {}),
-        ...(options.stats ? { stats: options.stats } : {}),
-        ...(signal ? { signal } : {}),
-        emit,
-      });
-    }
-    const manifest = await assemble({
-      folder, key, keyInputs, dataset, split, rows, splitSize, chunks, records, ids: gathered.ids, targets: gathered.targets,
-      dimension: dimension!, model, chunkRows, batchSize, workers,
-      ...(options.shard && options.shard.count > 1 ? { shard: { ...options.shard, of: whole } } : {}),
-    });
-    emit({ type: 'completed', folder, count: manifest.count, dimension: manifest.dimension });
-    return await finish(manifest, false, rowsToCompute);
-  } finally {
-    // The pipeline closes the pool it was given; this closes it where the run stopped before.
-    await pool?.close();
-    await embedder?.dispose();
-  }
+  return { ...entry, done };
 }
 
 /**
@@ -362,38 +451,32 @@ async function gatherRows(
 interface ComputeChunksFields {
   readonly dataset: Dataset;
   readonly split: SplitName;
-  /** The chunks to embed, in order. */
+  /** The chunks some model lacks, in order. */
   readonly pending: readonly Chunk[];
-  /** Done chunks' records; each chunk made durable here is added. */
-  readonly records: Map<number, ChunkRecord>;
+  /** The models to embed with, their embedders open; each chunk made durable is added to its `done`. */
+  readonly entries: readonly Entry[];
   readonly digests: ReadonlyMap<number, string>;
   readonly rowsTotal: number;
-  readonly folder: string;
-  readonly key: string;
-  readonly dimension: number;
-  readonly embedder: Embedder;
-  readonly model: FeatureModel;
   readonly batchSize: number;
   readonly workers: number;
   readonly depth?: number;
-  /** Started while the model loaded; the pipeline takes it over. */
+  /** Started while the models loaded; the pipeline takes it over. */
   readonly pool?: PreprocessPool;
   readonly stats?: PipelineStats;
   readonly signal?: AbortSignal;
-  readonly emit: (event: ExtractionEvent) => void;
 }
 
 type ChunkBatch = Sample[] & { chunk?: Chunk };
 
 /**
- * Embeds the pending chunks through the pipeline, batches starting at each chunk's first row, and makes each
- * finished chunk durable in the background while inference goes on (at most two writes in flight). A run
- * that stops early still waits for the writes already begun, so what it reports as written is on disk.
+ * Prepares the pending chunks through the pipeline, batches starting at each chunk's first row; each model
+ * that lacks a chunk embeds its batches, and makes it durable in the background while inference goes on (at
+ * most two writes in flight per model). A run that stops early still waits for the writes already begun, so
+ * what it reports as written is on disk.
  */
 async function computeChunks(fields: ComputeChunksFields): Promise<void> {
-  const { dataset, split, pending, records, folder, key, dimension, embedder, batchSize, emit } = fields;
-  const rowsToCompute = pending.reduce((sum, chunk) => sum + chunk.end - chunk.start, 0);
-  const rowsDoneBefore = fields.rowsTotal - rowsToCompute;
+  const { dataset, split, pending, entries, batchSize } = fields;
+  const first = entries[0]!.embedder!;
 
   async function* batches(): AsyncGenerator<ChunkBatch> {
     for (const chunk of pending) {
@@ -410,30 +493,36 @@ async function computeChunks(fields: ComputeChunksFields): Promise<void> {
     }
   }
 
-  const writes = new Set<Promise<void>>();
+  // Writes in flight, each with the model it writes for.
+  const writes = new Map<Promise<void>, Entry>();
   let writeFailure: { error: unknown } | undefined;
-  const writeInBackground = async (chunk: Chunk, features: Float32Array, chunkIds: string[]) => {
-    while (writes.size >= 2) await Promise.race(writes);
-    const write = writeChunk(folder, { key, chunk: chunk.index, rows: chunk, features, dimension, ids: chunkIds, provider: embedder.provider, batchSize }).then(
+  const writeInBackground = async (entry: Entry, chunk: Chunk, features: Float32Array, chunkIds: string[]) => {
+    const embedder = entry.embedder!;
+    while ([...writes.values()].filter((writer) => writer === entry).length >= 2) await Promise.race(writes.keys());
+    const write = writeChunk(entry.folder, { key: entry.key, chunk: chunk.index, rows: chunk, features, dimension: embedder.dimension, ids: chunkIds, provider: embedder.provider, batchSize }).then(
       (record) => {
-        records.set(chunk.index, record);
-        emit({ type: 'chunk-written', chunk: chunk.index, rows: { start: chunk.start, end: chunk.end } });
+        entry.done.set(chunk.index, record);
+        entry.emit({ type: 'chunk-written', chunk: chunk.index, rows: { start: chunk.start, end: chunk.end } });
       },
       (error: unknown) => {
         writeFailure ??= { error };
       },
     );
     const tracked = write.finally(() => writes.delete(tracked));
-    writes.add(tracked);
+    writes.set(tracked, entry);
   };
 
-  emit({ type: 'started', folder, key, rowsToCompute, rowsTotal: fields.rowsTotal, provider: embedder.provider, workers: fields.workers });
-  let current: { chunk: Chunk; features: Float32Array; filled: number; ids: string[] } | undefined;
-  let rowsComputed = 0;
+  // What each model computes: the chunks it lacks (fixed now: chunks it writes meanwhile join its `done`).
+  const lacking = new Map(entries.map((entry) => [entry, new Set(pending.filter((chunk) => !entry.done.has(chunk.index)))]));
+  const progress = new Map(entries.map((entry) => {
+    const rowsToCompute = [...lacking.get(entry)!].reduce((sum, chunk) => sum + chunk.end - chunk.start, 0);
+    entry.emit({ type: 'started', folder: entry.folder, key: entry.key, rowsToCompute, rowsTotal: fields.rowsTotal, provider: entry.embedder!.provider, workers: fields.workers });
+    return [entry, { rowsDoneBefore: fields.rowsTotal - rowsToCompute, rowsComputed: 0, current: undefined as { chunk: Chunk; features: Float32Array; filled: number; ids: string[] } | undefined }];
+  }));
   try {
-    for await (const { samples, features } of embedBatches({
-      embedder,
-      preprocessing: fields.model.preprocessing,
+    for await (const { samples, input } of prepareBatches({
+      inputShape: first.inputShape,
+      preprocessing: entries[0]!.model.preprocessing,
       batches: batches(),
       batchSize,
       workers: fields.workers,
@@ -442,22 +531,29 @@ async function computeChunks(fields: ComputeChunksFields): Promise<void> {
       ...(fields.signal ? { signal: fields.signal } : {}),
       ...(fields.stats ? { stats: fields.stats } : {}),
     })) {
-      if (writeFailure) throw writeFailure.error;
       const chunk = (samples as ChunkBatch).chunk!;
-      if (current?.chunk !== chunk) current = { chunk, features: new Float32Array((chunk.end - chunk.start) * dimension), filled: 0, ids: [] };
-      current.features.set(features, current.filled * dimension);
-      current.filled += samples.length;
-      for (const sample of samples) current.ids.push(sample.id);
-      rowsComputed += samples.length;
-      emit({ type: 'progress', rowsDone: rowsDoneBefore + rowsComputed, rowsTotal: fields.rowsTotal, rowsComputed });
-      if (current.filled === chunk.end - chunk.start) {
-        await writeInBackground(chunk, current.features, current.ids);
-        current = undefined;
+      for (const entry of entries) {
+        if (!lacking.get(entry)!.has(chunk)) continue;
+        if (writeFailure) throw writeFailure.error;
+        const features = await embedPrepared(entry.embedder!, input, fields.stats);
+        const state = progress.get(entry)!;
+        const dimension = entry.embedder!.dimension;
+        if (state.current?.chunk !== chunk) state.current = { chunk, features: new Float32Array((chunk.end - chunk.start) * dimension), filled: 0, ids: [] };
+        const current = state.current;
+        current.features.set(features, current.filled * dimension);
+        current.filled += samples.length;
+        for (const sample of samples) current.ids.push(sample.id);
+        state.rowsComputed += samples.length;
+        entry.emit({ type: 'progress', rowsDone: state.rowsDoneBefore + state.rowsComputed, rowsTotal: fields.rowsTotal, rowsComputed: state.rowsComputed });
+        if (current.filled === chunk.end - chunk.start) {
+          await writeInBackground(entry, chunk, current.features, current.ids);
+          state.current = undefined;
+        }
       }
     }
   } finally {
     // A run that stops (an error, an abort) still lets the chunks already handed over become durable.
-    await Promise.allSettled(writes);
+    await Promise.allSettled(writes.keys());
   }
   if (writeFailure) throw writeFailure.error;
 }

@@ -1,12 +1,13 @@
-import type { Embedder, Preprocessing, RawImage, Sample } from '@medssl/spec';
+import type { Embedder, Preprocessing, RawImage, Sample, Tensor } from '@medssl/spec';
 import { createPreprocessPool, type PreprocessPool } from './preprocess-pool.js';
 import { inOrder, wakeUp } from '../batching.js';
 
 /** Batches prepared ahead of inference unless told otherwise. */
 export const DEFAULT_DEPTH = 3;
 
-export interface EmbedBatchesOptions {
-  readonly embedder: Embedder;
+export interface PrepareBatchesOptions {
+  /** `[channels, height, width]` of one prepared image: the input shape of the embedders it feeds. */
+  readonly inputShape: readonly [channels: number, height: number, width: number];
   readonly preprocessing: Preprocessing;
   /** Samples in inference batches, in order; each batch holds 1 to `batchSize` samples. */
   readonly batches: AsyncIterable<readonly Sample[]> | Iterable<readonly Sample[]>;
@@ -28,6 +29,10 @@ export interface EmbedBatchesOptions {
   readonly stats?: PipelineStats;
 }
 
+export interface EmbedBatchesOptions extends Omit<PrepareBatchesOptions, 'inputShape'> {
+  readonly embedder: Embedder;
+}
+
 /** Where the time went: inference, and inference waiting for its input (the pipeline's bubbles). */
 export interface PipelineStats {
   batches: number;
@@ -44,6 +49,12 @@ export function createPipelineStats(): PipelineStats {
   return { batches: 0, images: 0, inferenceSeconds: 0, waitSeconds: 0, firstBatchSeconds: 0 };
 }
 
+export interface PreparedBatch {
+  readonly samples: readonly Sample[];
+  /** `[samples.length, channels, height, width]`; its buffer is reused: valid until the next batch is asked for. */
+  readonly input: Tensor;
+}
+
 export interface EmbeddedBatch {
   readonly samples: readonly Sample[];
   /** `[samples.length, dimension]` row-major; the caller owns it. */
@@ -51,27 +62,57 @@ export interface EmbeddedBatch {
 }
 
 /**
- * The streaming extraction pipeline. Image files (samples with `encoded()`) are read here and decoded by worker
- * threads; other samples are decoded here through `sample.decode()` (HDF5 and npz reads). Workers preprocess
- * straight into shared batch buffers, and batches are inferred here one by one, in order. Up to `depth`
- * batches are in preparation while one is inferred, so inference never waits on decoding unless decoding is
- * the slower stage; the source is read no further ahead than that (back-pressure), so memory stays flat
- * however long the split.
+ * The streaming extraction pipeline: `prepareBatches`, each batch inferred by `embedder` as it comes.
+ */
+export async function* embedBatches(options: EmbedBatchesOptions): AsyncGenerator<EmbeddedBatch> {
+  const { embedder, ...rest } = options;
+  for await (const { samples, input } of prepareBatches({ ...rest, inputShape: embedder.inputShape })) {
+    yield { samples, features: await embedPrepared(embedder, input, options.stats) };
+  }
+}
+
+/**
+ * Runs `embedder` on a prepared batch and checks what comes back: `[n, dimension]` features, which the caller
+ * owns. Adds the time to `stats.inferenceSeconds`.
  *
- * `onnxruntime-node` runs inference on the calling thread and blocks it: work queued before a call (decodes
+ * `onnxruntime-node` runs inference on the calling thread and blocks it. Awaiting only settled promises never
+ * lets the event loop run, so file reads that finished meanwhile would wait to be handed to the workers until
+ * inference returns: one turn of the loop first passes them on, and the workers decode through the whole call.
+ */
+export async function embedPrepared(embedder: Embedder, input: Tensor, stats?: PipelineStats): Promise<Float32Array> {
+  const count = input.shape[0]!;
+  await new Promise((resolve) => setImmediate(resolve));
+  const inferenceStart = performance.now();
+  const output = await embedder.embed(input);
+  if (stats) stats.inferenceSeconds += (performance.now() - inferenceStart) / 1000;
+  if (output.shape[0] !== count || output.data.length !== count * embedder.dimension) {
+    throw new Error(`${embedder.backboneId}: embedded ${count} images into shape [${output.shape.join(', ')}], expected [${count}, ${embedder.dimension}]`);
+  }
+  return output.data;
+}
+
+/**
+ * Decodes and preprocesses batches of samples into network inputs, ahead of the caller. Image files
+ * (samples with `encoded()`) are read here and decoded by worker threads; other samples are decoded here
+ * through `sample.decode()` (HDF5 and npz reads). Workers preprocess straight into shared batch buffers, and
+ * batches come out one by one, in order. Up to `depth` batches are in preparation while the caller infers
+ * one, so inference never waits on decoding unless decoding is the slower stage; the source is read no
+ * further ahead than that (back-pressure), so memory stays flat however long the split.
+ *
+ * Inference on the caller's thread may block it (onnxruntime-node does): work queued before a call (decodes
  * in libuv's pool, jobs in the workers' queues) goes on during it, which is why several batches are prepared
  * ahead. Errors surface at their batch, after the batches before it; leaving the loop early stops the workers.
  */
-export async function* embedBatches(options: EmbedBatchesOptions): AsyncGenerator<EmbeddedBatch> {
+export async function* prepareBatches(options: PrepareBatchesOptions): AsyncGenerator<PreparedBatch> {
   const started = performance.now();
-  const { embedder, preprocessing, batchSize, signal } = options;
+  const { inputShape, preprocessing, batchSize, signal } = options;
   const depth = options.pool?.slots ?? options.depth ?? DEFAULT_DEPTH;
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError(`batch size must be a positive integer, got ${batchSize}`);
   if (!Number.isSafeInteger(depth) || depth < 1) throw new RangeError(`pipeline depth must be a positive integer, got ${depth}`);
-  const [channels, height, width] = embedder.inputShape;
+  const [channels, height, width] = inputShape;
   const imageValues = channels * height * width;
   const stats = options.stats;
-  const mismatch = options.pool && poolMismatch(options.pool, embedder, preprocessing, batchSize);
+  const mismatch = options.pool && poolMismatch(options.pool, { inputShape }, preprocessing, batchSize);
   if (mismatch) {
     await options.pool!.close();
     throw new RangeError(`the preprocessing pool given does not fit this pipeline: ${mismatch}`);
@@ -157,21 +198,11 @@ export async function* embedBatches(options: EmbedBatchesOptions): AsyncGenerato
       input.set(pool.slotView(slot).subarray(0, values));
       freeSlots.push(slot);
       slotFreed.notify();
-      // Inference blocks this thread. Awaiting only settled promises never lets the event loop run, so file
-      // reads that finished meanwhile would wait to be handed to the workers until inference returns: one
-      // turn of the loop first passes them on, and the workers decode through the whole inference call.
-      await new Promise((resolve) => setImmediate(resolve));
-      const inferenceStart = performance.now();
-      const output = await embedder.embed({ data: values === input.length ? input : input.subarray(0, values), shape: [samples.length, channels, height, width] });
       if (stats) {
-        stats.inferenceSeconds += (performance.now() - inferenceStart) / 1000;
         stats.batches++;
         stats.images += samples.length;
       }
-      if (output.shape[0] !== samples.length || output.data.length !== samples.length * embedder.dimension) {
-        throw new Error(`${embedder.backboneId}: embedded ${samples.length} images into shape [${output.shape.join(', ')}], expected [${samples.length}, ${embedder.dimension}]`);
-      }
-      yield { samples, features: output.data };
+      yield { samples, input: { data: values === input.length ? input : input.subarray(0, values), shape: [samples.length, channels, height, width] } };
     }
   } finally {
     closed = true;
