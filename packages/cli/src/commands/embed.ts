@@ -8,6 +8,7 @@ import {
   defaultWorkerCount,
   embedBatches,
   extractFeatures,
+  extractFeatureSets,
   InterruptedExtractionError,
   backboneModel,
   type ExtractionEvent,
@@ -180,7 +181,7 @@ export const embedCommand: Command = {
 };
 
 /** Turns extraction events into lines on standard error and a progress bar (or periodic lines). */
-function reporter(label: string, io: CommandIo): (event: ExtractionEvent) => void {
+function reporter(label: string, io: CommandIo, showProgress = true): (event: ExtractionEvent) => void {
   let progress: Progress | undefined;
   let provider = '';
   let resumedRows = 0;
@@ -202,7 +203,7 @@ function reporter(label: string, io: CommandIo): (event: ExtractionEvent) => voi
       case 'started':
         provider = event.provider;
         io.stderr(`embedding ${event.rowsToCompute} of ${event.rowsTotal} rows into ${event.folder} on ${event.provider} (${event.workers} preprocessing worker${event.workers === 1 ? '' : 's'})\n`);
-        progress = createProgress(label, event.rowsTotal, io.stderr, { initial: resumedRows });
+        if (showProgress) progress = createProgress(label, event.rowsTotal, io.stderr, { initial: resumedRows });
         break;
       case 'progress':
         progress?.update(event.rowsDone);
@@ -253,50 +254,80 @@ async function fileSha256(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** What the experiment runner asks for one split (the fields of its `ExtractRequest`). */
-export interface ExtractSplitRequest {
-  readonly dataset: Dataset;
-  readonly split: string;
+/** A backbone with its weights file (or random seed), and the weights themselves when the caller has them already. */
+export interface ExtractSplitBackbone {
   readonly backbone: Backbone;
   readonly weightsPath: string | undefined;
   readonly seed: number;
+  /** The backbone's weights when the caller has them already (a grid uses each backbone for every split). */
+  readonly weights?: CanonicalWeights;
+}
+
+/** What the experiment runner asks for one split (the fields of its `ExtractRequest`). */
+export interface ExtractSplitRequest extends ExtractSplitBackbone {
+  readonly dataset: Dataset;
+  readonly split: string;
+  /** More backbones that preprocess like `backbone` (after `resize`/`crop`): embedded in the same pass, each image decoded once. */
+  readonly companions?: readonly ExtractSplitBackbone[];
   readonly settings: { readonly limit?: number; readonly batch?: number; readonly threads?: number; readonly workers?: number; readonly resize?: number; readonly crop?: number };
   readonly io: CommandIo;
   readonly signal?: AbortSignal;
   /** Default `defaultFeatureStore()`. */
   readonly store?: string;
   readonly device?: 'cpu' | 'cuda';
-  /** The backbone's weights when the caller has them already (a grid uses each backbone for every split). */
-  readonly weights?: CanonicalWeights;
+}
+
+export interface ExtractedSplitFolder {
+  readonly folder: string;
+  readonly reused: boolean;
+  readonly key: string;
 }
 
 /**
  * One split into the feature store, for the experiment runner: reuses stored features when the key matches,
- * resumes an interrupted extraction of the same key, and shows progress on `io.stderr`.
+ * resumes an interrupted extraction of the same key, and shows progress on `io.stderr`. Companions that
+ * preprocess like the backbone are embedded in the same pass; the others are left out of `companions`.
  */
-export async function extractSplit(request: ExtractSplitRequest): Promise<{ folder: string; reused: boolean; key: string }> {
-  const { backbone, settings } = request;
-  const weights = request.weights ?? (await loadWeights(backbone, request.weightsPath, request.seed));
-  const preprocessing = overridePreprocessing(backbone.preprocessing, settings.resize, settings.crop);
-  const result = await extractFeatures({
-    dataset: request.dataset,
-    split: request.split,
-    model: backboneModel({
-      backbone,
+export async function extractSplit(request: ExtractSplitRequest): Promise<ExtractedSplitFolder & { companions?: (ExtractedSplitFolder | undefined)[] }> {
+  const { settings } = request;
+  const modelOf = async (entry: ExtractSplitBackbone) => {
+    const weights = entry.weights ?? (await loadWeights(entry.backbone, entry.weightsPath, entry.seed));
+    return backboneModel({
+      backbone: entry.backbone,
       weights,
       runtime: onnxRuntime({ spinning: false }),
       runtimeOptions: { ...(settings.threads ? { threads: settings.threads } : {}), device: request.device ?? 'cpu' },
-      preprocessing,
-    }),
+      preprocessing: overridePreprocessing(entry.backbone.preprocessing, settings.resize, settings.crop),
+    });
+  };
+  const lead = await modelOf(request);
+  const companions: { entry: ExtractSplitBackbone; model: FeatureModel }[] = [];
+  for (const entry of request.companions ?? []) {
+    const model = await modelOf(entry);
+    if (JSON.stringify(model.preprocessing) === JSON.stringify(lead.preprocessing)) companions.push({ entry, model });
+  }
+  const entries = [request, ...companions.map(({ entry }) => entry)];
+  // One progress bar, for the first model: the others advance with it.
+  const reporters = entries.map((entry, position) =>
+    reporter(`${request.dataset.id}/${request.split} × ${entry.backbone.id}${position === 0 && entries.length > 1 ? ` (+${entries.length - 1} in the same pass)` : ''}`, request.io, position === 0),
+  );
+  const results = await extractFeatureSets({
+    dataset: request.dataset,
+    split: request.split,
+    models: [lead, ...companions.map(({ model }) => model)],
     store: request.store ?? defaultFeatureStore(),
     ...(settings.limit !== undefined ? { limit: settings.limit } : {}),
     ...(settings.batch !== undefined ? { batchSize: settings.batch } : {}),
     ...(settings.workers !== undefined ? { workers: settings.workers } : {}),
     interrupted: 'resume',
-    onEvent: reporter(`${request.dataset.id}/${request.split} × ${backbone.id}`, request.io),
+    onEvent: (event, model) => reporters[model]!(event),
     ...(request.signal ? { signal: request.signal } : {}),
   });
-  return { folder: result.folder, reused: result.reused, key: result.key };
+  const folders = results.map((result) => ({ folder: result.folder, reused: result.reused, key: result.key }));
+  if (!request.companions?.length) return folders[0]!;
+  // In the request's order, undefined for those that preprocess differently (the runner extracts them alone).
+  const answered = new Map(companions.map(({ entry }, position) => [entry, folders[position + 1]!]));
+  return { ...folders[0]!, companions: request.companions.map((entry) => answered.get(entry)) };
 }
 
 /**

@@ -12,7 +12,7 @@ import { UsageError, type Command, type CommandIo } from '../command.js';
 import { readResultsDocument, renderReport } from '../report/index.js';
 import { loadExperimentConfig } from '../run/load-config.js';
 import { PAPER_PROTOCOLS, paperExperiment } from '../run/paper.js';
-import { runExperiment, type ExtractSplit, type RunFinetune, type RunFusion, type RunOutcome } from '../run/runner.js';
+import { runExperiment, type ExtractBackbone, type ExtractSplit, type RunFinetune, type RunFusion, type RunOutcome } from '../run/runner.js';
 import type { ExperimentConfig, ProtocolEntry } from '../run/config.js';
 import { extractSplit } from './embed.js';
 import { checkFeatureSets, evaluateFusion } from './dvme.js';
@@ -120,10 +120,14 @@ export async function runExperimentWithDefaults(config: ExperimentConfig, option
   const { io, store } = options;
   // Each backbone's weights are read (or drawn) once for all its splits and datasets.
   const weights = new Map<string, Promise<CanonicalWeights>>();
+  const withWeights = async <Entry extends ExtractBackbone>(entry: Entry): Promise<Entry & { weights: CanonicalWeights }> => {
+    const key = JSON.stringify([entry.backbone.id, entry.weightsPath ?? null, entry.seed]);
+    if (!weights.has(key)) weights.set(key, loadWeights(entry.backbone, entry.weightsPath, entry.seed));
+    return { ...entry, weights: await weights.get(key)! };
+  };
   const extract: ExtractSplit = async (request) => {
-    const key = JSON.stringify([request.backbone.id, request.weightsPath ?? null, request.seed]);
-    if (!weights.has(key)) weights.set(key, loadWeights(request.backbone, request.weightsPath, request.seed));
-    return extractSplit({ ...request, store, weights: await weights.get(key)! });
+    const companions = request.companions ? await Promise.all(request.companions.map(withWeights)) : undefined;
+    return extractSplit({ ...(await withWeights(request)), store, ...(companions ? { companions } : {}) });
   };
   const fuse: RunFusion = async (request) => {
     checkFeatureSets(

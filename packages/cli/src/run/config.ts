@@ -90,6 +90,11 @@ export interface ExtractionSettings {
   /** Resize the shorter side to N and centre-crop to `crop` instead of each backbone's default. */
   readonly resize?: number;
   readonly crop?: number;
+  /**
+   * Embed the backbones that preprocess alike in one pass over each split, so that each image is decoded and
+   * preprocessed once for all of them; default true. False holds one model in memory at a time.
+   */
+  readonly together?: boolean;
 }
 
 /** Types an experiment config in `medssl.config.ts`; returns it unchanged. */
@@ -186,8 +191,10 @@ export function validateExperimentConfig(value: unknown, source = 'config'): Req
   if (extraction !== undefined) {
     if (!isRecord(extraction)) fail('extraction', `expected an object, got ${describe(extraction)}`);
     for (const [key, setting] of Object.entries(extraction as Record<string, unknown>)) {
-      if (!['limit', 'batch', 'threads', 'workers', 'resize', 'crop'].includes(key)) fail(`extraction.${key}`, 'unknown setting; known: limit, batch, threads, workers, resize, crop');
-      if (!(isNonNegativeInteger(setting) && setting > 0)) fail(`extraction.${key}`, `expected a positive integer, got ${describe(setting)}`);
+      if (!['limit', 'batch', 'threads', 'workers', 'resize', 'crop', 'together'].includes(key)) fail(`extraction.${key}`, 'unknown setting; known: limit, batch, threads, workers, resize, crop, together');
+      if (key === 'together') {
+        if (typeof setting !== 'boolean') fail('extraction.together', `expected true or false, got ${describe(setting)}`);
+      } else if (!(isNonNegativeInteger(setting) && setting > 0)) fail(`extraction.${key}`, `expected a positive integer, got ${describe(setting)}`);
     }
   }
   const config = value as unknown as ExperimentConfig;

@@ -140,6 +140,8 @@ describe('medssl run', () => {
     expect(() => validateExperimentConfig({ ...base, fractions: [0] })).toThrow(/fractions\[0\]/);
     expect(() => validateExperimentConfig({ ...base, backbones: [{ id: 'random:resnet50' }, { id: 'random:resnet50' }] })).toThrow(/listed twice/);
     expect(() => validateExperimentConfig({ ...base, extraction: { crops: 3 } })).toThrow(/extraction\.crops: unknown setting/);
+    expect(() => validateExperimentConfig({ ...base, extraction: { together: 'yes' } })).toThrow(/extraction\.together: expected true or false, got "yes"/);
+    expect(() => validateExperimentConfig({ ...base, extraction: { together: false, batch: 0 } })).toThrow(/extraction\.batch: expected a positive integer/);
     expect(() => validateExperimentConfig([])).toThrow(ExperimentConfigError);
     expect(validateExperimentConfig(base)).toMatchObject({ fractions: [0.01, 0.1, 1], seeds: [0], fusions: [] });
   });

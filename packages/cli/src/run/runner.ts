@@ -16,15 +16,31 @@ import { version } from '../version.js';
 import type { BackboneEntry, DatasetEntry, ExperimentConfig, FinetuneEntry, FusionEntry, ProtocolEntry, SplitNames } from './config.js';
 import { validateExperimentConfig } from './config.js';
 
-/** Turns one split of a dataset into a stored feature-set folder (reusing stored features when the key matches). */
-export type ExtractSplit = (request: ExtractRequest) => Promise<{ folder: string; reused: boolean }>;
+/**
+ * Turns one split of a dataset into a stored feature-set folder (reusing stored features when the key matches),
+ * and those of the request's companions where it can; the runner asks for each companion left out alone.
+ */
+export type ExtractSplit = (request: ExtractRequest) => Promise<ExtractedSplit>;
 
-export interface ExtractRequest {
-  readonly dataset: Dataset;
-  readonly split: string;
+export interface ExtractedSplit {
+  readonly folder: string;
+  readonly reused: boolean;
+  /** The companions' feature sets, in their order; undefined (or absent) for a companion the runner must ask for alone. */
+  readonly companions?: readonly ({ readonly folder: string; readonly reused: boolean } | undefined)[];
+}
+
+/** A backbone with its weights: a file, or a seed for random initialisation. */
+export interface ExtractBackbone {
   readonly backbone: Backbone;
   readonly weightsPath: string | undefined;
   readonly seed: number;
+}
+
+export interface ExtractRequest extends ExtractBackbone {
+  readonly dataset: Dataset;
+  readonly split: string;
+  /** More backbones that preprocess like `backbone`, to embed in the same pass over the split (each image decoded once). */
+  readonly companions?: readonly ExtractBackbone[];
   readonly settings: NonNullable<ExperimentConfig['extraction']>;
   readonly io: CommandIo;
   readonly signal?: AbortSignal;
@@ -119,33 +135,30 @@ export async function runExperiment(rawConfig: ExperimentConfig, options: RunExp
   for (const [datasetIndex, datasetEntry] of config.datasets.entries()) {
     const dataset = await openEntryDataset(datasetEntry);
     const splits = splitNames(dataset, datasetEntry.splits, `datasets[${datasetIndex}]`);
-    const featureFolders = new Map<string, EvaluationSplits<string>>();
-    for (const backboneEntry of config.backbones) {
-      const backbone = entryBackbone(backboneEntry);
-      // Features are extracted for the stored-feature protocols and the fusions only: finetuning reads images.
-      if (featureProtocols.length === 0 && !config.fusions.some((fusion) => fusion.backbones.includes(backbone.id))) continue;
-      const folders: Partial<Record<(typeof ROLES)[number], string>> = {};
+    const featureFolders = new Map<string, Partial<Record<(typeof ROLES)[number], string>>>();
+    // Features are extracted for the stored-feature protocols and the fusions only: finetuning reads images.
+    const extracting = config.backbones
+      .map((entry) => ({ backbone: entryBackbone(entry), weightsPath: entry.weights, seed: entry.seed ?? 0 }))
+      .filter(({ backbone }) => featureProtocols.length > 0 || config.fusions.some((fusion) => fusion.backbones.includes(backbone.id)));
+    for (const group of extractionGroups(extracting, config.extraction?.together ?? true)) {
+      for (const { backbone } of group) featureFolders.set(backbone.id, {});
+      const [lead, ...companions] = group as [ExtractBackbone, ...ExtractBackbone[]];
       for (const role of ROLES) {
         signal?.throwIfAborted();
-        const extracted = await options.extract({
-          dataset,
-          split: splits[role],
-          backbone,
-          weightsPath: backboneEntry.weights,
-          seed: backboneEntry.seed ?? 0,
-          settings: config.extraction ?? {},
-          io,
-          ...(signal ? { signal } : {}),
-        });
-        folders[role] = extracted.folder;
+        const request = { dataset, split: splits[role], settings: config.extraction ?? {}, io, ...(signal ? { signal } : {}) };
+        const extracted = await options.extract({ ...request, ...lead, ...(companions.length > 0 ? { companions } : {}) });
+        featureFolders.get(lead.backbone.id)![role] = extracted.folder;
+        for (const [position, companion] of companions.entries()) {
+          const answer = extracted.companions?.[position] ?? (await options.extract({ ...request, ...companion }));
+          featureFolders.get(companion.backbone.id)![role] = answer.folder;
+        }
       }
-      featureFolders.set(backbone.id, folders as EvaluationSplits<string>);
     }
 
     let rowHashes: Promise<EvaluationSplits<string>> | undefined;
     for (const backboneEntry of config.backbones) {
       const backbone = entryBackbone(backboneEntry);
-      const folders = featureFolders.get(backbone.id);
+      const folders = featureFolders.get(backbone.id) as EvaluationSplits<string> | undefined;
       const sets = featureProtocols.length > 0 && folders ? await readSplits(folders) : undefined;
       for (const protocolEntry of config.protocols) {
         signal?.throwIfAborted();
@@ -221,7 +234,7 @@ export async function runExperiment(rawConfig: ExperimentConfig, options: RunExp
     for (const fusion of config.fusions) {
       signal?.throwIfAborted();
       if (!options.fuse) throw new Error(`fusions[${config.fusions.indexOf(fusion)}]: this runner has no fusion support`);
-      const folderLists = Object.fromEntries(ROLES.map((role) => [role, fusion.backbones.map((id) => featureFolders.get(id)![role])])) as EvaluationSplits<string[]>;
+      const folderLists = Object.fromEntries(ROLES.map((role) => [role, fusion.backbones.map((id) => featureFolders.get(id)![role]!)])) as EvaluationSplits<string[]>;
       const sets = Object.fromEntries(await Promise.all(ROLES.map(async (role) => [role, await Promise.all(folderLists[role].map((folder) => readFeatureSet(folder)))] as const))) as EvaluationSplits<FeatureSet[]>;
       const unit = unitKey({
         kind: 'fusion',
@@ -258,6 +271,20 @@ export async function runExperiment(rawConfig: ExperimentConfig, options: RunExp
   );
   await writeFileAtomic(summaryFile, `# ${config.name}\n\n${summaries.join('\n')}`);
   return { documents, computed, reused, runFile, summaryFile };
+}
+
+/**
+ * Backbones grouped for extraction: those that preprocess alike share a pass over each split (in the order
+ * the config names them), unless `together` is false.
+ */
+function extractionGroups(backbones: readonly ExtractBackbone[], together: boolean): ExtractBackbone[][] {
+  if (!together) return backbones.map((backbone) => [backbone]);
+  const groups = new Map<string, ExtractBackbone[]>();
+  for (const entry of backbones) {
+    const key = JSON.stringify(entry.backbone.preprocessing);
+    groups.set(key, [...(groups.get(key) ?? []), entry]);
+  }
+  return [...groups.values()];
 }
 
 async function openEntryDataset(entry: DatasetEntry): Promise<Dataset> {

@@ -1,0 +1,87 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeSafetensors, randomCanonicalWeights } from '@medssl/weights';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { captureIo } from '../__fixtures__/io.js';
+import { resolveBackbone } from '../backbones.js';
+import { extractSplit } from '../commands/embed.js';
+import { openDataset } from '../datasets.js';
+import { writeSyntheticDataset } from '../demo/write-dataset.js';
+import { defineExperiment } from './config.js';
+import { runExperiment, type ExtractSplit } from './runner.js';
+
+// Backbones that preprocess alike share one pass over each split: random and supervised ResNet-50 (bilinear)
+// do; ViT-S/16 (bicubic) does not.
+let root: string;
+let weightsFile: string;
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'medssl-together-'));
+  await writeSyntheticDataset(join(root, 'data'), { train: 16, val: 8, test: 8 }, 3, 32);
+  // A supervised ResNet-50 checkpoint with seeded random weights, in torchvision's names, as safetensors.
+  const weights = await randomCanonicalWeights(resolveBackbone('supervised:resnet50').architecture, 5);
+  weightsFile = join(root, 'resnet50.safetensors');
+  writeFileSync(weightsFile, encodeSafetensors(Object.fromEntries([...weights.tensors].map(([name, tensor]) => [name, { dtype: 'F32' as const, shape: tensor.shape, data: tensor.data }]))));
+});
+
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('extraction of backbones that preprocess alike', () => {
+  it('asks for them together, one pass per split, with the same features as one at a time', async () => {
+    const experiment = (together: boolean) =>
+      defineExperiment({
+        name: 'together',
+        datasets: [{ id: 'folder', root: join(root, 'data') }],
+        backbones: [{ id: 'random:resnet50', seed: 1 }, { id: 'supervised:resnet50', weights: weightsFile }],
+        protocols: [{ id: 'knn', k: [3] }],
+        fractions: [1],
+        extraction: { resize: 32, crop: 32, batch: 8, workers: 1, together },
+      });
+    const run = async (together: boolean) => {
+      const store = join(root, `store-${together}`);
+      const asked: string[] = [];
+      const folders = new Map<string, string[]>();
+      const extract: ExtractSplit = async (request) => {
+        asked.push([request.backbone.id, ...(request.companions ?? []).map((companion) => `+${companion.backbone.id}`)].join(' '));
+        const answer = await extractSplit({ ...request, store });
+        for (const [id, folder] of [[request.backbone.id, answer.folder], ...(request.companions ?? []).map((companion, position) => [companion.backbone.id, answer.companions![position]!.folder])] as const) {
+          folders.set(id, [...(folders.get(id) ?? []), folder]);
+        }
+        return answer;
+      };
+      const outcome = await runExperiment(experiment(together), { out: join(root, `out-${together}`), io: captureIo().io, extract });
+      return { asked, folders, outcome };
+    };
+
+    const together = await run(true);
+    expect(together.asked).toEqual(Array(3).fill('random:resnet50 +supervised:resnet50'));
+    const apart = await run(false);
+    expect(apart.asked).toEqual([...Array(3).fill('random:resnet50'), ...Array(3).fill('supervised:resnet50')]);
+    for (const id of ['random:resnet50', 'supervised:resnet50']) {
+      const [mine, theirs] = [together.folders.get(id)!, apart.folders.get(id)!];
+      expect(mine).toHaveLength(3);
+      mine.forEach((folder, role) => expect(readFileSync(join(folder, 'features.npy')).equals(readFileSync(join(theirs[role]!, 'features.npy'))), `${id}, split ${role}`).toBe(true));
+    }
+    const rows = (documents: readonly object[]) => documents.map((document) => (document as { rows: { metrics: unknown }[] }).rows.map((row) => row.metrics));
+    expect(rows(together.outcome.documents)).toEqual(rows(apart.outcome.documents));
+  }, 300_000);
+
+  it('leaves out a companion that preprocesses otherwise, for the runner to ask alone', async () => {
+    const dataset = await openDataset('folder', join(root, 'data'));
+    const io = captureIo();
+    const request = { dataset, split: 'train', seed: 1, weightsPath: undefined, settings: { resize: 32, crop: 32, batch: 8, workers: 1, limit: 8 }, io: io.io, store: join(root, 'store-alone') };
+    const answer = await extractSplit({
+      ...request,
+      backbone: resolveBackbone('random:resnet50'),
+      companions: [
+        { backbone: resolveBackbone('random:vits16'), weightsPath: undefined, seed: 2 },
+        { backbone: resolveBackbone('random:resnet50'), weightsPath: undefined, seed: 3 },
+      ],
+    });
+    expect(answer.companions?.[0]).toBeUndefined();
+    expect(answer.companions?.[1]).toMatchObject({ reused: false });
+    expect(answer.companions![1]!.folder).not.toBe(answer.folder);
+    expect(io.err.join('')).toContain('train × random:resnet50 (+1 in the same pass)');
+  }, 120_000);
+});
