@@ -5,9 +5,11 @@
 // per size, 1k and 10k patches, to show memory stays flat as the image count grows. Medians of repeats, and
 // ratios measured in the same run: never quote one absolute rate (the machine is shared).
 //
-//   pnpm --filter @medssl/bench pipeline [--images 256] [--patches 512] [--repeats 3] [--threads N] [--workers N] [--depth N] [--no-rss]
+//   pnpm --filter @medssl/bench pipeline [--images 256] [--patches 512] [--repeats 3] [--threads N] [--workers N] [--depth N] [--together 3] [--no-rss]
 //
-// Goal: end to end >= 90 % of raw inference throughput; peak RSS flat from 1k to 10k images.
+// Goal: end to end >= 90 % of raw inference throughput; peak RSS flat from 1k to 10k images. Also, with
+// --together N (default 3; 1 skips it): N ResNet-50s that preprocess alike (as supervised, SwAV and random do)
+// extracted in one pass, each PNG decoded once, against the N models' raw inference.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -16,7 +18,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { supervised } from '@medssl/backbone-supervised';
 import { preprocessInto } from '@medssl/core';
-import { createPipelineStats, decodeImage, decodeImageFile, defaultWorkerCount, extractFeatures, type FeatureModel, type PipelineStats } from '@medssl/core/node';
+import { createPipelineStats, decodeImage, decodeImageFile, defaultWorkerCount, extractFeatures, extractFeatureSets, type FeatureModel, type PipelineStats } from '@medssl/core/node';
 import { folder } from '@medssl/dataset-folder';
 import { pcam } from '@medssl/dataset-pcam';
 import { onnxRuntime } from '@medssl/runtime-onnx';
@@ -126,9 +128,13 @@ async function preparationCpuSeconds(dataset: Dataset, preprocessing: Preprocess
   return median(times);
 }
 
-async function compare(name: string, dataset: Dataset, count: number, embedder: Embedder, preprocessing: Preprocessing, weightsSha256: string, settings: { repeats: number; workers: number; depth: number; store: string }) {
+/**
+ * End to end against raw inference, for one model or several that preprocess alike (extracted together, each
+ * image decoded once): raw is then all the models' inference on the same batches, one after another.
+ */
+async function compare(name: string, dataset: Dataset, count: number, models: readonly { embedder: Embedder; weightsSha256: string }[], preprocessing: Preprocessing, settings: { repeats: number; workers: number; depth: number; store: string }) {
   const batch = { data: new Float32Array(BATCH * 3 * 224 * 224).map((_, index) => Math.sin(index)), shape: [BATCH, 3, 224, 224] };
-  await embedder.embed(batch);
+  for (const { embedder } of models) await embedder.embed(batch);
   const raw: number[] = [];
   const rawCores: number[] = [];
   const endToEnd: number[] = [];
@@ -138,7 +144,7 @@ async function compare(name: string, dataset: Dataset, count: number, embedder: 
   for (let repeat = 0; repeat < settings.repeats; repeat++) {
     let started = performance.now();
     const cpu = cpuSeconds();
-    for (let done = 0; done < count; done += BATCH) await embedder.embed(batch);
+    for (let done = 0; done < count; done += BATCH) for (const { embedder } of models) await embedder.embed(batch);
     const rawSeconds = (performance.now() - started) / 1000;
     raw.push(count / rawSeconds);
     rawCores.push((cpuSeconds() - cpu) / rawSeconds);
@@ -146,10 +152,12 @@ async function compare(name: string, dataset: Dataset, count: number, embedder: 
     const run = createPipelineStats();
     started = performance.now();
     const cpuBefore = cpuSeconds();
-    const result = await extractFeatures({ dataset, split: 'train', model: readyModel(embedder, preprocessing, weightsSha256), store, limit: count, batchSize: BATCH, workers: settings.workers, depth: settings.depth, stats: run });
+    const results = await extractFeatureSets({
+      dataset, split: 'train', models: models.map(({ embedder, weightsSha256 }) => readyModel(embedder, preprocessing, weightsSha256)), store, limit: count, batchSize: BATCH, workers: settings.workers, depth: settings.depth, stats: run,
+    });
     const seconds = (performance.now() - started) / 1000;
     endToEndCpu.push((cpuSeconds() - cpuBefore) / count);
-    if (result.manifest.count !== count) throw new Error(`${name}: extracted ${result.manifest.count} rows, expected ${count}`);
+    for (const result of results) if (result.manifest.count !== count) throw new Error(`${name}: extracted ${result.manifest.count} rows, expected ${count}`);
     endToEnd.push(count / seconds);
     // Without the wait for the first batch (starting the workers, filling the pipeline), during which
     // nothing is inferred: what a long split runs at.
@@ -211,6 +219,7 @@ async function main(): Promise<void> {
       threads: { type: 'string' },
       workers: { type: 'string' },
       depth: { type: 'string', default: '3' },
+      together: { type: 'string', default: '3' },
       'no-rss': { type: 'boolean', default: false },
     },
   });
@@ -220,6 +229,7 @@ async function main(): Promise<void> {
   const threads = values.threads === undefined ? undefined : Number(values.threads);
   const workers = values.workers === undefined ? defaultWorkerCount() : Number(values.workers);
   const depth = Number(values.depth);
+  const together = Number(values.together);
   const root = mkdtempSync(join(tmpdir(), 'medssl-bench-pipeline-'));
   try {
     let started = performance.now();
@@ -237,8 +247,12 @@ async function main(): Promise<void> {
     );
 
     const backbone = supervised();
-    const weights = await randomCanonicalWeights(backbone.architecture, 0);
-    const embedder = await onnxRuntime({ spinning: false }).createEmbedder(backbone, weights, threads ? { threads } : {});
+    // Seeded random weights; the others stand for SwAV's and random ResNet-50s, which preprocess alike.
+    const models = [];
+    for (let seed = 0; seed < Math.max(1, together); seed++) {
+      const weights = await randomCanonicalWeights(backbone.architecture, seed);
+      models.push({ embedder: await onnxRuntime({ spinning: false }).createEmbedder(backbone, weights, threads ? { threads } : {}), weightsSha256: weights.sha256 });
+    }
     const first = await decodeImageFile(join(root, 'png', 'normal', '00000.png'));
     console.log(
       `${cpus()[0]?.model ?? 'cpu'}, ${availableParallelism()} cores, load average ${loadavg()[0]!.toFixed(1)}; ResNet-50 at 224, batch ${BATCH}, ` +
@@ -248,10 +262,11 @@ async function main(): Promise<void> {
     const store = join(root, 'store');
     const settings = { repeats, workers, depth, store };
     const pngs = await folder({ root: join(root, 'png'), fractions: { train: 1, val: 0, test: 0 } });
-    await compare('1024x1024 PNG', pngs, images, embedder, backbone.preprocessing, weights.sha256, settings);
+    await compare('1024x1024 PNG', pngs, images, models.slice(0, 1), backbone.preprocessing, settings);
     const pcamDataset = await pcam({ root: join(root, 'pcam') });
-    await compare('96x96 PCam (HDF5)', pcamDataset, patches, embedder, backbone.preprocessing, weights.sha256, settings);
-    await embedder.dispose();
+    await compare('96x96 PCam (HDF5)', pcamDataset, patches, models.slice(0, 1), backbone.preprocessing, settings);
+    if (models.length > 1) await compare(`PNG, ${models.length} ResNet-50s`, pngs, images, models, backbone.preprocessing, settings);
+    for (const { embedder } of models) await embedder.dispose();
 
     if (!values['no-rss']) {
       // One child per size, so each peak is its own. h5wasm is imported before tsx's loader: under it, h5wasm
