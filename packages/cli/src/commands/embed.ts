@@ -181,7 +181,11 @@ export const embedCommand: Command = {
 };
 
 /** Turns extraction events into lines on standard error and a progress bar (or periodic lines). */
-function reporter(label: string, io: CommandIo, showProgress = true): (event: ExtractionEvent) => void {
+/**
+ * Turns extraction events into lines and a progress bar. `bar` says, when computing starts, whether this
+ * extraction draws the bar (with what label): of models embedded in one pass, one does.
+ */
+function reporter(label: string, io: CommandIo, bar: () => string | undefined = () => label): (event: ExtractionEvent) => void {
   let progress: Progress | undefined;
   let provider = '';
   let resumedRows = 0;
@@ -203,7 +207,10 @@ function reporter(label: string, io: CommandIo, showProgress = true): (event: Ex
       case 'started':
         provider = event.provider;
         io.stderr(`embedding ${event.rowsToCompute} of ${event.rowsTotal} rows into ${event.folder} on ${event.provider} (${event.workers} preprocessing worker${event.workers === 1 ? '' : 's'})\n`);
-        if (showProgress) progress = createProgress(label, event.rowsTotal, io.stderr, { initial: resumedRows });
+        {
+          const barLabel = bar();
+          if (barLabel !== undefined) progress = createProgress(barLabel, event.rowsTotal, io.stderr, { initial: resumedRows });
+        }
         break;
       case 'progress':
         progress?.update(event.rowsDone);
@@ -307,10 +314,16 @@ export async function extractSplit(request: ExtractSplitRequest): Promise<Extrac
     if (JSON.stringify(model.preprocessing) === JSON.stringify(lead.preprocessing)) companions.push({ entry, model });
   }
   const entries = [request, ...companions.map(({ entry }) => entry)];
-  // One progress bar, for the first model: the others advance with it.
-  const reporters = entries.map((entry, position) =>
-    reporter(`${request.dataset.id}/${request.split} × ${entry.backbone.id}${position === 0 && entries.length > 1 ? ` (+${entries.length - 1} in the same pass)` : ''}`, request.io, position === 0),
-  );
+  // One progress bar, drawn by the first model that computes: the others advance with it.
+  let barOwner: number | undefined;
+  const reporters = entries.map((entry, position) => {
+    const label = `${request.dataset.id}/${request.split} × ${entry.backbone.id}`;
+    return reporter(label, request.io, () => {
+      barOwner ??= position;
+      if (barOwner !== position) return undefined;
+      return entries.length > 1 ? `${label} (+${entries.length - 1} in the same pass)` : label;
+    });
+  });
   const results = await extractFeatureSets({
     dataset: request.dataset,
     split: request.split,

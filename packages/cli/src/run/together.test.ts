@@ -83,5 +83,11 @@ describe('extraction of backbones that preprocess alike', () => {
     expect(answer.companions?.[1]).toMatchObject({ reused: false });
     expect(answer.companions![1]!.folder).not.toBe(answer.folder);
     expect(io.err.join('')).toContain('train × random:resnet50 (+1 in the same pass)');
+
+    // The first model stored already: the companion that computes draws the progress bar.
+    const later = captureIo();
+    const next = await extractSplit({ ...request, io: later.io, backbone: resolveBackbone('random:resnet50'), companions: [{ backbone: resolveBackbone('random:resnet50'), weightsPath: undefined, seed: 4 }] });
+    expect(next).toMatchObject({ folder: answer.folder, reused: true, companions: [{ reused: false }] });
+    expect(later.err.join('')).toMatch(/reusing stored features[\s\S]*train × random:resnet50 \(\+1 in the same pass\)/);
   }, 120_000);
 });
