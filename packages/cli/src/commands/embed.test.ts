@@ -193,6 +193,30 @@ describe.skipIf(!haveData)('medssl embed', () => {
     expect(featuresOf(folders[0]!).equals(featuresOf(folders[1]!))).toBe(true);
   });
 
+  it('embeds several backbones, those that preprocess alike in one pass, each into its own set', async () => {
+    const second = join(scratch, 'small-convnet-2.onnx');
+    writeSmallConvnet(second, 1);
+    const common = ['embed', '--dataset', 'folder', '--root', pcamJpegs, '--split', 'train', '--output-name', 'features', '--resize', '32', '--crop', '28', '--limit', '12', '--batch', '4', '--threads', '1', '--workers', '1'];
+    const backbones = [`onnx:${model}`, 'random:resnet50', `onnx:${second}`];
+    const out = fresh('out');
+    const { io, out: printed, err } = captureIo();
+    expect(await main([...common, ...backbones.flatMap((id) => ['--backbone', id]), '--store', fresh('store'), '--out', out], io)).toBe(0);
+    // The two model files preprocess alike (no normalisation); ResNet-50 normalises with ImageNet's mean and std.
+    expect(err.join('')).toContain(`folder/train × onnx:${model} (+1 in the same pass)`);
+    expect(err.join('')).toMatch(/folder\/train × random:resnet50 12\/12/);
+    const folders = printed.join('').trim().split('\n');
+    expect(folders).toEqual(backbones.map((id) => join(out, id.replace(/[^\w.-]+/g, '_'))));
+    for (const [position, id] of backbones.entries()) {
+      const set = await readFeatureSet(folders[position]!);
+      expect(set.manifest).toMatchObject({ backbone: id, count: 12 });
+      if (id.startsWith('onnx:')) {
+        const alone = captureIo();
+        expect(await main([...common, '--backbone', id, '--store', fresh('store')], alone.io)).toBe(0);
+        expect(featuresOf(alone.out.join('').trim()).equals(featuresOf(folders[position]!)), id).toBe(true);
+      }
+    }
+  });
+
   it('names what is missing or wrong', async () => {
     const root = fresh('errors');
     const base = ['embed', '--dataset', 'medmnist:retinamnist', '--root', medmnist, '--split', 'train', '--store', root];
@@ -204,6 +228,9 @@ describe.skipIf(!haveData)('medssl embed', () => {
       [[...base, '--backbone', 'random:resnet50', '--shard', '2/2'], /--shard: shard index must be an integer from 0 to 1/, 2],
       [[...base, '--backbone', 'random:resnet50', '--resume', '--restart'], /--resume and --restart exclude each other/, 2],
       [[...base, '--backbone', 'random:resnet50', '--device', 'tpu'], /--device must be cpu or cuda, got "tpu"/, 2],
+      [[...base, '--backbone', 'random:resnet50', '--backbone', 'random:resnet50'], /--backbone random:resnet50 is given twice/, 2],
+      [[...base, '--backbone', 'random:resnet50', '--backbone', 'dino:vits16', '--weights', 'dino.pth'], /--weights "dino\.pth": with several backbones, name the one it is for: --weights ID=FILE, ID one of random:resnet50, dino:vits16/, 2],
+      [[...base, '--backbone', 'dino:vits16', '--backbone', 'swav:resnet50', '--weights', 'dino:vits16=a.pth', '--weights', 'dino:vits16=b.pth'], /--weights for dino:vits16 is given twice/, 2],
       [
         [...base, '--backbone', `onnx:${model}`, '--output-name', 'features', '--limit', '4', '--resize', '28', '--crop', '28', '--device', 'cuda'],
         /CUDA execution provider is not installed .*allowBuilds: \{ onnxruntime-node: true \}.*ONNXRUNTIME_NODE_INSTALL_CUDA=1/s,

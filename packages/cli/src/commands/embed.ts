@@ -1,18 +1,17 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { batches, outputCount, parseShard, type ShardSpec } from '@medssl/core';
 import {
+  copyFeatureSet,
   defaultFeatureStore,
   defaultWorkerCount,
   embedBatches,
-  extractFeatures,
   extractFeatureSets,
   InterruptedExtractionError,
   backboneModel,
   type ExtractionEvent,
-  type ExtractionResult,
   type FeatureModel,
   type LazyWeights,
   type PipelineStats,
@@ -23,14 +22,21 @@ import { integerOption, numberList, required } from '../arguments.js';
 import { loadWeights, resolveBackbone, BACKBONE_IDS } from '../backbones.js';
 import { UsageError, type Command, type CommandIo } from '../command.js';
 import { openDataset } from '../datasets.js';
+import { slug } from '../file-names.js';
 import { createProgress, type Progress } from '../progress.js';
 
 const usage = `Usage
   medssl embed --dataset ID --root DIR --split NAME --backbone ID [--weights FILE] [--out DIR] [options]
+  medssl embed ... --backbone ID --backbone ID2 [--weights ID=FILE ...] [--out DIR]
 
 Embeds one split of a dataset with a pretrained backbone into the feature store, or reuses what the store
 holds when nothing the features depend on has changed, and prints the feature-set folder: features.npy
 (float32 [N, D]), targets.npy, ids.json, manifest.json (numpy reads them as they are).
+
+Several --backbone: backbones that preprocess alike (supervised, SwAV and random ResNet-50 do) are embedded
+in one pass over the split, each image decoded once for all of them; each gets its own feature set, and
+its folder is printed on its own line, in the order given. --weights then names its backbone (ID=FILE), and
+--out DIR gets one folder per backbone.
 
 Stored features are keyed by dataset id and version, split, rows, backbone, weights SHA-256, every
 preprocessing field, runtime and precision. Work is saved in durable chunks: a run killed at any moment
@@ -71,8 +77,8 @@ export const embedCommand: Command = {
         dataset: { type: 'string' },
         root: { type: 'string' },
         split: { type: 'string' },
-        backbone: { type: 'string' },
-        weights: { type: 'string' },
+        backbone: { type: 'string', multiple: true },
+        weights: { type: 'string', multiple: true },
         out: { type: 'string' },
         store: { type: 'string' },
         resume: { type: 'boolean', default: false },
@@ -113,76 +119,93 @@ export const embedCommand: Command = {
     const seed = integerOption(values.seed, 'seed', 0) ?? 0;
     const datasetId = required(values.dataset, 'dataset');
     const root = required(values.root, 'root');
-    const backboneId = required(values.backbone, 'backbone');
+    const backboneIds = values.backbone ?? [];
+    if (backboneIds.length === 0) throw new UsageError('--backbone is required');
+    const repeated = backboneIds.find((id, index) => backboneIds.indexOf(id) !== index);
+    if (repeated) throw new UsageError(`--backbone ${repeated} is given twice`);
+    const weightsFiles = weightsByBackbone(backboneIds, values.weights ?? []);
     const split = required(values.split, 'split');
     const store = resolve(values.store ?? defaultFeatureStore());
     const out = values.out === undefined ? undefined : resolve(values.out);
     const runtimeOptions = { ...(threads ? { threads } : {}), device: values.device };
 
-    let model: FeatureModel;
-    if (backboneId.startsWith('onnx:')) {
-      const path = backboneId.slice('onnx:'.length);
-      const outputName = required(values['output-name'], 'output-name');
-      const preprocessing = overridePreprocessing(
-        {
-          resize: { size: 256, interpolation: 'bilinear' },
-          centerCrop: 224,
-          ...(values.mean || values.std ? { normalize: { mean: triple(values.mean, 'mean'), std: triple(values.std, 'std') } } : {}),
-          channels: 3,
-        },
-        values.resize,
-        values.crop,
-      );
-      model = {
-        backboneId,
-        embedding: `output:${outputName}`,
-        weightsSha256: await fileSha256(path),
-        preprocessing,
-        runtimeId: 'onnx',
-        precision: 'float32',
-        open: () => onnxModelEmbedder(path, { outputName, preprocessing, spinning: false, ...runtimeOptions }),
-      };
-    } else {
-      const backbone = resolveBackbone(backboneId);
-      const weights = await loadWeights(backbone, values.weights, seed);
-      const preprocessing = overridePreprocessing(backbone.preprocessing, values.resize, values.crop);
-      // Decoding and preprocessing share the cores between inference calls: idle inference threads must not spin.
-      model = backboneModel({ backbone, weights, runtime: onnxRuntime({ spinning: false }), runtimeOptions, preprocessing });
+    const models: FeatureModel[] = [];
+    for (const backboneId of backboneIds) {
+      if (backboneId.startsWith('onnx:')) {
+        const path = backboneId.slice('onnx:'.length);
+        const outputName = required(values['output-name'], 'output-name');
+        const preprocessing = overridePreprocessing(
+          {
+            resize: { size: 256, interpolation: 'bilinear' },
+            centerCrop: 224,
+            ...(values.mean || values.std ? { normalize: { mean: triple(values.mean, 'mean'), std: triple(values.std, 'std') } } : {}),
+            channels: 3,
+          },
+          values.resize,
+          values.crop,
+        );
+        if (weightsFiles.get(backboneId) !== undefined) throw new UsageError(`${backboneId} takes no --weights: the model file holds them`);
+        models.push({
+          backboneId,
+          embedding: `output:${outputName}`,
+          weightsSha256: await fileSha256(path),
+          preprocessing,
+          runtimeId: 'onnx',
+          precision: 'float32',
+          open: () => onnxModelEmbedder(path, { outputName, preprocessing, spinning: false, ...runtimeOptions }),
+        });
+      } else {
+        const backbone = resolveBackbone(backboneId);
+        const weights = await loadWeights(backbone, weightsFiles.get(backboneId), seed);
+        const preprocessing = overridePreprocessing(backbone.preprocessing, values.resize, values.crop);
+        // Decoding and preprocessing share the cores between inference calls: idle inference threads must not spin.
+        models.push(backboneModel({ backbone, weights, runtime: onnxRuntime({ spinning: false }), runtimeOptions, preprocessing }));
+      }
     }
 
     const dataset = await openDataset(datasetId, root);
     if (!dataset.splits.includes(split)) throw new UsageError(`${dataset.id} has no split "${split}"; its splits are ${dataset.splits.join(', ')}`);
-    let result: ExtractionResult;
+    const label = `${dataset.id}/${split}${shard ? ` [${shard.index}/${shard.count}]` : ''}`;
+    const folders: string[] = [];
     try {
-      result = await extractFeatures({
-        dataset,
-        split,
-        model,
-        store,
-        ...(out !== undefined ? { out } : {}),
-        ...(limit !== undefined ? { limit } : {}),
-        ...(shard ? { shard } : {}),
-        chunkRows,
-        batchSize,
-        workers,
-        interrupted: values.resume ? 'resume' : values.restart ? 'restart' : 'refuse',
-        onEvent: reporter(`${dataset.id}/${split}${shard ? ` [${shard.index}/${shard.count}]` : ''} × ${model.backboneId}`, io),
-      });
+      // Backbones that preprocess alike share a pass; the groups run one after another.
+      for (const group of groupByPreprocessing(models)) {
+        const results = await extractFeatureSets({
+          dataset,
+          split,
+          models: group,
+          store,
+          ...(limit !== undefined ? { limit } : {}),
+          ...(shard ? { shard } : {}),
+          chunkRows,
+          batchSize,
+          workers,
+          interrupted: values.resume ? 'resume' : values.restart ? 'restart' : 'refuse',
+          onEvent: passReporters(label, group.map((model) => model.backboneId), io),
+        });
+        for (const [position, result] of results.entries()) folders[models.indexOf(group[position]!)] = result.folder;
+      }
     } catch (error) {
       if (error instanceof InterruptedExtractionError) {
         throw new Error(`${error.message}; run again with --resume to continue from it, or with --restart to discard it`);
       }
       throw explainDevice(error, values.device);
     }
+    if (out !== undefined) {
+      for (const [position, folder] of folders.entries()) {
+        const target = models.length === 1 ? out : join(out, slug(models[position]!.backboneId));
+        await copyFeatureSet(folder, target);
+        folders[position] = target;
+      }
+    }
     for (const issue of dataset.issues?.() ?? []) io.stderr(`note: ${issue.message}\n`);
-    io.stdout(`${result.outFolder}\n`);
+    for (const folder of folders) io.stdout(`${folder}\n`);
     return 0;
   },
 };
 
-/** Turns extraction events into lines on standard error and a progress bar (or periodic lines). */
 /**
- * Turns extraction events into lines and a progress bar. `bar` says, when computing starts, whether this
+ * Turns extraction events into lines on standard error and a progress bar (or periodic lines). `bar` says, when computing starts, whether this
  * extraction draws the bar (with what label): of models embedded in one pass, one does.
  */
 function reporter(label: string, io: CommandIo, bar: () => string | undefined = () => label): (event: ExtractionEvent) => void {
@@ -223,6 +246,55 @@ function reporter(label: string, io: CommandIo, bar: () => string | undefined = 
         break;
     }
   };
+}
+
+/**
+ * Each backbone's weights file: with one backbone, `--weights FILE`; with several, `--weights ID=FILE` for each
+ * backbone that takes a file.
+ */
+function weightsByBackbone(backboneIds: readonly string[], given: readonly string[]): Map<string, string> {
+  const files = new Map<string, string>();
+  if (backboneIds.length === 1) {
+    if (given.length > 1) throw new UsageError(`--weights is given ${given.length} times for one backbone`);
+    if (given[0] !== undefined) files.set(backboneIds[0]!, given[0]);
+    return files;
+  }
+  for (const entry of given) {
+    const split = entry.indexOf('=');
+    const id = entry.slice(0, split);
+    if (split < 1 || !backboneIds.includes(id)) {
+      throw new UsageError(`--weights ${JSON.stringify(entry)}: with several backbones, name the one it is for: --weights ID=FILE, ID one of ${backboneIds.join(', ')}`);
+    }
+    if (files.has(id)) throw new UsageError(`--weights for ${id} is given twice`);
+    files.set(id, entry.slice(split + 1));
+  }
+  return files;
+}
+
+/** Models in groups that preprocess alike, in the order of their first model. */
+function groupByPreprocessing(models: readonly FeatureModel[]): FeatureModel[][] {
+  const groups = new Map<string, FeatureModel[]>();
+  for (const model of models) {
+    const key = JSON.stringify(model.preprocessing);
+    groups.set(key, [...(groups.get(key) ?? []), model]);
+  }
+  return [...groups.values()];
+}
+
+/**
+ * Reporters for models embedded in one pass: each model's lines, and one progress bar, drawn by the first
+ * model that computes (the others advance with it).
+ */
+function passReporters(label: string, backboneIds: readonly string[], io: CommandIo): (event: ExtractionEvent, model: number) => void {
+  let barOwner: number | undefined;
+  const reporters = backboneIds.map((id, position) =>
+    reporter(`${label} × ${id}`, io, () => {
+      barOwner ??= position;
+      if (barOwner !== position) return undefined;
+      return backboneIds.length > 1 ? `${label} × ${id} (+${backboneIds.length - 1} in the same pass)` : `${label} × ${id}`;
+    }),
+  );
+  return (event, model) => reporters[model]!(event);
 }
 
 /** A CUDA request that fails gets the way to install the provider, whatever the runtime said. */
@@ -314,16 +386,6 @@ export async function extractSplit(request: ExtractSplitRequest): Promise<Extrac
     if (JSON.stringify(model.preprocessing) === JSON.stringify(lead.preprocessing)) companions.push({ entry, model });
   }
   const entries = [request, ...companions.map(({ entry }) => entry)];
-  // One progress bar, drawn by the first model that computes: the others advance with it.
-  let barOwner: number | undefined;
-  const reporters = entries.map((entry, position) => {
-    const label = `${request.dataset.id}/${request.split} × ${entry.backbone.id}`;
-    return reporter(label, request.io, () => {
-      barOwner ??= position;
-      if (barOwner !== position) return undefined;
-      return entries.length > 1 ? `${label} (+${entries.length - 1} in the same pass)` : label;
-    });
-  });
   const results = await extractFeatureSets({
     dataset: request.dataset,
     split: request.split,
@@ -333,7 +395,7 @@ export async function extractSplit(request: ExtractSplitRequest): Promise<Extrac
     ...(settings.batch !== undefined ? { batchSize: settings.batch } : {}),
     ...(settings.workers !== undefined ? { workers: settings.workers } : {}),
     interrupted: 'resume',
-    onEvent: (event, model) => reporters[model]!(event),
+    onEvent: passReporters(`${request.dataset.id}/${request.split}`, entries.map((entry) => entry.backbone.id), request.io),
     ...(request.signal ? { signal: request.signal } : {}),
   });
   const folders = results.map((result) => ({ folder: result.folder, reused: result.reused, key: result.key }));

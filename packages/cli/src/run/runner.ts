@@ -15,6 +15,7 @@ import { featureSetSource, writeEvaluationDocument, type EvaluationSplits } from
 import { version } from '../version.js';
 import type { BackboneEntry, DatasetEntry, ExperimentConfig, FinetuneEntry, FusionEntry, ProtocolEntry, SplitNames } from './config.js';
 import { validateExperimentConfig } from './config.js';
+import { slug } from '../file-names.js';
 
 /**
  * Turns one split of a dataset into a stored feature-set folder (reusing stored features when the key matches),
@@ -407,8 +408,4 @@ function serializableConfig(config: ExperimentConfig): object {
     datasets: config.datasets.map((entry) => ('dataset' in entry ? { dataset: '(object)', ...(entry.splits ? { splits: entry.splits } : {}) } : entry)),
     backbones: config.backbones.map((entry) => ('backbone' in entry ? { id: entry.backbone.id, ...(entry.weights ? { weights: entry.weights } : {}), ...(entry.seed !== undefined ? { seed: entry.seed } : {}) } : entry)),
   };
-}
-
-function slug(text: string): string {
-  return text.replace(/[^\w.-]+/g, '_');
 }
