@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Preprocessing, Sample } from '@medssl/spec';
 import { describe, expect, it } from 'vitest';
@@ -124,6 +124,38 @@ describe.skipIf(!haveSharedData)('embedBatches', () => {
       const unfit = poolFor(settings);
       await expect(collect(embedBatches({ embedder: identityEmbedder(56, 56), preprocessing, batches: [samples.slice(0, 2)], batchSize: 2, pool: unfit }))).rejects.toThrow(reason);
       await expect(unfit.preprocess(0, 0, await samples[0]!.encoded!(), 'after')).rejects.toThrow(/closed/);
+    }
+  });
+
+  it('lets the waiting thread prepare the first images while the workers start, then leaves the rest to them', async () => {
+    const files = pcamFiles('valid').slice(0, 3);
+    const pool = createPreprocessPool({ workers: 1, preprocessing, slots: 1, slotImages: 4, imageValues: 3 * 56 * 56, inputSize: [56, 56] });
+    try {
+      const jobs = files.map((file, index) => pool.preprocess(0, index, new Uint8Array(readFileSync(file.path)), file.path));
+      const damaged = pool.preprocess(0, 3, Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]), '/data/damaged.png');
+      damaged.catch(() => undefined); // checked below
+      // Starting a worker takes turns of the event loop: the jobs wait, and this thread runs the first itself.
+      expect(await pool.helpOne()).toBe(true);
+      await jobs[0];
+      // Nothing else helps: the other jobs are done by the worker once it has started.
+      await Promise.all(jobs);
+      await expect(damaged).rejects.toThrow(/^\/data\/damaged\.png: cannot decode image \(truncated PNG/);
+      for (const [index, file] of files.entries()) {
+        const expected = preprocess(await decodeImageFile(file.path), preprocessing).data;
+        expect(Array.from(pool.slotView(0).subarray(index * expected.length, (index + 1) * expected.length)), file.path).toEqual(Array.from(expected));
+      }
+      const later = pool.preprocess(0, 0, new Uint8Array(readFileSync(files[0]!.path)), files[0]!.path);
+      expect(await pool.helpOne()).toBe(false);
+      await later;
+    } finally {
+      await pool.close();
+    }
+    // With nothing to do yet, it waits for a job, unless what it helps towards is settled.
+    const idle = createPreprocessPool({ workers: 1, preprocessing, slots: 1, slotImages: 1, imageValues: 3 * 56 * 56 });
+    try {
+      expect(await idle.helpOne(Promise.resolve())).toBe(false);
+    } finally {
+      await idle.close();
     }
   });
 });

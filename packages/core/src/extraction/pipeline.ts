@@ -188,6 +188,13 @@ export async function* prepareBatches(options: PrepareBatchesOptions): AsyncGene
         return;
       }
       const waitStart = performance.now();
+      // While the workers start, this thread, which would only wait, prepares images itself.
+      let settled = false;
+      next.then(
+        () => (settled = true),
+        () => (settled = true),
+      );
+      while (!settled && (await pool.helpOne(next)));
       const { samples, slot } = await next;
       if (stats) {
         stats.waitSeconds += (performance.now() - waitStart) / 1000;

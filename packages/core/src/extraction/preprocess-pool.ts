@@ -4,8 +4,9 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Preprocessing, RawImage } from '@medssl/spec';
+import { wakeUp } from '../batching.js';
 import { validatePreprocessing } from '../preprocess/validate.js';
-import type { PreprocessJob, PreprocessReply, PreprocessWorkerData } from './preprocess-worker.js';
+import { runPreprocessJob, type PreprocessJob, type PreprocessReply, type PreprocessWorkerData } from './preprocess-job.js';
 
 export interface PreprocessPoolOptions {
   /** Worker threads; default `defaultWorkerCount()`. */
@@ -39,6 +40,13 @@ export interface PreprocessPool {
    * image file's bytes (a sample's `encoded()`) instead of pixels, the worker decodes them first.
    */
   preprocess(slot: number, index: number, image: RawImage | Uint8Array, name: string): Promise<void>;
+  /**
+   * Runs one job that waits for a worker to start, here on the calling thread, and returns true. A thread that
+   * would otherwise wait does the first images while the workers start (loading their modules, and sharp,
+   * takes a few hundred milliseconds). With no job waiting it waits for one; it returns false once a worker
+   * has started (jobs then go to the workers only), the pool has failed, or `until` has settled.
+   */
+  helpOne(until?: Promise<unknown>): Promise<boolean>;
   /** The shared buffer of a slot, `slotImages * imageValues` floats. */
   slotView(slot: number): Float32Array;
   /** Stops the workers; outstanding jobs reject. */
@@ -95,14 +103,21 @@ export function createPreprocessPool(options: PreprocessPoolOptions): Preprocess
   const data: PreprocessWorkerData = { preprocessing: options.preprocessing, slots: buffers, imageValues: options.imageValues, ...(options.inputSize ? { inputSize: options.inputSize } : {}) };
   const start = workerStart();
 
-  const pending = new Map<number, { resolve: () => void; reject: (error: Error) => void; worker: number }>();
+  const pending = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
   const outstanding = new Array<number>(count).fill(0);
+  const started = new Array<boolean>(count).fill(false);
+  // Jobs made before any worker had started, in order, with what to transfer when posted.
+  const waiting: { message: PreprocessJob; transfer: ArrayBuffer[] }[] = [];
   let failure: Error | undefined;
   let nextJob = 0;
   let closed = false;
 
+  // Wakes a thread waiting in helpOne: a job queued, a worker started, or the pool failed or closed.
+  const changed = wakeUp();
   const failAll = (error: Error) => {
     failure ??= error;
+    waiting.length = 0;
+    changed.notify();
     for (const job of pending.values()) job.reject(failure);
     pending.clear();
   };
@@ -115,10 +130,16 @@ export function createPreprocessPool(options: PreprocessPoolOptions): Preprocess
       ? new Worker(SOURCE_BOOTSTRAP, { eval: true, execArgv, workerData: { ...data, entry: start.entry, loader: start.loader } })
       : new Worker(start.entry, { execArgv, workerData: data });
     worker.on('message', (reply: PreprocessReply) => {
+      if ('ready' in reply) {
+        started[position] = true;
+        for (const { message, transfer } of waiting.splice(0)) dispatch(message, transfer);
+        changed.notify();
+        return;
+      }
       const job = pending.get(reply.job);
       if (!job) return;
       pending.delete(reply.job);
-      outstanding[job.worker]!--;
+      outstanding[position]!--;
       if (reply.error === undefined) job.resolve();
       else job.reject(new Error(reply.error));
     });
@@ -128,6 +149,16 @@ export function createPreprocessPool(options: PreprocessPoolOptions): Preprocess
     });
     return worker;
   });
+
+  /** Posts a job to the started worker with the fewest outstanding. */
+  const dispatch = (message: PreprocessJob, transfer: ArrayBuffer[]) => {
+    let chosen = -1;
+    for (let position = 0; position < count; position++) {
+      if (started[position] && (chosen === -1 || outstanding[position]! < outstanding[chosen]!)) chosen = position;
+    }
+    outstanding[chosen]!++;
+    workers[chosen]!.postMessage(message, transfer);
+  };
 
   return {
     workers: count,
@@ -143,11 +174,8 @@ export function createPreprocessPool(options: PreprocessPoolOptions): Preprocess
       if (!Number.isSafeInteger(index) || index < 0 || index >= options.slotImages) {
         return Promise.reject(new RangeError(`image position ${index} is outside a slot of ${options.slotImages} images`));
       }
-      let chosen = 0;
-      for (let position = 1; position < count; position++) if (outstanding[position]! < outstanding[chosen]!) chosen = position;
       const job = nextJob++;
-      const promise = new Promise<void>((resolve, reject) => pending.set(job, { resolve, reject, worker: chosen }));
-      outstanding[chosen]!++;
+      const promise = new Promise<void>((resolve, reject) => pending.set(job, { resolve, reject }));
       // Exactly one copy of the bytes: a view of a larger buffer is copied out and its copy moved (transferred);
       // a whole buffer is cloned as it is, so the dataset keeps what it returned.
       const bytes = image instanceof Uint8Array ? image : image.data;
@@ -157,8 +185,35 @@ export function createPreprocessPool(options: PreprocessPoolOptions): Preprocess
         image instanceof Uint8Array
           ? { job, slot, index, name, encoded: copy as Uint8Array }
           : { job, slot, index, name, image: { data: copy, width: image.width, height: image.height, channels: image.channels } };
-      workers[chosen]!.postMessage(message, whole ? [] : [copy.buffer as ArrayBuffer]);
+      const transfer = whole ? [] : [copy.buffer as ArrayBuffer];
+      if (started.includes(true)) dispatch(message, transfer);
+      else {
+        waiting.push({ message, transfer });
+        changed.notify();
+      }
       return promise;
+    },
+    async helpOne(until) {
+      let over = false;
+      until?.then(
+        () => (over = true),
+        () => (over = true),
+      );
+      let next = waiting.shift();
+      // Until a worker has started, a job may still come (its file being read): wait for one, or for the start.
+      while (!next && !failure && !over && !started.includes(true)) {
+        await (until ? Promise.race([changed.wait(), until.catch(() => undefined)]) : changed.wait());
+        next = over ? undefined : waiting.shift();
+      }
+      if (!next || failure) return false;
+      const reply = await runPreprocessJob(next.message, data, views);
+      const job = pending.get(reply.job);
+      if (job) {
+        pending.delete(reply.job);
+        if (reply.error === undefined) job.resolve();
+        else job.reject(new Error(reply.error));
+      }
+      return true;
     },
     slotView(slot) {
       const view = views[slot];
