@@ -112,6 +112,14 @@ export function createPreprocessPool(options: PreprocessPoolOptions): Preprocess
   let nextJob = 0;
   let closed = false;
 
+  /** Resolves or rejects a job by its reply (unless the pool failed meanwhile and rejected it already). */
+  const settle = (reply: { job: number; error?: string }) => {
+    const job = pending.get(reply.job);
+    if (!job) return;
+    pending.delete(reply.job);
+    if (reply.error === undefined) job.resolve();
+    else job.reject(new Error(reply.error));
+  };
   // Wakes a thread waiting in helpOne: a job queued, a worker started, or the pool failed or closed.
   const changed = wakeUp();
   const failAll = (error: Error) => {
@@ -136,12 +144,8 @@ export function createPreprocessPool(options: PreprocessPoolOptions): Preprocess
         changed.notify();
         return;
       }
-      const job = pending.get(reply.job);
-      if (!job) return;
-      pending.delete(reply.job);
       outstanding[position]!--;
-      if (reply.error === undefined) job.resolve();
-      else job.reject(new Error(reply.error));
+      settle(reply);
     });
     worker.on('error', (error) => failAll(new Error(`preprocessing worker ${position} failed: ${error.message}`, { cause: error })));
     worker.on('exit', (code) => {
@@ -206,13 +210,7 @@ export function createPreprocessPool(options: PreprocessPoolOptions): Preprocess
         next = over ? undefined : waiting.shift();
       }
       if (!next || failure) return false;
-      const reply = await runPreprocessJob(next.message, data, views);
-      const job = pending.get(reply.job);
-      if (job) {
-        pending.delete(reply.job);
-        if (reply.error === undefined) job.resolve();
-        else job.reject(new Error(reply.error));
-      }
+      settle(await runPreprocessJob(next.message, data, views));
       return true;
     },
     slotView(slot) {
