@@ -65,14 +65,11 @@ export interface FusionRequest {
 /** Finetunes one backbone on one dataset's images at the fractions and seeds; writes its results document to `out`. */
 export type RunFinetune = (request: FinetuneRequest) => Promise<object>;
 
-export interface FinetuneRequest {
+export interface FinetuneRequest extends ExtractBackbone {
   readonly dataset: Dataset;
   /** The folder the dataset was opened from, when the config named one. */
   readonly datasetRoot?: string;
   readonly splits: EvaluationSplits<string>;
-  readonly backbone: Backbone;
-  readonly weightsPath: string | undefined;
-  readonly seed: number;
   readonly entry: FinetuneEntry;
   readonly fractions: readonly number[];
   readonly seeds: readonly number[];
