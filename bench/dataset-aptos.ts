@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readNpzFile } from '@medssl/core/node';
+import { readNpzFile } from '@medssl/arrays/node';
 import { aptos, cropBlackBorder } from '@medssl/dataset-aptos';
 
 // sharp is a dependency of the dataset package, not of the bench: load it from there, to encode the PNGs.

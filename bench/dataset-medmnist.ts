@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inflateRawSync } from 'node:zlib';
-import { readZipDirectory, byteSourceFromBytes } from '@medssl/core';
+import { readZipDirectory, byteSourceFromBytes } from '@medssl/arrays';
 import { medmnist } from '@medssl/dataset-medmnist';
 
 const python = '/usr/bin/python3';

@@ -17,7 +17,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRng } from '@medssl/core';
-import { writeNpyFile } from '@medssl/core/node';
+import { writeNpyFile } from '@medssl/arrays/node';
 import { DEFAULT_ARCHITECTURE, DEFAULT_TRAINING, TFJS_CORE_VERSION, fitFusion, type FusionKind } from '@medssl/dvme';
 import { useTfjsBackend } from '@medssl/runtime-tfjs';
 import type { FeatureSet, Task } from '@medssl/spec';

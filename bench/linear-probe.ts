@@ -17,7 +17,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRng, type Rng } from '@medssl/core';
-import { writeNpyFile } from '@medssl/core/node';
+import { writeNpyFile } from '@medssl/arrays/node';
 import { DEFAULT_L2_GRID, fitLinearProbe, type LinearProbeReport } from '@medssl/protocol-linear';
 
 type TaskKind = 'binary' | 'multiclass';

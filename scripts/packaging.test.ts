@@ -118,9 +118,9 @@ describe.each(packages)('$manifest.name', ({ name, manifest }) => {
     for (const command of Object.keys(manifest.bin ?? {})) {
       expect(run(join(project, 'node_modules', '.bin', command), ['--version'], project).trim()).toBe(manifest.version);
     }
-    if (manifest.name === '@medssl/core') {
+    if (manifest.name === '@medssl/store') {
       // The preprocessing workers load a file of their own: it must be in the tarball and start from dist.
-      const script = `import { createPreprocessPool } from '@medssl/core/node';
+      const script = `import { createPreprocessPool } from '@medssl/store';
         const pool = createPreprocessPool({ workers: 1, preprocessing: { channels: 3 }, slots: 1, slotImages: 1, imageValues: 12 });
         await pool.preprocess(0, 0, { data: new Uint8Array(12).fill(255), width: 2, height: 2, channels: 3 }, 'x');
         await pool.close();

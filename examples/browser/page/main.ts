@@ -1,6 +1,6 @@
 // The page: reads the form, runs the steps of experiment.ts with a progress bar, and shows the results.
 // Everything that computes lives in the DOM-free modules of ../src, which the test also runs in Node.
-import { createNdArray, encodeNpy } from '@medssl/core';
+import { createNdArray, encodeNpy } from '@medssl/arrays';
 import type { Task } from '@medssl/spec';
 import './style.css';
 import { BACKBONE_CHOICES, backboneById, inputSideOf, loadWeights, needsWeightsFile, withInputSize } from '../src/backbones.js';

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { parseCsv, parseNpy } from '@medssl/core';
+import { parseCsv } from '@medssl/core';
+import { parseNpy } from '@medssl/arrays';
 import { decodeImageFile } from '@medssl/core/node';
 import { tfjsRuntime } from '@medssl/runtime-tfjs';
 import { architectures, randomCanonicalWeights, type WritableTensor } from '@medssl/weights';

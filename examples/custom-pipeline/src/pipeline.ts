@@ -3,7 +3,7 @@
 import { dino } from '@medssl/backbone-dino';
 import { random, randomWeights, supervised } from '@medssl/backbone-supervised';
 import { evaluateLabelFractions, summarise } from '@medssl/core';
-import { extractFeatures, readFeatureSet } from '@medssl/core/node';
+import { extractFeatures, readFeatureSet } from '@medssl/store';
 import { folder } from '@medssl/dataset-folder';
 import { linearProbe } from '@medssl/protocol-linear';
 import { onnxRuntime } from '@medssl/runtime-onnx';

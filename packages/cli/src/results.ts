@@ -1,7 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { LabelFractionEvaluation } from '@medssl/core';
-import { saveSubsetFiles, writeFileAtomic } from '@medssl/core/node';
+import { saveSubsetFiles } from '@medssl/core/node';
+import { writeFileAtomic } from '@medssl/arrays/node';
 import type { FeatureSet, Task } from '@medssl/spec';
 import { version } from './version.js';
 

@@ -12,14 +12,10 @@ export {
   subsetFileName,
 } from './subsets.js';
 export type { LabelFractionSubset, LabelFractionSubsetsOptions } from './subsets.js';
-export { batches, mapConcurrent, readAhead } from './batching.js';
+export { batches, inOrder, mapConcurrent, readAhead, wakeUp } from './batching.js';
 export { csvColumns, parseCsv } from './csv.js';
 export { IssueLog, NAMES_QUOTED, describeNames, sampleRange } from './dataset-tools.js';
 export { assertFiniteFeatures, assertSameSamples, validateFeatureRows, validateFeatureSet } from './features.js';
-export { FEATURE_FORMAT, FEATURE_KEY_VERSION, canonicalJson, featureKey, featureKeyInputs } from './extraction/key.js';
-export type { FeatureKeyFields, FeatureKeyInputs } from './extraction/key.js';
-export { batchRanges, checkShard, chunksOf, parseShard, shardRows } from './extraction/shards.js';
-export type { Chunk, RowRange, ShardSpec } from './extraction/shards.js';
 export { evaluateLabelFractions, summarise } from './evaluation.js';
 export type {
   EvaluationRow,
@@ -34,4 +30,3 @@ export type {
 export type { CsvTable } from './csv.js';
 export type { MapConcurrentOptions } from './batching.js';
 export * from './preprocess/index.js';
-export * from './arrays/index.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { LabelTargets, MulticlassTask, MultilabelTask, Task } from '@medssl/spec';
 import { describe, expect, it } from 'vitest';
-import { loadSubsetFile, saveSubsetFiles } from './files.js';
+import { loadSubsetFile, saveSubsetFiles } from './subset-files.js';
 import { createRng } from './rng.js';
 import { labelFractionSubsets, parseSubset, serializeSubset, type LabelFractionSubset } from './subsets.js';
 

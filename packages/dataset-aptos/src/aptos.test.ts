@@ -6,7 +6,8 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeImage, readNpzFile } from '@medssl/core/node';
+import { decodeImage } from '@medssl/core/node';
+import { readNpzFile } from '@medssl/arrays/node';
 import type { Dataset, RawImage, Sample } from '@medssl/spec';
 import { describeDataset } from '@medssl/spec/testing';
 import sharp from 'sharp';

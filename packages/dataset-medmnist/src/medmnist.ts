@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readZipDirectory, sampleRange, type NdArray, type NpyHeader, type ZipEntry, zipEntryDataOffset } from '@medssl/core';
-import { byteSourceFromFileHandle, openNpzFile } from '@medssl/core/node';
+import { readZipDirectory, type NdArray, type NpyHeader, type ZipEntry, zipEntryDataOffset } from '@medssl/arrays';
+import { sampleRange } from '@medssl/core';
+import { byteSourceFromFileHandle, openNpzFile } from '@medssl/arrays/node';
 import type { Dataset, DatasetInfo, DatasetIssue, OnError, RawImage, Sample, SampleOptions, SplitName, Target, Task } from '@medssl/spec';
 import { assertMedmnistSize, medmnistFileName, medmnistFlag, medmnistTask, medmnistUrl, type MedmnistFlagInfo, type MedmnistSize } from './flags.js';
 import { SharedFile, WholeMemberCache, rowReader, type ImagesMember, type RowAccess, type RowReader } from './rows.js';

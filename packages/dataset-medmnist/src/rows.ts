@@ -13,8 +13,8 @@
  *   behind the window starts the stream over, so random order on such a file is slow.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { crc32, type ByteSource, type ZipEntry } from '@medssl/core';
-import { byteSourceFromFileHandle, inflateRawWithZlib, openNpzFile } from '@medssl/core/node';
+import { crc32, type ByteSource, type ZipEntry } from '@medssl/arrays';
+import { byteSourceFromFileHandle, inflateRawWithZlib, openNpzFile } from '@medssl/arrays/node';
 
 /** Where an images member sits in its archive, and the shape of its rows. */
 export interface ImagesMember {

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { useWasmBackend } from './__fixtures__/backend.js';
 import { registerFusionGradients } from './gradients.js';
 import { FusionModel, type ModuleKind } from './model.js';
-import { AdamW, scheduleFactor } from '@medssl/runtime-tfjs';
+import { AdamW, scheduleFactor } from '@medssl/training';
 import { DEFAULT_ARCHITECTURE, type ResolvedArchitecture } from './options.js';
 import { lossOf } from './train.js';
 

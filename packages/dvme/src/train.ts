@@ -4,7 +4,7 @@ import type { Matrix, TargetArray, Task } from '@medssl/spec';
 import * as tf from '@tensorflow/tfjs-core';
 import { registerFusionGradients } from './gradients.js';
 import type { FusionModel } from './model.js';
-import { AdamW, scheduleFactor, type ParameterGroup } from '@medssl/runtime-tfjs';
+import { AdamW, scheduleFactor, type ParameterGroup } from '@medssl/training';
 import type { EpochRecord, ResolvedTraining } from './options.js';
 
 export type EvaluationSplit = 'val' | 'test';

@@ -1,5 +1,5 @@
 import { createRng, outputCount } from '@medssl/core';
-import { AdamW } from '@medssl/runtime-tfjs';
+import { AdamW } from '@medssl/training';
 import type { RawImage, Task } from '@medssl/spec';
 import * as tf from '@tensorflow/tfjs-core';
 import { AUGMENTATION_POLICIES, drawAugmentation, inputSize, writeAugmentedImage, writeEvaluationImage } from './augment.js';

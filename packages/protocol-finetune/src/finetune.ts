@@ -1,6 +1,6 @@
 import { createRng, outputCount, validateTargets, validateTask } from '@medssl/core';
 import { computeMetrics, metricsForTask } from '@medssl/metrics';
-import { AdamW, EarlyStopping, scheduleFactor } from '@medssl/runtime-tfjs';
+import { AdamW, EarlyStopping, scheduleFactor } from '@medssl/training';
 import type { Preprocessing, Protocol, ProtocolResult, RawImage, TargetArray, Task, Tensor } from '@medssl/spec';
 import { SPECIFICATION_VERSION } from '@medssl/spec';
 import * as tf from '@tensorflow/tfjs-core';

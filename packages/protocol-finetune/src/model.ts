@@ -1,5 +1,5 @@
 import { createRng, outputCount } from '@medssl/core';
-import type { TrainableParameter } from '@medssl/runtime-tfjs';
+import type { TrainableParameter } from '@medssl/training';
 import type { Task, Tensor } from '@medssl/spec';
 import * as tf from '@tensorflow/tfjs-core';
 

@@ -1,8 +1,8 @@
 // Node-only parts of @medssl/protocol-finetune: checkpoints as files. The main entry stays free of Node built-ins.
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodeNpzParts, type NdArray } from '@medssl/core';
-import { openNpzFile, writeFileAtomic } from '@medssl/core/node';
+import { encodeNpzParts, type NdArray } from '@medssl/arrays';
+import { openNpzFile, writeFileAtomic } from '@medssl/arrays/node';
 import type { Tensor } from '@medssl/spec';
 import { BACKBONE_PREFIX, CHECKPOINT_FORMAT, HEAD_PREFIX, type CheckpointState, type CheckpointStore, type SavedCheckpoint } from './checkpoint.js';
 

@@ -2,7 +2,7 @@
 // of __fixtures__/make_fixtures.py, whose outputs __fixtures__/parity.npz holds.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { readNpzFile } from '@medssl/core/node';
+import { readNpzFile } from '@medssl/arrays/node';
 import type { Architecture, Matrix } from '@medssl/spec';
 import { architectures, canonicalTensorShapes } from '@medssl/weights';
 import { beforeAll, describe, expect, it } from 'vitest';

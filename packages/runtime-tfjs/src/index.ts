@@ -6,6 +6,3 @@ export { tfjsRuntime } from './runtime.js';
 /** Moved to `@medssl/core`; re-exported for existing callers. */
 export { inputShapeFromPreprocessing } from '@medssl/core';
 export type { TfjsRuntime, TfjsRuntimeOptions } from './runtime.js';
-// Shared by medssl's training loops (finetuning, DVME).
-export { AdamW, EarlyStopping, scheduleFactor } from './training.js';
-export type { AdamWSettings, ParameterGroup, TrainableParameter } from './training.js';

@@ -1,7 +1,7 @@
 /**
  * One entry point for every checkpoint format: the format is recognised from the bytes, not the name.
  */
-import { byteSourceFromBytes, openNpz, readZipDirectory, type ByteSource, type NdArray, type RawInflater } from '@medssl/core';
+import { byteSourceFromBytes, openNpz, readZipDirectory, type ByteSource, type NdArray, type RawInflater } from '@medssl/arrays';
 import type { StateDict } from '@medssl/spec';
 
 import { CheckpointFormatError } from './errors.js';

@@ -2,16 +2,12 @@
  * Node.js helpers of @medssl/weights: read a checkpoint file with its SHA-256 (the provenance the feature
  * manifests record), and write safetensors files. The main entry stays free of Node built-ins.
  */
-import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 
-import { byteSourceFromFileHandle, inflateRawWithZlib, writeFileAtomic } from '@medssl/core/node';
+import { byteSourceFromFileHandle, fileSha256, inflateRawWithZlib, writeFileAtomic } from '@medssl/arrays/node';
 
 import { isZip, readCheckpointContents, readZipCheckpoint, type CheckpointContents, type ReadCheckpointOptions } from './checkpoint.js';
 import { encodeSafetensorsParts, type WritableTensor } from './safetensors.js';
-
-/** Bytes hashed per read; one buffer is reused, so hashing touches no new memory. */
-const HASH_CHUNK_SIZE = 8 * 1024 * 1024;
 
 export interface CheckpointFile extends CheckpointContents {
   /** The path the file was read from (also its `name`). */
@@ -20,18 +16,6 @@ export interface CheckpointFile extends CheckpointContents {
   readonly sha256: string;
   /** Size of the file in bytes. */
   readonly byteLength: number;
-}
-
-async function hashFile(handle: FileHandle, size: number): Promise<string> {
-  const hash = createHash('sha256');
-  const chunk = new Uint8Array(Math.min(HASH_CHUNK_SIZE, Math.max(size, 1)));
-  for (let position = 0; position < size; ) {
-    const { bytesRead } = await handle.read(chunk, 0, Math.min(chunk.byteLength, size - position), position);
-    if (bytesRead === 0) throw new Error(`file ended at byte ${position} of ${size} while hashing (was it truncated while open?)`);
-    hash.update(chunk.subarray(0, bytesRead));
-    position += bytesRead;
-  }
-  return hash.digest('hex');
 }
 
 /**
@@ -51,7 +35,8 @@ export async function readCheckpointFile(path: string, options: ReadCheckpointOp
   try {
     const { size } = await handle.stat();
     const source = byteSourceFromFileHandle(handle, size, path);
-    const sha256 = await hashFile(handle, size);
+    const { sha256, bytes } = await fileSha256(path, { handle });
+    if (bytes !== size) throw new Error(`${path}: file changed size while it was read (${size} bytes, then ${bytes}); was it written to meanwhile?`);
     const readOptions = { inflateRaw: inflateRawWithZlib, ...options };
     const head = await source.read(0, Math.min(size, 8));
     const checkpoint = isZip(head) ? await readZipCheckpoint(source, path, readOptions, true) : await readCheckpointContents(await source.read(0, size), path, readOptions);

@@ -4,7 +4,7 @@
  * beside it. Tensors are rebuilt as PyTorch does: a view (offset, size, stride) into a storage, copied
  * out in C order.
  */
-import { readZipEntry, type ByteSource, type RawInflater, type ZipEntry } from '@medssl/core';
+import { readZipEntry, type ByteSource, type RawInflater, type ZipEntry } from '@medssl/arrays';
 
 import { CheckpointFormatError } from './errors.js';
 import { describe, GlobalReference, OpaqueObject, unpickle, type GlobalDefinition, type PickleValue } from './pickle.js';

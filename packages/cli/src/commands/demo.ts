@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeFileAtomic } from '@medssl/core/node';
+import { writeFileAtomic } from '@medssl/arrays/node';
 import { type Command, type CommandIo, UsageError } from '../command.js';
 import { writeSyntheticDataset } from '../demo/write-dataset.js';
 import type { ExperimentConfig } from '../run/config.js';

@@ -1,7 +1,8 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readNpyFile, writeFeatureSet } from '@medssl/core/node';
+import { readNpyFile } from '@medssl/arrays/node';
+import { writeFeatureSet } from '@medssl/store';
 import { onnxRuntime } from '@medssl/runtime-onnx';
 import type { FeatureManifest, FeatureSet, Task } from '@medssl/spec';
 import { syntheticFeatureSet } from '@medssl/spec/testing';

@@ -2,7 +2,9 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { DEFAULT_FRACTIONS, evaluateLabelFractions } from '@medssl/core';
-import { readFeatureSet, saveSubsetFiles, writeFileAtomic, writeNpyFile } from '@medssl/core/node';
+import { readFeatureSet } from '@medssl/store';
+import { saveSubsetFiles } from '@medssl/core/node';
+import { writeFileAtomic, writeNpyFile } from '@medssl/arrays/node';
 import {
   DEFAULT_ARCHITECTURE,
   DEFAULT_TRAINING,

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRng } from '@medssl/core';
-import { readFeatureSet } from '@medssl/core/node';
+import { readFeatureSet } from '@medssl/store';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../main.js';
 import { captureIo } from '../__fixtures__/io.js';

@@ -2,20 +2,9 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { batches, outputCount, parseShard, type ShardSpec } from '@medssl/core';
-import {
-  copyFeatureSet,
-  defaultFeatureStore,
-  defaultWorkerCount,
-  embedBatches,
-  extractFeatureSets,
-  InterruptedExtractionError,
-  backboneModel,
-  type ExtractionEvent,
-  type FeatureModel,
-  type LazyWeights,
-  type PipelineStats,
-} from '@medssl/core/node';
+import { batches, outputCount } from '@medssl/core';
+import { parseShard, type ShardSpec } from '@medssl/store';
+import { copyFeatureSet, defaultFeatureStore, defaultWorkerCount, embedBatches, extractFeatureSets, InterruptedExtractionError, backboneModel, type ExtractionEvent, type FeatureModel, type LazyWeights, type PipelineStats } from '@medssl/store';
 import { onnxModelEmbedder, onnxRuntime } from '@medssl/runtime-onnx';
 import type { Backbone, CanonicalWeights, Dataset, Embedder, Preprocessing, TargetArray } from '@medssl/spec';
 import { integerOption, numberList, required } from '../arguments.js';

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeFeatureSet } from '@medssl/core/node';
+import { writeFeatureSet } from '@medssl/store';
 import type { Task } from '@medssl/spec';
 import { syntheticFeatureSet } from '@medssl/spec/testing';
 import { describe, expect, it } from 'vitest';

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_FRACTIONS, assertFraction, assertSeed, evaluateLabelFractions } from '@medssl/core';
-import { readFeatureSet } from '@medssl/core/node';
+import { readFeatureSet } from '@medssl/store';
 import {
   DEFAULT_BACKBONE_LEARNING_RATE,
   DEFAULT_BATCH_SIZE,

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { copyFeatureSet, defaultFeatureStore, listFeatureStore, mergeFeatureSets, verifyStoreEntry } from '@medssl/core/node';
+import { copyFeatureSet, defaultFeatureStore, listFeatureStore, mergeFeatureSets, verifyStoreEntry } from '@medssl/store';
 import { UsageError, type Command } from '../command.js';
 
 const usage = `Usage

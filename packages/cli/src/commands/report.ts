@@ -1,7 +1,7 @@
 import { readFile, mkdir } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeFileAtomic } from '@medssl/core/node';
+import { writeFileAtomic } from '@medssl/arrays/node';
 import { required } from '../arguments.js';
 import { UsageError, type Command } from '../command.js';
 import { readResultsDocument, renderReport, type ResultsDocument } from '../report/index.js';

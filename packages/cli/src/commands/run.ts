@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { defaultFeatureStore } from '@medssl/core/node';
+import { defaultFeatureStore } from '@medssl/store';
 import type { FusionKind } from '@medssl/dvme';
 import { TFJS_BACKENDS, type TfjsBackendName } from '@medssl/runtime-tfjs';
-import { writeFileAtomic } from '@medssl/core/node';
+import { writeFileAtomic } from '@medssl/arrays/node';
 import type { CanonicalWeights } from '@medssl/spec';
 import { required } from '../arguments.js';
 import { loadWeights } from '../backbones.js';

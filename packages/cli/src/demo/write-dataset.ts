@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mapConcurrent } from '@medssl/core';
-import { writeFileAtomic } from '@medssl/core/node';
+import { writeFileAtomic } from '@medssl/arrays/node';
 import sharp from 'sharp';
 import { SYNTHETIC_CLASSES, syntheticPatch, syntheticSamples, type SyntheticSplitSizes } from './synthetic-patches.js';
 

@@ -4,7 +4,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { deflateRawSync } from 'node:zlib';
-import { crc32, createNdArray, createRng, encodeNpy, type NdArray } from '@medssl/core';
+import { crc32, createNdArray, encodeNpy, type NdArray } from '@medssl/arrays';
+import { createRng } from '@medssl/core';
 
 export type NpzCompression = 'stored' | 'deflated';
 

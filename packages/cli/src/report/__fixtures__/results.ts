@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRng, summarise, type EvaluationRow } from '@medssl/core';
-import { writeFeatureSet } from '@medssl/core/node';
+import { writeFeatureSet } from '@medssl/store';
 import type { Task } from '@medssl/spec';
 import { syntheticFeatureSet } from '@medssl/spec/testing';
 import { captureIo } from '../../__fixtures__/io.js';

@@ -2,8 +2,8 @@
 // the workers start): decode an image file's bytes (or take raw pixels), check the size it preprocesses to,
 // and write the backbone's [3, H, W] input into a slot of a shared batch buffer.
 import type { Preprocessing, RawImage } from '@medssl/spec';
-import { decodeImage } from '../decode.js';
-import { preprocessedShape, preprocessInto } from '../preprocess/pipeline.js';
+import { decodeImage } from '@medssl/core/node';
+import { preprocessedShape, preprocessInto } from '@medssl/core';
 
 /** What the pool passes a worker at start: the transform, the shared batch buffers, and the size every image must end up. */
 export interface PreprocessWorkerData {

@@ -1,13 +1,11 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backbone, CanonicalWeights, Dataset, Embedder, Preprocessing, Runtime, RuntimeOptions, Sample, SplitName, TargetArray } from '@medssl/spec';
-import { encodeNpy } from '../arrays/npy.js';
-import { FEATURE_FILES } from '../feature-files.js';
-import { copyFileAtomic, syncDirectory, writeFileAtomic, type WrittenFile } from '../files.js';
-import { outputCount } from '../task.js';
-import { validateFeatureRows } from '../features.js';
+import { encodeNpy } from '@medssl/arrays';
+import { FEATURE_FILES, writeFeatureFolder } from './feature-files.js';
+import { copyFileAtomic, syncDirectory, writeFileAtomic, type WrittenFile } from '@medssl/arrays/node';
+import { inputShapeFromPreprocessing, outputCount, validateFeatureRows } from '@medssl/core';
 import { featureKey, featureKeyInputs, type FeatureKeyInputs } from './key.js';
-import { inputShapeFromPreprocessing } from '../preprocess/pipeline.js';
 import { DEFAULT_DEPTH, embedPrepared, poolMismatch, prepareBatches, type PipelineStats } from './pipeline.js';
 import { createPreprocessPool, defaultWorkerCount, type PreprocessPool } from './preprocess-pool.js';
 import { batchRanges, checkShard, chunksOf, shardRows, type Chunk, type RowRange, type ShardSpec } from './shards.js';
@@ -25,7 +23,6 @@ import {
   storeEntryFolder,
   workFolder,
   writeChunk,
-  writeFeaturesFrom,
   writePlan,
   type ChunkRecord,
   type ExtractionPlan,
@@ -603,42 +600,31 @@ async function assemble(fields: AssembleFields): Promise<StoredFeatureManifest> 
   };
   // Checked before anything is written: a split with repeated ids must not leave a half-made set behind.
   validateFeatureRows({ manifest: { ...description, created: '' }, targets: fields.targets, ids: fields.ids, shape: [count, dimension] }, `${fields.dataset.id}/${fields.split}`);
-  await mkdir(folder, { recursive: true });
-  const features = await writeFeaturesFrom(
-    join(folder, FEATURE_FILES.features),
-    count,
+  let manifest: StoredFeatureManifest | undefined;
+  await writeFeatureFolder(folder, {
+    rows: count,
     dimension,
-    (async function* () {
+    features: (async function* () {
       for (const chunk of chunks) yield await readChunkData(folder, records.get(chunk.index)!);
     })(),
-  );
-  const targetsBytes =
-    fields.targets.type === 'class'
-      ? encodeNpy({ dtype: 'int32', shape: [...fields.targets.shape], data: fields.targets.data })
-      : encodeNpy({ dtype: 'uint8', shape: [...fields.targets.shape], data: fields.targets.data });
-  const targets = await writeChecked(join(folder, FEATURE_FILES.targets), targetsBytes);
-  const ids = await writeChecked(join(folder, FEATURE_FILES.ids), new TextEncoder().encode(`${JSON.stringify(fields.ids)}\n`));
-  const manifest: StoredFeatureManifest = {
-    ...description,
-    created: new Date().toISOString(),
-    key: fields.key,
-    keyInputs: fields.keyInputs,
-    rows: { start: rows.start, end: rows.end, splitSize: fields.splitSize },
-    ...(fields.shard ? { shard: fields.shard } : {}),
-    chunkRows: fields.chunkRows,
-    files: { 'features.npy': features, 'targets.npy': targets, 'ids.json': ids },
-    extraction: { batchSize: fields.batchSize, workers: fields.workers },
-  };
-  await writeFileAtomic(join(folder, FEATURE_FILES.manifest), `${JSON.stringify(manifest, null, 2)}\n`);
+    targets: fields.targets,
+    ids: fields.ids,
+    manifest: (files) =>
+      (manifest = {
+        ...description,
+        created: new Date().toISOString(),
+        key: fields.key,
+        keyInputs: fields.keyInputs,
+        rows: { start: rows.start, end: rows.end, splitSize: fields.splitSize },
+        ...(fields.shard ? { shard: fields.shard } : {}),
+        chunkRows: fields.chunkRows,
+        files,
+        extraction: { batchSize: fields.batchSize, workers: fields.workers },
+      }),
+  });
   await rm(workFolder(folder), { recursive: true, force: true });
   await syncDirectory(folder);
-  return manifest;
-}
-
-async function writeChecked(path: string, bytes: Uint8Array): Promise<WrittenFile> {
-  await writeFileAtomic(path, bytes);
-  const { createHash } = await import('node:crypto');
-  return { bytes: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
+  return manifest!;
 }
 
 /**

@@ -13,7 +13,7 @@ import { dataBytes, findNumpyPython, sha256 } from './__fixtures__/fixtures.js';
 import type { NdArray } from './ndarray.js';
 import { openNpzFile, readNpzFile } from './node.js';
 
-const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
+const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const medmnistDirectory = join(repositoryRoot, '../shared/data/medmnist');
 
 interface ExpectedSplits {

@@ -2,14 +2,13 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TargetArray } from '@medssl/spec';
-import { encodeNpy, npyHeaderByteLength, parseNpyHeader } from '../arrays/npy.js';
-import { readNpyFile } from '../arrays/node.js';
-import { FEATURE_FILES } from '../feature-files.js';
-import { validateFeatureRows } from '../features.js';
-import { syncDirectory, writeFileAtomic, type WrittenFile } from '../files.js';
+import { encodeNpy, npyHeaderByteLength, parseNpyHeader } from '@medssl/arrays';
+import { readNpyFile, sha256Hex, syncDirectory, writeFileAtomic, type WrittenFile } from '@medssl/arrays/node';
+import { FEATURE_FILES, writeFeatureFolder } from './feature-files.js';
+import { validateFeatureRows } from '@medssl/core';
 import { canonicalJson, featureKey, type FeatureKeyInputs } from './key.js';
 import { chunksOf, type RowRange } from './shards.js';
-import { checkChunk, checkFeatureFolder, readPlan, sha256Hex, storeEntryFolder, writeFeaturesFrom, type FolderCheck, type StoredFeatureManifest } from './store.js';
+import { checkChunk, checkFeatureFolder, readPlan, storeEntryFolder, type FolderCheck, type StoredFeatureManifest } from './store.js';
 
 /** Where a merge writes: a folder of its own, or the store (under the key of the whole range). */
 export type MergeTarget = { readonly out: string } | { readonly store: string };
@@ -165,37 +164,22 @@ export async function mergeFeatureSets(inputs: readonly string[], target: MergeT
     const existing = await checkFeatureFolder(folder, key);
     if (existing.manifest && existing.problems.length === 0) return { folder, key, manifest: existing.manifest, reused: true };
   }
-  await mkdir(folder, { recursive: true });
-  const features = await writeFeaturesFrom(
-    join(folder, FEATURE_FILES.features),
-    count,
+  let manifest: StoredFeatureManifest | undefined;
+  await writeFeatureFolder(folder, {
+    rows: count,
     dimension,
-    (async function* () {
+    features: (async function* () {
       for (const shard of ordered) {
         const path = join(shard.folder, FEATURE_FILES.features);
         const header = await readNpyHeaderOf(path);
         yield* createReadStream(path, { start: header.dataOffset, highWaterMark: 4 << 20 }) as AsyncIterable<Buffer>;
       }
     })(),
-  );
-  const targetsFile = encodeNpy(targets.type === 'class' ? { dtype: 'int32', shape: [count], data: targets.data } : { dtype: 'uint8', shape: [count, labels], data: targets.data });
-  const targetsWritten = await writeChecked(join(folder, FEATURE_FILES.targets), targetsFile);
-  const idsWritten = await writeChecked(join(folder, FEATURE_FILES.ids), new TextEncoder().encode(`${JSON.stringify(ids)}\n`));
-  const manifest: StoredFeatureManifest = {
-    ...description,
-    key,
-    keyInputs,
-    rows: { start: whole.start, end: whole.end, splitSize: first.manifest.rows.splitSize },
-    files: { 'features.npy': features, 'targets.npy': targetsWritten, 'ids.json': idsWritten },
-  };
-  await writeFileAtomic(join(folder, FEATURE_FILES.manifest), `${JSON.stringify(manifest, null, 2)}\n`);
-  await syncDirectory(folder);
-  return { folder, key, manifest, reused: false };
-}
-
-async function writeChecked(path: string, bytes: Uint8Array): Promise<WrittenFile> {
-  await writeFileAtomic(path, bytes);
-  return { bytes: bytes.byteLength, sha256: sha256Hex(bytes) };
+    targets,
+    ids,
+    manifest: (files) => (manifest = { ...description, key, keyInputs, rows: { start: whole.start, end: whole.end, splitSize: first.manifest.rows.splitSize }, files }),
+  });
+  return { folder, key, manifest: manifest!, reused: false };
 }
 
 function concatenate(parts: readonly Uint8Array[]): Uint8Array {

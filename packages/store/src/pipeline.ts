@@ -1,6 +1,6 @@
 import type { Embedder, Preprocessing, RawImage, Sample, Tensor } from '@medssl/spec';
 import { createPreprocessPool, type PreprocessPool } from './preprocess-pool.js';
-import { inOrder, wakeUp } from '../batching.js';
+import { inOrder, wakeUp } from '@medssl/core';
 
 /** Batches prepared ahead of inference unless told otherwise. */
 export const DEFAULT_DEPTH = 3;

@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { FeatureManifest } from '@medssl/spec';
-import { encodeNpyHeaderOf, parseNpyHeader } from '../arrays/npy.js';
-import { FEATURE_FILES } from '../feature-files.js';
-import { syncDirectory, writeFileAtomic, writeFileAtomicFrom, type WrittenFile } from '../files.js';
+import { encodeNpyHeaderOf, parseNpyHeader } from '@medssl/arrays';
+import { FEATURE_FILES, type FeatureFileChecksums } from './feature-files.js';
+import { fileSha256, sha256Hex, syncDirectory, writeFileAtomic, writeFileAtomicFrom, type WrittenFile } from '@medssl/arrays/node';
 import { featureKey, type FeatureKeyInputs } from './key.js';
 import type { RowRange, ShardSpec } from './shards.js';
 
@@ -36,7 +35,6 @@ export function defaultFeatureStore(environment: Readonly<Record<string, string 
 }
 
 /** Checksum and size of each data file of a stored feature set. */
-export type FeatureFileChecksums = Readonly<Record<'features.npy' | 'targets.npy' | 'ids.json', WrittenFile>>;
 
 /**
  * `manifest.json` of a feature set made through the store: the fields of ARCHITECTURE.md, plus the content
@@ -63,21 +61,6 @@ export function storeEntryFolder(store: string, key: string): string {
 
 export function workFolder(entry: string): string {
   return join(entry, WORK_FOLDER);
-}
-
-/** SHA-256 and size of a file, read in pieces (feature files can be gigabytes). */
-export async function fileChecksum(path: string): Promise<WrittenFile> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  for await (const piece of createReadStream(path, { highWaterMark: 4 << 20 }) as AsyncIterable<Buffer>) {
-    hash.update(piece);
-    bytes += piece.length;
-  }
-  return { bytes, sha256: hash.digest('hex') };
-}
-
-export function sha256Hex(bytes: Uint8Array | string): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /** Digest of the sample ids of some rows, to notice a dataset whose rows changed between two runs. */
@@ -133,7 +116,7 @@ export async function checkFeatureFolder(folder: string, expectedKey?: string): 
     }
     let actual: WrittenFile;
     try {
-      actual = await fileChecksum(path);
+      actual = await fileSha256(path);
     } catch (error) {
       problems.push(`${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : (error as Error).message}`);
       continue;
@@ -367,19 +350,3 @@ async function folderBytes(folder: string): Promise<number> {
   return total;
 }
 
-/** Streams `features.npy` from pieces: the header for [rows, dimension], then each piece's float32 bytes. */
-export async function writeFeaturesFrom(path: string, rows: number, dimension: number, pieces: AsyncIterable<Uint8Array>): Promise<WrittenFile> {
-  const header = encodeNpyHeaderOf('float32', [rows, dimension]);
-  let written = 0;
-  const expected = rows * dimension * 4;
-  async function* all(): AsyncGenerator<Uint8Array> {
-    yield header;
-    for await (const piece of pieces) {
-      written += piece.byteLength;
-      if (written > expected) throw new RangeError(`${path}: more than the ${expected} bytes of [${rows}, ${dimension}] float32 features`);
-      yield piece;
-    }
-    if (written !== expected) throw new RangeError(`${path}: ${written} bytes of features, expected ${expected} for [${rows}, ${dimension}]`);
-  }
-  return writeFileAtomicFrom(path, all());
-}

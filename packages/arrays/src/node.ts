@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createInflateRaw } from 'node:zlib';
 
-import { writeFileAtomic } from '../files.js';
+import { writeFileAtomic } from './files.js';
 import { byteSourceFromBytes, type ByteSource } from './byte-source.js';
 import type { NdArray } from './ndarray.js';
 import { encodeNpyHeader, npyDataBytes, parseNpy } from './npy.js';
@@ -136,3 +136,5 @@ export async function readNpzFile(path: string): Promise<Map<string, NdArray>> {
     await handle.close();
   }
 }
+
+export { copyFileAtomic, fileSha256, sha256Hex, syncDirectory, writeFileAtomic, writeFileAtomicFrom, type WrittenFile } from './files.js';

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import type { FeatureSet, Task } from '@medssl/spec';
 import { syntheticFeatureSet } from '@medssl/spec/testing';
 import { describe, expect, it } from 'vitest';
-import { writeNpyFile } from './arrays/node.js';
+import { writeNpyFile } from '@medssl/arrays/node';
 import { readFeatureSet, writeFeatureSet } from './feature-files.js';
-import { assertFiniteFeatures, assertSameSamples } from './features.js';
+import { assertFiniteFeatures, assertSameSamples } from '@medssl/core';
 
 const binary: Task = { type: 'binary', classes: ['normal', 'tumour'], primaryMetric: 'auc' };
 const multilabel: Task = { type: 'multilabel', labels: ['a', 'b', 'c'], primaryMetric: 'mean_auc' };

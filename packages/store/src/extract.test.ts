@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Dataset, Preprocessing } from '@medssl/spec';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readFeatureSet } from '../feature-files.js';
+import { readFeatureSet } from './feature-files.js';
 import { fileDataset, gridMeanEmbedder, haveSharedData, pcamFiles, sharedData } from './__fixtures__/test-kit.js';
 import { extractFeatures, extractFeatureSets, InterruptedExtractionError, type ExtractionEvent, type FeatureModel } from './extract.js';
 import { mergeFeatureSets, verifyStoreEntry } from './merge.js';

@@ -1,9 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { constants } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
 import { copyFile, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { TargetArray } from '@medssl/spec';
-import { parseSubset, serializeSubset, subsetFileName, type LabelFractionSubset } from './subsets.js';
 
 /**
  * Writes a file so that a crash at any moment leaves either the old file or the complete new one: the bytes
@@ -112,27 +110,34 @@ export async function syncDirectory(directory: string): Promise<void> {
   }
 }
 
-/** Saves each subset as `<folder>/<dataset>-<split>-f<fraction>-s<seed>.json`; returns the paths. */
-export async function saveSubsetFiles(folder: string, subsets: readonly LabelFractionSubset[]): Promise<string[]> {
-  const paths: string[] = [];
-  for (const subset of subsets) {
-    const path = join(folder, subsetFileName(subset));
-    await writeFileAtomic(path, serializeSubset(subset));
-    paths.push(path);
+/**
+ * Size and SHA-256 of a file, read in pieces (checkpoints and feature files can be gigabytes). The one
+ * file hasher of medssl: checkpoints, model files, feature files and stored results are all hashed here.
+ * With `handle`, the bytes come from that open file (the one a reader is about to parse), which stays open.
+ * Errors name the file.
+ */
+export async function fileSha256(path: string, options: { readonly handle?: FileHandle } = {}): Promise<WrittenFile> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const stream = options.handle
+    ? createReadStream(path, { fd: options.handle, start: 0, autoClose: false, highWaterMark: HASH_PIECE_BYTES })
+    : createReadStream(path, { highWaterMark: HASH_PIECE_BYTES });
+  try {
+    for await (const piece of stream as AsyncIterable<Buffer>) {
+      hash.update(piece);
+      bytes += piece.length;
+    }
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new Error(`${path}: cannot read the file to hash it (${reason})`, { cause: error });
   }
-  return paths;
+  return { bytes, sha256: hash.digest('hex') };
 }
 
-/** Loads a subset index file; with `pool`, refuses a file drawn from other ids or targets. */
-export async function loadSubsetFile(
-  path: string,
-  pool?: { ids: readonly string[]; targets: TargetArray },
-): Promise<LabelFractionSubset> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new Error(`cannot read subset index file ${path}: ${(error as Error).message}`);
-  }
-  return parseSubset(text, path, pool);
+/** Bytes read per piece while hashing. */
+const HASH_PIECE_BYTES = 4 << 20;
+
+/** SHA-256 (hex) of bytes or of a string's UTF-8. */
+export function sha256Hex(bytes: Uint8Array | string): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }

@@ -4,10 +4,10 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dataset, Embedder, Matrix, Preprocessing, RawImage, Sample, SampleOptions, Tensor } from '@medssl/spec';
-import { decodeImageFile, readImageFile } from '../../decode.js';
-import { sampleRange } from '../../dataset-tools.js';
+import { decodeImageFile, readImageFile } from '@medssl/core/node';
+import { sampleRange } from '@medssl/core';
 
-export const sharedData = join(import.meta.dirname, '../../../../../../shared/data');
+export const sharedData = join(import.meta.dirname, '../../../../../shared/data');
 export const pcamJpegs = join(sharedData, 'pcam/data');
 export const haveSharedData = existsSync(join(pcamJpegs, 'train'));
 

@@ -4,8 +4,7 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Preprocessing, RawImage } from '@medssl/spec';
-import { wakeUp } from '../batching.js';
-import { validatePreprocessing } from '../preprocess/validate.js';
+import { validatePreprocessing, wakeUp } from '@medssl/core';
 import { runPreprocessJob, type PreprocessJob, type PreprocessReply, type PreprocessWorkerData } from './preprocess-job.js';
 
 export interface PreprocessPoolOptions {
@@ -77,7 +76,7 @@ function workerStart(): { entry: URL | string; eval: boolean; loader?: string } 
     loader = createRequire(here).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs');
   } catch (error) {
     throw new Error(
-      `@medssl/core runs from its TypeScript source here (${here}); its worker threads then need tsx to load ${entry}, ` +
+      `@medssl/store runs from its TypeScript source here (${here}); its worker threads then need tsx to load ${entry}, ` +
         `and tsx cannot be found (${(error as Error).message.split('\n')[0]}). Install tsx, or use the built package.`,
     );
   }
@@ -133,6 +132,8 @@ export function createPreprocessPool(options: PreprocessPoolOptions): Preprocess
   // Workers inherit the parent's Node flags; those about the parent's own entry (`--input-type` with
   // `node -e`, `--eval`) make a worker refuse to start.
   const execArgv = process.execArgv.filter((flag) => !/^--(input-type|eval|print)\b/.test(flag));
+  // From source, the job's imports of other workspace packages must resolve to their source as well.
+  if (start.eval && !execArgv.includes('--conditions=@medssl/source')) execArgv.push('--conditions=@medssl/source');
   const workers = Array.from({ length: count }, (_, position) => {
     const worker = start.eval
       ? new Worker(SOURCE_BOOTSTRAP, { eval: true, execArgv, workerData: { ...data, entry: start.entry, loader: start.loader } })

@@ -1,0 +1,4 @@
+// @medssl/training: what medssl's training loops share (finetuning, end-to-end DVME), independent of the
+// runtime that builds the trainable backbone.
+export { AdamW, EarlyStopping, scheduleFactor } from './optimizer.js';
+export type { AdamWSettings, ParameterGroup, TrainableParameter } from './optimizer.js';
