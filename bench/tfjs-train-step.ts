@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { createTfjsModel, useTfjsBackend } from '@medssl/runtime-tfjs';
 import { AdamW } from '@medssl/training';
 import type { Backbone } from '@medssl/spec';
-import { architectures, pooledEmbedding, randomCanonicalWeights } from '@medssl/weights';
+import { architectures, classTokenEmbedding, pooledEmbedding, randomCanonicalWeights, withDimension } from '@medssl/weights';
 import * as tf from '@tensorflow/tfjs-core';
 
 function argument(name: string, fallback: string): string {
@@ -47,8 +47,8 @@ function linearLoss(x: tf.Tensor, projection: tf.Tensor): tf.Scalar {
 function backbone(name: 'resnet50' | 'vits16'): Pick<Backbone, 'id' | 'architecture' | 'embedding'> {
   const architecture = architectures[name];
   return name === 'resnet50'
-    ? { id: 'random:resnet50', architecture, embedding: pooledEmbedding(architecture) }
-    : { id: 'random:vits16', architecture, embedding: { kind: 'cls-last-4', dimension: 1536 } };
+    ? { id: 'random:resnet50', architecture, embedding: withDimension(architecture, pooledEmbedding) }
+    : { id: 'random:vits16', architecture, embedding: withDimension(architecture, classTokenEmbedding(4)) };
 }
 
 /** Seconds of each timed step (after one warm-up step) of tfjs on the active backend. */

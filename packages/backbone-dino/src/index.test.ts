@@ -1,3 +1,4 @@
+import { describeEmbedding } from '@medssl/spec';
 import { describeBackbone } from '@medssl/spec/testing';
 import { architectures, stateDictInLayout } from '@medssl/weights';
 import { describe, expect, it } from 'vitest';
@@ -28,7 +29,8 @@ describe('dino', () => {
 
   it('uses bicubic resizing and names the variants and embeddings', () => {
     expect(dino().preprocessing.resize?.interpolation).toBe('bicubic');
-    expect(dino({ variant: 'vitb8' }).embedding).toEqual({ kind: 'cls-last-4', dimension: 3072 });
+    expect(dino({ variant: 'vitb8' }).embedding).toEqual({ kind: 'tokens', classTokens: 4, patchMean: false, tokenNorm: 'final', outputNorm: 'none', dimension: 3072 });
+    expect(describeEmbedding(dino({ variant: 'vitb8' }).embedding)).toBe('cls-last-4');
     expect(dino({ embedding: 'cls' }).id).toBe('dino:vits16-cls');
     expect(() => dino({ variant: 'vitl16' as never })).toThrow(/unknown variant "vitl16"; available: vits16, vits8, vitb16, vitb8, resnet50/);
     expect(() => dino({ variant: 'resnet50', embedding: 'cls' })).toThrow(/applies to ViTs/);

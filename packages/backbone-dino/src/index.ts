@@ -1,5 +1,5 @@
-import type { Architecture, Backbone, EmbeddingDefinition } from '@medssl/spec';
-import { architectures, defineBackbone, evaluationPreprocessing, isBatchCounter, pooledEmbedding, stripPrefixes } from '@medssl/weights';
+import type { Architecture, Backbone, BackboneProvider, EmbeddingLayout } from '@medssl/spec';
+import { architectures, classTokenEmbedding, defineBackbone, defineBackboneProvider, evaluationPreprocessing, isBatchCounter, pooledEmbedding, stripPrefixes } from '@medssl/weights';
 
 export type DinoVariant = 'vits16' | 'vits8' | 'vitb16' | 'vitb8' | 'resnet50';
 
@@ -25,14 +25,14 @@ export function dino(options: { variant?: DinoVariant; embedding?: DinoEmbedding
   const release = RELEASE[variant];
   if (!release) throw new RangeError(`dino: unknown variant ${JSON.stringify(variant)}; available: ${Object.keys(RELEASE).join(', ')}`);
   const { architecture } = release;
-  let embedding: EmbeddingDefinition;
+  let embedding: EmbeddingLayout;
   if (architecture.family === 'resnet') {
     if (options.embedding) throw new RangeError(`dino: embedding ${JSON.stringify(options.embedding)} applies to ViTs; dino:resnet50 gives the pooled 2048-d embedding`);
-    embedding = pooledEmbedding(architecture);
+    embedding = pooledEmbedding;
   } else {
     const kind = options.embedding ?? 'cls-last-4';
     if (kind !== 'cls' && kind !== 'cls-last-4') throw new RangeError(`dino: unknown embedding ${JSON.stringify(kind)}; available: cls-last-4, cls`);
-    embedding = { kind, dimension: (kind === 'cls-last-4' ? 4 : 1) * architecture.embedDim };
+    embedding = classTokenEmbedding(kind === 'cls-last-4' ? 4 : 1);
   }
   const directory = `https://dl.fbaipublicfiles.com/dino/${release.file}`;
   return defineBackbone({
@@ -42,6 +42,7 @@ export function dino(options: { variant?: DinoVariant; embedding?: DinoEmbedding
     architecture,
     preprocessing: evaluationPreprocessing('bicubic', true),
     embedding,
+    pretraining: { supervision: 'self-supervised', data: 'ImageNet-1k', domain: 'natural' },
     layout: 'DINO: backbone names, or teacher.backbone.* in a full checkpoint; heads, student and training state ignored',
     canonicalName: (key) => {
       if (key.startsWith('student.') || key.startsWith('optimizer.') || key.startsWith('args') || key.startsWith('teacher.head.')) return undefined;
@@ -55,3 +56,16 @@ export function dino(options: { variant?: DinoVariant; embedding?: DinoEmbedding
     ],
   });
 }
+
+/** Every DINO backbone by id: `dino:vits16` (and `-cls` for the last class token alone), for hosts that take ids. */
+export const dinoProvider: BackboneProvider = defineBackboneProvider({
+  method: 'dino',
+  title: 'DINO (Caron et al., ICCV 2021)',
+  variants: Object.fromEntries(
+    (Object.keys(RELEASE) as DinoVariant[]).flatMap((variant) => [
+      [variant, () => dino({ variant })],
+      ...(RELEASE[variant].architecture.family === 'vit' ? [[`${variant}-cls`, () => dino({ variant, embedding: 'cls' })]] : []),
+    ]),
+  ),
+  presets: { paper: ['vits16'] },
+});

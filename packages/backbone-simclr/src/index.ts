@@ -1,5 +1,5 @@
-import type { Backbone } from '@medssl/spec';
-import { architectures, defineBackbone, evaluationPreprocessing, isBatchCounter, pooledEmbedding, stripPrefixes } from '@medssl/weights';
+import type { Backbone, BackboneProvider } from '@medssl/spec';
+import { architectures, defineBackbone, defineBackboneProvider, evaluationPreprocessing, isBatchCounter, pooledEmbedding, stripPrefixes } from '@medssl/weights';
 
 export type SimclrVariant = 'resnet50-1x' | 'resnet50-2x' | 'resnet50-4x';
 
@@ -23,7 +23,8 @@ export function simclr(options: { variant?: SimclrVariant } = {}): Backbone {
     variant,
     architecture,
     preprocessing: evaluationPreprocessing('bilinear', false),
-    embedding: pooledEmbedding(architecture),
+    embedding: pooledEmbedding,
+    pretraining: { supervision: 'self-supervised', data: 'ImageNet-1k', domain: 'natural' },
     layout: 'SimCLR v1 converted to PyTorch: state_dict. prefix, torchvision names, fc.* ignored',
     canonicalName: (key) => {
       const name = stripPrefixes(key, ['state_dict.', 'module.']);
@@ -40,3 +41,11 @@ export function simclr(options: { variant?: SimclrVariant } = {}): Backbone {
     ],
   });
 }
+
+/** Every SimCLR v1 backbone by id (`simclr:resnet50-1x`, `-2x`, `-4x`), for hosts that take ids. */
+export const simclrProvider: BackboneProvider = defineBackboneProvider({
+  method: 'simclr',
+  title: 'SimCLR v1 (Chen et al., ICML 2020)',
+  variants: Object.fromEntries(Object.keys(ARCHITECTURE).map((variant) => [variant, () => simclr({ variant: variant as SimclrVariant })])),
+  presets: { paper: ['resnet50-1x'] },
+});

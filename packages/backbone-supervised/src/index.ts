@@ -1,5 +1,5 @@
-import type { Backbone, CanonicalWeights } from '@medssl/spec';
-import { architectures, defineBackbone, evaluationPreprocessing, isBatchCounter, pooledEmbedding, randomCanonicalWeights } from '@medssl/weights';
+import type { Backbone, BackboneProvider, CanonicalWeights } from '@medssl/spec';
+import { architectures, classTokenEmbedding, defineBackbone, defineBackboneProvider, evaluationPreprocessing, isBatchCounter, pooledEmbedding, randomCanonicalWeights } from '@medssl/weights';
 
 export type SupervisedVariant = 'resnet50';
 
@@ -16,7 +16,8 @@ export function supervised(options: { variant?: SupervisedVariant } = {}): Backb
     variant,
     architecture,
     preprocessing: evaluationPreprocessing('bilinear', true),
-    embedding: pooledEmbedding(architecture),
+    embedding: pooledEmbedding,
+    pretraining: { supervision: 'supervised', data: 'ImageNet-1k', domain: 'natural' },
     layout: "torchvision's resnet50 state dict; fc.* and num_batches_tracked ignored",
     canonicalName: (key) => (key.startsWith('fc.') || isBatchCounter(key) ? undefined : key),
     checkpoints: [
@@ -51,7 +52,9 @@ export function random(options: { architecture?: RandomArchitecture } = {}): Bac
     variant: name,
     architecture,
     preprocessing: evaluationPreprocessing(name === 'vits16' ? 'bicubic' : 'bilinear', true),
-    embedding: architecture.family === 'resnet' ? pooledEmbedding(architecture) : { kind: 'cls', dimension: architecture.embedDim },
+    embedding: architecture.family === 'resnet' ? pooledEmbedding : classTokenEmbedding(1),
+    pretraining: { supervision: 'none', data: 'none', domain: 'natural' },
+    weightSource: 'seed',
     layout: 'canonical names',
     canonicalName: (key) => (isBatchCounter(key) ? undefined : key),
     checkpoints: [],
@@ -62,3 +65,19 @@ export function random(options: { architecture?: RandomArchitecture } = {}): Bac
 export function randomWeights(backbone: Backbone, seed = 0): Promise<CanonicalWeights> {
   return randomCanonicalWeights(backbone.architecture, seed);
 }
+
+/** The supervised ImageNet baseline by id (`supervised:resnet50`), for hosts that take ids. */
+export const supervisedProvider: BackboneProvider = defineBackboneProvider({
+  method: 'supervised',
+  title: 'Supervised ImageNet-1k (torchvision)',
+  variants: { resnet50: () => supervised() },
+  presets: { paper: ['resnet50'] },
+});
+
+/** Randomly initialised networks by id (`random:resnet50`, `random:vits16`); their weights come from a seed. */
+export const randomProvider: BackboneProvider = defineBackboneProvider({
+  method: 'random',
+  title: 'Random initialisation (the lower baseline)',
+  variants: { resnet50: () => random(), vits16: () => random({ architecture: 'vits16' }) },
+  presets: { paper: ['resnet50'] },
+});

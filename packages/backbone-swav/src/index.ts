@@ -1,5 +1,5 @@
-import type { Backbone } from '@medssl/spec';
-import { architectures, defineBackbone, evaluationPreprocessing, isBatchCounter, pooledEmbedding, stripPrefixes } from '@medssl/weights';
+import type { Backbone, BackboneProvider } from '@medssl/spec';
+import { architectures, defineBackbone, defineBackboneProvider, evaluationPreprocessing, isBatchCounter, pooledEmbedding, stripPrefixes } from '@medssl/weights';
 
 /**
  * SwAV (Caron et al. 2020), `swav_800ep_pretrain.pth.tar`: a state dict saved from DistributedDataParallel
@@ -14,7 +14,8 @@ export function swav(options: { variant?: 'resnet50' } = {}): Backbone {
     variant,
     architecture,
     preprocessing: evaluationPreprocessing('bilinear', true),
-    embedding: pooledEmbedding(architecture),
+    embedding: pooledEmbedding,
+    pretraining: { supervision: 'self-supervised', data: 'ImageNet-1k', domain: 'natural' },
     layout: 'SwAV: module. prefix; projection_head.*, prototypes.* and fc.* ignored',
     canonicalName: (key) => {
       const name = stripPrefixes(key, ['state_dict.', 'module.']);
@@ -31,3 +32,11 @@ export function swav(options: { variant?: 'resnet50' } = {}): Backbone {
     ],
   });
 }
+
+/** SwAV's backbone by id (`swav:resnet50`), for hosts that take ids. */
+export const swavProvider: BackboneProvider = defineBackboneProvider({
+  method: 'swav',
+  title: 'SwAV (Caron et al., NeurIPS 2020)',
+  variants: { resnet50: () => swav() },
+  presets: { paper: ['resnet50'] },
+});

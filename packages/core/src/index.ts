@@ -14,6 +14,8 @@ export {
 export type { LabelFractionSubset, LabelFractionSubsetsOptions } from './subsets.js';
 export { batches, inOrder, mapConcurrent, readAhead, wakeUp } from './batching.js';
 export { csvColumns, parseCsv } from './csv.js';
+export { defineDatasetProvider, readOptions } from './provider.js';
+export type { DatasetProviderDefinition, OptionKind } from './provider.js';
 export { IssueLog, NAMES_QUOTED, describeNames, sampleRange } from './dataset-tools.js';
 export { assertFiniteFeatures, assertSameSamples, validateFeatureRows, validateFeatureSet } from './features.js';
 export { evaluateLabelFractions, summarise } from './evaluation.js';

@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { assertSeed, csvColumns, describeNames, IssueLog, parseCsv, sampleRange } from '@medssl/core';
+import { assertSeed, csvColumns, defineDatasetProvider, describeNames, IssueLog, parseCsv, sampleRange } from '@medssl/core';
 import { decodeImageFile, readImageFile } from '@medssl/core/node';
 import { writeFileAtomic } from '@medssl/arrays/node';
-import type { Dataset, DatasetInfo, DatasetIssue, OnError, RawImage, Sample, SampleOptions, SplitName, Task } from '@medssl/spec';
+import type { Dataset, DatasetInfo, DatasetProvider, DatasetIssue, OnError, RawImage, Sample, SampleOptions, SplitName, Task } from '@medssl/spec';
 import { checkBlackBorderOptions, cropBlackBorder, describeBlackBorder, type BlackBorderOptions } from './crop.js';
 import { DEFAULT_FRACTIONS, drawSplit, loadSplit, serializeSplit, SPLITS, type AptosSplit, type SplitFractions, type SplitRecord } from './split.js';
 
@@ -45,7 +45,18 @@ export const aptosInfo: DatasetInfo = {
   ].join('\n'),
   source: 'https://www.kaggle.com/competitions/aptos2019-blindness-detection/data',
   licence: 'Kaggle competition data (Asia Pacific Tele-Ophthalmology Society, Aravind Eye Hospital); use is governed by the competition rules, accepted on Kaggle before download',
+  modality: 'fundus',
+  folder: 'aptos',
+  officialSizes: { train: 2_563, val: 366, test: 733, note: "APTOS 2019's 3,662 labelled images in this package's 0.7/0.1/0.2 split (about)" },
+  presets: ['paper'],
 };
+
+/** APTOS 2019 by id (`aptos`), for hosts that open datasets by id and folder. */
+export const aptosProvider: DatasetProvider = defineDatasetProvider({
+  datasets: [aptosInfo],
+  options: { seed: 'integer', fractions: 'json', splitFile: 'string', cropBlackBorder: 'json', onError: ['throw', 'skip'] },
+  open: (_id, root, options) => aptos({ ...(options as Omit<AptosOptions, 'root'>), root }),
+});
 
 function checkFraction(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1) {
@@ -193,6 +204,7 @@ function makeDataset(
   return {
     specificationVersion: 'medssl/v1',
     id: 'aptos',
+    modality: 'fundus',
     version,
     task,
     splits: SPLITS,

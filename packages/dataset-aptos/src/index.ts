@@ -1,4 +1,4 @@
-export { APTOS_CLASSES, aptos, aptosInfo, defaultSplitFileName } from './aptos.js';
+export { APTOS_CLASSES, aptos, aptosInfo, aptosProvider, defaultSplitFileName } from './aptos.js';
 export type { AptosOptions } from './aptos.js';
 export { cropBlackBorder, DEFAULT_BLACK_BORDER } from './crop.js';
 export type { BlackBorderOptions } from './crop.js';

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
-import { assertSeed, describeNames, IssueLog, sampleRange } from '@medssl/core';
+import { assertSeed, defineDatasetProvider, describeNames, IssueLog, sampleRange } from '@medssl/core';
 import { decodeImageFile, readImageFile } from '@medssl/core/node';
-import type { Dataset, DatasetInfo, DatasetIssue, OnError, Sample, SampleOptions, SplitName, Task } from '@medssl/spec';
+import type { Dataset, DatasetInfo, DatasetProvider, DatasetSizes, DatasetIssue, OnError, Sample, SampleOptions, SplitName, Task } from '@medssl/spec';
 import { indexImages, readOfficialLists, TEST_LIST, TRAIN_VAL_LIST } from './layout.js';
 import { officialSplit, patientSplit, SPLITS, type ChestXray14Split, type SplitFractions } from './split.js';
 import { CHESTXRAY14_LABELS, findTable, LABEL_COUNT, PNEUMONIA_LABEL, readLabelTable, type LabelTable } from './table.js';
@@ -42,12 +42,18 @@ const LAYOUT = [
   `<root>/${TRAIN_VAL_LIST} and <root>/${TEST_LIST} (optional: without them, a seeded patient split)`,
 ].join('\n');
 
+const OFFICIAL_SIZES: DatasetSizes = { train: 77_872, val: 8_652, test: 25_596, note: "NIH's test list, and its train_val list less about 10 % of patients for val" };
+
 export const chestxray14Info: DatasetInfo = {
   id: 'chestxray14',
   title: 'NIH ChestX-ray14: 14 thoracic findings (multilabel, patient-wise splits)',
   layout: LAYOUT,
   source: SOURCE,
   licence: LICENCE,
+  modality: 'chest-xray',
+  folder: 'chestxray14',
+  officialSizes: OFFICIAL_SIZES,
+  presets: ['paper'],
 };
 
 export const chestxray14PneumoniaInfo: DatasetInfo = {
@@ -56,6 +62,10 @@ export const chestxray14PneumoniaInfo: DatasetInfo = {
   layout: LAYOUT,
   source: SOURCE,
   licence: LICENCE,
+  modality: 'chest-xray',
+  folder: 'chestxray14',
+  officialSizes: OFFICIAL_SIZES,
+  presets: ['paper'],
 };
 
 function checkFraction(value: unknown, name: string, allowOne: boolean): number {
@@ -189,6 +199,7 @@ function makeDataset(view: ChestXray14View, version: string, table: LabelTable, 
   return {
     specificationVersion: 'medssl/v1',
     id,
+    modality: 'chest-xray',
     version,
     task,
     splits: SPLITS satisfies readonly ChestXray14Split[],
@@ -208,3 +219,13 @@ function makeDataset(view: ChestXray14View, version: string, table: LabelTable, 
     issues: () => issues,
   };
 }
+
+/** ChestX-ray14 by id (`chestxray14`, `chestxray14:pneumonia`), for hosts that open datasets by id and folder. */
+export const chestxray14Provider: DatasetProvider = defineDatasetProvider({
+  datasets: [chestxray14Info, chestxray14PneumoniaInfo],
+  options: { seed: 'integer', valFraction: 'number', fractions: 'json', labelTable: 'string', onError: ['throw', 'skip'], requireAllImages: 'boolean' },
+  open: (id, root, options) => {
+    const settings = { ...(options as Omit<ChestXray14Options, 'root' | 'view'>), root };
+    return id === chestxray14PneumoniaInfo.id ? chestxray14Pneumonia(settings) : chestxray14(settings);
+  },
+});

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { csvColumns, labelFractionSubsets, mapConcurrent, parseCsv, sampleRange, type CsvTable, validateTask } from '@medssl/core';
+import { csvColumns, defineDatasetProvider, labelFractionSubsets, mapConcurrent, parseCsv, sampleRange, type CsvTable, validateTask } from '@medssl/core';
 import { decodeImageFile, readImageFile } from '@medssl/core/node';
-import type { Dataset, DatasetInfo, DatasetIssue, MetricId, OnError, Sample, SampleOptions, SplitName, TargetArray, Task } from '@medssl/spec';
+import type { Dataset, DatasetInfo, DatasetIssue, DatasetProvider, MetricId, Modality, OnError, Sample, SampleOptions, SplitName, TargetArray, Task } from '@medssl/spec';
 
 export type FolderSplit = 'train' | 'val' | 'test';
 
@@ -44,6 +44,8 @@ export interface FolderOptions {
   readonly extensions?: readonly string[];
   /** Listing problems (missing images, bad rows, labels outside the task): an error (default) or skipped and listed in `issues()`. */
   readonly onError?: OnError;
+  /** What the images show, for finetuning's augmentations; default `natural` (crops and horizontal flips only). */
+  readonly modality?: Modality;
 }
 
 export const folderInfo: DatasetInfo = {
@@ -56,7 +58,33 @@ export const folderInfo: DatasetInfo = {
   ].join('\n'),
   source: 'your own data',
   licence: 'that of your data',
+  modality: 'natural',
 };
+
+/**
+ * Your own images by id (`folder`): the root is a folder of class folders, or a CSV manifest (a path ending
+ * in `.csv`). Every `FolderOptions` field but `root` and `csv` is an option.
+ */
+export const folderProvider: DatasetProvider = defineDatasetProvider({
+  datasets: [folderInfo],
+  options: {
+    pathColumn: 'string',
+    labelColumn: 'string',
+    labelColumns: 'strings',
+    splitColumn: 'string',
+    groupColumn: 'string',
+    classes: 'strings',
+    type: ['binary', 'multiclass', 'multilabel'],
+    ordinal: 'boolean',
+    primaryMetric: 'string',
+    fractions: 'json',
+    seed: 'integer',
+    extensions: 'strings',
+    onError: ['throw', 'skip'],
+    modality: ['pathology', 'fundus', 'chest-xray', 'natural'],
+  },
+  open: (_id, root, options) => folder({ ...(options as FolderOptions), ...(root.toLowerCase().endsWith('.csv') ? { csv: root } : { root }) }),
+});
 
 const SPLIT_ORDER: readonly FolderSplit[] = ['train', 'val', 'test'];
 const SPLIT_NAMES: Readonly<Record<string, FolderSplit>> = { train: 'train', val: 'val', valid: 'val', validation: 'val', test: 'test' };
@@ -170,6 +198,7 @@ export async function folder(options: FolderOptions): Promise<Dataset> {
   return {
     specificationVersion: 'medssl/v1',
     id: 'folder',
+    modality: options.modality ?? 'natural',
     version: `folder-${fingerprint.digest('hex').slice(0, 16)}`,
     task,
     splits,

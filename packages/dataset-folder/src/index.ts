@@ -1,2 +1,2 @@
-export { folder, folderInfo } from './folder.js';
+export { folder, folderInfo, folderProvider } from './folder.js';
 export type { FolderOptions, FolderSplit, SplitFractions } from './folder.js';

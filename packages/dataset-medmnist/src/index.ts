@@ -1,4 +1,4 @@
-export { medmnist, medmnistInfo } from './medmnist.js';
+export { medmnist, medmnistInfo, medmnistModality, medmnistProvider } from './medmnist.js';
 export type { MedmnistDataset, MedmnistOptions } from './medmnist.js';
 export {
   MEDMNIST_2D_FLAGS,

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readZipDirectory, type NdArray, type NpyHeader, type ZipEntry, zipEntryDataOffset } from '@medssl/arrays';
-import { sampleRange } from '@medssl/core';
+import { defineDatasetProvider, sampleRange } from '@medssl/core';
 import { byteSourceFromFileHandle, openNpzFile } from '@medssl/arrays/node';
-import type { Dataset, DatasetInfo, DatasetIssue, OnError, RawImage, Sample, SampleOptions, SplitName, Target, Task } from '@medssl/spec';
+import type { Dataset, DatasetInfo, DatasetIssue, DatasetProvider, Modality, OnError, RawImage, Sample, SampleOptions, SplitName, Target, Task } from '@medssl/spec';
 import { assertMedmnistSize, medmnistFileName, medmnistFlag, medmnistTask, medmnistUrl, type MedmnistFlagInfo, type MedmnistSize } from './flags.js';
 import { SharedFile, WholeMemberCache, rowReader, type ImagesMember, type RowAccess, type RowReader } from './rows.js';
 
@@ -48,7 +48,30 @@ export const medmnistInfo: DatasetInfo = {
   ].join('\n'),
   source: 'https://zenodo.org/records/10519652 (https://medmnist.com); downloadMedmnist() fetches and checks a file',
   licence: 'CC BY 4.0 (DermaMNIST: CC BY-NC 4.0); cite Yang et al., Scientific Data 10, 41 (2023) and the source dataset',
+  // Each flag's own modality is on the opened dataset (pathmnist: pathology, retinamnist: fundus, ...).
+  folder: 'medmnist',
 };
+
+/** Flags whose images have a modality finetuning's augmentations know; the others are treated as natural images. */
+const FLAG_MODALITIES: Readonly<Record<string, Modality>> = {
+  pathmnist: 'pathology',
+  retinamnist: 'fundus',
+  pneumoniamnist: 'chest-xray',
+  chestmnist: 'chest-xray',
+};
+
+/** What a MedMNIST flag's images show. */
+export function medmnistModality(flag: string): Modality {
+  return FLAG_MODALITIES[flag] ?? 'natural';
+}
+
+/** Every MedMNIST flag by id (`medmnist:<flag>`), for hosts that open datasets by id and folder. */
+export const medmnistProvider: DatasetProvider = defineDatasetProvider({
+  datasets: [medmnistInfo],
+  answers: (id) => id.startsWith('medmnist:'),
+  options: { size: 'integer', file: 'string', onError: ['throw', 'skip'], maxInMemoryBytes: 'number', streamWindowBytes: 'number' },
+  open: (id, root, options) => medmnist({ ...(options as Omit<MedmnistOptions, 'flag' | 'root'>), flag: id.slice('medmnist:'.length), root }),
+});
 
 const SPLITS = ['train', 'val', 'test'] as const;
 type MedmnistSplit = (typeof SPLITS)[number];
@@ -166,6 +189,7 @@ export async function medmnist(options: MedmnistOptions): Promise<MedmnistDatase
   return {
     specificationVersion: 'medssl/v1',
     id: `medmnist:${info.flag}`,
+    modality: medmnistModality(info.flag),
     version,
     task,
     splits: [...SPLITS],

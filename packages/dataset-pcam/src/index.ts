@@ -1,3 +1,3 @@
 // @medssl/dataset-pcam: PatchCamelyon from its official HDF5 files, read by slices through h5wasm.
-export { pcam, pcamInfo, pcamTask, pcamFileName, PCAM_RELEASE, PCAM_SPLITS } from './pcam.js';
+export { pcam, pcamInfo, pcamProvider, pcamTask, pcamFileName, PCAM_RELEASE, PCAM_SPLITS } from './pcam.js';
 export type { PcamOptions, PcamOfficialSplit } from './pcam.js';

@@ -1,7 +1,7 @@
-import { sampleRange } from '@medssl/core';
+import { defineDatasetProvider, sampleRange } from '@medssl/core';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BinaryTask, Dataset, DatasetInfo, DatasetIssue, OnError, RawImage, Sample, SampleOptions, SplitName } from '@medssl/spec';
+import type { BinaryTask, Dataset, DatasetInfo, DatasetProvider, DatasetIssue, OnError, RawImage, Sample, SampleOptions, SplitName } from '@medssl/spec';
 import { loadHdf5, openUint8Array, readRowsInto, withHdf5Errors, type Hdf5, type Hdf5Dataset, type Hdf5File } from './hdf5.js';
 
 export interface PcamOptions {
@@ -57,7 +57,18 @@ export const pcamInfo: DatasetInfo = {
   ].join('\n'),
   source: 'https://github.com/basveeling/pcam (files: https://zenodo.org/records/2546921)',
   licence: 'CC0 1.0 (PatchCamelyon, Veeling et al. 2018; derived from Camelyon16)',
+  modality: 'pathology',
+  folder: 'pcam',
+  officialSizes: { train: 262_144, val: 32_768, test: 32_768, note: 'the official PatchCamelyon HDF5 splits' },
+  presets: ['paper'],
 };
+
+/** PatchCamelyon by id (`pcam`), for hosts that open datasets by id and folder. */
+export const pcamProvider: DatasetProvider = defineDatasetProvider({
+  datasets: [pcamInfo],
+  options: { onError: ['throw', 'skip'], sliceSize: 'integer' },
+  open: (_id, root, options) => pcam({ ...(options as Omit<PcamOptions, 'root'>), root }),
+});
 
 /** One block of patches held in wasm memory, where HDF5 reads it. */
 interface BlockSlot {
@@ -300,6 +311,7 @@ export async function pcam(options: PcamOptions): Promise<Dataset> {
   return {
     specificationVersion: 'medssl/v1',
     id: 'pcam',
+    modality: 'pathology',
     // Skipped patches change the data, so the version (and every feature cache keyed on it) changes too.
     version: skippedPatches > 0 ? `${PCAM_RELEASE}+skipped-${skippedPatches}` : PCAM_RELEASE,
     task: pcamTask,

@@ -1,2 +1,2 @@
-export { pneumonia, pneumoniaInfo } from './pneumonia.js';
+export { pneumonia, pneumoniaInfo, pneumoniaProvider } from './pneumonia.js';
 export type { PneumoniaOptions, PneumoniaSplit } from './pneumonia.js';

@@ -1,9 +1,9 @@
-import { sampleRange } from '@medssl/core';
+import { defineDatasetProvider, sampleRange } from '@medssl/core';
 import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeImageFile, readImageFile } from '@medssl/core/node';
-import type { BinaryTask, Dataset, DatasetInfo, DatasetIssue, OnError, Sample, SampleOptions, SplitName } from '@medssl/spec';
+import type { BinaryTask, Dataset, DatasetInfo, DatasetProvider, DatasetIssue, OnError, Sample, SampleOptions, SplitName } from '@medssl/spec';
 
 export type PneumoniaSplit = 'train' | 'val' | 'test';
 
@@ -31,7 +31,17 @@ export const pneumoniaInfo: DatasetInfo = {
     'https://data.mendeley.com/datasets/rscbjbr9sj/2 (ChestXRay2017.zip: train and test) or ' +
     'https://www.kaggle.com/datasets/paultimothymooney/chest-xray-pneumonia (train, val, test)',
   licence: 'CC BY 4.0; cite Kermany et al., Cell 172(5), 1122-1131 (2018)',
+  modality: 'chest-xray',
+  folder: 'pneumonia',
+  officialSizes: { train: 5_216, val: 16, test: 624, note: 'the Kaggle release of Kermany et al.' },
 };
+
+/** Kermany et al.'s pediatric chest X-rays by id (`pneumonia`), for hosts that open datasets by id and folder. */
+export const pneumoniaProvider: DatasetProvider = defineDatasetProvider({
+  datasets: [pneumoniaInfo],
+  options: { splits: 'strings', onError: ['throw', 'skip'] },
+  open: (_id, root, options) => pneumonia({ ...(options as Omit<PneumoniaOptions, 'root'>), root }),
+});
 
 const TASK: BinaryTask = { type: 'binary', classes: ['normal', 'pneumonia'], primaryMetric: 'auc' };
 const ALL_SPLITS: readonly PneumoniaSplit[] = ['train', 'val', 'test'];
@@ -145,6 +155,7 @@ export async function pneumonia(options: PneumoniaOptions): Promise<Dataset> {
   return {
     specificationVersion: 'medssl/v1',
     id: 'pneumonia',
+    modality: 'chest-xray',
     version: `kermany2018-${fingerprint.digest('hex').slice(0, 16)}`,
     task: TASK,
     splits,

@@ -2,7 +2,7 @@ export { onnxRuntime } from './runtime.js';
 export type { OnnxRuntime, OnnxRuntimeOptions } from './runtime.js';
 export { onnxModelEmbedder } from './model-file.js';
 export type { OnnxModelEmbedderOptions } from './model-file.js';
-export { buildOnnxModel, embeddingDimension } from './model.js';
+export { buildOnnxModel } from './model.js';
 /** Moved to `@medssl/core`; re-exported for existing callers. */
 export { inputShapeFromPreprocessing } from '@medssl/core';
 export type { BuiltOnnxModel, OnnxModelOptions } from './model.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { VisionTransformerArchitecture } from '@medssl/spec';
-import { randomCanonicalWeights } from '@medssl/weights';
+import { classTokenEmbedding, DINO_POSITION_RESAMPLING, randomCanonicalWeights, vitArchitecture } from '@medssl/weights';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testBackbone } from './__fixtures__/backbones.js';
 import { attribute, GraphBuilder } from './graph-builder.js';
@@ -11,15 +11,15 @@ import { onnxModelEmbedder } from './model-file.js';
 import { onnxRuntime } from './runtime.js';
 
 // A small ViT keeps these tests quick; the full-size paths are covered by the parity tests.
-const tinyVit: VisionTransformerArchitecture = { family: 'vit', patchSize: 16, embedDim: 64, depth: 4, heads: 2, mlpRatio: 2, imageSize: 64 };
+const tinyVit: VisionTransformerArchitecture = vitArchitecture({ patchSize: 16, embedDim: 64, depth: 4, heads: 2, mlp: { kind: 'gelu', hidden: 128 }, positions: { grid: 4, resampling: DINO_POSITION_RESAMPLING } });
 const folder = mkdtempSync(join(tmpdir(), 'medssl-runtime-onnx-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
-const preprocessing = (size: number) => testBackbone('test:tiny', tinyVit, { kind: 'cls', dimension: 64 }, size).preprocessing;
+const preprocessing = (size: number) => testBackbone('test:tiny', tinyVit, 'cls', size).preprocessing;
 
 async function writeTinyVit(): Promise<string> {
   const weights = await randomCanonicalWeights(tinyVit, 3);
   const path = join(folder, 'tiny-vit.onnx');
-  writeFileSync(path, buildOnnxModel(tinyVit, weights.tensors, { inputShape: [3, 64, 64], embedding: 'cls-last-4' }).bytes);
+  writeFileSync(path, buildOnnxModel(tinyVit, weights.tensors, { inputShape: [3, 64, 64], embedding: classTokenEmbedding(4) }).bytes);
   return path;
 }
 
@@ -27,7 +27,7 @@ describe('onnxModelEmbedder', () => {
   it('runs a saved model exactly as the runtime runs the same graph', async () => {
     const path = await writeTinyVit();
     const fromFile = await onnxModelEmbedder(path, { outputName: 'embedding', preprocessing: preprocessing(64) });
-    const backbone = testBackbone('test:tiny', tinyVit, { kind: 'cls-last-4', dimension: 256 }, 64);
+    const backbone = testBackbone('test:tiny', tinyVit, 'cls-last-4', 64);
     const built = await onnxRuntime({ fusedAttention: false }).createEmbedder(backbone, await randomCanonicalWeights(tinyVit, 3));
     try {
       expect(fromFile.backboneId).toBe(`onnx:${path}`);

@@ -52,8 +52,8 @@ function lastColumns(matrix: Matrix, width: number): Float32Array {
 
 const measured: string[] = [];
 
-async function embedFormulaImages(id: string, architecture: Architecture, kind: 'pooled' | 'cls' | 'cls-last-4', dimension: number, size: number, fusedAttention = true): Promise<Matrix> {
-  const embedder = await onnxRuntime({ fusedAttention }).createEmbedder(testBackbone(id, architecture, { kind, dimension }, size), formulaCanonicalWeights(architecture));
+async function embedFormulaImages(id: string, architecture: Architecture, kind: 'pooled' | 'cls' | 'cls-last-4', _dimension: number, size: number, fusedAttention = true): Promise<Matrix> {
+  const embedder = await onnxRuntime({ fusedAttention }).createEmbedder(testBackbone(id, architecture, kind, size), formulaCanonicalWeights(architecture));
   try {
     return await embedder.embed(formulaImages(description.images, size));
   } finally {

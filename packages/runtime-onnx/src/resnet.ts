@@ -1,10 +1,10 @@
 import type { ResNetArchitecture, Tensor } from '@medssl/spec';
+import { describeArchitecture } from '@medssl/weights';
 import { attribute, GraphBuilder } from './graph-builder.js';
 import { requireTensor, type TensorSource } from './tensors.js';
 
 /** torchvision's BatchNorm2d default. */
 const BATCH_NORM_EPSILON = 1e-5;
-const RESNET50_BLOCKS = [3, 4, 6, 3] as const;
 
 /**
  * A convolution followed by inference-mode batch norm is one convolution: scale each output channel's
@@ -34,8 +34,7 @@ export function foldBatchNorm(
  * `[batch, 2048·width]`, the global average pool of the last stage.
  */
 export function buildResNetGraph(architecture: ResNetArchitecture, tensors: TensorSource, imageHeight: number, imageWidth: number): GraphBuilder {
-  if (architecture.depth !== 50) throw new Error(`ResNet-${architecture.depth} is not supported; only ResNet-50 is`);
-  const graph = new GraphBuilder(`resnet50_${architecture.widthMultiplier}x`);
+  const graph = new GraphBuilder(describeArchitecture(architecture).replace(/[^A-Za-z0-9]+/g, '_').toLowerCase());
   const tensor = (name: string) => requireTensor(tensors, name);
 
   /** Convolution `convolutionName` with batch norm `batchNormName` folded in; the node is named `name`. */
@@ -65,7 +64,7 @@ export function buildResNetGraph(architecture: ResNetArchitecture, tensors: Tens
     strides: attribute.ints([2, 2]),
     pads: attribute.ints([1, 1, 1, 1]),
   });
-  RESNET50_BLOCKS.forEach((blocks, stage) => {
+  architecture.blocks.forEach((blocks, stage) => {
     for (let block = 0; block < blocks; block++) {
       const prefix = `layer${stage + 1}.${block}`;
       const stride = stage > 0 && block === 0 ? 2 : 1;
@@ -78,6 +77,6 @@ export function buildResNetGraph(architecture: ResNetArchitecture, tensors: Tens
   });
   const pooled = graph.node('GlobalAveragePool', 'avgpool', [x]);
   const embedding = graph.node('Flatten', 'embedding', [pooled], { axis: attribute.int(1) });
-  graph.output(embedding, ['batch', 2048 * architecture.widthMultiplier]);
+  graph.output(embedding, ['batch', 32 * architecture.width]);
   return graph;
 }

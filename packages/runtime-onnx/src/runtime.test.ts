@@ -12,15 +12,15 @@ const randomWeights = (name: keyof typeof architectures) => {
   return cached.get(name)!;
 };
 
-const resnet50 = testBackbone('random:resnet50', architectures.resnet50, { kind: 'pooled', dimension: 2048 });
-const vits16 = testBackbone('random:vits16', architectures.vits16, { kind: 'cls-last-4', dimension: 1536 });
+const resnet50 = testBackbone('random:resnet50', architectures.resnet50, 'pooled');
+const vits16 = testBackbone('random:vits16', architectures.vits16, 'cls-last-4');
 
 describeRuntime('onnx runtime, ResNet-50', async () => ({ runtime: onnxRuntime(), backbone: resnet50, weights: await randomWeights('resnet50'), options: { threads: 2 } }), { batchSize: 2 });
 describeRuntime('onnx runtime, ViT-S/16', async () => ({ runtime: onnxRuntime(), backbone: vits16, weights: await randomWeights('vits16') }), { batchSize: 3 });
 
 describe('onnxRuntime', () => {
   it('reports the CPU execution provider and the input size of the preprocessing', async () => {
-    const backbone = testBackbone('random:vits16', architectures.vits16, { kind: 'cls', dimension: 384 }, 160);
+    const backbone = testBackbone('random:vits16', architectures.vits16, 'cls', 160);
     const embedder = await onnxRuntime({ threads: 1 }).createEmbedder(backbone, await randomWeights('vits16'), { device: 'cpu' });
     try {
       expect(embedder.provider).toBe('cpu');
@@ -45,9 +45,10 @@ describe('onnxRuntime', () => {
     await expect(runtime.createEmbedder(resnet50, weights)).rejects.toThrow(/random:resnet50 is a ResNet-50 .* weights from random\(seed=0\) are for a ViT/);
     const withoutNorm = { ...weights, tensors: new Map([...weights.tensors].filter(([name]) => name !== 'norm.bias')) };
     await expect(runtime.createEmbedder(vits16, withoutNorm)).rejects.toThrow(/norm\.bias/);
-    const pooledVit = testBackbone('random:vits16', architectures.vits16, { kind: 'pooled', dimension: 384 });
-    await expect(runtime.createEmbedder(pooledVit, weights)).rejects.toThrow(/'cls' or 'cls-last-4' embedding, not 'pooled'/);
-    const wrongDimension = testBackbone('random:vits16', architectures.vits16, { kind: 'cls', dimension: 1536 });
+    const pooledVit = { ...vits16, embedding: { kind: 'pooled' as const, dimension: 384 } };
+    await expect(runtime.createEmbedder(pooledVit, weights)).rejects.toThrow(/a ViT gives a 'tokens' embedding, not 'pooled'/);
+    const cls = testBackbone('random:vits16', architectures.vits16, 'cls');
+    const wrongDimension = { ...cls, embedding: { ...cls.embedding, dimension: 1536 } };
     await expect(runtime.createEmbedder(wrongDimension, weights)).rejects.toThrow(/384-d .* declares 1536/);
     const noFixedSize = { ...vits16, preprocessing: { resize: { size: 256, interpolation: 'bicubic' as const }, channels: 3 as const } };
     await expect(runtime.createEmbedder(noFixedSize, weights)).rejects.toThrow(/no fixed input size/);

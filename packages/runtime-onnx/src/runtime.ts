@@ -1,7 +1,9 @@
 import { SPECIFICATION_VERSION, type Architecture, type Backbone, type CanonicalWeights, type Embedder, type Runtime, type RuntimeOptions } from '@medssl/spec';
 import { checkCanonicalTensors, describeArchitecture } from '@medssl/weights';
+import { embeddingDimension } from '@medssl/spec';
+import { onnxModelEmbedder } from './model-file.js';
 import { inputShapeFromPreprocessing } from '@medssl/core';
-import { buildOnnxModel, embeddingDimension } from './model.js';
+import { buildOnnxModel } from './model.js';
 import { createOnnxSession, OnnxEmbedder, type GraphOptimizationLevel } from './session.js';
 
 export interface OnnxRuntimeOptions {
@@ -40,25 +42,37 @@ export function onnxRuntime(options: OnnxRuntimeOptions = {}): OnnxRuntime {
     id: 'onnx',
     async createEmbedder(backbone: Backbone, weights: CanonicalWeights, embedderOptions: RuntimeOptions = {}): Promise<Embedder> {
       const architecture = backbone.architecture;
-      if (!sameArchitecture(weights.architecture, architecture)) {
-        throw new Error(`${backbone.id} is a ${describeArchitecture(architecture)}, but the weights from ${weights.source} are for a ${describeArchitecture(weights.architecture)}`);
-      }
-      checkCanonicalTensors(architecture, weights.tensors, weights.source);
-      const dimension = embeddingDimension(architecture, backbone.embedding.kind);
-      if (dimension !== backbone.embedding.dimension) {
-        throw new Error(`${backbone.id}: its '${backbone.embedding.kind}' embedding is ${dimension}-d for a ${describeArchitecture(architecture)}, but the backbone declares ${backbone.embedding.dimension}`);
-      }
-      const inputShape = inputShapeFromPreprocessing(backbone.preprocessing, backbone.id);
-      const model = buildOnnxModel(architecture, weights.tensors, { inputShape, embedding: backbone.embedding.kind, fusedAttention: options.fusedAttention ?? true });
       const threads = embedderOptions.threads ?? options.threads;
-      const session = await createOnnxSession(model.bytes, {
+      const sessionOptions = {
         ...(threads !== undefined ? { threads } : {}),
         ...(embedderOptions.device !== undefined ? { device: embedderOptions.device } : {}),
         ...(options.graphOptimizationLevel ? { graphOptimizationLevel: options.graphOptimizationLevel } : {}),
         ...(options.executionProviders ? { executionProviders: options.executionProviders } : {}),
         ...(options.spinning !== undefined ? { spinning: options.spinning } : {}),
-      });
-      return new OnnxEmbedder({ session, backboneId: backbone.id, inputName: model.inputName, outputName: model.outputName, inputShape, dimension });
+      };
+      if (architecture.family === 'model-file') {
+        if (backbone.embedding.kind !== 'output') throw new Error(`${backbone.id}: a model file gives a named output as its embedding, not '${backbone.embedding.kind}'`);
+        return onnxModelEmbedder(architecture.path, {
+          ...sessionOptions,
+          backboneId: backbone.id,
+          outputName: backbone.embedding.output,
+          preprocessing: backbone.preprocessing,
+          ...(architecture.input ? { inputName: architecture.input } : {}),
+          ...(backbone.embedding.dimension !== undefined ? { dimension: backbone.embedding.dimension } : {}),
+        });
+      }
+      if (!sameArchitecture(weights.architecture, architecture)) {
+        throw new Error(`${backbone.id} is a ${describeArchitecture(architecture)}, but the weights from ${weights.source} are for a ${describeArchitecture(weights.architecture)}`);
+      }
+      checkCanonicalTensors(architecture, weights.tensors, weights.source);
+      const dimension = embeddingDimension(architecture, backbone.embedding);
+      if (dimension !== backbone.embedding.dimension) {
+        throw new Error(`${backbone.id}: its embedding is ${dimension}-d for a ${describeArchitecture(architecture)}, but the backbone declares ${backbone.embedding.dimension}`);
+      }
+      const inputShape = inputShapeFromPreprocessing(backbone.preprocessing, backbone.id);
+      const model = buildOnnxModel(architecture, weights.tensors, { inputShape, embedding: backbone.embedding, fusedAttention: options.fusedAttention ?? true });
+      const session = await createOnnxSession(model.bytes, sessionOptions);
+      return new OnnxEmbedder({ session, backboneId: backbone.id, inputName: model.inputName, outputName: model.outputName, inputShape, dimension: dimension! });
     },
   };
 }

@@ -31,7 +31,9 @@ export function buildVisionTransformerGraph(
   const headWidth = width / heads;
   if (!Number.isInteger(headWidth)) throw new Error(`a width of ${width} does not split into ${heads} heads`);
   if (embedding === 'cls-last-4' && depth < LAST_BLOCKS) throw new Error(`cls-last-4 needs at least ${LAST_BLOCKS} blocks, the ViT has ${depth}`);
-  const hidden = Math.round(width * architecture.mlpRatio);
+  const { mlp, layerScale, registers } = architecture;
+  if (mlp.kind !== 'gelu' || layerScale || registers > 0) throw new Error(`the ONNX ViT graph does not build SwiGLU, LayerScale or register tokens yet (${JSON.stringify({ mlp: mlp.kind, layerScale, registers })})`);
+  const hidden = mlp.hidden;
   const rows = Math.floor(imageHeight / patchSize);
   const columns = Math.floor(imageWidth / patchSize);
   const graph = new GraphBuilder(`vit_p${patchSize}_d${width}_${imageHeight}x${imageWidth}`);

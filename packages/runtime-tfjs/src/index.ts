@@ -1,6 +1,6 @@
 export { TFJS_BACKENDS, TfjsBackendError, useTfjsBackend } from './backend.js';
 export type { TfjsBackendName, UseTfjsBackendOptions } from './backend.js';
-export { createTfjsModel, embeddingDimension } from './model.js';
+export { createTfjsModel } from './model.js';
 export type { TfjsModel, TfjsModelBackbone, TfjsModelOptions } from './model.js';
 export { tfjsRuntime } from './runtime.js';
 /** Moved to `@medssl/core`; re-exported for existing callers. */

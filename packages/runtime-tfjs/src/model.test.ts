@@ -1,5 +1,5 @@
 import type { CanonicalWeights } from '@medssl/spec';
-import { architectures, canonicalTensorShapes } from '@medssl/weights';
+import { architectures, canonicalTensorShapes, DINO_POSITION_RESAMPLING, vitArchitecture } from '@medssl/weights';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { formulaCanonicalWeights, formulaImages, formulaValues, relativeError, testBackbone, weightedSum } from './__fixtures__/reference.js';
@@ -7,9 +7,9 @@ import { TfjsBackendError, useTfjsBackend } from './backend.js';
 import { createTfjsModel, type TfjsModel } from './model.js';
 import { tfjsRuntime } from './runtime.js';
 
-const tinyVit = { family: 'vit', patchSize: 8, embedDim: 48, depth: 4, heads: 3, mlpRatio: 4, imageSize: 32 } as const;
-const resnet = testBackbone('test:resnet50', architectures.resnet50, { kind: 'pooled', dimension: 2048 }, 32);
-const vit = testBackbone('test:vit', tinyVit, { kind: 'cls-last-4', dimension: 192 }, 40);
+const tinyVit = vitArchitecture({ patchSize: 8, embedDim: 48, depth: 4, heads: 3, positions: { grid: 4, resampling: DINO_POSITION_RESAMPLING } });
+const resnet = testBackbone('test:resnet50', architectures.resnet50, 'pooled', 32);
+const vit = testBackbone('test:vit', tinyVit, 'cls-last-4', 40);
 let resnetWeights: CanonicalWeights;
 let vitWeights: CanonicalWeights;
 

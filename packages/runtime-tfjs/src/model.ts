@@ -1,4 +1,4 @@
-import type { Architecture, Backbone, CanonicalWeights, EmbeddingKind, Tensor } from '@medssl/spec';
+import { describeEmbedding, embeddingDimension, type Architecture, type Backbone, type CanonicalWeights, type EmbeddingDefinition, type ResNetArchitecture, type Tensor, type VisionTransformerArchitecture } from '@medssl/spec';
 import { canonicalTensorShapes, checkCanonicalTensors, describeArchitecture } from '@medssl/weights';
 import * as tf from '@tensorflow/tfjs-core';
 import { TFJS_BACKENDS, TfjsBackendError, type TfjsBackendName } from './backend.js';
@@ -31,7 +31,7 @@ export interface TfjsModel {
   /** The backbone id, e.g. `dino:vits16`. */
   readonly id: string;
   readonly architecture: Architecture;
-  readonly embedding: EmbeddingKind;
+  readonly embedding: EmbeddingDefinition;
   /** Width of the embeddings `embed` returns. */
   readonly dimension: number;
   /** The tfjs backend the model's tensors live on. */
@@ -54,17 +54,6 @@ export interface TfjsModel {
   dispose(): void;
 }
 
-/** The embedding dimension an architecture gives for an embedding kind, or an error naming what fits. */
-export function embeddingDimension(architecture: Architecture, embedding: EmbeddingKind): number {
-  if (architecture.family === 'resnet') {
-    if (embedding !== 'pooled') throw new Error(`a ResNet gives the 'pooled' embedding, not '${embedding}'`);
-    return 2048 * architecture.widthMultiplier;
-  }
-  if (embedding === 'cls') return architecture.embedDim;
-  if (embedding === 'cls-last-4') return LAST_BLOCKS * architecture.embedDim;
-  throw new Error(`a ViT gives the 'cls' or 'cls-last-4' embedding, not '${embedding}'`);
-}
-
 function sameArchitecture(first: Architecture, second: Architecture): boolean {
   const fields = new Set([...Object.keys(first), ...Object.keys(second)]);
   return [...fields].every((field) => (first as unknown as Record<string, unknown>)[field] === (second as unknown as Record<string, unknown>)[field]);
@@ -73,13 +62,14 @@ function sameArchitecture(first: Architecture, second: Architecture): boolean {
 /** Checks weights against a backbone: architecture, every canonical tensor, the embedding's dimension. */
 export function checkBackboneWeights(backbone: TfjsModelBackbone, weights: CanonicalWeights): number {
   const { architecture } = backbone;
+  if (architecture.family === 'model-file') throw new Error(`${backbone.id}: TensorFlow.js cannot run a model file (${architecture.path}); use @medssl/runtime-onnx`);
   if (!sameArchitecture(weights.architecture, architecture)) {
     throw new Error(`${backbone.id} is a ${describeArchitecture(architecture)}, but the weights from ${weights.source} are for a ${describeArchitecture(weights.architecture)}`);
   }
   checkCanonicalTensors(architecture, weights.tensors, weights.source);
-  const dimension = embeddingDimension(architecture, backbone.embedding.kind);
+  const dimension = embeddingDimension(architecture, backbone.embedding)!;
   if (dimension !== backbone.embedding.dimension) {
-    throw new Error(`${backbone.id}: its '${backbone.embedding.kind}' embedding is ${dimension}-d for a ${describeArchitecture(architecture)}, but the backbone declares ${backbone.embedding.dimension}`);
+    throw new Error(`${backbone.id}: its embedding is ${dimension}-d for a ${describeArchitecture(architecture)}, but the backbone declares ${backbone.embedding.dimension}`);
   }
   return dimension;
 }
@@ -121,7 +111,7 @@ async function tensorsDigest(tensors: ReadonlyMap<string, Tensor>): Promise<stri
 export function createTfjsModel(backbone: TfjsModelBackbone, weights: CanonicalWeights, options: TfjsModelOptions = {}): TfjsModel {
   const dimension = checkBackboneWeights(backbone, weights);
   const backend = activeBackend(backbone.id);
-  const { architecture } = backbone;
+  const architecture = backbone.architecture as ResNetArchitecture | VisionTransformerArchitecture;
   const trainable = options.trainable ?? true;
   const stages = architecture.family === 'resnet' ? 4 : architecture.depth;
   const frozenStages = options.frozenStages ?? -1;
@@ -138,7 +128,7 @@ export function createTfjsModel(backbone: TfjsModelBackbone, weights: CanonicalW
     network =
       architecture.family === 'resnet'
         ? new ResNet(architecture, parameters, { firstTrainableStage, batchNormMomentum: momentum, name: backbone.id })
-        : new VisionTransformer(architecture, parameters, { firstTrainableStage, trainableNorm: trainable, embedding: backbone.embedding.kind as 'cls' | 'cls-last-4', name: backbone.id });
+        : new VisionTransformer(architecture, parameters, { firstTrainableStage, trainableNorm: trainable, embedding: visionTransformerEmbedding(backbone.embedding), name: backbone.id });
   } catch (error) {
     parameters.dispose();
     throw error;
@@ -148,7 +138,7 @@ export function createTfjsModel(backbone: TfjsModelBackbone, weights: CanonicalW
   return {
     id: backbone.id,
     architecture,
-    embedding: backbone.embedding.kind,
+    embedding: backbone.embedding,
     dimension,
     backend,
     inputLayout: 'NCHW',
@@ -174,4 +164,11 @@ export function createTfjsModel(backbone: TfjsModelBackbone, weights: CanonicalW
       parameters.dispose();
     },
   };
+}
+
+/** The ViT embeddings the tfjs model builds today: the class token of the last block, or of the last 4, after the final norm. */
+function visionTransformerEmbedding(embedding: EmbeddingDefinition): 'cls' | 'cls-last-4' {
+  const name = describeEmbedding(embedding);
+  if (name !== 'cls' && name !== 'cls-last-4') throw new Error(`the tfjs ViT gives the 'cls' or 'cls-last-4' embedding, not '${name}'`);
+  return name;
 }

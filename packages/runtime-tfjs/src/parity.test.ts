@@ -15,8 +15,8 @@ describeOnnxParity(
     // on request (MEDSSL_TEST_LARGE_MODELS=1); they differ from the models above only in their widths.
     ...(process.env.MEDSSL_TEST_LARGE_MODELS === '1'
       ? [
-          { architecture: 'vitb8' as const, embedding: 'cls', size: 40, batch: 2 },
-          { architecture: 'resnet50x2' as const, embedding: 'pooled', size: 32, batch: 2 },
+          { architecture: 'vitb8' as const, embedding: 'cls' as const, size: 40, batch: 2 },
+          { architecture: 'resnet50x2' as const, embedding: 'pooled' as const, size: 32, batch: 2 },
         ]
       : []),
   ],

@@ -6,7 +6,6 @@ import type { ParameterStore } from './parameters.js';
 
 /** torchvision's BatchNorm2d default. */
 const BATCH_NORM_EPSILON = 1e-5;
-const RESNET50_BLOCKS = [3, 4, 6, 3] as const;
 
 /** A convolution and the batch norm after it, by canonical prefixes. */
 interface UnitLayout {
@@ -50,9 +49,9 @@ export interface ResNetOptions {
 }
 
 /** The stages of torchvision's ResNet-50 (v1.5: stride on the 3x3 convolution): stem, then `layer1`..`layer4`. */
-function stageLayouts(): UnitLayout[][][] {
+function stageLayouts(architecture: ResNetArchitecture): UnitLayout[][][] {
   const stem = [[{ convolution: 'conv1', batchNorm: 'bn1', geometry: { kernel: 7, stride: 2, padding: 3 } }]];
-  const stages = RESNET50_BLOCKS.map((blocks, stage) =>
+  const stages = architecture.blocks.map((blocks, stage) =>
     Array.from({ length: blocks }, (_, block) => {
       const prefix = `layer${stage + 1}.${block}`;
       const stride = stage > 0 && block === 0 ? 2 : 1;
@@ -81,8 +80,7 @@ export class ResNet {
     private readonly parameters: ParameterStore,
     private readonly options: ResNetOptions,
   ) {
-    if (architecture.depth !== 50) throw new Error(`ResNet-${architecture.depth} is not supported; only ResNet-50 is`);
-    this.stages = stageLayouts().map((blocks, stage) => blocks.map((units) => units.map((layout) => this.createUnit(layout, stage >= options.firstTrainableStage))));
+    this.stages = stageLayouts(architecture).map((blocks, stage) => blocks.map((units) => units.map((layout) => this.createUnit(layout, stage >= options.firstTrainableStage))));
   }
 
   private createUnit(layout: UnitLayout, trainable: boolean): Unit {

@@ -10,8 +10,8 @@ import { tfjsRuntime } from './runtime.js';
 const resnetWeights = formulaCanonicalWeights(architectures.resnet50);
 const vitWeights = formulaCanonicalWeights(architectures.vits16);
 // Small inputs keep the suites quick (the ViT resamples its positions to 2x2 patches).
-const resnet50 = testBackbone('random:resnet50', architectures.resnet50, { kind: 'pooled', dimension: 2048 }, 32);
-const vits16 = testBackbone('random:vits16', architectures.vits16, { kind: 'cls-last-4', dimension: 1536 }, 32);
+const resnet50 = testBackbone('random:resnet50', architectures.resnet50, 'pooled', 32);
+const vits16 = testBackbone('random:vits16', architectures.vits16, 'cls-last-4', 32);
 
 describeRuntime('tfjs-wasm runtime, ResNet-50', () => ({ runtime: tfjsRuntime({ backend: 'wasm' }), backbone: resnet50, weights: resnetWeights }), { batchSize: 2 });
 describeRuntime('tfjs-wasm runtime, ViT-S/16', () => ({ runtime: tfjsRuntime({ backend: 'wasm' }), backbone: vits16, weights: vitWeights }), { batchSize: 3 });
@@ -20,7 +20,7 @@ describeRuntime('tfjs-cpu runtime, ViT-S/16', () => ({ runtime: tfjsRuntime({ ba
 
 describe('tfjsRuntime', () => {
   it('reports the backend that runs and the input size of the preprocessing', async () => {
-    const backbone = testBackbone('random:vits16', architectures.vits16, { kind: 'cls', dimension: 384 }, 48);
+    const backbone = testBackbone('random:vits16', architectures.vits16, 'cls', 48);
     const runtime = tfjsRuntime({ backend: 'cpu' });
     expect(runtime.id).toBe('tfjs-cpu');
     const embedder = await runtime.createEmbedder(backbone, vitWeights, { device: 'cpu' });
@@ -49,8 +49,8 @@ describe('tfjsRuntime', () => {
     await expect(runtime.createEmbedder(resnet50, vitWeights)).rejects.toThrow(/random:resnet50 is a ResNet-50 .* weights from formula\(v1\) are for a ViT/);
     const withoutNorm = { ...vitWeights, tensors: new Map([...vitWeights.tensors].filter(([name]) => name !== 'norm.bias')) };
     await expect(runtime.createEmbedder(vits16, withoutNorm)).rejects.toThrow(/norm\.bias/);
-    await expect(runtime.createEmbedder(testBackbone('random:vits16', architectures.vits16, { kind: 'pooled', dimension: 384 }), vitWeights)).rejects.toThrow(/'cls' or 'cls-last-4' embedding, not 'pooled'/);
-    await expect(runtime.createEmbedder(testBackbone('random:vits16', architectures.vits16, { kind: 'cls', dimension: 1536 }), vitWeights)).rejects.toThrow(/384-d .* declares 1536/);
+    await expect(runtime.createEmbedder({ ...vits16, embedding: { kind: 'pooled', dimension: 384 } }, vitWeights)).rejects.toThrow(/a ViT gives a 'tokens' embedding, not 'pooled'/);
+    await expect(runtime.createEmbedder({ ...testBackbone('random:vits16', architectures.vits16, 'cls'), embedding: { ...testBackbone('random:vits16', architectures.vits16, 'cls').embedding, dimension: 1536 } }, vitWeights)).rejects.toThrow(/384-d .* declares 1536/);
     const noFixedSize: Backbone = { ...vits16, preprocessing: { resize: { size: 256, interpolation: 'bicubic' }, channels: 3 } };
     await expect(runtime.createEmbedder(noFixedSize, vitWeights)).rejects.toThrow(/no fixed input size/);
   });

@@ -63,6 +63,8 @@ export class VisionTransformer {
     private readonly parameters: ParameterStore,
     private readonly options: VisionTransformerOptions,
   ) {
+    const { mlp, layerScale, registers } = architecture;
+    if (mlp.kind !== 'gelu' || layerScale || registers > 0) throw new Error(`the tfjs ViT does not build SwiGLU, LayerScale or register tokens yet (${JSON.stringify({ mlp: mlp.kind, layerScale, registers })})`);
     const { embedDim: width, heads, depth } = architecture;
     if (!Number.isInteger(width / heads)) throw new Error(`a width of ${width} does not split into ${heads} heads`);
     if (options.embedding === 'cls-last-4' && depth < LAST_BLOCKS) throw new Error(`cls-last-4 needs at least ${LAST_BLOCKS} blocks, the ViT has ${depth}`);

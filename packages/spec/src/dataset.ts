@@ -55,8 +55,25 @@ export interface Dataset {
   size(split: SplitName): Promise<number>;
   /** Samples in a stable order; the same call yields the same rows in the same order every time. */
   samples(split: SplitName, options?: SampleOptions): AsyncIterable<Sample>;
+  /** What the images show; finetuning draws the augmentations that fit it (default `natural`). */
+  readonly modality?: Modality;
   /** Rows and files the dataset skipped or could not match, with the reason for each. */
   issues?(): readonly DatasetIssue[];
+}
+
+/**
+ * What images show, as far as augmentation cares: pathology patches and fundus photographs have no
+ * canonical orientation, a chest X-ray has an up and a down, `natural` images a horizon.
+ */
+export type Modality = 'pathology' | 'fundus' | 'chest-xray' | 'natural';
+
+/** The split sizes of a data set's full official release, for estimates made on a sample of it. */
+export interface DatasetSizes {
+  readonly train: number;
+  readonly val: number;
+  readonly test: number;
+  /** Where the sizes come from, e.g. `the official HDF5 release`. */
+  readonly note: string;
 }
 
 /** What a dataset plugin reads, for `medssl datasets list` and documentation. */
@@ -69,6 +86,14 @@ export interface DatasetInfo {
   /** Where to get the data. */
   readonly source: string;
   readonly licence: string;
+  /** What the images show, where every id it answers shows the same (each opened `Dataset` says for itself). */
+  readonly modality?: Modality;
+  /** The folder name it conventionally has under a data root (`pcam`), for presets that take one root. */
+  readonly folder?: string;
+  /** The split sizes of the full release, where a folder may hold a sample of it. */
+  readonly officialSizes?: DatasetSizes;
+  /** Presets of a host that include this dataset (`paper`): facts about the publications that used it. */
+  readonly presets?: readonly string[];
 }
 
 /** What a dataset does with a row or file it cannot use: stop with an error (default) or skip, count and report it. */

@@ -10,19 +10,27 @@ export type {
   TaskType,
 } from './task.js';
 export type { Matrix, RawImage, Tensor } from './image.js';
-export type { Dataset, DatasetInfo, DatasetIssue, OnError, Sample, SampleOptions, SplitName } from './dataset.js';
+export type { Dataset, DatasetInfo, DatasetIssue, DatasetSizes, Modality, OnError, Sample, SampleOptions, SplitName } from './dataset.js';
 export type { Interpolation, Preprocessing } from './preprocessing.js';
+export { describeEmbedding, embeddingDimension } from './backbone.js';
 export type {
   Architecture,
   Backbone,
   CanonicalWeights,
   CheckpointInfo,
   EmbeddingDefinition,
-  EmbeddingKind,
+  EmbeddingLayout,
+  ModelFileArchitecture,
+  ModelOutputEmbedding,
+  PooledEmbedding,
+  PositionResampling,
+  Pretraining,
   ResNetArchitecture,
   StateDict,
+  TokenEmbedding,
   VisionTransformerArchitecture,
 } from './backbone.js';
+export type { BackboneProvider, DatasetProvider, ProviderOptions } from './provider.js';
 export type { Embedder, Runtime, RuntimeOptions } from './runtime.js';
 export type { ClassTargets, FeatureManifest, FeatureSet, LabelTargets, TargetArray } from './features.js';
 export type {

@@ -1,6 +1,6 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Backbone, CanonicalWeights, Dataset, Embedder, Preprocessing, Runtime, RuntimeOptions, Sample, SplitName, TargetArray } from '@medssl/spec';
+import { describeEmbedding, type Backbone, type CanonicalWeights, type Dataset, type EmbeddingDefinition, type Embedder, type Preprocessing, type Runtime, type RuntimeOptions, type Sample, type SplitName, type TargetArray } from '@medssl/spec';
 import { encodeNpy } from '@medssl/arrays';
 import { FEATURE_FILES, writeFeatureFolder } from './feature-files.js';
 import { copyFileAtomic, syncDirectory, writeFileAtomic, type WrittenFile } from '@medssl/arrays/node';
@@ -65,7 +65,7 @@ export function backboneModel(fields: {
   const backbone: Backbone = { ...fields.backbone, preprocessing };
   return {
     backboneId: backbone.id,
-    embedding: `${backbone.embedding.kind}/${backbone.embedding.dimension}`,
+    embedding: embeddingLabel(backbone.embedding),
     weightsSha256: fields.weights.sha256,
     preprocessing,
     runtimeId: fields.runtime.id,
@@ -78,6 +78,14 @@ export function backboneModel(fields: {
       return fields.runtime.createEmbedder(backbone, weights, fields.runtimeOptions ?? {});
     },
   };
+}
+
+/**
+ * The embedding part of a feature key: its short name and width (`cls-last-4/1536`), or a model file's
+ * output name alone (`output:embedding`), whose width the key need not repeat.
+ */
+export function embeddingLabel(embedding: EmbeddingDefinition): string {
+  return embedding.kind === 'output' ? describeEmbedding(embedding) : `${describeEmbedding(embedding)}/${embedding.dimension}`;
 }
 
 /** What an extraction reports as it goes; the CLI turns these into lines and a progress bar. */

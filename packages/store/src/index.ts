@@ -7,7 +7,7 @@ export { FEATURE_FORMAT, FEATURE_KEY_VERSION, canonicalJson, featureKey, feature
 export type { FeatureKeyFields, FeatureKeyInputs } from './key.js';
 export { batchRanges, checkShard, chunksOf, parseShard, shardRows } from './shards.js';
 export type { Chunk, RowRange, ShardSpec } from './shards.js';
-export { backboneModel, copyFeatureSet, extractFeatures, extractFeatureSets, InterruptedExtractionError } from './extract.js';
+export { backboneModel, copyFeatureSet, embeddingLabel, extractFeatures, extractFeatureSets, InterruptedExtractionError } from './extract.js';
 export type { ExtractFeatureSetsOptions, ExtractFeaturesOptions, ExtractionEvent, ExtractionResult, FeatureModel, LazyWeights } from './extract.js';
 export { createPipelineStats, DEFAULT_DEPTH, embedBatches, embedPrepared, poolMismatch, prepareBatches } from './pipeline.js';
 export type { EmbedBatchesOptions, EmbeddedBatch, PipelineStats, PrepareBatchesOptions, PreparedBatch } from './pipeline.js';

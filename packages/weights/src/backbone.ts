@@ -1,5 +1,5 @@
-import type { Architecture, Backbone, CheckpointInfo, EmbeddingDefinition, Interpolation, Preprocessing } from '@medssl/spec';
-import { SPECIFICATION_VERSION } from '@medssl/spec';
+import type { Architecture, Backbone, BackboneProvider, CheckpointInfo, EmbeddingDefinition, EmbeddingLayout, Interpolation, Preprocessing, Pretraining, TokenEmbedding } from '@medssl/spec';
+import { SPECIFICATION_VERSION, embeddingDimension } from '@medssl/spec';
 import { canonicalTensorShapes } from './canonical.js';
 import { mapToCanonical } from './mapping.js';
 
@@ -21,7 +21,11 @@ export interface BackboneDefinition {
   readonly variant: string;
   readonly architecture: Architecture;
   readonly preprocessing: Preprocessing;
-  readonly embedding: EmbeddingDefinition;
+  /** The embedding; its dimension follows from the architecture (`embeddingDimension`). */
+  readonly embedding: EmbeddingLayout;
+  readonly pretraining: Pretraining;
+  /** Default `checkpoint`; `seed` for randomly initialised backbones. */
+  readonly weightSource?: Backbone['weightSource'];
   readonly checkpoints: readonly CheckpointInfo[];
   /** Canonical name of a checkpoint key, or `undefined` for keys the backbone ignores. */
   readonly canonicalName: (checkpointKey: string) => string | undefined;
@@ -33,7 +37,8 @@ export interface BackboneDefinition {
 
 /** A backbone object from its definition: one place for the boilerplate every method package shares. */
 export function defineBackbone(definition: BackboneDefinition): Backbone {
-  const { method, variant, architecture, preprocessing, embedding, checkpoints } = definition;
+  const { method, variant, architecture, preprocessing, checkpoints, pretraining } = definition;
+  const embedding = withDimension(architecture, definition.embedding);
   return {
     specificationVersion: SPECIFICATION_VERSION,
     id: `${method}:${variant}`,
@@ -42,6 +47,8 @@ export function defineBackbone(definition: BackboneDefinition): Backbone {
     architecture,
     preprocessing,
     embedding,
+    pretraining,
+    weightSource: definition.weightSource ?? 'checkpoint',
     checkpoints,
     expectedTensors: () => canonicalTensorShapes(architecture),
     fromStateDict: (stateDict, provenance) =>
@@ -49,13 +56,53 @@ export function defineBackbone(definition: BackboneDefinition): Backbone {
   };
 }
 
-/** The embedding a ResNet-50 of this width defines: the 2048·width-d global average pool. */
-export function pooledEmbedding(architecture: Architecture): EmbeddingDefinition {
-  if (architecture.family !== 'resnet') throw new TypeError('a pooled embedding needs a ResNet');
-  return { kind: 'pooled', dimension: 2048 * architecture.widthMultiplier };
+/** An embedding layout with its dimension, from the one formula in `@medssl/spec`. */
+export function withDimension(architecture: Architecture, embedding: EmbeddingLayout): EmbeddingDefinition {
+  const dimension = embeddingDimension(architecture, embedding);
+  return dimension === undefined ? (embedding as EmbeddingDefinition) : ({ ...embedding, dimension } as EmbeddingDefinition);
+}
+
+/** The global average pool of a ResNet's last stage. */
+export const pooledEmbedding = { kind: 'pooled' } as const satisfies EmbeddingLayout;
+
+/** Class tokens of the last `blocks` blocks after the final norm: DINO's `cls` (1) and linear-evaluation `cls-last-4` (4). */
+export function classTokenEmbedding(blocks: number, options: { patchMean?: boolean } = {}): Omit<TokenEmbedding, 'dimension'> {
+  return { kind: 'tokens', classTokens: blocks, patchMean: options.patchMean ?? false, tokenNorm: 'final', outputNorm: 'none' };
 }
 
 /** torchvision's key for a batch-norm buffer it counts updates in, never a weight. */
 export function isBatchCounter(key: string): boolean {
   return key.endsWith('num_batches_tracked');
+}
+
+/** What `defineBackboneProvider` needs: the method, and how each variant is made. */
+export interface BackboneProviderDefinition {
+  readonly method: string;
+  readonly title: string;
+  /** Each variant by name; options the variant does not take are refused by the provider. */
+  readonly variants: Readonly<Record<string, () => Backbone>>;
+  readonly presets?: BackboneProvider['presets'];
+}
+
+/**
+ * A method package's provider from its variants: `backbone(variant)` makes the named one; an unknown
+ * variant, or any option (these backbones take none), is an error that lists what exists.
+ */
+export function defineBackboneProvider(definition: BackboneProviderDefinition): BackboneProvider {
+  const { method, title, variants } = definition;
+  const names = Object.keys(variants);
+  return {
+    specificationVersion: SPECIFICATION_VERSION,
+    method,
+    title,
+    variants: names,
+    ...(definition.presets ? { presets: definition.presets } : {}),
+    backbone(variant, options) {
+      const make = Object.hasOwn(variants, variant) ? variants[variant] : undefined;
+      if (!make) throw new RangeError(`unknown backbone ${JSON.stringify(`${method}:${variant}`)}; ${method} has ${names.map((name) => `${method}:${name}`).join(', ')}`);
+      const given = Object.keys(options ?? {});
+      if (given.length > 0) throw new RangeError(`${method}:${variant} takes no options, got ${given.join(', ')}`);
+      return make();
+    },
+  };
 }

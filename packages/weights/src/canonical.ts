@@ -1,46 +1,93 @@
 import { createRng } from '@medssl/core';
-import type { Architecture, CanonicalWeights, ResNetArchitecture, Tensor, VisionTransformerArchitecture } from '@medssl/spec';
+import type { Architecture, CanonicalWeights, PositionResampling, ResNetArchitecture, Tensor, VisionTransformerArchitecture } from '@medssl/spec';
+
+/** DINO's position resampling: bicubic with the grid offset of 0.1, no antialiasing. */
+export const DINO_POSITION_RESAMPLING = { mode: 'bicubic', offset: 0.1, antialias: false } as const satisfies PositionResampling;
+
+const BOTTLENECK_EXPANSION = 4;
+const RESNET_BLOCKS = {
+  50: [3, 4, 6, 3],
+  101: [3, 4, 23, 3],
+  152: [3, 8, 36, 3],
+} as const satisfies Record<number, ResNetArchitecture['blocks']>;
+
+/** torchvision's ResNet-50, -101 or -152, at SimCLR's width multipliers. */
+export function resnetArchitecture(depth: keyof typeof RESNET_BLOCKS, widthMultiplier = 1): ResNetArchitecture {
+  const blocks = RESNET_BLOCKS[depth];
+  if (!blocks) throw new RangeError(`ResNet-${depth}: known depths are ${Object.keys(RESNET_BLOCKS).join(', ')}`);
+  if (!Number.isSafeInteger(widthMultiplier) || widthMultiplier < 1) throw new RangeError(`ResNet width multiplier must be a positive integer, got ${widthMultiplier}`);
+  return { family: 'resnet', blocks, width: 64 * widthMultiplier };
+}
 
 /**
- * Canonical tensor names: the layout every runtime builds from and every backbone package maps its
- * official checkpoint onto.
+ * A ViT description with DINO's defaults for what is not given: GELU MLP of 4x the width, no LayerScale,
+ * no registers, LayerNorm epsilon 1e-6, positions for 224-pixel inputs resampled as DINO does.
+ */
+export function vitArchitecture(
+  fields: Pick<VisionTransformerArchitecture, 'patchSize' | 'embedDim' | 'depth' | 'heads'> & Partial<Omit<VisionTransformerArchitecture, 'family'>>,
+): VisionTransformerArchitecture {
+  const { patchSize, embedDim, depth, heads } = fields;
+  return {
+    family: 'vit',
+    patchSize,
+    embedDim,
+    depth,
+    heads,
+    mlp: fields.mlp ?? { kind: 'gelu', hidden: 4 * embedDim },
+    layerScale: fields.layerScale ?? false,
+    registers: fields.registers ?? 0,
+    layerNormEpsilon: fields.layerNormEpsilon ?? 1e-6,
+    positions: fields.positions ?? { grid: Math.floor(224 / patchSize), resampling: DINO_POSITION_RESAMPLING },
+  };
+}
+
+/**
+ * Named architectures of the backbones of today. Canonical tensor names are those of the official code:
  * - ResNet: torchvision's `resnet50` state dict without the classifier (`fc.*`) and without
  *   `num_batches_tracked` (`conv1.weight`, `bn1.running_mean`, `layer3.5.conv2.weight`, ...). Wider SimCLR
  *   variants multiply every channel count, the stem's included.
- * - ViT: DINO's `VisionTransformer` state dict without the head (`cls_token`, `pos_embed`,
- *   `patch_embed.proj.weight`, `blocks.0.attn.qkv.weight`, `norm.weight`, ...).
+ * - ViT: DINO's and DINOv2's `VisionTransformer` state dict without the head (`cls_token`, `pos_embed`,
+ *   `register_tokens`, `patch_embed.proj.weight`, `blocks.0.attn.qkv.weight`, `blocks.0.ls1.gamma`,
+ *   `blocks.0.mlp.fc1.weight` or `blocks.0.mlp.w12.weight`, `norm.weight`, ...).
  */
 export const architectures = {
-  resnet50: { family: 'resnet', depth: 50, widthMultiplier: 1 },
-  resnet50x2: { family: 'resnet', depth: 50, widthMultiplier: 2 },
-  resnet50x4: { family: 'resnet', depth: 50, widthMultiplier: 4 },
-  vits16: { family: 'vit', patchSize: 16, embedDim: 384, depth: 12, heads: 6, mlpRatio: 4, imageSize: 224 },
-  vits8: { family: 'vit', patchSize: 8, embedDim: 384, depth: 12, heads: 6, mlpRatio: 4, imageSize: 224 },
-  vitb16: { family: 'vit', patchSize: 16, embedDim: 768, depth: 12, heads: 12, mlpRatio: 4, imageSize: 224 },
-  vitb8: { family: 'vit', patchSize: 8, embedDim: 768, depth: 12, heads: 12, mlpRatio: 4, imageSize: 224 },
+  resnet50: resnetArchitecture(50),
+  resnet50x2: resnetArchitecture(50, 2),
+  resnet50x4: resnetArchitecture(50, 4),
+  resnet101: resnetArchitecture(101),
+  resnet152: resnetArchitecture(152),
+  vits16: vitArchitecture({ patchSize: 16, embedDim: 384, depth: 12, heads: 6 }),
+  vits8: vitArchitecture({ patchSize: 8, embedDim: 384, depth: 12, heads: 6 }),
+  vitb16: vitArchitecture({ patchSize: 16, embedDim: 768, depth: 12, heads: 12 }),
+  vitb8: vitArchitecture({ patchSize: 8, embedDim: 768, depth: 12, heads: 12 }),
 } as const satisfies Record<string, Architecture>;
 
-const RESNET50_BLOCKS = [3, 4, 6, 3] as const;
 const BATCH_NORM_PARTS = ['weight', 'bias', 'running_mean', 'running_var'] as const;
 
-/** Canonical names and shapes, in the order the network uses them. */
+/** Canonical names and shapes, in the order the network uses them (a model file has none). */
 export function canonicalTensorShapes(architecture: Architecture): Map<string, readonly number[]> {
-  return architecture.family === 'resnet' ? resnetShapes(architecture) : vitShapes(architecture);
+  if (architecture.family === 'resnet') return resnetShapes(architecture);
+  if (architecture.family === 'vit') return vitShapes(architecture);
+  return new Map();
+}
+
+/** Layers of a ResNet: 2 (stem and classifier) plus 3 per bottleneck; 50 for ResNet-50. */
+export function resnetDepth(architecture: ResNetArchitecture): number {
+  return 2 + 3 * architecture.blocks.reduce((sum, count) => sum + count, 0);
 }
 
 function resnetShapes(architecture: ResNetArchitecture): Map<string, readonly number[]> {
   const shapes = new Map<string, readonly number[]>();
-  const width = architecture.widthMultiplier;
   const batchNorm = (prefix: string, channels: number) => {
     for (const part of BATCH_NORM_PARTS) shapes.set(`${prefix}.${part}`, [channels]);
   };
-  const stem = 64 * width;
+  const stem = architecture.width;
   shapes.set('conv1.weight', [stem, 3, 7, 7]);
   batchNorm('bn1', stem);
   let inputChannels = stem;
-  RESNET50_BLOCKS.forEach((blocks, stage) => {
-    const planes = 64 * 2 ** stage * width;
-    const outputChannels = planes * 4;
+  architecture.blocks.forEach((blocks, stage) => {
+    const planes = architecture.width * 2 ** stage;
+    const outputChannels = planes * BOTTLENECK_EXPANSION;
     for (let block = 0; block < blocks; block++) {
       const prefix = `layer${stage + 1}.${block}`;
       shapes.set(`${prefix}.conv1.weight`, [planes, inputChannels, 1, 1]);
@@ -60,15 +107,15 @@ function resnetShapes(architecture: ResNetArchitecture): Map<string, readonly nu
 }
 
 function vitShapes(architecture: VisionTransformerArchitecture): Map<string, readonly number[]> {
-  const { embedDim: width, patchSize, depth, mlpRatio, imageSize } = architecture;
-  const hidden = Math.round(width * mlpRatio);
-  const patches = (imageSize / patchSize) ** 2;
+  const { embedDim: width, patchSize, depth, mlp, registers, layerScale } = architecture;
+  const grid = architecture.positions.grid;
   const shapes = new Map<string, readonly number[]>([
     ['cls_token', [1, 1, width]],
-    ['pos_embed', [1, patches + 1, width]],
-    ['patch_embed.proj.weight', [width, 3, patchSize, patchSize]],
-    ['patch_embed.proj.bias', [width]],
+    ['pos_embed', [1, grid * grid + 1, width]],
   ]);
+  if (registers > 0) shapes.set('register_tokens', [1, registers, width]);
+  shapes.set('patch_embed.proj.weight', [width, 3, patchSize, patchSize]);
+  shapes.set('patch_embed.proj.bias', [width]);
   for (let block = 0; block < depth; block++) {
     const prefix = `blocks.${block}`;
     shapes.set(`${prefix}.norm1.weight`, [width]);
@@ -77,12 +124,21 @@ function vitShapes(architecture: VisionTransformerArchitecture): Map<string, rea
     shapes.set(`${prefix}.attn.qkv.bias`, [3 * width]);
     shapes.set(`${prefix}.attn.proj.weight`, [width, width]);
     shapes.set(`${prefix}.attn.proj.bias`, [width]);
+    if (layerScale) shapes.set(`${prefix}.ls1.gamma`, [width]);
     shapes.set(`${prefix}.norm2.weight`, [width]);
     shapes.set(`${prefix}.norm2.bias`, [width]);
-    shapes.set(`${prefix}.mlp.fc1.weight`, [hidden, width]);
-    shapes.set(`${prefix}.mlp.fc1.bias`, [hidden]);
-    shapes.set(`${prefix}.mlp.fc2.weight`, [width, hidden]);
-    shapes.set(`${prefix}.mlp.fc2.bias`, [width]);
+    if (mlp.kind === 'gelu') {
+      shapes.set(`${prefix}.mlp.fc1.weight`, [mlp.hidden, width]);
+      shapes.set(`${prefix}.mlp.fc1.bias`, [mlp.hidden]);
+      shapes.set(`${prefix}.mlp.fc2.weight`, [width, mlp.hidden]);
+      shapes.set(`${prefix}.mlp.fc2.bias`, [width]);
+    } else {
+      shapes.set(`${prefix}.mlp.w12.weight`, [2 * mlp.hidden, width]);
+      shapes.set(`${prefix}.mlp.w12.bias`, [2 * mlp.hidden]);
+      shapes.set(`${prefix}.mlp.w3.weight`, [width, mlp.hidden]);
+      shapes.set(`${prefix}.mlp.w3.bias`, [width]);
+    }
+    if (layerScale) shapes.set(`${prefix}.ls2.gamma`, [width]);
   }
   shapes.set('norm.weight', [width]);
   shapes.set('norm.bias', [width]);
@@ -111,9 +167,17 @@ export function checkCanonicalTensors(architecture: Architecture, tensors: Reado
 }
 
 export function describeArchitecture(architecture: Architecture): string {
-  return architecture.family === 'resnet'
-    ? `ResNet-${architecture.depth} (${architecture.widthMultiplier}x width)`
-    : `ViT (patch ${architecture.patchSize}, width ${architecture.embedDim}, depth ${architecture.depth}, ${architecture.heads} heads)`;
+  if (architecture.family === 'model-file') return `${architecture.format.toUpperCase()} model file ${architecture.path}`;
+  if (architecture.family === 'resnet') return `ResNet-${resnetDepth(architecture)} (${architecture.width / 64}x width)`;
+  const { patchSize, embedDim, depth, heads, mlp, layerScale, registers, positions } = architecture;
+  // Fields at DINO's defaults are left out, so the DINO ViTs keep the names their random weights were made under.
+  const extras = [
+    mlp.kind === 'swiglu' ? `SwiGLU MLP ${mlp.hidden}` : mlp.hidden !== 4 * embedDim ? `MLP ${mlp.hidden}` : undefined,
+    layerScale ? 'LayerScale' : undefined,
+    registers > 0 ? `${registers} registers` : undefined,
+    positions.grid * patchSize !== 224 ? `positions for ${positions.grid}x${positions.grid} patches` : undefined,
+  ].filter((part) => part !== undefined);
+  return `ViT (patch ${patchSize}, width ${embedDim}, depth ${depth}, ${heads} heads${extras.map((part) => `, ${part}`).join('')})`;
 }
 
 /**
@@ -139,7 +203,7 @@ export async function randomCanonicalWeights(architecture: Architecture, seed: n
     let draw: () => number;
     if (name.endsWith('running_var')) draw = () => 0.5 + rng.next();
     else if (name.endsWith('running_mean')) draw = () => 0.1 * rng.normal();
-    else if (/(bn\d|downsample\.1|norm\d?)\.weight$/.test(name)) draw = () => 0.75 + 0.5 * rng.next();
+    else if (/(bn\d|downsample\.1|norm\d?)\.weight$/.test(name) || name.endsWith('.gamma')) draw = () => 0.75 + 0.5 * rng.next();
     else if (name.endsWith('.bias')) draw = () => 0.02 * rng.normal();
     else if (shape.length === 4 && architecture.family === 'resnet') {
       const fanOut = shape[0]! * shape[2]! * shape[3]!; // torchvision: kaiming_normal_(mode='fan_out', relu)

@@ -1,16 +1,20 @@
 export {
+  DINO_POSITION_RESAMPLING,
   architectures,
   canonicalTensorShapes,
   checkCanonicalTensors,
   describeArchitecture,
   randomCanonicalWeights,
+  resnetArchitecture,
+  resnetDepth,
+  vitArchitecture,
 } from './canonical.js';
 export { mapToCanonical, stateDictInLayout, stripPrefixes } from './mapping.js';
 export type { CanonicalMapping } from './mapping.js';
 export { positionInterpolation, positionTableForInput } from './position-embedding.js';
 export type { PositionInterpolation, PositionTableRequest } from './position-embedding.js';
-export { IMAGENET_NORMALIZE, defineBackbone, evaluationPreprocessing, isBatchCounter, pooledEmbedding } from './backbone.js';
-export type { BackboneDefinition } from './backbone.js';
+export { IMAGENET_NORMALIZE, classTokenEmbedding, defineBackbone, defineBackboneProvider, evaluationPreprocessing, isBatchCounter, pooledEmbedding, withDimension } from './backbone.js';
+export type { BackboneDefinition, BackboneProviderDefinition } from './backbone.js';
 export {
   flattenTensors,
   readCheckpoint,

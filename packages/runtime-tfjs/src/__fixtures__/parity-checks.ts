@@ -3,7 +3,8 @@
 // DINO's ViT-S/16, make_fixtures.py there).
 import { readFileSync } from 'node:fs';
 import { onnxRuntime } from '@medssl/runtime-onnx';
-import type { Architecture, CanonicalWeights, EmbeddingKind, Matrix, Tensor } from '@medssl/spec';
+import type { Architecture, CanonicalWeights, Matrix, Tensor } from '@medssl/spec';
+import type { TestEmbedding } from '../../../runtime-onnx/src/__fixtures__/backbones.js';
 import { architectures } from '@medssl/weights';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TfjsBackendName } from '../backend.js';
@@ -16,7 +17,7 @@ export const PARITY_TOLERANCE = 1e-4;
 export interface OnnxParityCase {
   /** A canonical architecture by name, or any other (formula weights fit every architecture). */
   readonly architecture: keyof typeof architectures | { readonly name: string; readonly architecture: Architecture };
-  readonly embedding: EmbeddingKind;
+  readonly embedding: TestEmbedding;
   /** Input side; ViTs resample their positions for sizes other than 224. */
   readonly size: number;
   readonly batch: number;
@@ -32,14 +33,9 @@ function formulaWeights({ name, architecture }: NamedArchitecture): CanonicalWei
   return weightsCache.get(name)!;
 }
 
-function dimensionOf(architecture: Architecture, embedding: EmbeddingKind): number {
-  if (architecture.family === 'resnet') return 2048 * architecture.widthMultiplier;
-  return (embedding === 'cls-last-4' ? 4 : 1) * architecture.embedDim;
-}
-
-async function embedWith(runtime: ReturnType<typeof onnxRuntime> | ReturnType<typeof tfjsRuntime>, model: NamedArchitecture, embedding: EmbeddingKind, size: number, images: Tensor): Promise<Matrix> {
+async function embedWith(runtime: ReturnType<typeof onnxRuntime> | ReturnType<typeof tfjsRuntime>, model: NamedArchitecture, embedding: TestEmbedding, size: number, images: Tensor): Promise<Matrix> {
   const { name, architecture } = model;
-  const backbone = testBackbone(`formula:${name}`, architecture, { kind: embedding, dimension: dimensionOf(architecture, embedding) }, size);
+  const backbone = testBackbone(`formula:${name}`, architecture, embedding, size);
   const embedder = await runtime.createEmbedder(backbone, formulaWeights(model));
   try {
     return await embedder.embed(images);
@@ -92,10 +88,10 @@ export function describePyTorchParity(backend: TfjsBackendName, record: (line: s
       for (const [size, expected] of Object.entries(description.imageChecksums)) expect(checksum(formulaImages(description.images, Number(size)).data)).toBe(expected);
     });
 
-    const cases: [keyof typeof architectures, EmbeddingKind, number, string][] = [
+    const cases: [keyof typeof architectures, TestEmbedding, number, string][] = [
       ['resnet50', 'pooled', 224, 'resnet50_pooled_224'],
       ['vits16', 'cls', 224, 'vits16_cls_224'],
-      ...description.vitSizes.map((size) => ['vits16', 'cls-last-4', size, `vits16_cls_last_4_${size}`] as [keyof typeof architectures, EmbeddingKind, number, string]),
+      ...description.vitSizes.map((size) => ['vits16', 'cls-last-4', size, `vits16_cls_last_4_${size}`] as [keyof typeof architectures, TestEmbedding, number, string]),
     ];
     for (const [architecture, embedding, size, key] of cases) {
       it(`${architecture} ${embedding} at ${size}x${size}${architecture === 'vits16' && size !== 224 ? ', positions resampled' : ''}`, async () => {

@@ -2,7 +2,7 @@
 // estimates it leaves, and the gradients of sum(embedding ⊙ R) (see make_fixtures.py).
 import { readFileSync } from 'node:fs';
 import type { Architecture, CanonicalWeights, Tensor, VisionTransformerArchitecture } from '@medssl/spec';
-import { architectures } from '@medssl/weights';
+import { DINO_POSITION_RESAMPLING, architectures, vitArchitecture } from '@medssl/weights';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTfjsBackend, type TfjsBackendName } from '../backend.js';
@@ -19,14 +19,22 @@ interface CaseDescription {
 interface TrainingDescription {
   readonly images: number;
   readonly resnet: { readonly size: number; readonly images: string; readonly projection: string; readonly batchNormBiasOffset: number };
-  readonly vit: { readonly architecture: Omit<VisionTransformerArchitecture, 'family'>; readonly size: number; readonly projection: string };
+  readonly vit: { readonly architecture: { readonly patchSize: number; readonly embedDim: number; readonly depth: number; readonly heads: number; readonly mlpRatio: number; readonly imageSize: number }; readonly size: number; readonly projection: string };
   readonly cases: Readonly<Record<string, CaseDescription>>;
 }
 
 const description = JSON.parse(readFileSync(fixturePath('training.json'), 'utf8')) as TrainingDescription;
 
 /** The ViT of the training fixtures: patch 16, width 192, depth 4, 3 heads, trained for 64x64. */
-export const smallVit: Architecture = { family: 'vit', ...description.vit.architecture };
+const { patchSize, embedDim, depth, heads, mlpRatio, imageSize } = description.vit.architecture;
+export const smallVit: Architecture = vitArchitecture({
+  patchSize,
+  embedDim,
+  depth,
+  heads,
+  mlp: { kind: 'gelu', hidden: embedDim * mlpRatio },
+  positions: { grid: imageSize / patchSize, resampling: DINO_POSITION_RESAMPLING },
+});
 
 /** A float32 implementation cannot beat PyTorch's own float32 distance from float64: allow 4x that, at least 1e-4. */
 export function trainingTolerance(float32Error: number): number {
@@ -79,10 +87,10 @@ export function describeTrainingChecks(backend: TfjsBackendName, options: Traini
         const spec = description.cases[name]!;
         const resnet = architecture.family === 'resnet';
         const size = resnet ? description.resnet.size : description.vit.size;
-        const embedding = resnet ? { kind: 'pooled', dimension: 2048 } : { kind: 'cls-last-4', dimension: 4 * (architecture as VisionTransformerArchitecture).embedDim };
+        const embedding = resnet ? { name: 'pooled' as const, dimension: 2048 } : { name: 'cls-last-4' as const, dimension: 4 * (architecture as VisionTransformerArchitecture).embedDim };
         const key = JSON.stringify(architecture);
         if (!weightsByArchitecture.has(key)) weightsByArchitecture.set(key, fixtureWeights(architecture));
-        const model = createTfjsModel(testBackbone(`test:${name}`, architecture, embedding, size), weightsByArchitecture.get(key)!, { frozenStages });
+        const model = createTfjsModel(testBackbone(`test:${name}`, architecture, embedding.name, size), weightsByArchitecture.get(key)!, { frozenStages });
         const shape: [number, number, number, number] = [description.images, 3, size, size];
         const images = tf.tensor4d(resnet ? formulaValues(description.resnet.images, shape.reduce((a, b) => a * b), 0, 2) : formulaImages(description.images, size).data, shape);
         const projection = tf.tensor2d(formulaValues(resnet ? description.resnet.projection : description.vit.projection, description.images * embedding.dimension, 0, 1), [description.images, embedding.dimension]);

@@ -1,4 +1,4 @@
-import type { Backbone, StateDict } from '../backbone.js';
+import { embeddingDimension, type Backbone, type StateDict } from '../backbone.js';
 import type { Tensor } from '../image.js';
 import { check, describeShape, isPositiveInteger } from './assert.js';
 import type { ConformanceCheck } from './dataset.js';
@@ -9,14 +9,6 @@ export interface BackboneExpectations {
   readonly embeddingDimension?: number;
 }
 
-function expectedDimension(backbone: Backbone): number | undefined {
-  const { architecture, embedding } = backbone;
-  if (architecture.family === 'resnet' && embedding.kind === 'pooled') return 2048 * architecture.widthMultiplier;
-  if (architecture.family === 'vit' && embedding.kind === 'cls') return architecture.embedDim;
-  if (architecture.family === 'vit' && embedding.kind === 'cls-last-4') return 4 * architecture.embedDim;
-  return undefined;
-}
-
 const provenance = { sha256: '0'.repeat(64), source: 'conformance-suite' };
 
 export const backboneChecks: readonly ConformanceCheck<Backbone, BackboneExpectations>[] = [
@@ -25,10 +17,19 @@ export const backboneChecks: readonly ConformanceCheck<Backbone, BackboneExpecta
     async run(backbone, expectations) {
       check(backbone.specificationVersion === 'medssl/v1', `specificationVersion must be 'medssl/v1', got ${JSON.stringify(backbone.specificationVersion)}`);
       check(backbone.id === `${backbone.method}:${backbone.variant}`, `id must be "<method>:<variant>", got ${JSON.stringify(backbone.id)} for method ${backbone.method}, variant ${backbone.variant}`);
-      check(['resnet', 'vit'].includes(backbone.architecture.family), `${backbone.id}: unknown architecture family ${JSON.stringify(backbone.architecture.family)}`);
-      check(isPositiveInteger(backbone.embedding.dimension), `${backbone.id}: embedding.dimension must be a positive integer`);
-      const derived = expectedDimension(backbone);
-      if (derived !== undefined) check(backbone.embedding.dimension === derived, `${backbone.id}: a ${backbone.embedding.kind} embedding of this architecture has ${derived} dimensions, the backbone says ${backbone.embedding.dimension}`);
+      check(['resnet', 'vit', 'model-file'].includes(backbone.architecture.family), `${backbone.id}: unknown architecture family ${JSON.stringify(backbone.architecture.family)}`);
+      check(['checkpoint', 'seed', 'model-file'].includes(backbone.weightSource), `${backbone.id}: weightSource must be checkpoint, seed or model-file, got ${JSON.stringify(backbone.weightSource)}`);
+      check(['supervised', 'self-supervised', 'none', 'unknown'].includes(backbone.pretraining?.supervision), `${backbone.id}: pretraining.supervision must be supervised, self-supervised, none or unknown`);
+      let derived: number | undefined;
+      try {
+        derived = embeddingDimension(backbone.architecture, backbone.embedding);
+      } catch (error) {
+        check(false, `${backbone.id}: ${(error as Error).message}`);
+      }
+      if (backbone.architecture.family !== 'model-file') {
+        check(isPositiveInteger(backbone.embedding.dimension), `${backbone.id}: embedding.dimension must be a positive integer`);
+        check(backbone.embedding.dimension === derived, `${backbone.id}: this embedding of this architecture has ${derived} dimensions (embeddingDimension), the backbone says ${backbone.embedding.dimension}`);
+      }
       if (expectations.embeddingDimension !== undefined) check(backbone.embedding.dimension === expectations.embeddingDimension, `${backbone.id}: expected a ${expectations.embeddingDimension}-d embedding, got ${backbone.embedding.dimension}`);
       const { preprocessing } = backbone;
       check(preprocessing.channels === 3, `${backbone.id}: preprocessing.channels must be 3`);
@@ -44,6 +45,7 @@ export const backboneChecks: readonly ConformanceCheck<Backbone, BackboneExpecta
   {
     name: 'lists the canonical tensors it needs with valid shapes',
     async run(backbone) {
+      if (backbone.architecture.family === 'model-file') return;
       const expected = backbone.expectedTensors();
       check(expected.size > 0, `${backbone.id}: expectedTensors() is empty`);
       for (const [name, shape] of expected) {
