@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { supervised } from '@medssl/backbone-supervised';
-import { embedSplit } from '@medssl/cli';
+import { embedSplit } from '@medssl/experiment';
 import { preprocessInto } from '@medssl/core';
 import { createPipelineStats, defaultWorkerCount } from '@medssl/store';
 import { decodeImage } from '@medssl/core/node';

@@ -3,8 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { embedCommand } from '../../../packages/cli/src/commands/embed.js';
-import { featuresCommand } from '../../../packages/cli/src/commands/features.js';
+import { commands } from '../../../packages/cli/src/index.js';
+
+// The commands as the CLI registers them (its public entry), to check the manifests use real options.
+const commandNamed = (name: string) => commands.find((command) => command.name === name)!;
+const embedCommand = commandNamed('embed');
+const featuresCommand = commandNamed('features');
 
 const folder = join(import.meta.dirname, '..');
 

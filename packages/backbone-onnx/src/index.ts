@@ -58,6 +58,7 @@ export function onnxModel(options: OnnxModelOptions): Backbone {
 /** `onnx:<path>` for hosts that take ids; options `output` (required), `input`, `mean`, `std`, `resize`, `crop`, `interpolation`. */
 export const onnxProvider: BackboneProvider = {
   specificationVersion: SPECIFICATION_VERSION,
+  kind: 'backbone',
   method: 'onnx',
   title: 'Your own ONNX model file',
   variants: [],

@@ -79,5 +79,6 @@ export const randomProvider: BackboneProvider = defineBackboneProvider({
   method: 'random',
   title: 'Random initialisation (the lower baseline)',
   variants: { resnet50: () => random(), vits16: () => random({ architecture: 'vits16' }) },
-  presets: { paper: ['resnet50'] },
+  // The demo embeds generated images with both: real architectures, no checkpoint to download.
+  presets: { paper: ['resnet50'], demo: ['resnet50', 'vits16'] },
 });

@@ -45,3 +45,24 @@ export function pathList(text: string, option: string): string[] {
   if (items.some((item) => item === '')) throw new UsageError(`--${option}: empty entry in "${text}"`);
   return items;
 }
+
+/**
+ * `KEY=VALUE` pairs of a repeatable option (`--dataset-option seed=3 --dataset-option onError=skip`) as the
+ * options object a provider reads; the provider checks names and converts values. Errors name the pair.
+ */
+export function keyValueOptions(pairs: readonly string[] | undefined, option: string): Record<string, string> {
+  const options: Record<string, string> = {};
+  for (const pair of pairs ?? []) {
+    const split = pair.indexOf('=');
+    if (split < 1) throw new UsageError(`--${option} ${JSON.stringify(pair)}: expected KEY=VALUE`);
+    const key = pair.slice(0, split).trim();
+    if (Object.hasOwn(options, key)) throw new UsageError(`--${option} ${key} is given twice`);
+    options[key] = pair.slice(split + 1);
+  }
+  return options;
+}
+
+/** `--dataset-option KEY=VALUE ...` as a dataset provider's options. */
+export function datasetOptions(pairs: readonly string[] | undefined): Record<string, string> {
+  return keyValueOptions(pairs, 'dataset-option');
+}

@@ -1,4 +1,6 @@
-/** One `medssl` sub-command. Later packages add commands by adding entries to `commands.ts`. */
+import type { Io as CommandIo } from '@medssl/experiment';
+
+/** One `medssl` sub-command, listed in `commands.ts`. */
 export interface Command {
   readonly name: string;
   /** One line for the command list. */
@@ -8,11 +10,8 @@ export interface Command {
   run(argv: readonly string[], io: CommandIo): Promise<number>;
 }
 
-/** Where a command writes; tests pass their own to capture output. */
-export interface CommandIo {
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-}
+/** Where a command writes; tests pass their own to capture output. The experiment runner's `Io`. */
+export type { Io as CommandIo } from '@medssl/experiment';
 
 /** A mistake in how the command was called: printed with a hint to `--help`, exit code 2. */
 export class UsageError extends Error {

@@ -10,7 +10,8 @@ import { preprocess } from '@medssl/core';
 import { decodeImageFile } from '@medssl/core/node';
 import { onnxRuntime } from '@medssl/runtime-onnx';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadWeights, resolveBackbone } from './backbones.js';
+import { loadBackboneWeights } from '@medssl/experiment';
+import { cliRegistry } from './registry.js';
 
 const python = '/usr/bin/python3';
 const haveTorch = (() => {
@@ -43,8 +44,8 @@ describe.skipIf(!haveTorch)('full-size parity with PyTorch, from official checkp
   ])('%s: %s from %s', async (name, backboneId, file) => {
     const expected = Float32Array.from(referenceValues()[name]!);
     expect(existsSync(join(folder, file))).toBe(true);
-    const backbone = resolveBackbone(backboneId);
-    const weights = await loadWeights(backbone, join(folder, file), 0);
+    const backbone = cliRegistry().backbone(backboneId);
+    const weights = await loadBackboneWeights(backbone, join(folder, file), 0);
     const embedder = await onnxRuntime().createEmbedder(backbone, weights, { threads: 2 });
     try {
       const input = preprocess(await decodeImageFile(join(folder, 'image.png')), backbone.preprocessing);

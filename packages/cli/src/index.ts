@@ -1,20 +1,12 @@
+// @medssl/cli: the `medssl` command. It parses arguments and holds the registry, the list of providers
+// (`defaultProviders`) that every id the command accepts comes from. The experiment runner, presets,
+// results documents and the report are @medssl/experiment's.
 export { main, helpText } from './main.js';
 export { UsageError } from './command.js';
 export type { Command, CommandIo } from './command.js';
-export { commands } from './commands.js';
+export { commands, createCommands } from './commands.js';
+export { cliRegistry, defaultProviders } from './registry.js';
 export { version } from './version.js';
-export { embedSplit } from './commands/embed.js';
-export { extractSplit } from './commands/embed.js';
-export type { ExtractedSplitFolder, ExtractSplitBackbone, ExtractSplitRequest } from './commands/embed.js';
-export { defineExperiment, validateExperimentConfig, ExperimentConfigError } from './run/config.js';
-export type { BackboneEntry, DatasetEntry, ExperimentConfig, ExtractionSettings, FinetuneEntry, FusionEntry, FusionMethod, ProtocolEntry, SplitNames } from './run/config.js';
-export { runExperiment } from './run/runner.js';
-export type { ExtractBackbone, ExtractedSplit, ExtractRequest, ExtractSplit, FinetuneRequest, FusionRequest, RunExperimentOptions, RunFinetune, RunFusion, RunOutcome } from './run/runner.js';
-export { runExperimentWithDefaults } from './commands/run.js';
-export { loadExperimentConfig } from './run/load-config.js';
-export { paperExperiment, PAPER_BASELINES, PAPER_PROTOCOLS, PAPER_SSL_BACKBONES } from './run/paper.js';
-export { FINETUNE_RUNTIMES, runFinetuneEvaluation } from './finetune-evaluation.js';
-export type { FinetuneEvaluationOptions, FinetuneRuntimeName } from './finetune-evaluation.js';
 export { demoExperiment, runDemo } from './commands/demo.js';
-export { readResultsDocument, renderReport } from './report/index.js';
-export type { ReportOptions, ResultsDocument } from './report/index.js';
+export { backboneListings } from './commands/backbones.js';
+export type { BackboneListing } from './commands/backbones.js';

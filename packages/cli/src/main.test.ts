@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError, type Command } from './command.js';
 import { main } from './main.js';
-import { captureIo } from './__fixtures__/io.js';
+import { captureIo } from '@medssl/experiment/testing';
 
 
 const echo: Command = {

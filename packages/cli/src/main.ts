@@ -1,3 +1,4 @@
+import { ExperimentRequestError } from '@medssl/experiment';
 import type { Command, CommandIo } from './command.js';
 import { UsageError } from './command.js';
 import { commands as registeredCommands } from './commands.js';
@@ -61,7 +62,7 @@ export async function main(
   try {
     return await command.run(rest, io);
   } catch (error) {
-    if (error instanceof UsageError) {
+    if (error instanceof UsageError || error instanceof ExperimentRequestError) {
       io.stderr(`medssl ${command.name}: ${error.message}\nRun "medssl ${command.name} --help" for usage.\n`);
       return 2;
     }

@@ -14,7 +14,7 @@ export {
 export type { LabelFractionSubset, LabelFractionSubsetsOptions } from './subsets.js';
 export { batches, inOrder, mapConcurrent, readAhead, wakeUp } from './batching.js';
 export { csvColumns, parseCsv } from './csv.js';
-export { defineDatasetProvider, readOptions } from './provider.js';
+export { ProviderOptionError, defineDatasetProvider, readOptions } from './provider.js';
 export type { DatasetProviderDefinition, OptionKind } from './provider.js';
 export { IssueLog, NAMES_QUOTED, describeNames, sampleRange } from './dataset-tools.js';
 export { assertFiniteFeatures, assertSameSamples, validateFeatureRows, validateFeatureSet } from './features.js';

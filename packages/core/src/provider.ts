@@ -28,6 +28,7 @@ export function defineDatasetProvider(definition: DatasetProviderDefinition): Da
   const answers = definition.answers ?? ((id: string) => definition.datasets.some((info) => info.id === id));
   return {
     specificationVersion: SPECIFICATION_VERSION,
+    kind: 'dataset',
     datasets: definition.datasets,
     answers,
     open(id, root, options = {}) {
@@ -45,6 +46,11 @@ export function defineDatasetProvider(definition: DatasetProviderDefinition): Da
   };
 }
 
+/** An option a provider does not take, or a value of the wrong kind: a mistake in the request, named. */
+export class ProviderOptionError extends TypeError {
+  override readonly name = 'ProviderOptionError';
+}
+
 /** Options checked against their kinds and converted from text where they came as text. */
 export function readOptions(options: ProviderOptions, known: Readonly<Record<string, OptionKind>>, owner: string): Record<string, unknown> {
   const result: Record<string, unknown> = {};
@@ -53,7 +59,7 @@ export function readOptions(options: ProviderOptions, known: Readonly<Record<str
     if (value === undefined) continue;
     const kind = Object.hasOwn(known, name) ? known[name] : undefined;
     if (kind === undefined) {
-      throw new RangeError(`${owner}: unknown option ${JSON.stringify(name)}; ${names.length > 0 ? `it takes ${names.join(', ')}` : 'it takes none'}`);
+      throw new ProviderOptionError(`${owner}: unknown option ${JSON.stringify(name)}; ${names.length > 0 ? `it takes ${names.join(', ')}` : 'it takes none'}`);
     }
     result[name] = readOption(value, kind, `${owner}: option ${name}`);
   }
@@ -63,7 +69,7 @@ export function readOptions(options: ProviderOptions, known: Readonly<Record<str
 function readOption(value: unknown, kind: OptionKind, where: string): unknown {
   const text = typeof value === 'string' ? value.trim() : undefined;
   const fail = (expected: string): never => {
-    throw new TypeError(`${where} must be ${expected}, got ${JSON.stringify(value)}`);
+    throw new ProviderOptionError(`${where} must be ${expected}, got ${JSON.stringify(value)}`);
   };
   if (Array.isArray(kind)) {
     if (typeof value !== 'string' || !kind.includes(value)) fail(`one of ${kind.join(', ')}`);

@@ -59,6 +59,8 @@ export const folderInfo: DatasetInfo = {
   source: 'your own data',
   licence: 'that of your data',
   modality: 'natural',
+  // The demo writes its generated images in this layout.
+  presets: ['demo'],
 };
 
 /**
@@ -198,7 +200,7 @@ export async function folder(options: FolderOptions): Promise<Dataset> {
   return {
     specificationVersion: 'medssl/v1',
     id: 'folder',
-    modality: options.modality ?? 'natural',
+    ...(options.modality ? { modality: options.modality } : {}),
     version: `folder-${fingerprint.digest('hex').slice(0, 16)}`,
     task,
     splits,

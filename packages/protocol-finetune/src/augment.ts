@@ -1,13 +1,13 @@
 import { bitDepthOf, checkRawImage, preprocessedShape, preprocessInto, roundHalfToEven, validatePreprocessing, type Rng } from '@medssl/core';
-import type { Preprocessing, RawImage } from '@medssl/spec';
+import type { Modality, Preprocessing, RawImage } from '@medssl/spec';
+
+export type { Modality };
 import type { ImageLayout } from './model.js';
 
-/**
- * Which augmentations make sense depends on what the images show. Pathology patches and fundus photographs
- * have no canonical orientation, so any flip or quarter turn gives a valid image; a chest X-ray has an up
- * and a down (only small rotations, no vertical flips); `natural` keeps to crops and horizontal flips.
- */
-export type Modality = 'pathology' | 'fundus' | 'chest-xray' | 'natural';
+// What the images show (a dataset's `modality`) decides which augmentations make sense: pathology patches
+// and fundus photographs have no canonical orientation, so any flip or quarter turn gives a valid image; a
+// chest X-ray has an up and a down (only small rotations, no vertical flips); `natural` keeps to crops and
+// horizontal flips.
 
 export const MODALITIES: readonly Modality[] = ['pathology', 'fundus', 'chest-xray', 'natural'];
 
@@ -26,18 +26,6 @@ export const AUGMENTATION_POLICIES: Readonly<Record<Modality, AugmentationPolicy
   'chest-xray': { verticalFlip: false, quarterTurns: false, maximumRotationDegrees: 10 },
   natural: { verticalFlip: false, quarterTurns: false, maximumRotationDegrees: 0 },
 };
-
-const PATHOLOGY_DATASETS = new Set(['pcam', 'medmnist:pathmnist']);
-const FUNDUS_DATASETS = new Set(['aptos', 'medmnist:retinamnist']);
-const CHEST_XRAY_DATASETS = new Set(['chestxray14', 'chestxray14:pneumonia', 'pneumonia', 'medmnist:pneumoniamnist', 'medmnist:chestmnist']);
-
-/** The modality of a dataset id of ARCHITECTURE.md; `natural` (crops and horizontal flips) for any other. */
-export function defaultModality(datasetId: string): Modality {
-  if (PATHOLOGY_DATASETS.has(datasetId)) return 'pathology';
-  if (FUNDUS_DATASETS.has(datasetId)) return 'fundus';
-  if (CHEST_XRAY_DATASETS.has(datasetId)) return 'chest-xray';
-  return 'natural';
-}
 
 export function checkModality(modality: unknown): asserts modality is Modality {
   if (!MODALITIES.includes(modality as Modality)) {

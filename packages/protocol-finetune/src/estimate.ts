@@ -160,28 +160,6 @@ export function estimateSeconds(throughput: Throughput, plan: RunPlan): number {
   );
 }
 
-/** Split sizes of the full datasets, for the full-size estimate when the data at hand is a sample. */
-export interface DatasetSizes {
-  readonly train: number;
-  readonly val: number;
-  readonly test: number;
-  /** Where the numbers come from. */
-  readonly note: string;
-}
-
-const FULL_DATASET_SIZES: Readonly<Record<string, DatasetSizes>> = {
-  pcam: { train: 262_144, val: 32_768, test: 32_768, note: 'the official PatchCamelyon HDF5 splits' },
-  aptos: { train: 2_563, val: 366, test: 733, note: "APTOS 2019's 3,662 labelled images in @medssl/dataset-aptos's 0.7/0.1/0.2 split (about)" },
-  chestxray14: { train: 77_872, val: 8_652, test: 25_596, note: "NIH's test list, and its train_val list less about 10 % of patients for val" },
-  'chestxray14:pneumonia': { train: 77_872, val: 8_652, test: 25_596, note: "NIH's test list, and its train_val list less about 10 % of patients for val" },
-  pneumonia: { train: 5_216, val: 16, test: 624, note: 'the Kaggle release of Kermany et al.' },
-};
-
-/** The full dataset's split sizes for the ids whose data may be a sample here; undefined otherwise. */
-export function fullDatasetSizes(datasetId: string): DatasetSizes | undefined {
-  return FULL_DATASET_SIZES[datasetId];
-}
-
 /** A duration as people read it: `45 s`, `12 min`, `3.4 h`, `6.1 days`. */
 export function formatSeconds(seconds: number): string {
   if (!Number.isFinite(seconds)) return 'unknown';

@@ -18,16 +18,15 @@ export {
   DEFAULT_CROP_RANGES,
   MODALITIES,
   cropRegion,
-  defaultModality,
   drawAugmentation,
   inputSize,
   writeAugmentedImage,
   writeEvaluationImage,
 } from './augment.js';
-export type { Augmentation, AugmentationPolicy, CropRanges, Modality } from './augment.js';
+export type { Augmentation, AugmentationPolicy, CropRanges } from './augment.js';
 export { LinearHead, decisionsFromLogits, headLoss, probabilitiesFromLogits, trainableParameters } from './model.js';
 export type { FinetuneBackbone, FinetuneBackboneFactory, ImageLayout } from './model.js';
 export { CHECKPOINT_FORMAT, memoryCheckpointStore } from './checkpoint.js';
 export type { CheckpointState, CheckpointStore, EpochRecord, SavedCheckpoint, StoredResult } from './checkpoint.js';
-export { estimateSeconds, formatSeconds, fullDatasetSizes, measureThroughput, scaleThroughput } from './estimate.js';
-export type { DatasetSizes, MeasureThroughputOptions, RunPlan, Throughput } from './estimate.js';
+export { estimateSeconds, formatSeconds, measureThroughput, scaleThroughput } from './estimate.js';
+export type { MeasureThroughputOptions, RunPlan, Throughput } from './estimate.js';

@@ -30,7 +30,7 @@ export type {
   TokenEmbedding,
   VisionTransformerArchitecture,
 } from './backbone.js';
-export type { BackboneProvider, DatasetProvider, ProviderOptions } from './provider.js';
+export type { BackboneProvider, DatasetProvider, Provider, ProviderOptions } from './provider.js';
 export type { Embedder, Runtime, RuntimeOptions } from './runtime.js';
 export type { ClassTargets, FeatureManifest, FeatureSet, LabelTargets, TargetArray } from './features.js';
 export type {

@@ -11,6 +11,7 @@ export type ProviderOptions = Readonly<Record<string, unknown>>;
  */
 export interface BackboneProvider {
   readonly specificationVersion: SpecificationVersion;
+  readonly kind: 'backbone';
   /** The part of every id before the colon, e.g. `dino`. */
   readonly method: string;
   /** The method and where it comes from, e.g. `DINO (Caron et al., ICCV 2021)`. */
@@ -34,6 +35,7 @@ export interface BackboneProvider {
  */
 export interface DatasetProvider {
   readonly specificationVersion: SpecificationVersion;
+  readonly kind: 'dataset';
   /** What it reads: one entry per id, or per id pattern such as `medmnist:<flag>`. */
   readonly datasets: readonly DatasetInfo[];
   /** Whether it opens this id (`medmnist:pathmnist` for the pattern `medmnist:<flag>`). */
@@ -41,3 +43,6 @@ export interface DatasetProvider {
   /** Opens an id it answers from its official layout under `root`. Unknown options are errors naming the known ones. */
   open(id: string, root: string, options?: ProviderOptions): Promise<Dataset>;
 }
+
+/** A backbone or a dataset provider: what a host's registry lists. */
+export type Provider = BackboneProvider | DatasetProvider;

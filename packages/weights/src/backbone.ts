@@ -93,6 +93,7 @@ export function defineBackboneProvider(definition: BackboneProviderDefinition): 
   const names = Object.keys(variants);
   return {
     specificationVersion: SPECIFICATION_VERSION,
+    kind: 'backbone',
     method,
     title,
     variants: names,

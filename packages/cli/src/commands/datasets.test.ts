@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../main.js';
-import { captureIo } from '../__fixtures__/io.js';
+import { captureIo } from '@medssl/experiment/testing';
 
 const shared = join(import.meta.dirname, '../../../../../shared/data');
 const haveMedmnist = existsSync(join(shared, 'medmnist/pneumoniamnist.npz'));

@@ -1,18 +1,18 @@
 import { parseArgs } from 'node:util';
 import { targetNames } from '@medssl/core';
+import type { Registry } from '@medssl/experiment';
 import type { Dataset, DatasetInfo, Task } from '@medssl/spec';
-import { required } from '../arguments.js';
+import { datasetOptions, required } from '../arguments.js';
 import { UsageError, type Command } from '../command.js';
-import { datasetPlugins, findDatasetPlugin, type DatasetPlugin } from '../datasets.js';
 
-const usage = `Usage
+const usageOf = (registry: Registry) => `Usage
   medssl datasets list [--json]
-  medssl datasets stats <dataset-id> --root DIR [--json]
+  medssl datasets stats <dataset-id> --root DIR [--dataset-option KEY=VALUE ...] [--json]
 
 list    names every dataset plugin and the on-disk layout it expects
 stats   counts the samples of each split, per class (per label for multilabel tasks), without decoding
 
-Dataset ids: pcam, aptos, chestxray14, chestxray14:pneumonia, pneumonia, medmnist:<flag>, folder.
+Dataset ids: ${registry.datasetIds().join(', ')}.
 `;
 
 export interface DatasetStatistics {
@@ -44,7 +44,8 @@ function describePlugin(info: DatasetInfo): string {
     .split('\n')
     .map((line) => `      ${line}`)
     .join('\n');
-  return `  ${info.id}  ${info.title}\n${layout}\n      source: ${info.source}\n      licence: ${info.licence}\n`;
+  const modality = info.modality ? `\n      modality: ${info.modality}` : '';
+  return `  ${info.id}  ${info.title}\n${layout}\n      source: ${info.source}\n      licence: ${info.licence}${modality}\n`;
 }
 
 function statisticsTable(statistics: DatasetStatistics): string {
@@ -56,28 +57,28 @@ function statisticsTable(statistics: DatasetStatistics): string {
   return `${statistics.dataset} (${statistics.task.type})\n\n${header}${rows}${total}`;
 }
 
-export function datasetsCommand(plugins: readonly DatasetPlugin[] = datasetPlugins): Command {
+export function datasetsCommand(registry: Registry): Command {
+  const infos = () => registry.datasets.flatMap((provider) => provider.datasets);
   return {
     name: 'datasets',
     summary: 'list the dataset plugins, or count samples per split and class',
-    usage,
+    usage: usageOf(registry),
     async run(argv, io) {
       const { values, positionals } = parseArgs({
         args: [...argv],
         allowPositionals: true,
-        options: { root: { type: 'string' }, json: { type: 'boolean', default: false } },
+        options: { root: { type: 'string' }, json: { type: 'boolean', default: false }, 'dataset-option': { type: 'string', multiple: true } },
       });
       const [action, id, ...extra] = positionals;
       if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
       if (action === 'list') {
-        if (values.json) io.stdout(`${JSON.stringify(plugins.map((plugin) => plugin.info), null, 2)}\n`);
-        else io.stdout(`Dataset plugins and the layouts they read:\n\n${plugins.map((plugin) => describePlugin(plugin.info)).join('\n')}`);
+        if (values.json) io.stdout(`${JSON.stringify(infos(), null, 2)}\n`);
+        else io.stdout(`Dataset plugins and the layouts they read:\n\n${infos().map(describePlugin).join('\n')}`);
         return 0;
       }
       if (action !== 'stats') throw new UsageError(`expected "list" or "stats", got ${action === undefined ? 'nothing' : JSON.stringify(action)}`);
       if (id === undefined) throw new UsageError('stats needs a dataset id, e.g. "medssl datasets stats pcam --root DIR"');
-      const plugin = findDatasetPlugin(id, plugins);
-      const dataset = await plugin.open(id, required(values.root, 'root'));
+      const dataset = await registry.openDataset(id, required(values.root, 'root'), datasetOptions(values['dataset-option']));
       const statistics = await datasetStatistics(dataset);
       io.stdout(values.json ? `${JSON.stringify(statistics, null, 2)}\n` : statisticsTable(statistics));
       for (const issue of dataset.issues?.() ?? []) io.stderr(`note: ${issue.message}\n`);

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chromiumSkipReason, launchChromium } from '../../../../scripts/chromium.js';
-import { captureIo } from '../__fixtures__/io.js';
+import { captureIo } from '@medssl/experiment/testing';
+import { cliRegistry } from '../registry.js';
 import { runDemo } from './demo.js';
 
 const root = mkdtempSync(join(tmpdir(), 'medssl-demo-'));
@@ -12,7 +13,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 describe('medssl demo --small', () => {
   it('runs the whole flow offline and writes a report that Chromium renders with its plots', async () => {
     const { io, err } = captureIo();
-    const report = await runDemo({ out: root, small: true, io });
+    const report = await runDemo(cliRegistry(), { out: root, small: true, io });
     const log = err.join('');
     expect(log).toContain("they are not the paper's");
     expect(log).toMatch(/generated 160 synthetic patches/);
@@ -43,7 +44,7 @@ describe('medssl demo --small', () => {
 
     // A second run reuses the data, the stored features and the results.
     const again = captureIo();
-    await runDemo({ out: root, small: true, io: again.io });
+    await runDemo(cliRegistry(), { out: root, small: true, io: again.io });
     expect(again.err.join('')).toMatch(/0 units computed, 5 reused/);
   }, 600_000);
 });

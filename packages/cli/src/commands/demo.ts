@@ -3,10 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '@medssl/arrays/node';
+import { presetBackboneIds, runExperimentWithDefaults, writeSyntheticDataset, type ExperimentConfig, type Registry } from '@medssl/experiment';
 import { type Command, type CommandIo, UsageError } from '../command.js';
-import { writeSyntheticDataset } from '../demo/write-dataset.js';
-import type { ExperimentConfig } from '../run/config.js';
-import { runExperimentWithDefaults } from './run.js';
 
 const usage = `Usage
   medssl demo [--out DIR] [--small]
@@ -26,17 +24,19 @@ const DEMO_SEED = 2021;
 const DEMO_NOTICE =
   'Demo: synthetic stained-tissue patches and backbones with seeded random weights. These numbers illustrate the pipeline; they are not the paper\'s and say nothing about real medical images.';
 
-/** The demo's grid: what `medssl run` would read from a config file. */
-export function demoExperiment(dataRoot: string, small: boolean): ExperimentConfig {
+/**
+ * The demo's grid, what `medssl run` would read from a config file: the dataset and the backbones that
+ * their providers list for the `demo` preset (the folder layout; random ResNet-50 and ViT-S/16).
+ */
+export function demoExperiment(registry: Registry, dataRoot: string, small: boolean): ExperimentConfig {
+  const datasets = registry.datasets.flatMap((provider) => provider.datasets.filter((info) => info.presets?.includes('demo')).map((info) => ({ id: info.id, root: dataRoot })));
+  const backbones = presetBackboneIds(registry, 'demo');
   return {
     name: small ? 'demo-small' : 'demo',
-    datasets: [{ id: 'folder', root: dataRoot }],
-    backbones: [
-      { id: 'random:resnet50', seed: 0 },
-      { id: 'random:vits16', seed: 0 },
-    ],
+    datasets,
+    backbones: backbones.map((id) => ({ id, seed: 0 })),
     protocols: ['linear', 'knn'],
-    fusions: [{ method: 'dvme', backbones: ['random:resnet50', 'random:vits16'], epochs: small ? 10 : 20 }],
+    fusions: [{ method: 'dvme', backbones, epochs: small ? 10 : 20 }],
     fractions: [0.05, 0.2, 1],
     seeds: small ? [0] : [0, 1, 2],
     // The patches are 64x64: embedding them at their own size keeps the demo quick (the ViT interpolates
@@ -45,21 +45,23 @@ export function demoExperiment(dataRoot: string, small: boolean): ExperimentConf
   };
 }
 
-export const demoCommand: Command = {
+export function demoCommand(registry: Registry): Command {
+  return {
   name: 'demo',
   summary: 'run the whole flow offline on a generated data set, ending in an HTML report',
   usage,
   async run(argv, io) {
     const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { out: { type: 'string' }, small: { type: 'boolean' } } });
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
-    const report = await runDemo({ out: resolve(values.out ?? 'medssl-demo'), small: values.small === true, io });
+    const report = await runDemo(registry, { out: resolve(values.out ?? 'medssl-demo'), small: values.small === true, io });
     io.stdout(`${report}\n`);
     return 0;
   },
-};
+  };
+}
 
 /** Runs the demo into `out` and returns the report's path. Re-running reuses the data, features and results. */
-export async function runDemo(options: { out: string; small: boolean; io: CommandIo; signal?: AbortSignal }): Promise<string> {
+export async function runDemo(registry: Registry, options: { out: string; small: boolean; io: CommandIo; signal?: AbortSignal }): Promise<string> {
   const { out, small, io } = options;
   const started = Date.now();
   io.stderr('medssl demo: synthetic images and random-weight backbones; the numbers illustrate the pipeline, they are not the paper\'s.\n');
@@ -74,7 +76,8 @@ export async function runDemo(options: { out: string; small: boolean; io: Comman
   } else {
     io.stderr(`using the synthetic patches in ${dataRoot}\n`);
   }
-  const outcome = await runExperimentWithDefaults(demoExperiment(dataRoot, small), {
+  const outcome = await runExperimentWithDefaults(demoExperiment(registry, dataRoot, small), {
+    providers: registry,
     out,
     io,
     store: join(out, 'store'),

@@ -7,11 +7,10 @@ import { onnxRuntime } from '@medssl/runtime-onnx';
 import type { FeatureManifest, FeatureSet, Task } from '@medssl/spec';
 import { syntheticFeatureSet } from '@medssl/spec/testing';
 import { describe, expect, it } from 'vitest';
-import { loadWeights, resolveBackbone } from '../backbones.js';
-import { openDataset } from '../datasets.js';
+import { embedSplit, loadBackboneWeights } from '@medssl/experiment';
 import { main } from '../main.js';
-import { captureIo } from '../__fixtures__/io.js';
-import { embedSplit } from './embed.js';
+import { cliRegistry } from '../registry.js';
+import { captureIo } from '@medssl/experiment/testing';
 
 const task: Task = { type: 'binary', classes: ['normal', 'tumour'], primaryMetric: 'auc' };
 /** Small modules: the defaults (512 wide) are for real features. */
@@ -132,14 +131,15 @@ if (!haveData) console.warn(`skipping "medssl dvme" on real images: ${shared} is
 describe('medssl dvme on real images', () => {
   it.skipIf(!haveData)('fuses random-init ResNet-50 and ViT-S/16 features of pediatric chest X-rays end to end', async () => {
     const root = mkdtempSync(join(tmpdir(), 'medssl-dvme-real-'));
-    const dataset = await openDataset('medmnist:pneumoniamnist', medmnist);
+    const registry = cliRegistry();
+    const dataset = await registry.openDataset('medmnist:pneumoniamnist', medmnist);
     const limits = { train: 60, val: 30, test: 30 };
     const args: string[] = [];
     const folders: Record<string, string[]> = { train: [], val: [], test: [] };
     for (const [backboneId, size] of [['random:resnet50', 28], ['random:vits16', 32]] as const) {
-      const backbone = resolveBackbone(backboneId);
+      const backbone = registry.backbone(backboneId);
       const preprocessing = { ...backbone.preprocessing, resize: { size, interpolation: 'bilinear' as const }, centerCrop: size };
-      const weights = await loadWeights(backbone, undefined, 0);
+      const weights = await loadBackboneWeights(backbone, undefined, 0);
       const embedder = await onnxRuntime({ spinning: false }).createEmbedder({ ...backbone, preprocessing }, weights, { threads: 1 });
       try {
         for (const split of ['train', 'val', 'test'] as const) {

@@ -6,7 +6,7 @@ import { createRng } from '@medssl/core';
 import { readFeatureSet } from '@medssl/store';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../main.js';
-import { captureIo } from '../__fixtures__/io.js';
+import { captureIo } from '@medssl/experiment/testing';
 import { writeSmallConvnet } from './__fixtures__/small-convnet.js';
 
 const shared = join(import.meta.dirname, '../../../../../shared/data');

@@ -1,20 +1,12 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { batches, outputCount } from '@medssl/core';
-import { parseShard, type ShardSpec } from '@medssl/store';
-import { copyFeatureSet, defaultFeatureStore, defaultWorkerCount, embedBatches, extractFeatureSets, InterruptedExtractionError, backboneModel, type ExtractionEvent, type FeatureModel, type LazyWeights, type PipelineStats } from '@medssl/store';
-import { onnxModelEmbedder, onnxRuntime } from '@medssl/runtime-onnx';
-import type { Backbone, CanonicalWeights, Dataset, Embedder, Preprocessing, TargetArray } from '@medssl/spec';
-import { integerOption, numberList, required } from '../arguments.js';
-import { loadWeights, resolveBackbone, BACKBONE_IDS } from '../backbones.js';
-import { UsageError, type Command, type CommandIo } from '../command.js';
-import { openDataset } from '../datasets.js';
-import { slug } from '../file-names.js';
-import { createProgress, type Progress } from '../progress.js';
+import { groupByPreprocessing, loadBackboneWeights, overridePreprocessing, passReporters, slug, type Registry } from '@medssl/experiment';
+import { onnxRuntime } from '@medssl/runtime-onnx';
+import { backboneModel, copyFeatureSet, defaultFeatureStore, defaultWorkerCount, extractFeatureSets, InterruptedExtractionError, parseShard, type FeatureModel, type ShardSpec } from '@medssl/store';
+import { datasetOptions, integerOption, numberList, required } from '../arguments.js';
+import { UsageError, type Command } from '../command.js';
 
-const usage = `Usage
+const usageOf = (registry: Registry) => `Usage
   medssl embed --dataset ID --root DIR --split NAME --backbone ID [--weights FILE] [--out DIR] [options]
   medssl embed ... --backbone ID --backbone ID2 [--weights ID=FILE ...] [--out DIR]
 
@@ -48,16 +40,18 @@ Options
   --resize N            resize the shorter side to N instead of the backbone's default
   --crop N              centre crop N x N instead of the backbone's default
   --seed N              seed of random:* weights, default 0
+  --dataset-option KEY=VALUE  an option of the dataset's plugin (see its README), repeatable
   --output-name NAME    (onnx:<path> backbones) the model output holding the embedding
   --mean R,G,B --std R,G,B  (onnx:<path>) normalisation of the model's input
 
-Backbones: ${BACKBONE_IDS.join(', ')}, onnx:<path>
+Backbones: ${registry.backboneIds().join(', ')}
 `;
 
-export const embedCommand: Command = {
+export function embedCommand(registry: Registry): Command {
+  return {
   name: 'embed',
   summary: 'embed a dataset split with a pretrained backbone into the feature store (cached, resumable, shardable)',
-  usage,
+  usage: usageOf(registry),
   async run(argv, io) {
     const { values, positionals } = parseArgs({
       args: [...argv],
@@ -86,6 +80,7 @@ export const embedCommand: Command = {
         'output-name': { type: 'string' },
         mean: { type: 'string' },
         std: { type: 'string' },
+        'dataset-option': { type: 'string', multiple: true },
       },
     });
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
@@ -118,41 +113,27 @@ export const embedCommand: Command = {
     const out = values.out === undefined ? undefined : resolve(values.out);
     const runtimeOptions = { ...(threads ? { threads } : {}), device: values.device };
 
+    const resize = integerOption(values.resize, 'resize');
+    const crop = integerOption(values.crop, 'crop');
     const models: FeatureModel[] = [];
     for (const backboneId of backboneIds) {
-      if (backboneId.startsWith('onnx:')) {
-        const path = backboneId.slice('onnx:'.length);
-        const outputName = required(values['output-name'], 'output-name');
-        const preprocessing = overridePreprocessing(
-          {
-            resize: { size: 256, interpolation: 'bilinear' },
-            centerCrop: 224,
-            ...(values.mean || values.std ? { normalize: { mean: triple(values.mean, 'mean'), std: triple(values.std, 'std') } } : {}),
-            channels: 3,
-          },
-          values.resize,
-          values.crop,
-        );
-        if (weightsFiles.get(backboneId) !== undefined) throw new UsageError(`${backboneId} takes no --weights: the model file holds them`);
-        models.push({
-          backboneId,
-          embedding: `output:${outputName}`,
-          weightsSha256: await fileSha256(path),
-          preprocessing,
-          runtimeId: 'onnx',
-          precision: 'float32',
-          open: () => onnxModelEmbedder(path, { outputName, preprocessing, spinning: false, ...runtimeOptions }),
-        });
-      } else {
-        const backbone = resolveBackbone(backboneId);
-        const weights = await loadWeights(backbone, weightsFiles.get(backboneId), seed);
-        const preprocessing = overridePreprocessing(backbone.preprocessing, values.resize, values.crop);
-        // Decoding and preprocessing share the cores between inference calls: idle inference threads must not spin.
-        models.push(backboneModel({ backbone, weights, runtime: onnxRuntime({ spinning: false }), runtimeOptions, preprocessing }));
-      }
+      const modelFile = backboneId.startsWith('onnx:');
+      const backbone = registry.backbone(
+        backboneId,
+        modelFile
+          ? {
+              output: required(values['output-name'], 'output-name'),
+              ...(values.mean || values.std ? { mean: triple(values.mean, 'mean'), std: triple(values.std, 'std') } : {}),
+            }
+          : {},
+      );
+      const weights = await loadBackboneWeights(backbone, weightsFiles.get(backboneId), seed);
+      const preprocessing = overridePreprocessing(backbone.preprocessing, resize, crop);
+      // Decoding and preprocessing share the cores between inference calls: idle inference threads must not spin.
+      models.push(backboneModel({ backbone, weights, runtime: onnxRuntime({ spinning: false }), runtimeOptions, preprocessing }));
     }
 
-    const dataset = await openDataset(datasetId, root);
+    const dataset = await registry.openDataset(datasetId, root, datasetOptions(values['dataset-option']));
     if (!dataset.splits.includes(split)) throw new UsageError(`${dataset.id} has no split "${split}"; its splits are ${dataset.splits.join(', ')}`);
     const label = `${dataset.id}/${split}${shard ? ` [${shard.index}/${shard.count}]` : ''}`;
     const folders: string[] = [];
@@ -191,49 +172,6 @@ export const embedCommand: Command = {
     for (const folder of folders) io.stdout(`${folder}\n`);
     return 0;
   },
-};
-
-/**
- * Turns extraction events into lines on standard error and a progress bar (or periodic lines). `bar` says, when computing starts, whether this
- * extraction draws the bar (with what label): of models embedded in one pass, one does.
- */
-function reporter(label: string, io: CommandIo, bar: () => string | undefined = () => label): (event: ExtractionEvent) => void {
-  let progress: Progress | undefined;
-  let provider = '';
-  let resumedRows = 0;
-  return (event) => {
-    switch (event.type) {
-      case 'reused':
-        io.stderr(`reusing stored features: ${event.count} x ${event.dimension} in ${event.folder} (key ${event.key.slice(0, 16)}, made ${event.created}); nothing to compute\n`);
-        break;
-      case 'stored-damaged':
-        io.stderr(`stored features in ${event.folder} fail their checks (${event.problems.join('; ')}); computing them again\n`);
-        break;
-      case 'resuming':
-        resumedRows = event.rowsDone;
-        io.stderr(`resuming ${event.folder}: ${event.chunksDone} of ${event.chunksTotal} chunks durable (${event.rowsDone} of ${event.rowsTotal} rows)\n`);
-        break;
-      case 'chunk-invalid':
-        io.stderr(`chunk ${event.chunk} (rows ${event.rows.start}..${event.rows.end - 1}) is not usable: ${event.reason}; recomputing it\n`);
-        break;
-      case 'started':
-        provider = event.provider;
-        io.stderr(`embedding ${event.rowsToCompute} of ${event.rowsTotal} rows into ${event.folder} on ${event.provider} (${event.workers} preprocessing worker${event.workers === 1 ? '' : 's'})\n`);
-        {
-          const barLabel = bar();
-          if (barLabel !== undefined) progress = createProgress(barLabel, event.rowsTotal, io.stderr, { initial: resumedRows });
-        }
-        break;
-      case 'progress':
-        progress?.update(event.rowsDone);
-        break;
-      case 'chunk-written':
-        break;
-      case 'completed':
-        progress?.finish();
-        io.stderr(`wrote ${event.count} x ${event.dimension} features to ${event.folder}${provider ? ` (inference on ${provider})` : ''}\n`);
-        break;
-    }
   };
 }
 
@@ -260,32 +198,6 @@ function weightsByBackbone(backboneIds: readonly string[], given: readonly strin
   return files;
 }
 
-/** Models in groups that preprocess alike, in the order of their first model. */
-function groupByPreprocessing(models: readonly FeatureModel[]): FeatureModel[][] {
-  const groups = new Map<string, FeatureModel[]>();
-  for (const model of models) {
-    const key = JSON.stringify(model.preprocessing);
-    groups.set(key, [...(groups.get(key) ?? []), model]);
-  }
-  return [...groups.values()];
-}
-
-/**
- * Reporters for models embedded in one pass: each model's lines, and one progress bar, drawn by the first
- * model that computes (the others advance with it).
- */
-function passReporters(label: string, backboneIds: readonly string[], io: CommandIo): (event: ExtractionEvent, model: number) => void {
-  let barOwner: number | undefined;
-  const reporters = backboneIds.map((id, position) =>
-    reporter(`${label} × ${id}`, io, () => {
-      barOwner ??= position;
-      if (barOwner !== position) return undefined;
-      return backboneIds.length > 1 ? `${label} × ${id} (+${backboneIds.length - 1} in the same pass)` : `${label} × ${id}`;
-    }),
-  );
-  return (event, model) => reporters[model]!(event);
-}
-
 /** A CUDA request that fails gets the way to install the provider, whatever the runtime said. */
 function explainDevice(error: unknown, device: string): unknown {
   if (device !== 'cuda' || !(error instanceof Error) || error.message.includes('ONNXRUNTIME_NODE_INSTALL_CUDA')) return error;
@@ -300,141 +212,4 @@ function triple(text: string | undefined, option: string): [number, number, numb
   const values = numberList(required(text, option), option, []);
   if (values.length !== 3) throw new UsageError(`--${option} needs 3 comma-separated values (R,G,B), got ${values.length}`);
   return values as [number, number, number];
-}
-
-export function overridePreprocessing(base: Preprocessing, resize: string | number | undefined, crop: string | number | undefined): Preprocessing {
-  const size = integerOption(resize, 'resize');
-  const cropSize = integerOption(crop, 'crop');
-  return {
-    ...base,
-    ...(size !== undefined ? { resize: { size, interpolation: base.resize?.interpolation ?? 'bilinear' } } : {}),
-    ...(cropSize !== undefined ? { centerCrop: cropSize } : {}),
-  };
-}
-
-async function fileSha256(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  try {
-    for await (const piece of createReadStream(path) as AsyncIterable<Buffer>) hash.update(piece);
-  } catch (error) {
-    throw new Error(`onnx:${path}: cannot read the model file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-  return hash.digest('hex');
-}
-
-/** A backbone with its weights file (or random seed), and the weights themselves when the caller has them already. */
-export interface ExtractSplitBackbone {
-  readonly backbone: Backbone;
-  readonly weightsPath: string | undefined;
-  readonly seed: number;
-  /** The backbone's weights when the caller has them already (a grid uses each backbone for every split). */
-  readonly weights?: CanonicalWeights;
-}
-
-/** What the experiment runner asks for one split (the fields of its `ExtractRequest`). */
-export interface ExtractSplitRequest extends ExtractSplitBackbone {
-  readonly dataset: Dataset;
-  readonly split: string;
-  /** More backbones that preprocess like `backbone` (after `resize`/`crop`): embedded in the same pass, each image decoded once. */
-  readonly companions?: readonly ExtractSplitBackbone[];
-  readonly settings: { readonly limit?: number; readonly batch?: number; readonly threads?: number; readonly workers?: number; readonly resize?: number; readonly crop?: number };
-  readonly io: CommandIo;
-  readonly signal?: AbortSignal;
-  /** Default `defaultFeatureStore()`. */
-  readonly store?: string;
-  readonly device?: 'cpu' | 'cuda';
-}
-
-export interface ExtractedSplitFolder {
-  readonly folder: string;
-  readonly reused: boolean;
-  readonly key: string;
-}
-
-/**
- * One split into the feature store, for the experiment runner: reuses stored features when the key matches,
- * resumes an interrupted extraction of the same key, and shows progress on `io.stderr`. Companions that
- * preprocess like the backbone are embedded in the same pass; the others are left out of `companions`.
- */
-export async function extractSplit(request: ExtractSplitRequest): Promise<ExtractedSplitFolder & { companions?: (ExtractedSplitFolder | undefined)[] }> {
-  const { settings } = request;
-  const modelOf = async (entry: ExtractSplitBackbone) => {
-    const weights = entry.weights ?? (await loadWeights(entry.backbone, entry.weightsPath, entry.seed));
-    return backboneModel({
-      backbone: entry.backbone,
-      weights,
-      runtime: onnxRuntime({ spinning: false }),
-      runtimeOptions: { ...(settings.threads ? { threads: settings.threads } : {}), device: request.device ?? 'cpu' },
-      preprocessing: overridePreprocessing(entry.backbone.preprocessing, settings.resize, settings.crop),
-    });
-  };
-  const lead = await modelOf(request);
-  const companions: { entry: ExtractSplitBackbone; model: FeatureModel }[] = [];
-  for (const entry of request.companions ?? []) {
-    const model = await modelOf(entry);
-    if (JSON.stringify(model.preprocessing) === JSON.stringify(lead.preprocessing)) companions.push({ entry, model });
-  }
-  const entries = [request, ...companions.map(({ entry }) => entry)];
-  const results = await extractFeatureSets({
-    dataset: request.dataset,
-    split: request.split,
-    models: [lead, ...companions.map(({ model }) => model)],
-    store: request.store ?? defaultFeatureStore(),
-    ...(settings.limit !== undefined ? { limit: settings.limit } : {}),
-    ...(settings.batch !== undefined ? { batchSize: settings.batch } : {}),
-    ...(settings.workers !== undefined ? { workers: settings.workers } : {}),
-    interrupted: 'resume',
-    onEvent: passReporters(`${request.dataset.id}/${request.split}`, entries.map((entry) => entry.backbone.id), request.io),
-    ...(request.signal ? { signal: request.signal } : {}),
-  });
-  const folders = results.map((result) => ({ folder: result.folder, reused: result.reused, key: result.key }));
-  if (!request.companions?.length) return folders[0]!;
-  // In the request's order, undefined for those that preprocess differently (the runner extracts them alone).
-  const answered = new Map(companions.map(({ entry }, position) => [entry, folders[position + 1]!]));
-  return { ...folders[0]!, companions: request.companions.map((entry) => answered.get(entry)) };
-}
-
-/**
- * Embeds a split in memory through the streaming pipeline (worker-thread preprocessing, bounded read-ahead),
- * without the store: for benchmarks and callers that want arrays rather than a folder. Features, targets and
- * ids come in the split's order.
- */
-export async function embedSplit(
-  dataset: Dataset,
-  split: string,
-  embedder: Embedder,
-  preprocessing: Preprocessing,
-  options: { batchSize: number; limit?: number; io: CommandIo; signal?: AbortSignal; workers?: number; depth?: number; stats?: PipelineStats },
-): Promise<{ features: { data: Float32Array; shape: [number, number] }; targets: TargetArray; ids: string[] }> {
-  const size = await dataset.size(split);
-  const count = Math.min(size, options.limit ?? size);
-  const features = new Float32Array(count * embedder.dimension);
-  const labels = dataset.task.type === 'multilabel' ? outputCount(dataset.task) : 0;
-  const classTargets = new Int32Array(labels ? 0 : count);
-  const labelTargets = new Uint8Array(count * labels);
-  const ids: string[] = [];
-  const progress = createProgress(`${dataset.id}/${split} × ${embedder.backboneId}`, count, options.io.stderr);
-  let row = 0;
-  for await (const { samples, features: batch } of embedBatches({
-    embedder,
-    preprocessing,
-    batches: batches(dataset.samples(split, { end: count, ...(options.signal ? { signal: options.signal } : {}) }), options.batchSize),
-    batchSize: options.batchSize,
-    ...(options.workers !== undefined ? { workers: options.workers } : {}),
-    ...(options.depth !== undefined ? { depth: options.depth } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.stats ? { stats: options.stats } : {}),
-  })) {
-    features.set(batch, row * embedder.dimension);
-    for (const sample of samples) {
-      if (typeof sample.target === 'number') classTargets[row] = sample.target;
-      else labelTargets.set(sample.target, row * labels);
-      ids.push(sample.id);
-      row++;
-    }
-    progress.update(row);
-  }
-  progress.finish();
-  const targets: TargetArray = labels ? { type: 'labels', data: labelTargets, shape: [count, labels] } : { type: 'class', data: classTargets, shape: [count] };
-  return { features: { data: features, shape: [count, embedder.dimension] }, targets, ids };
 }

@@ -2,9 +2,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { captureIo } from '../__fixtures__/io.js';
+import { captureIo } from '@medssl/experiment/testing';
 import { main } from '../main.js';
-import { readResultsDocument } from '../report/documents.js';
+import { readResultsDocument } from '@medssl/experiment';
 
 /** The real PCam samples (JPEG patches 96x96 in data/{train,valid,test}/{0,1}/): the folder dataset reads them. */
 const PCAM = join(import.meta.dirname, '../../../../../shared/data/pcam/data');
@@ -80,7 +80,7 @@ describe.skipIf(!available)('medssl eval finetune (real PCam patches, ResNet-50 
       [[...base, '--runtime', 'tfjs-gpu'], /--runtime tfjs-gpu cannot finetune; use one of tfjs-wasm, tfjs-webgpu, tfjs-cpu/, 2],
       [[...base, '--runtime', 'onnx'], /--runtime onnx cannot finetune/, 2],
       [['eval', 'finetune', '--root', PCAM, '--backbone', 'random:resnet50', '--out', 'x.json'], /--dataset is required/, 2],
-      [[...base.slice(0, 6), '--backbone', 'onnx:/tmp/model.onnx', '--out', 'x.json'], /onnx:\/tmp\/model\.onnx: an ONNX model cannot train here/, 2],
+      [[...base.slice(0, 6), '--backbone', 'onnx:/tmp/model.onnx', '--out', 'x.json'], /onnx:\/tmp\/model\.onnx: a model file cannot train here/, 2],
       [[...base, '--modality', 'dermatology'], /--modality must be one of pathology, fundus, chest-xray, natural, got "dermatology"/, 2],
       [[...base, '--resume'], /--resume needs --checkpoint-dir/, 2],
       [[...base, '--epochs', '0'], /--epochs must be a positive integer, got "0"/, 2],

@@ -6,7 +6,7 @@ import type { Task } from '@medssl/spec';
 import { syntheticFeatureSet } from '@medssl/spec/testing';
 import { describe, expect, it } from 'vitest';
 import { main } from '../main.js';
-import { captureIo } from '../__fixtures__/io.js';
+import { captureIo } from '@medssl/experiment/testing';
 
 const task: Task = { type: 'binary', classes: ['normal', 'tumour'], primaryMetric: 'auc' };
 

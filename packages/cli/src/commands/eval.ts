@@ -9,21 +9,15 @@ import {
   DEFAULT_HEAD_LEARNING_RATE,
   DEFAULT_PATIENCE,
   MODALITIES,
-  defaultModality,
-  type Modality,
 } from '@medssl/protocol-finetune';
+import { FINETUNE_RUNTIMES, featureSetSource, markdownSummary, runFinetuneEvaluation, writeEvaluationDocument, type FinetuneRuntimeName, type Registry } from '@medssl/experiment';
 import { knnProbe } from '@medssl/protocol-knn';
 import { linearProbe } from '@medssl/protocol-linear';
-import type { FeatureSet, Protocol } from '@medssl/spec';
-import { integerOption, nonNegativeOption, numberList, required } from '../arguments.js';
-import { BACKBONE_IDS, loadWeights, resolveBackbone } from '../backbones.js';
+import type { FeatureSet, Modality, Protocol } from '@medssl/spec';
+import { datasetOptions, integerOption, nonNegativeOption, numberList, required } from '../arguments.js';
 import { UsageError, type Command, type CommandIo } from '../command.js';
-import { openDataset } from '../datasets.js';
-import { markdownSummary } from '../report-table.js';
-import { FINETUNE_RUNTIMES, runFinetuneEvaluation, type FinetuneRuntimeName } from '../finetune-evaluation.js';
-import { featureSetSource, writeEvaluationDocument } from '../results.js';
 
-const usage = `Usage
+const usageOf = (registry: Registry) => `Usage
   medssl eval linear|knn --train DIR --val DIR --test DIR --out FILE.json [options]
   medssl eval finetune --dataset ID --root DIR --backbone ID [--weights FILE] --out FILE.json [options]
 
@@ -41,9 +35,10 @@ Finetuning (images, TensorFlow.js): the backbone plus a linear head trained with
 for each), warm-up and cosine schedule, early stopping on the validation primary metric, random resized
 crops and the modality's flips and rotations. Before training it times a few steps and prints how long the
 requested run and the full-size run (full dataset, 224x224) would take on this runtime.
-  --dataset ID           pcam, aptos, chestxray14, chestxray14:pneumonia, pneumonia, medmnist:<flag>, folder
+  --dataset ID           ${registry.datasetIds().join(', ')}
   --root DIR             the dataset's folder (a CSV file for folder)
-  --backbone ID          ${BACKBONE_IDS.join(', ')}
+  --dataset-option KEY=VALUE  an option of the dataset's plugin (see its README), repeatable
+  --backbone ID          ${registry.backboneIds().filter((id) => registry.backboneProvider(id)?.variantPattern === undefined).join(', ')}
   --weights FILE         the backbone's checkpoint (random:* take none: --weights-seed draws them)
   --weights-seed N       seed of random:* weights, default 0
   --fractions LIST       label fractions, default ${DEFAULT_FRACTIONS.join(',')}
@@ -56,8 +51,8 @@ requested run and the full-size run (full dataset, 224x224) would take on this r
   --frozen-stages N      keep the stem (0) and the first N stages (ResNet) or blocks (ViT) fixed; default none
   --resize N --crop N    shorter side and centre crop instead of the backbone's (256, 224); the crop is the
                          training input size too, e.g. --resize 64 --crop 64 for a quick run on a CPU
-  --modality M           ${MODALITIES.join(', ')}: which flips and rotations; default by dataset
-                         (pcam: pathology; aptos, medmnist:retinamnist: fundus; chest X-ray sets: chest-xray)
+  --modality M           ${MODALITIES.join(', ')}: which flips and rotations; default the dataset's
+                         (its plugin says: pcam pathology, aptos fundus, chest X-ray sets chest-xray)
   --runtime R            tfjs-wasm (default; CPU), tfjs-webgpu (GPU; in Node it needs navigator.gpu, e.g. the
                          "webgpu" package), tfjs-cpu (plain JavaScript, tests only)
   --limit N              use N images of each split, evenly spaced through it (for quick runs)
@@ -73,12 +68,13 @@ requested run and the full-size run (full dataset, 224x224) would take on this r
 
 type ProtocolName = 'linear' | 'knn';
 
-export const evalCommand: Command = {
+export function evalCommand(registry: Registry): Command {
+  return {
   name: 'eval',
   summary: 'evaluate stored features (linear probe, kNN) or finetune on images, at label fractions and seeds',
-  usage,
+  usage: usageOf(registry),
   async run(argv, io) {
-    if (argv[0] === 'finetune') return runFinetuneCommand(argv.slice(1), io);
+    if (argv[0] === 'finetune') return runFinetuneCommand(registry, argv.slice(1), io);
     const { values, positionals } = parseArgs({
       args: [...argv],
       allowPositionals: true,
@@ -143,7 +139,8 @@ export const evalCommand: Command = {
     io.stderr(`wrote ${out}\n`);
     return 0;
   },
-};
+  };
+}
 
 /** Checks that the three splits' feature sets come from the same dataset, task and backbone. */
 export function checkCompatible(sets: Record<'train' | 'val' | 'test', FeatureSet>, folders: Record<string, string>): void {
@@ -161,7 +158,7 @@ export function checkCompatible(sets: Record<'train' | 'val' | 'test', FeatureSe
 }
 
 /** `medssl eval finetune`: trains backbone + head on images at label fractions and seeds. */
-async function runFinetuneCommand(argv: readonly string[], io: CommandIo): Promise<number> {
+async function runFinetuneCommand(registry: Registry, argv: readonly string[], io: CommandIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,
@@ -191,6 +188,7 @@ async function runFinetuneCommand(argv: readonly string[], io: CommandIo): Promi
       'estimate-steps': { type: 'string' },
       'full-estimate': { type: 'string' },
       out: { type: 'string' },
+      'dataset-option': { type: 'string', multiple: true },
     },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
@@ -201,10 +199,9 @@ async function runFinetuneCommand(argv: readonly string[], io: CommandIo): Promi
   const datasetId = required(values.dataset, 'dataset');
   const root = required(values.root, 'root');
   const backboneId = required(values.backbone, 'backbone');
-  if (backboneId.startsWith('onnx:')) throw new UsageError(`${backboneId}: an ONNX model cannot train here; finetune one of ${BACKBONE_IDS.join(', ')}`);
   const out = values['estimate-only'] ? undefined : resolve(required(values.out, 'out'));
-  const modality = values.modality ?? defaultModality(datasetId);
-  if (!MODALITIES.includes(modality as Modality)) throw new UsageError(`--modality must be one of ${MODALITIES.join(', ')}, got "${modality}"`);
+  const modality = values.modality;
+  if (modality !== undefined && !MODALITIES.includes(modality as Modality)) throw new UsageError(`--modality must be one of ${MODALITIES.join(', ')}, got "${modality}"`);
   if (values.resume && values['checkpoint-dir'] === undefined) throw new UsageError('--resume needs --checkpoint-dir: the folder the runs were saved in');
   const fractions = numberList(values.fractions, 'fractions', DEFAULT_FRACTIONS);
   const seeds = numberList(values.seeds, 'seeds', [0]);
@@ -218,16 +215,21 @@ async function runFinetuneCommand(argv: readonly string[], io: CommandIo): Promi
   const fullEstimate = values['full-estimate'] ?? 'scale';
   if (fullEstimate !== 'measure' && fullEstimate !== 'scale') throw new UsageError(`--full-estimate must be measure or scale, got "${fullEstimate}"`);
 
-  const backbone = resolveBackbone(backboneId);
-  if (values['weights-seed'] !== undefined && backbone.method !== 'random') throw new UsageError(`--weights-seed draws random:* weights; ${backbone.id} takes --weights FILE`);
+  // A method named by free text (onnx:<path>) makes model files: they embed as they are, they cannot train.
+  const trainable = () => registry.backboneIds().filter((id) => registry.backboneProvider(id)?.variantPattern === undefined);
+  if (registry.backboneProvider(backboneId)?.variantPattern !== undefined) throw new UsageError(`${backboneId}: a model file cannot train here; finetune one of ${trainable().join(', ')}`);
+  const backbone = registry.backbone(backboneId);
+  if (values['weights-seed'] !== undefined && backbone.weightSource !== 'seed') throw new UsageError(`--weights-seed draws random weights; ${backbone.id} takes --weights FILE`);
+  const officialSizes = registry.datasetInfo(datasetId)?.officialSizes;
   const document = await runFinetuneEvaluation({
-    dataset: await openDataset(datasetId, root),
+    dataset: await registry.openDataset(datasetId, root, datasetOptions(values['dataset-option'])),
     datasetRoot: root,
+    ...(officialSizes ? { officialSizes } : {}),
     backbone,
     ...(values.weights !== undefined ? { weightsPath: values.weights } : {}),
     weightsSeed,
     runtime: runtimeName as FinetuneRuntimeName,
-    modality: modality as Modality,
+    ...(modality !== undefined ? { modality: modality as Modality } : {}),
     ...optional('epochs', integer('epochs', 1)),
     ...optional('patience', integer('patience', 1)),
     ...optional('batchSize', integer('batch', 1)),

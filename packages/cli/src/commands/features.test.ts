@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../main.js';
-import { captureIo } from '../__fixtures__/io.js';
+import { captureIo } from '@medssl/experiment/testing';
 import { writeSmallConvnet } from './__fixtures__/small-convnet.js';
 
 const pcamJpegs = join(import.meta.dirname, '../../../../../shared/data', 'pcam', 'data');

@@ -2,9 +2,9 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { captureIo } from '../__fixtures__/io.js';
+import { captureIo } from '@medssl/experiment/testing';
 import { main } from '../main.js';
-import { binaryTask, fixtureBackbones, fusionDocument, runEval } from '../report/__fixtures__/results.js';
+import { binaryTask, fixtureBackbones, fusionDocument, runEval } from '@medssl/experiment/testing';
 
 let root: string;
 let linearFile: string;

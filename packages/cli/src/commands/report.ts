@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '@medssl/arrays/node';
 import { required } from '../arguments.js';
 import { UsageError, type Command } from '../command.js';
-import { readResultsDocument, renderReport, type ResultsDocument } from '../report/index.js';
+import { readResultsDocument, renderReport, type ResultsDocument } from '@medssl/experiment';
 
 const usage = `Usage
   medssl report RESULTS.json... --out report.html [--title TEXT]

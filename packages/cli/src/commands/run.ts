@@ -1,21 +1,10 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { defaultFeatureStore } from '@medssl/store';
-import type { FusionKind } from '@medssl/dvme';
+import { PAPER_PROTOCOLS, loadExperimentConfig, paperExperiment, runExperimentWithDefaults, type ExperimentConfig, type ProtocolEntry, type Registry } from '@medssl/experiment';
 import { TFJS_BACKENDS, type TfjsBackendName } from '@medssl/runtime-tfjs';
-import { writeFileAtomic } from '@medssl/arrays/node';
-import type { CanonicalWeights } from '@medssl/spec';
+import { defaultFeatureStore } from '@medssl/store';
 import { required } from '../arguments.js';
-import { loadWeights } from '../backbones.js';
-import { runFinetuneEvaluation } from '../finetune-evaluation.js';
-import { UsageError, type Command, type CommandIo } from '../command.js';
-import { readResultsDocument, renderReport } from '../report/index.js';
-import { loadExperimentConfig } from '../run/load-config.js';
-import { PAPER_PROTOCOLS, paperExperiment } from '../run/paper.js';
-import { runExperiment, type ExtractBackbone, type ExtractSplit, type RunFinetune, type RunFusion, type RunOutcome } from '../run/runner.js';
-import type { ExperimentConfig, ProtocolEntry } from '../run/config.js';
-import { extractSplit } from './embed.js';
-import { checkFeatureSets, evaluateFusion } from './dvme.js';
+import { UsageError, type Command } from '../command.js';
 
 const usage = `Usage
   medssl run CONFIG --out DIR [--store DIR] [--backend wasm|cpu|webgpu] [--no-report]
@@ -41,7 +30,8 @@ Options
   --no-report        do not render DIR/report.html
 `;
 
-export const runCommand: Command = {
+export function runCommand(registry: Registry): Command {
+  return {
   name: 'run',
   summary: 'run an experiment grid from a config (extract, evaluate, fuse, report), resumable',
   usage,
@@ -68,7 +58,7 @@ export const runCommand: Command = {
     if (values.preset !== undefined) {
       if (values.preset !== 'paper') throw new UsageError(`unknown preset ${JSON.stringify(values.preset)}; known: paper`);
       if (positionals.length > 0) throw new UsageError('give either CONFIG or --preset, not both');
-      config = paperExperiment({
+      config = paperExperiment(registry, {
         dataRoot: resolve(required(values.data, 'data')),
         weightsRoot: resolve(required(values.weights, 'weights')),
         ...(values.seeds !== undefined ? { seeds: values.seeds.split(',').map(Number) } : {}),
@@ -80,6 +70,7 @@ export const runCommand: Command = {
       config = await loadExperimentConfig(positionals[0]!);
     }
     const outcome = await runExperimentWithDefaults(config, {
+      providers: registry,
       out,
       io,
       store: resolve(values.store ?? defaultFeatureStore()),
@@ -89,7 +80,8 @@ export const runCommand: Command = {
     io.stdout(`${outcome.runFile}\n`);
     return 0;
   },
-};
+  };
+}
 
 function presetProtocols(list: string): ProtocolEntry[] {
   const names = list.split(',').map((name) => name.trim());
@@ -99,83 +91,3 @@ function presetProtocols(list: string): ProtocolEntry[] {
   return names as ProtocolEntry[];
 }
 
-export interface RunWithDefaultsOptions {
-  readonly out: string;
-  readonly io: CommandIo;
-  readonly store: string;
-  /** tfjs backend for the fusions, and for finetuning where its entry names no runtime; default wasm. */
-  readonly backend?: TfjsBackendName;
-  /** Render `report.html` beside `run.json`; default true. */
-  readonly report?: boolean;
-  /** A note for the top of the report. */
-  readonly notice?: string;
-  readonly signal?: AbortSignal;
-}
-
-/**
- * `runExperiment` with medssl's own parts: extraction through the feature store on onnxruntime, fusions on
- * tfjs, and the HTML report at the end. Returns the outcome, with `reportFile` when one was written.
- */
-export async function runExperimentWithDefaults(config: ExperimentConfig, options: RunWithDefaultsOptions): Promise<RunOutcome & { reportFile?: string }> {
-  const { io, store } = options;
-  // Each backbone's weights are read (or drawn) once for all its splits and datasets.
-  const weights = new Map<string, Promise<CanonicalWeights>>();
-  const withWeights = async <Entry extends ExtractBackbone>(entry: Entry): Promise<Entry & { weights: CanonicalWeights }> => {
-    const key = JSON.stringify([entry.backbone.id, entry.weightsPath ?? null, entry.seed]);
-    if (!weights.has(key)) weights.set(key, loadWeights(entry.backbone, entry.weightsPath, entry.seed));
-    return { ...entry, weights: await weights.get(key)! };
-  };
-  const extract: ExtractSplit = async (request) => {
-    const companions = request.companions ? await Promise.all(request.companions.map(withWeights)) : undefined;
-    return extractSplit({ ...(await withWeights(request)), store, ...(companions ? { companions } : {}) });
-  };
-  const fuse: RunFusion = async (request) => {
-    checkFeatureSets(
-      { train: [...request.sets.train], val: [...request.sets.val], test: [...request.sets.test] },
-      { train: [...request.folders.train], val: [...request.folders.val], test: [...request.folders.test] },
-    );
-    return evaluateFusion({
-      fusion: request.fusion.method as FusionKind,
-      options: { ...(request.fusion.epochs !== undefined ? { epochs: request.fusion.epochs } : {}) },
-      backend: options.backend ?? 'wasm',
-      sets: request.sets,
-      folders: request.folders,
-      fractions: request.fractions,
-      seeds: request.seeds,
-      out: request.out,
-      io,
-      extra: request.extra,
-      ...(request.signal ? { signal: request.signal } : {}),
-    });
-  };
-  const finetune: RunFinetune = async (request) => {
-    const { id: _id, ...settings } = request.entry;
-    const document = await runFinetuneEvaluation({
-      runtime: `tfjs-${options.backend ?? 'wasm'}`,
-      ...settings,
-      dataset: request.dataset,
-      ...(request.datasetRoot !== undefined ? { datasetRoot: request.datasetRoot } : {}),
-      splits: request.splits,
-      backbone: request.backbone,
-      ...(request.weightsPath !== undefined ? { weightsPath: request.weightsPath } : {}),
-      weightsSeed: request.seed,
-      fractions: request.fractions,
-      seeds: request.seeds,
-      checkpointDir: request.checkpointDir,
-      resume: true,
-      out: request.out,
-      extra: request.extra,
-      io,
-      ...(request.signal ? { signal: request.signal } : {}),
-    });
-    return document!;
-  };
-  const outcome = await runExperiment(config, { out: options.out, io, extract, fuse, finetune, ...(options.signal ? { signal: options.signal } : {}) });
-  io.stderr(`${outcome.computed} unit${outcome.computed === 1 ? '' : 's'} computed, ${outcome.reused} reused; results in ${options.out}\n`);
-  if (options.report === false) return outcome;
-  const reportFile = resolve(options.out, 'report.html');
-  const documents = outcome.documents.flatMap((document, index) => readResultsDocument(document, `run.json › results[${index}]`));
-  await writeFileAtomic(reportFile, renderReport(documents, { title: `medssl · ${config.name}`, generated: new Date().toISOString(), ...(options.notice ? { notice: options.notice } : {}) }));
-  io.stderr(`wrote ${reportFile}\n`);
-  return { ...outcome, reportFile };
-}

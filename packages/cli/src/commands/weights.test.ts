@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { writeSafetensorsFile } from '@medssl/weights/node';
 import { describe, expect, it } from 'vitest';
 import { main } from '../main.js';
-import { captureIo } from '../__fixtures__/io.js';
+import { captureIo } from '@medssl/experiment/testing';
 
 
 describe('medssl weights inspect', () => {

@@ -1,17 +1,18 @@
 // Results documents for the report tests. The single-backbone ones are produced for real: synthetic
-// feature sets written with `writeFeatureSet` and evaluated by `medssl eval linear|knn` through the CLI.
+// feature sets written with `writeFeatureSet` and evaluated as `medssl eval linear|knn` evaluates them.
 // The fusion ones are built by hand in the shape `medssl dvme` is specified to write (medssl.dvme/v1),
 // because that command does not exist yet; their metrics are derived from the real linear rows.
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRng, summarise, type EvaluationRow } from '@medssl/core';
-import { writeFeatureSet } from '@medssl/store';
+import { createRng, evaluateLabelFractions, summarise, type EvaluationRow } from '@medssl/core';
+import { knnProbe } from '@medssl/protocol-knn';
+import { linearProbe } from '@medssl/protocol-linear';
 import type { Task } from '@medssl/spec';
 import { syntheticFeatureSet } from '@medssl/spec/testing';
-import { captureIo } from '../../__fixtures__/io.js';
-import { main } from '../../main.js';
+import { readFeatureSet, writeFeatureSet } from '@medssl/store';
+import { featureSetSource, writeEvaluationDocument } from '../results.js';
 
 export const binaryTask: Task = { type: 'binary', classes: ['normal', 'tumour'], primaryMetric: 'auc' };
 export const gradedTask: Task = { type: 'multiclass', classes: ['0', '1', '2', '3'], ordinal: true, primaryMetric: 'kappa' };
@@ -48,12 +49,26 @@ async function featureFolders(root: string, dataset: string, task: Task, backbon
 export async function runEval(root: string, protocol: 'linear' | 'knn', dataset: string, task: Task, backbone: (typeof fixtureBackbones)[number]): Promise<string> {
   const folder = await featureFolders(root, dataset, task, backbone);
   const out = join(root, 'results', `${dataset.replace(/[^\w-]/g, '_')}-${backbone.id.replace(/[^\w-]/g, '_')}-${protocol}.json`);
-  const { io, err } = captureIo();
-  const code = await main(
-    ['eval', protocol, '--train', join(folder, 'train'), '--val', join(folder, 'val'), '--test', join(folder, 'test'), '--fractions', FRACTIONS.join(','), '--seeds', SEEDS.join(','), '--out', out],
-    io,
-  );
-  if (code !== 0) throw new Error(`medssl eval ${protocol} failed for ${backbone.id}: ${err.join('')}`);
+  const folders = { train: join(folder, 'train'), val: join(folder, 'val'), test: join(folder, 'test') };
+  const [train, val, test] = await Promise.all([readFeatureSet(folders.train), readFeatureSet(folders.val), readFeatureSet(folders.test)]);
+  const started = Date.now();
+  const result = await evaluateLabelFractions({
+    protocol: protocol === 'knn' ? knnProbe() : linearProbe(),
+    input: { task: train.manifest.task, train, val, test },
+    pool: train,
+    dataset: train.manifest.dataset.id,
+    fractions: FRACTIONS,
+    seeds: SEEDS,
+  });
+  await writeEvaluationDocument(out, {
+    protocol,
+    protocolOptions: {},
+    source: featureSetSource({ train, val, test }, folders),
+    fractions: FRACTIONS,
+    seeds: SEEDS,
+    result,
+    elapsedMilliseconds: Date.now() - started,
+  });
   return out;
 }
 

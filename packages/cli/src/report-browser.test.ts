@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumSkipReason, launchChromium, type HeadlessChromium } from '../../../../scripts/chromium.js';
-import { captureIo } from '../__fixtures__/io.js';
-import { main } from '../main.js';
-import { reportFixtures, type ReportFixtures } from './__fixtures__/results.js';
+import { chromiumSkipReason, launchChromium, type HeadlessChromium } from '../../../scripts/chromium.js';
+import { captureIo } from '@medssl/experiment/testing';
+import { main } from './main.js';
+import { reportFixtures, type ReportFixtures } from '@medssl/experiment/testing';
 
 let fixtures: ReportFixtures;
 let chromium: HeadlessChromium;

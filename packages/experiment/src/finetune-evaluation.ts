@@ -2,25 +2,22 @@ import { resolve } from 'node:path';
 import { outputCount } from '@medssl/core';
 import {
   DEFAULT_EPOCHS,
-  defaultModality,
   estimateSeconds,
   finetune,
   finetuneLabelFractions,
   formatSeconds,
-  fullDatasetSizes,
   measureThroughput,
   resolveSettings,
   scaleThroughput,
   type FinetuneBackboneFactory,
   type ImageSplit,
-  type Modality,
 } from '@medssl/protocol-finetune';
 import { fileCheckpointStore } from '@medssl/protocol-finetune/node';
 import { TfjsBackendError, createTfjsModel, useTfjsBackend, type TfjsBackendName } from '@medssl/runtime-tfjs';
-import type { Backbone, CanonicalWeights, Dataset, RawImage, Sample } from '@medssl/spec';
-import { loadWeights } from './backbones.js';
-import type { CommandIo } from './command.js';
-import { overridePreprocessing } from './commands/embed.js';
+import type { Backbone, CanonicalWeights, Dataset, DatasetSizes, Modality, RawImage, Sample } from '@medssl/spec';
+import { overridePreprocessing } from './extraction.js';
+import type { Io } from './io.js';
+import { checkWeightsRequest, loadBackboneWeights } from './weights.js';
 import { markdownSummary } from './report-table.js';
 import { writeEvaluationDocument } from './results.js';
 
@@ -43,8 +40,10 @@ export interface FinetuneEvaluationOptions {
   readonly weightsPath?: string;
   readonly weightsSeed?: number;
   readonly runtime?: FinetuneRuntimeName;
-  /** Which flips and rotations; by default the dataset's (pcam: pathology, aptos: fundus, chest X-rays). */
+  /** Which flips and rotations; by default the dataset's `modality` (pcam: pathology, aptos: fundus, chest X-rays). */
   readonly modality?: Modality;
+  /** The split sizes of the full release, for the full-size estimate when the folder holds a sample (a provider's `officialSizes`). */
+  readonly officialSizes?: DatasetSizes;
   readonly epochs?: number;
   readonly patience?: number;
   readonly batchSize?: number;
@@ -72,7 +71,7 @@ export interface FinetuneEvaluationOptions {
   readonly out?: string;
   /** Extra top-level fields of the results document, e.g. an experiment unit's key. */
   readonly extra?: Readonly<Record<string, unknown>>;
-  readonly io: CommandIo;
+  readonly io: Io;
   readonly signal?: AbortSignal;
 }
 
@@ -96,7 +95,7 @@ export async function runFinetuneEvaluation(options: FinetuneEvaluationOptions):
   const fullSizePreprocessing = overridePreprocessing(backbone.preprocessing, undefined, FULL_SIZE_INPUT);
   const settings = resolveSettings({
     preprocessing,
-    modality: options.modality ?? defaultModality(dataset.id),
+    modality: options.modality ?? dataset.modality ?? 'natural',
     ...definedOnly({ epochs: options.epochs, patience: options.patience, batchSize: options.batchSize, backboneLearningRate: options.backboneLearningRate, headLearningRate: options.headLearningRate }),
   });
   try {
@@ -106,10 +105,10 @@ export async function runFinetuneEvaluation(options: FinetuneEvaluationOptions):
     throw error;
   }
   // A missing or superfluous --weights is a usage error, found now rather than when the first run starts.
-  if (backbone.method === 'random' ? options.weightsPath !== undefined : options.weightsPath === undefined) await loadWeights(backbone, options.weightsPath, weightsSeed);
+  checkWeightsRequest(backbone, options.weightsPath);
   // Weights load on first use: a run resumed from a finished checkpoint, or refused, needs none.
   let weightsLoading: Promise<CanonicalWeights> | undefined;
-  const weights = () => (weightsLoading ??= loadWeights(backbone, options.weightsPath, weightsSeed));
+  const weights = () => (weightsLoading ??= loadBackboneWeights(backbone, options.weightsPath, weightsSeed));
   const createBackbone: FinetuneBackboneFactory = async (tensors) => {
     const initial = await weights();
     return createTfjsModel(backbone, tensors ? { ...initial, tensors } : initial, frozenStages === undefined ? {} : { frozenStages });
@@ -124,7 +123,7 @@ export async function runFinetuneEvaluation(options: FinetuneEvaluationOptions):
   const [train, val, test] = await Promise.all(
     (['train', 'val', 'test'] as const).map((role) => imageSplit(dataset, splitNames[role], role === 'train' ? limit : evalLimit, cache)),
   ) as [ImageSplit, ImageSplit, ImageSplit];
-  if (options.modality === undefined && settings.modality === 'natural') {
+  if (options.modality === undefined && dataset.modality === undefined) {
     io.stderr(`note: no modality is known for dataset ${dataset.id}: crops and horizontal flips only; pass --modality pathology|fundus|chest-xray to add the flips and rotations those images allow\n`);
   }
   io.stderr(
@@ -140,7 +139,7 @@ export async function runFinetuneEvaluation(options: FinetuneEvaluationOptions):
     const throughput = await measureThroughput({ backbone: createBackbone, preprocessing, task: dataset.task, images: sampleImages, modality: settings.modality, batchSize: settings.batchSize, steps: estimateSteps });
     const trainRows = fractions.flatMap((fraction) => seeds.map(() => Math.max(outputCount(dataset.task), Math.round(fraction * train.ids.length))));
     const requested = estimateSeconds(throughput, { trainRows, val: val.ids.length, test: test.ids.length, epochs: settings.epochs });
-    const fullSizes = fullDatasetSizes(dataset.id) ?? {
+    const fullSizes = options.officialSizes ?? {
       train: await dataset.size(splitNames.train),
       val: await dataset.size(splitNames.val),
       test: await dataset.size(splitNames.test),

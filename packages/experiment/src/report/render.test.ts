@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { reportFixtures, sha256, type ReportFixtures } from './__fixtures__/results.js';
+import { reportFixtures, sha256, type ReportFixtures } from '../testing/results.js';
 import { readResultsDocument, type ResultsDocument } from './documents.js';
 import { escapeHtml } from './html.js';
 import { formatFraction, formatMeanStd } from './format.js';

@@ -7,16 +7,15 @@ import { readFeatureSet } from '@medssl/store';
 import { writeFileAtomic } from '@medssl/arrays/node';
 import { knnProbe } from '@medssl/protocol-knn';
 import { linearProbe } from '@medssl/protocol-linear';
-import type { Backbone, Dataset, FeatureSet, Protocol } from '@medssl/spec';
-import { resolveBackbone } from '../backbones.js';
-import type { CommandIo } from '../command.js';
-import { openDataset } from '../datasets.js';
-import { markdownSummary } from '../report-table.js';
-import { featureSetSource, writeEvaluationDocument, type EvaluationSplits } from '../results.js';
-import { version } from '../version.js';
+import type { Backbone, Dataset, FeatureSet, Protocol, Provider } from '@medssl/spec';
 import type { BackboneEntry, DatasetEntry, ExperimentConfig, FinetuneEntry, FusionEntry, ProtocolEntry, SplitNames } from './config.js';
 import { validateExperimentConfig } from './config.js';
-import { slug } from '../file-names.js';
+import { slug } from './file-names.js';
+import type { Io } from './io.js';
+import { createRegistry, type Registry } from './registry.js';
+import { markdownSummary } from './report-table.js';
+import { featureSetSource, writeEvaluationDocument, type EvaluationSplits } from './results.js';
+import { version } from './version.js';
 
 /**
  * Turns one split of a dataset into a stored feature-set folder (reusing stored features when the key matches),
@@ -44,7 +43,7 @@ export interface ExtractRequest extends ExtractBackbone {
   /** More backbones that preprocess like `backbone`, to embed in the same pass over the split (each image decoded once). */
   readonly companions?: readonly ExtractBackbone[];
   readonly settings: NonNullable<ExperimentConfig['extraction']>;
-  readonly io: CommandIo;
+  readonly io: Io;
   readonly signal?: AbortSignal;
 }
 
@@ -59,7 +58,7 @@ export interface FusionRequest {
   readonly seeds: readonly number[];
   readonly out: string;
   readonly extra: Readonly<Record<string, unknown>>;
-  readonly io: CommandIo;
+  readonly io: Io;
   readonly signal?: AbortSignal;
 }
 
@@ -78,14 +77,19 @@ export interface FinetuneRequest extends ExtractBackbone {
   /** Where each run saves its epochs; runs saved there continue from their last epoch. */
   readonly checkpointDir: string;
   readonly extra: Readonly<Record<string, unknown>>;
-  readonly io: CommandIo;
+  readonly io: Io;
   readonly signal?: AbortSignal;
 }
 
 export interface RunExperimentOptions {
+  /**
+   * The backbones and datasets the config may name by id, as a list of providers (the CLI's
+   * `defaultProviders`, and any of your own); entries holding an opened dataset or a backbone object need none.
+   */
+  readonly providers: readonly Provider[] | Registry;
   /** Where results go: one document per unit in `results/`, plus `run.json` and `summary.md`. */
   readonly out: string;
-  readonly io: CommandIo;
+  readonly io: Io;
   readonly extract: ExtractSplit;
   readonly fuse?: RunFusion;
   readonly finetune?: RunFinetune;
@@ -113,6 +117,7 @@ const ROLES = ['train', 'val', 'test'] as const;
 export async function runExperiment(rawConfig: ExperimentConfig, options: RunExperimentOptions): Promise<RunOutcome> {
   const config = validateExperimentConfig(rawConfig);
   const { io, signal } = options;
+  const registry = registryOf(options.providers);
   const documents: object[] = [];
   let computed = 0;
   let reused = 0;
@@ -132,12 +137,12 @@ export async function runExperiment(rawConfig: ExperimentConfig, options: RunExp
   const weightsHashes = new Map<string, Promise<string>>();
 
   for (const [datasetIndex, datasetEntry] of config.datasets.entries()) {
-    const dataset = await openEntryDataset(datasetEntry);
+    const dataset = await openEntryDataset(registry, datasetEntry);
     const splits = splitNames(dataset, datasetEntry.splits, `datasets[${datasetIndex}]`);
     const featureFolders = new Map<string, Partial<Record<(typeof ROLES)[number], string>>>();
     // Features are extracted for the stored-feature protocols and the fusions only: finetuning reads images.
     const extracting = config.backbones
-      .map((entry) => ({ backbone: entryBackbone(entry), weightsPath: entry.weights, seed: entry.seed ?? 0 }))
+      .map((entry) => ({ backbone: entryBackbone(registry, entry), weightsPath: entry.weights, seed: entry.seed ?? 0 }))
       .filter(({ backbone }) => featureProtocols.length > 0 || config.fusions.some((fusion) => fusion.backbones.includes(backbone.id)));
     for (const group of extractionGroups(extracting, config.extraction?.together ?? true)) {
       for (const { backbone } of group) featureFolders.set(backbone.id, {});
@@ -156,7 +161,7 @@ export async function runExperiment(rawConfig: ExperimentConfig, options: RunExp
 
     let rowHashes: Promise<EvaluationSplits<string>> | undefined;
     for (const backboneEntry of config.backbones) {
-      const backbone = entryBackbone(backboneEntry);
+      const backbone = entryBackbone(registry, backboneEntry);
       const folders = featureFolders.get(backbone.id) as EvaluationSplits<string> | undefined;
       const sets = featureProtocols.length > 0 && folders ? await readSplits(folders) : undefined;
       for (const protocolEntry of config.protocols) {
@@ -286,12 +291,17 @@ function extractionGroups(backbones: readonly ExtractBackbone[], together: boole
   return [...groups.values()];
 }
 
-async function openEntryDataset(entry: DatasetEntry): Promise<Dataset> {
-  return 'dataset' in entry ? await entry.dataset : openDataset(entry.id, entry.root);
+/** A registry from a list of providers (or the registry itself). */
+export function registryOf(providers: readonly Provider[] | Registry): Registry {
+  return Array.isArray(providers) ? createRegistry(providers) : (providers as Registry);
 }
 
-function entryBackbone(entry: BackboneEntry): Backbone {
-  return 'backbone' in entry ? entry.backbone : resolveBackbone(entry.id);
+async function openEntryDataset(registry: Registry, entry: DatasetEntry): Promise<Dataset> {
+  return 'dataset' in entry ? await entry.dataset : registry.openDataset(entry.id, entry.root, entry.options);
+}
+
+export function entryBackbone(registry: Registry, entry: BackboneEntry): Backbone {
+  return 'backbone' in entry ? entry.backbone : registry.backbone(entry.id, entry.options);
 }
 
 /** The dataset's split for each role: as configured, else `train`, the first of `val`/`valid`/`validation`, and `test`. */

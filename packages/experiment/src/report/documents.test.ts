@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { binaryTask, fixtureBackbones, fusionDocument, runEval, sha256 } from './__fixtures__/results.js';
+import { binaryTask, fixtureBackbones, fusionDocument, runEval, sha256 } from '../testing/results.js';
 import { readResultsDocument } from './documents.js';
 
 let evalDocument: Record<string, unknown>;

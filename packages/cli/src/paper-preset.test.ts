@@ -2,11 +2,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { captureIo } from '../__fixtures__/io.js';
-import { resolveBackbone } from '../backbones.js';
-import { main } from '../main.js';
-import { validateExperimentConfig } from './config.js';
-import { PAPER_BASELINES, PAPER_SSL_BACKBONES, paperExperiment } from './paper.js';
+import { captureIo } from '@medssl/experiment/testing';
+import { paperExperiment, presetBackboneIds, validateExperimentConfig } from '@medssl/experiment';
+import { main } from './main.js';
+import { cliRegistry } from './registry.js';
+
+const registry = cliRegistry();
 
 const root = mkdtempSync(join(tmpdir(), 'medssl-paper-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -15,9 +16,9 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 function weightsFolder(name: string, without: readonly string[] = []): string {
   const folder = join(root, name);
   mkdirSync(folder, { recursive: true });
-  for (const id of [...PAPER_SSL_BACKBONES, ...PAPER_BASELINES]) {
+  for (const id of presetBackboneIds(registry, 'paper')) {
     if (without.includes(id)) continue;
-    const [checkpoint] = resolveBackbone(id).checkpoints;
+    const [checkpoint] = registry.backbone(id).checkpoints;
     if (checkpoint) writeFileSync(join(folder, checkpoint.file), '');
   }
   return folder;
@@ -26,7 +27,7 @@ function weightsFolder(name: string, without: readonly string[] = []): string {
 describe('the paper preset', () => {
   it("is the paper's grid: four tasks, five backbones, linear, kNN and finetuning at three fractions, DVME over the SSL backbones", () => {
     const weights = weightsFolder('all');
-    const config = validateExperimentConfig(paperExperiment({ dataRoot: '/data', weightsRoot: weights }));
+    const config = validateExperimentConfig(paperExperiment(registry, { dataRoot: '/data', weightsRoot: weights }));
     expect(config.datasets).toEqual([
       { id: 'pcam', root: '/data/pcam' },
       { id: 'aptos', root: '/data/aptos' },
@@ -43,7 +44,7 @@ describe('the paper preset', () => {
 
   it('names the checkpoint it cannot find, and a protocol it does not know', async () => {
     const weights = weightsFolder('no-swav', ['swav:resnet50']);
-    expect(() => paperExperiment({ dataRoot: '/data', weightsRoot: weights })).toThrow(/no checkpoint for swav:resnet50 in .*no-swav; expected swav_800ep_pretrain\.pth\.tar/);
+    expect(() => paperExperiment(registry, { dataRoot: '/data', weightsRoot: weights })).toThrow(/no checkpoint for swav:resnet50 in .*no-swav; expected swav_800ep_pretrain\.pth\.tar/);
     const unknown = captureIo();
     expect(await main(['run', '--preset', 'paper', '--data', root, '--weights', weightsFolder('all'), '--out', join(root, 'out'), '--protocols', 'linear,svm'], unknown.io)).toBe(2);
     expect(unknown.err.join('')).toMatch(/--protocols: unknown protocol "svm"; known: linear, knn, finetune/);

@@ -2,10 +2,14 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { captureIo } from '../__fixtures__/io.js';
-import { runExperimentWithDefaults } from '../commands/run.js';
-import { writeSyntheticDataset } from '../demo/write-dataset.js';
+import { randomProvider } from '@medssl/backbone-supervised';
+import { folderProvider } from '@medssl/dataset-folder';
+import { captureIo } from './testing/io.js';
 import { ExperimentConfigError, defineExperiment, validateExperimentConfig, type ExperimentConfig } from './config.js';
+import { writeSyntheticDataset } from './demo/write-dataset.js';
+import { runExperimentWithDefaults } from './run-with-defaults.js';
+
+const providers = [randomProvider, folderProvider];
 
 // A small grid on generated images: two real architectures with seeded random weights, at 32x32.
 let root: string;
@@ -38,7 +42,7 @@ describe('medssl run', () => {
   it('runs the grid, then gives identical results for the same config and seeds, and resumes an interrupted run', async () => {
     const store = join(root, 'store');
     const first = captureIo();
-    const outcome = await runExperimentWithDefaults(config, { out: join(root, 'first'), io: first.io, store });
+    const outcome = await runExperimentWithDefaults(config, { providers, out: join(root, 'first'), io: first.io, store });
     expect(outcome.computed).toBe(5); // 2 backbones x 2 protocols + 1 fusion
     expect(outcome.documents.map((document) => (document as { protocol: string }).protocol)).toEqual(['linear', 'knn', 'linear', 'knn', 'dme']);
     const run = JSON.parse(readFileSync(outcome.runFile, 'utf8')) as { format: string; results: object[] };
@@ -49,7 +53,7 @@ describe('medssl run', () => {
 
     // A second, separate run of the same config: stored features are reused, every result is equal.
     const second = captureIo();
-    const again = await runExperimentWithDefaults(config, { out: join(root, 'second'), io: second.io, store, report: false });
+    const again = await runExperimentWithDefaults(config, { providers, out: join(root, 'second'), io: second.io, store, report: false });
     expect(second.err.join('')).toContain('reusing stored features');
     expect(again.computed).toBe(5);
     expect(again.documents.map(comparable)).toEqual(outcome.documents.map(comparable));
@@ -64,16 +68,16 @@ describe('medssl run', () => {
         if (text.startsWith('knn · folder · random:resnet50')) controller.abort(new Error('interrupted by the test'));
       },
     };
-    await expect(runExperimentWithDefaults(config, { out: join(root, 'third'), io, store, signal: controller.signal, report: false })).rejects.toThrow();
+    await expect(runExperimentWithDefaults(config, { providers, out: join(root, 'third'), io, store, signal: controller.signal, report: false })).rejects.toThrow();
     const resumed = captureIo();
-    const finished = await runExperimentWithDefaults(config, { out: join(root, 'third'), io: resumed.io, store, report: false });
+    const finished = await runExperimentWithDefaults(config, { providers, out: join(root, 'third'), io: resumed.io, store, report: false });
     expect(finished.reused).toBe(1);
     expect(finished.computed).toBe(4);
     expect(resumed.err.join('')).toMatch(/reused linear · folder · random:resnet50/);
     expect(finished.documents.map(comparable)).toEqual(outcome.documents.map(comparable));
 
     // Nothing left to do: everything is reused.
-    const idle = await runExperimentWithDefaults(config, { out: join(root, 'third'), io: captureIo().io, store, report: false });
+    const idle = await runExperimentWithDefaults(config, { providers, out: join(root, 'third'), io: captureIo().io, store, report: false });
     expect({ computed: idle.computed, reused: idle.reused }).toEqual({ computed: 0, reused: 5 });
   }, 600_000);
 
@@ -89,7 +93,7 @@ describe('medssl run', () => {
     });
     const store = join(root, 'store-finetune');
     const whole = captureIo();
-    const outcome = await runExperimentWithDefaults(finetuneConfig, { out: join(root, 'finetune-whole'), io: whole.io, store });
+    const outcome = await runExperimentWithDefaults(finetuneConfig, { providers, out: join(root, 'finetune-whole'), io: whole.io, store });
     expect(outcome.computed).toBe(1);
     expect(readFileSync(outcome.reportFile!, 'utf8')).toMatch(/finetune · random:resnet50/);
     // Finetuning reads images: nothing was extracted for it.
@@ -111,16 +115,16 @@ describe('medssl run', () => {
       },
     };
     const out = join(root, 'finetune-interrupted');
-    await expect(runExperimentWithDefaults(finetuneConfig, { out, io, store, signal: controller.signal, report: false })).rejects.toThrow(/interrupted by the test/);
+    await expect(runExperimentWithDefaults(finetuneConfig, { providers, out, io, store, signal: controller.signal, report: false })).rejects.toThrow(/interrupted by the test/);
     const resumed = captureIo();
-    const finished = await runExperimentWithDefaults(finetuneConfig, { out, io: resumed.io, store, report: false });
+    const finished = await runExperimentWithDefaults(finetuneConfig, { providers, out, io: resumed.io, store, report: false });
     expect(resumed.err.join('')).toMatch(/resuming after epoch 1 from .*checkpoints/);
     expect(resumed.err.join('')).toMatch(/epoch 2\/2: loss/);
     expect(resumed.err.join('')).not.toMatch(/epoch 1\/2: loss/);
     expect(finished.documents.map(comparable)).toEqual(outcome.documents.map(comparable));
 
     // Finished: reused. The checkpoints are kept under the unit's key, so other settings start their own.
-    const idle = await runExperimentWithDefaults(finetuneConfig, { out, io: captureIo().io, store, report: false });
+    const idle = await runExperimentWithDefaults(finetuneConfig, { providers, out, io: captureIo().io, store, report: false });
     expect({ computed: idle.computed, reused: idle.reused }).toEqual({ computed: 0, reused: 1 });
     const { unitKey } = finished.documents[0] as { unitKey: string };
     expect(readdirSync(join(out, 'checkpoints', 'folder'))).toEqual([`random_resnet50.finetune-${unitKey.slice(0, 16)}`]);

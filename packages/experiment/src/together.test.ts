@@ -3,13 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeSafetensors, randomCanonicalWeights } from '@medssl/weights';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { captureIo } from '../__fixtures__/io.js';
-import { resolveBackbone } from '../backbones.js';
-import { extractSplit } from '../commands/embed.js';
-import { openDataset } from '../datasets.js';
-import { writeSyntheticDataset } from '../demo/write-dataset.js';
+import { dinoProvider } from '@medssl/backbone-dino';
+import { randomProvider, supervisedProvider } from '@medssl/backbone-supervised';
+import { folderProvider } from '@medssl/dataset-folder';
+import { captureIo } from './testing/io.js';
 import { defineExperiment } from './config.js';
+import { writeSyntheticDataset } from './demo/write-dataset.js';
+import { extractSplit } from './extraction.js';
+import { createRegistry } from './registry.js';
 import { runExperiment, type ExtractSplit } from './runner.js';
+
+const registry = createRegistry([randomProvider, supervisedProvider, dinoProvider, folderProvider]);
 
 // Backbones that preprocess alike share one pass over each split: random and supervised ResNet-50 (bilinear)
 // do; ViT-S/16 (bicubic) does not.
@@ -20,7 +24,7 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'medssl-together-'));
   await writeSyntheticDataset(join(root, 'data'), { train: 16, val: 8, test: 8 }, 3, 32);
   // A supervised ResNet-50 checkpoint with seeded random weights, in torchvision's names, as safetensors.
-  const weights = await randomCanonicalWeights(resolveBackbone('supervised:resnet50').architecture, 5);
+  const weights = await randomCanonicalWeights(registry.backbone('supervised:resnet50').architecture, 5);
   weightsFile = join(root, 'resnet50.safetensors');
   writeFileSync(weightsFile, encodeSafetensors(Object.fromEntries([...weights.tensors].map(([name, tensor]) => [name, { dtype: 'F32' as const, shape: tensor.shape, data: tensor.data }]))));
 });
@@ -49,34 +53,34 @@ describe('extraction of backbones that preprocess alike', () => {
       }
       return answer;
     };
-    const together = await runExperiment(experiment(true), { out: join(root, 'out-together'), io: captureIo().io, extract });
+    const together = await runExperiment(experiment(true), { providers: registry, out: join(root, 'out-together'), io: captureIo().io, extract });
     expect(asked).toEqual(Array(3).fill('random:resnet50 +supervised:resnet50'));
 
     // The same features as each backbone alone (another store, so that nothing is reused).
-    const dataset = await openDataset('folder', join(root, 'data'));
+    const dataset = await registry.openDataset('folder', join(root, 'data'));
     for (const [id, weightsPath, seed] of [['random:resnet50', undefined, 1], ['supervised:resnet50', weightsFile, 0]] as const) {
-      const alone = await extractSplit({ dataset, split: 'train', backbone: resolveBackbone(id), weightsPath, seed, settings: { resize: 32, crop: 32, batch: 8, workers: 1 }, io: captureIo().io, store: join(root, 'store-alone') });
+      const alone = await extractSplit({ dataset, split: 'train', backbone: registry.backbone(id), weightsPath, seed, settings: { resize: 32, crop: 32, batch: 8, workers: 1 }, io: captureIo().io, store: join(root, 'store-alone') });
       expect(readFileSync(join(alone.folder, 'features.npy')).equals(readFileSync(join(folders.get(id)![0]!, 'features.npy'))), id).toBe(true);
     }
 
     // together: false asks for one backbone at a time (answered here from the same store: all reused).
     asked.length = 0;
-    const apart = await runExperiment(experiment(false), { out: join(root, 'out-apart'), io: captureIo().io, extract });
+    const apart = await runExperiment(experiment(false), { providers: registry, out: join(root, 'out-apart'), io: captureIo().io, extract });
     expect(asked).toEqual([...Array(3).fill('random:resnet50'), ...Array(3).fill('supervised:resnet50')]);
     const rows = (documents: readonly object[]) => documents.map((document) => (document as { rows: { metrics: unknown }[] }).rows.map((row) => row.metrics));
     expect(rows(apart.documents)).toEqual(rows(together.documents));
   }, 300_000);
 
   it('leaves out a companion that preprocesses otherwise, for the runner to ask alone', async () => {
-    const dataset = await openDataset('folder', join(root, 'data'));
+    const dataset = await registry.openDataset('folder', join(root, 'data'));
     const io = captureIo();
     const request = { dataset, split: 'train', seed: 1, weightsPath: undefined, settings: { resize: 32, crop: 32, batch: 8, workers: 1, limit: 8 }, io: io.io, store: join(root, 'store-alone') };
     const answer = await extractSplit({
       ...request,
-      backbone: resolveBackbone('random:resnet50'),
+      backbone: registry.backbone('random:resnet50'),
       companions: [
-        { backbone: resolveBackbone('random:vits16'), weightsPath: undefined, seed: 2 },
-        { backbone: resolveBackbone('random:resnet50'), weightsPath: undefined, seed: 3 },
+        { backbone: registry.backbone('random:vits16'), weightsPath: undefined, seed: 2 },
+        { backbone: registry.backbone('random:resnet50'), weightsPath: undefined, seed: 3 },
       ],
     });
     expect(answer.companions?.[0]).toBeUndefined();
@@ -86,7 +90,7 @@ describe('extraction of backbones that preprocess alike', () => {
 
     // The first model stored already: the companion that computes draws the progress bar.
     const later = captureIo();
-    const next = await extractSplit({ ...request, io: later.io, backbone: resolveBackbone('random:resnet50'), companions: [{ backbone: resolveBackbone('random:resnet50'), weightsPath: undefined, seed: 4 }] });
+    const next = await extractSplit({ ...request, io: later.io, backbone: registry.backbone('random:resnet50'), companions: [{ backbone: registry.backbone('random:resnet50'), weightsPath: undefined, seed: 4 }] });
     expect(next).toMatchObject({ folder: answer.folder, reused: true, companions: [{ reused: false }] });
     expect(later.err.join('')).toMatch(/reusing stored features[\s\S]*train × random:resnet50 \(\+1 in the same pass\)/);
   }, 120_000);

@@ -1,7 +1,7 @@
-import type { CommandIo } from '../command.js';
+import type { Io } from '../io.js';
 
 /** Command output captured for tests: what went to standard output and to standard error. */
-export function captureIo(): { io: CommandIo; out: string[]; err: string[] } {
+export function captureIo(): { io: Io; out: string[]; err: string[] } {
   const out: string[] = [];
   const err: string[] = [];
   return { io: { stdout: (text) => out.push(text), stderr: (text) => err.push(text) }, out, err };

@@ -1,7 +1,7 @@
 import { DEFAULT_FRACTIONS, assertFraction } from '@medssl/core';
-import { MODALITIES, type Modality } from '@medssl/protocol-finetune';
-import type { Backbone, Dataset } from '@medssl/spec';
-import { FINETUNE_RUNTIMES, type FinetuneEvaluationOptions } from '../finetune-evaluation.js';
+import { MODALITIES } from '@medssl/protocol-finetune';
+import type { Backbone, Dataset, Modality, ProviderOptions } from '@medssl/spec';
+import { FINETUNE_RUNTIMES, type FinetuneEvaluationOptions } from './finetune-evaluation.js';
 
 /**
  * An experiment: datasets × backbones × protocols × label fractions × seeds, plus fusions over chosen
@@ -31,9 +31,12 @@ export interface ExperimentConfig {
   readonly extraction?: ExtractionSettings;
 }
 
-/** A dataset by registry id and root (`{ id: 'pcam', root }`) or an opened plugin (`{ dataset: await pcam({ root }) }`). */
+/**
+ * A dataset by id and root (`{ id: 'pcam', root }`, with the provider's `options` if any) or an opened plugin
+ * (`{ dataset: await pcam({ root }) }`).
+ */
 export type DatasetEntry =
-  | { readonly id: string; readonly root: string; readonly splits?: SplitNames }
+  | { readonly id: string; readonly root: string; readonly options?: ProviderOptions; readonly splits?: SplitNames }
   | { readonly dataset: Dataset | Promise<Dataset>; readonly splits?: SplitNames };
 
 /** Which of the dataset's splits play train, validation and test; found by name when absent. */
@@ -48,7 +51,7 @@ export interface SplitNames {
  * the checkpoint file it needs (none for `random:*`, whose weights come from `seed`).
  */
 export type BackboneEntry =
-  | { readonly id: string; readonly weights?: string; readonly seed?: number }
+  | { readonly id: string; readonly weights?: string; readonly seed?: number; readonly options?: ProviderOptions }
   | { readonly backbone: Backbone; readonly weights?: string; readonly seed?: number };
 
 export type ProtocolEntry =
@@ -135,9 +138,10 @@ export function validateExperimentConfig(value: unknown, source = 'config'): Req
     if ('dataset' in entry) {
       if (!isRecord(entry.dataset) && !(entry.dataset instanceof Promise)) fail(`${path}.dataset`, `expected a dataset object, got ${describe(entry.dataset)}`);
     } else {
-      if (typeof entry.id !== 'string') fail(`${path}.id`, `expected a dataset id such as "pcam", got ${describe(entry.id)}`);
+      if (typeof entry.id !== 'string') fail(`${path}.id`, `expected a dataset id, got ${describe(entry.id)}`);
       if (typeof entry.root !== 'string') fail(`${path}.root`, `expected the dataset's folder, got ${describe(entry.root)}`);
     }
+    if (entry.options !== undefined && !isRecord(entry.options)) fail(`${path}.options`, `expected the provider's options as an object, got ${describe(entry.options)}`);
     if (entry.splits !== undefined) {
       if (!isRecord(entry.splits)) return fail(`${path}.splits`, `expected { train, val, test } split names, got ${describe(entry.splits)}`);
       for (const [role, split] of Object.entries(entry.splits)) {
@@ -156,6 +160,7 @@ export function validateExperimentConfig(value: unknown, source = 'config'): Req
     backboneIds.add(id);
     if (entry.weights !== undefined && typeof entry.weights !== 'string') fail(`${path}.weights`, `expected a checkpoint path, got ${describe(entry.weights)}`);
     if (entry.seed !== undefined && !isNonNegativeInteger(entry.seed)) fail(`${path}.seed`, `expected a non-negative integer, got ${describe(entry.seed)}`);
+    if (entry.options !== undefined && !isRecord(entry.options)) fail(`${path}.options`, `expected the provider's options as an object, got ${describe(entry.options)}`);
   });
   list('protocols', true).forEach((entry, index) => {
     const id = typeof entry === 'string' ? entry : isRecord(entry) ? entry.id : undefined;
