@@ -1,8 +1,10 @@
 import { describeEmbedding } from '@medssl/spec';
-import { describeBackbone } from '@medssl/spec/testing';
+import { describeBackbone, describeBackboneProvider } from '@medssl/spec/testing';
 import { architectures, stateDictInLayout } from '@medssl/weights';
 import { describe, expect, it } from 'vitest';
-import { dino } from './index.js';
+import { dino, dinoProvider } from './index.js';
+
+describeBackboneProvider('dinoProvider', () => dinoProvider);
 
 const provenance = { sha256: '2'.repeat(64), source: 'dino_deitsmall16_pretrain_full_checkpoint.pth' };
 const backboneOnly = () => stateDictInLayout(architectures.vits16, (name) => name);

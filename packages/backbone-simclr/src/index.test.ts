@@ -1,8 +1,10 @@
 import type { ResNetArchitecture } from '@medssl/spec';
-import { describeBackbone } from '@medssl/spec/testing';
+import { describeBackbone, describeBackboneProvider } from '@medssl/spec/testing';
 import { architectures, stateDictInLayout } from '@medssl/weights';
 import { describe, expect, it } from 'vitest';
-import { simclr } from './index.js';
+import { simclr, simclrProvider } from './index.js';
+
+describeBackboneProvider('simclrProvider', () => simclrProvider);
 
 const converted = (architecture: ResNetArchitecture = architectures.resnet50) =>
   stateDictInLayout(architecture, (name) => `state_dict.${name}`, { 'state_dict.fc.weight': [1000, 32 * architecture.width], 'state_dict.fc.bias': [1000] });

@@ -1,7 +1,10 @@
-import { describeBackbone } from '@medssl/spec/testing';
+import { describeBackbone, describeBackboneProvider } from '@medssl/spec/testing';
 import { architectures, canonicalTensorShapes, checkCanonicalTensors, stateDictInLayout } from '@medssl/weights';
 import { describe, expect, it } from 'vitest';
-import { random, randomWeights, supervised } from './index.js';
+import { random, randomProvider, randomWeights, supervised, supervisedProvider } from './index.js';
+
+describeBackboneProvider('supervisedProvider', () => supervisedProvider);
+describeBackboneProvider('randomProvider', () => randomProvider);
 
 const provenance = { sha256: 'f'.repeat(64), source: 'resnet50-19c8e357.pth' };
 

@@ -1,7 +1,9 @@
-import { describeBackbone } from '@medssl/spec/testing';
+import { describeBackbone, describeBackboneProvider } from '@medssl/spec/testing';
 import { architectures, stateDictInLayout } from '@medssl/weights';
 import { describe, expect, it } from 'vitest';
-import { swav } from './index.js';
+import { swav, swavProvider } from './index.js';
+
+describeBackboneProvider('swavProvider', () => swavProvider);
 
 // The release's keys: module.<torchvision name>, plus the projection head and 3000 prototypes.
 const release = () =>

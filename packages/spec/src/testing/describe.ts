@@ -2,9 +2,11 @@ import { describe, it } from 'vitest';
 import type { Backbone } from '../backbone.js';
 import type { Dataset } from '../dataset.js';
 import type { Protocol } from '../protocol.js';
+import type { BackboneProvider, DatasetProvider } from '../provider.js';
 import { backboneChecks, type BackboneExpectations } from './backbone.js';
 import { datasetChecks, type ConformanceCheck, type DatasetExpectations } from './dataset.js';
 import { protocolChecks, type ProtocolExpectations } from './protocol.js';
+import { backboneProviderChecks, datasetProviderChecks, type BackboneProviderExpectations, type DatasetProviderExpectations } from './provider.js';
 import { runtimeChecks, type RuntimeExpectations, type RuntimeSubject } from './runtime.js';
 
 type Factory<T> = () => T | Promise<T>;
@@ -41,4 +43,14 @@ export function describeRuntime(title: string, make: Factory<RuntimeSubject>, ex
 /** Registers the protocol conformance tests (vitest) for a protocol on stored features. */
 export function describeProtocol(title: string, make: Factory<Protocol>, expectations: ProtocolExpectations = {}, timeout?: number): void {
   describeChecks(`${title} conforms to the Protocol contract`, protocolChecks, make, expectations, timeout);
+}
+
+/** Registers the provider conformance tests (vitest) for a backbone package's provider. */
+export function describeBackboneProvider(title: string, make: Factory<BackboneProvider>, expectations: BackboneProviderExpectations = {}, timeout?: number): void {
+  describeChecks(`${title} conforms to the BackboneProvider contract`, backboneProviderChecks, make, expectations, timeout);
+}
+
+/** Registers the provider conformance tests (vitest) for a dataset package's provider. */
+export function describeDatasetProvider(title: string, make: Factory<DatasetProvider>, expectations: DatasetProviderExpectations = {}, timeout?: number): void {
+  describeChecks(`${title} conforms to the DatasetProvider contract`, datasetProviderChecks, make, expectations, timeout);
 }
