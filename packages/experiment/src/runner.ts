@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { fileSha256 } from '@medssl/arrays/node';
 import { evaluateLabelFractions } from '@medssl/core';
 import { readFeatureSet } from '@medssl/store';
 import { writeFileAtomic } from '@medssl/arrays/node';
@@ -170,7 +170,7 @@ export async function runExperiment(rawConfig: ExperimentConfig, options: RunExp
           const entry = (typeof protocolEntry === 'string' ? { id: 'finetune' } : protocolEntry) as FinetuneEntry;
           if (!options.finetune) throw new Error(`protocols[${config.protocols.indexOf(protocolEntry)}]: this runner has no finetuning support`);
           rowHashes ??= splitRowHashes(dataset, splits);
-          const weights = backboneEntry.weights === undefined ? { seed: backboneEntry.seed ?? 0 } : { sha256: await fileSha256(backboneEntry.weights, weightsHashes) };
+          const weights = backboneEntry.weights === undefined ? { seed: backboneEntry.seed ?? 0 } : { sha256: await checkpointSha256(backboneEntry.weights, weightsHashes) };
           const unit = unitKey({
             kind: 'finetune',
             entry,
@@ -338,17 +338,11 @@ async function splitRowHashes(dataset: Dataset, splits: EvaluationSplits<string>
 }
 
 /** The SHA-256 of a checkpoint file, read once per run. */
-function fileSha256(path: string, known: Map<string, Promise<string>>): Promise<string> {
+function checkpointSha256(path: string, known: Map<string, Promise<string>>): Promise<string> {
   const absolute = resolve(path);
   let hash = known.get(absolute);
   if (hash === undefined) {
-    hash = new Promise<string>((done, fail) => {
-      const digest = createHash('sha256');
-      createReadStream(absolute)
-        .on('error', (error) => fail(new Error(`cannot read the checkpoint ${absolute}: ${error.message}`, { cause: error })))
-        .on('data', (chunk) => digest.update(chunk))
-        .on('end', () => done(digest.digest('hex')));
-    });
+    hash = fileSha256(absolute).then((file) => file.sha256);
     known.set(absolute, hash);
   }
   return hash;
