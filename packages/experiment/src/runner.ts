@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { fileSha256 } from '@medssl/arrays/node';
+import { fileSha256, sha256Hex, writeFileAtomic } from '@medssl/arrays/node';
 import { evaluateLabelFractions } from '@medssl/core';
 import { readFeatureSet } from '@medssl/store';
-import { writeFileAtomic } from '@medssl/arrays/node';
 import { knnProbe } from '@medssl/protocol-knn';
 import { linearProbe } from '@medssl/protocol-linear';
 import type { Backbone, Dataset, FeatureSet, Protocol, Provider } from '@medssl/spec';
@@ -377,7 +376,7 @@ function unitKey(parts: object): string {
 }
 
 function hash(value: unknown): string {
-  return createHash('sha256').update(JSON.stringify(value)).digest('hex');
+  return sha256Hex(JSON.stringify(value));
 }
 
 /** A stored results document when it exists and was made from the same inputs; undefined otherwise. */
