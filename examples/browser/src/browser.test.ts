@@ -1,7 +1,7 @@
 // End to end: build the page with Vite, open it in headless Chromium with WebGPU (on SwiftShader), give it
 // a weights file, a folder of real PCam patches and their labels through its file inputs, and check its
 // embeddings and metrics against the same modules run in Node on tfjs-wasm.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -11,6 +11,7 @@ import { parseCsv } from '@medssl/core';
 import { parseNpy } from '@medssl/arrays';
 import { decodeImageFile } from '@medssl/core/node';
 import { tfjsRuntime } from '@medssl/runtime-tfjs';
+import { haveSharedData, SHARED_DATA_TAG, sharedData } from '@medssl/test-data';
 import { architectures, randomCanonicalWeights, type WritableTensor } from '@medssl/weights';
 import { writeSafetensorsFile } from '@medssl/weights/node';
 import type { Page } from 'playwright-core';
@@ -23,8 +24,8 @@ import { probeEmbeddings, runExperiment, type Embeddings, type LabelledImages, t
 import type { ImageFile } from './labels.js';
 
 const exampleFolder = dirname(dirname(fileURLToPath(import.meta.url)));
-const pcamFolder = join(exampleFolder, '../../../shared/data/pcam');
-const skipReason = chromiumSkipReason ?? (existsSync(join(pcamFolder, 'labels.csv')) ? undefined : `PCam samples not found at ${pcamFolder}`);
+const pcamFolder = sharedData('pcam');
+const havePcam = haveSharedData('browser example (headless Chromium)', 'pcam/labels.csv');
 
 /** Patches per class taken from each PCam split: 16 in all, two of the page's batches of 8 (SwiftShader is slow). */
 const PER_CLASS = { train: 4, valid: 2, test: 2 } as const;
@@ -52,7 +53,7 @@ interface NodeRun {
   readonly labelled: LabelledImages;
 }
 
-describe.skipIf(skipReason !== undefined)('browser example (headless Chromium)', () => {
+describe.skipIf(chromiumSkipReason !== undefined || !havePcam)(`browser example (headless Chromium) ${SHARED_DATA_TAG}`, () => {
   let workFolder: string;
   let server: { url: string; close(): Promise<void> } | undefined;
   let inputs: Inputs;

@@ -1,15 +1,16 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { swav } from '@medssl/backbone-swav';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describeWithSharedData, sharedData } from '@medssl/test-data';
+import { afterAll, expect, it } from 'vitest';
 import { backbones, runPipeline } from './pipeline.js';
 
-const data = join(import.meta.dirname, '../../../../shared/data/pcam/data');
+const data = sharedData('pcam', 'data');
 const store = mkdtempSync(join(tmpdir(), 'medssl-example-store-'));
 afterAll(() => rmSync(store, { recursive: true, force: true }));
 
-describe.skipIf(!existsSync(data))('the custom pipeline example, on the real PCam patches', () => {
+describeWithSharedData('the custom pipeline example, on the real PCam patches', ['pcam/data'], () => {
   it('embeds a folder dataset with two backbones and evaluates a linear probe at each fraction', async () => {
     const result = await runPipeline({ data, store, size: 32, fractions: [0.1, 1], seeds: [0] });
     expect(result.task.type).toBe('binary');
@@ -28,5 +29,3 @@ describe.skipIf(!existsSync(data))('the custom pipeline example, on the real PCa
     expect(result.table.map((entry) => entry.backbone)).toEqual(['swav:resnet50', 'dino:vits16']);
   }, 300_000);
 });
-
-if (!existsSync(data)) console.warn(`skipping the custom pipeline example: ${data} is absent (real samples live in ../shared/data)`);

@@ -3,18 +3,13 @@
  * folder beside the repository, never copied into it. Skipped where that folder is absent.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
+import { haveSharedData, SHARED_DATA_TAG, sharedData } from '@medssl/test-data';
 import { describe, expect, it } from 'vitest';
 
 import { dataBytes, findNumpyPython, sha256 } from './__fixtures__/fixtures.js';
 import type { NdArray } from './ndarray.js';
 import { openNpzFile, readNpzFile } from './node.js';
-
-const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const medmnistDirectory = join(repositoryRoot, '../shared/data/medmnist');
 
 interface ExpectedSplits {
   imageShape: number[];
@@ -30,12 +25,10 @@ const DATASETS: Record<string, ExpectedSplits> = {
 const python = findNumpyPython();
 
 describe.each(Object.entries(DATASETS))('MedMNIST %s.npz', (flag, expected) => {
-  const path = join(medmnistDirectory, `${flag}.npz`);
-  const present = existsSync(path);
-  if (!present)
-    console.log(`[arrays] ${flag} tests skipped: ${path} not found (MedMNIST data lives outside the repository)`);
+  const path = sharedData('medmnist', `${flag}.npz`);
+  const present = haveSharedData(`the MedMNIST ${flag}.npz tests`, `medmnist/${flag}.npz`);
 
-  it.skipIf(!present)('holds every split with the published shapes, uint8 images and labels in range', async () => {
+  it.skipIf(!present)(`holds every split with the published shapes, uint8 images and labels in range ${SHARED_DATA_TAG}`, async () => {
     const arrays = await readNpzFile(path);
     expect([...arrays.keys()].sort()).toEqual([
       'test_images',
@@ -57,7 +50,7 @@ describe.each(Object.entries(DATASETS))('MedMNIST %s.npz', (flag, expected) => {
     }
   });
 
-  it.skipIf(!present)('gives the header of one split without decoding the rest', async () => {
+  it.skipIf(!present)(`gives the header of one split without decoding the rest ${SHARED_DATA_TAG}`, async () => {
     const archive = await openNpzFile(path);
     try {
       const header = await archive.readHeader('train_images');
@@ -70,7 +63,7 @@ describe.each(Object.entries(DATASETS))('MedMNIST %s.npz', (flag, expected) => {
     }
   });
 
-  it.skipIf(!present || python === undefined)('matches what numpy reads, byte for byte', async () => {
+  it.skipIf(!present || python === undefined)(`matches what numpy reads, byte for byte ${SHARED_DATA_TAG}`, async () => {
     const script = [
       'import hashlib, json, sys',
       'import numpy as np',

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { random, randomWeights } from '@medssl/backbone-supervised';
 import { preprocessInto } from '@medssl/core';
@@ -6,12 +6,13 @@ import { decodeImageFile } from '@medssl/core/node';
 import { trainEndToEnd } from '@medssl/dvme';
 import { createTfjsModel, useTfjsBackend } from '@medssl/runtime-tfjs';
 import type { Preprocessing, TargetArray } from '@medssl/spec';
+import { describeWithSharedData, sharedData } from '@medssl/test-data';
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 
 // DVME trained end to end through two real backbones of @medssl/runtime-tfjs (ResNet-50 and ViT-S/16 with
 // seeded random weights, most stages frozen to keep it quick) on real PCam patches at 32x32.
-const pcam = join(import.meta.dirname, '../../../../shared/data/pcam/data');
+const pcam = sharedData('pcam', 'data');
 const SIZE = 32;
 const preprocessing: Preprocessing = { resize: { size: SIZE, interpolation: 'bilinear' }, centerCrop: SIZE, normalize: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }, channels: 3 };
 
@@ -26,7 +27,7 @@ async function split(name: string, perClass: number): Promise<{ images: Float32A
   return { images, targets: { type: 'class', data: Int32Array.from(files.map((file) => file.label)), shape: [files.length] } };
 }
 
-describe.skipIf(!existsSync(pcam))('DVME end to end through runtime-tfjs backbones', () => {
+describeWithSharedData('DVME end to end through runtime-tfjs backbones', ['pcam/data'], () => {
   it('trains the backbones at a lower learning rate than the fusion, and every trainable backbone tensor moves', async () => {
     await useTfjsBackend('wasm');
     const resnet = random({ architecture: 'resnet50' });

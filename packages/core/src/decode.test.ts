@@ -1,14 +1,13 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { itWithSharedData, sharedData } from '@medssl/test-data';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { decodeImage, decodeImageFile } from './decode.js';
 import { encodePng } from './__fixtures__/png.js';
 
-const samples = join(import.meta.dirname, '../../../../shared/data/xray-samples');
-const haveSamples = existsSync(samples);
-if (!haveSamples) console.warn(`skipping real X-ray decoding tests: ${samples} is absent`);
+const samples = sharedData('xray-samples');
 
 describe('decodeImage', () => {
   it('keeps 8-bit grey, RGB and RGBA pixels exactly', async () => {
@@ -49,7 +48,7 @@ describe('decodeImage', () => {
     await expect(decodeImageFile(join(folder, 'empty.png'))).rejects.toThrow(/empty\.png: cannot decode image/);
   });
 
-  it.skipIf(!haveSamples)('decodes the real NIH chest X-ray PNGs', async () => {
+  itWithSharedData('decodes the real NIH chest X-ray PNGs', ['xray-samples'], async () => {
     const image = await decodeImageFile(join(samples, '00000001_000.png'));
     expect(image).toMatchObject({ width: 512, height: 512 });
     expect([1, 3, 4]).toContain(image.channels);

@@ -1,14 +1,13 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { itWithSharedData, sharedData } from '@medssl/test-data';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { decodeImage, decodeWithSharp } from './decode.js';
 import { decodePng } from './png.js';
 import { COLOUR_TYPES, encodePng, STORED_CHANNELS } from './__fixtures__/png.js';
 
-const data = join(import.meta.dirname, '../../../../shared/data');
-const realPngs = [join(data, 'chestxray14/images'), join(data, 'xray-samples')].filter((folder) => existsSync(folder));
-if (realPngs.length < 2) console.warn(`skipping PNG decoding of real X-rays: ${join(data, 'chestxray14/images')} or ${join(data, 'xray-samples')} is absent`);
+const realPngs = [sharedData('chestxray14', 'images'), sharedData('xray-samples')];
 
 function randomSamples(count: number, depth: 8 | 16, seed: number): Uint16Array {
   let state = seed >>> 0 || 1;
@@ -37,7 +36,7 @@ describe('decodePng', () => {
     }
   });
 
-  it.skipIf(realPngs.length < 2)("gives sharp's values for the real ChestX-ray14 PNGs (grey with gamma and text chunks, RGB, RGBA)", async () => {
+  itWithSharedData("gives sharp's values for the real ChestX-ray14 PNGs (grey with gamma and text chunks, RGB, RGBA)", ['chestxray14/images', 'xray-samples'], async () => {
     let fast = 0;
     for (const folder of realPngs) {
       for (const file of readdirSync(folder).filter((name) => name.endsWith('.png'))) {

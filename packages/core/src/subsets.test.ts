@@ -1,8 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { LabelTargets, MulticlassTask, MultilabelTask, Task } from '@medssl/spec';
+import { itWithSharedData, sharedData } from '@medssl/test-data';
 import { describe, expect, it } from 'vitest';
 import { loadSubsetFile, saveSubsetFiles } from './subset-files.js';
 import { createRng } from './rng.js';
@@ -141,8 +142,8 @@ describe('labelFractionSubsets, multilabel', () => {
     expect(isSubset(subsets[0]!.rows, subsets[1]!.rows)).toBe(true);
   });
 
-  const tablePath = join(import.meta.dirname, '../../../../shared/data/chestxray14/Data_Entry_2017_v2020.csv.gz');
-  it.skipIf(!existsSync(tablePath))('stratifies the 112,120 rows of the real ChestX-ray14 label table', async () => {
+  const tablePath = sharedData('chestxray14', 'Data_Entry_2017_v2020.csv.gz');
+  itWithSharedData('stratifies the 112,120 rows of the real ChestX-ray14 label table', ['chestxray14/Data_Entry_2017_v2020.csv.gz'], async () => {
     const findings = ['Atelectasis', 'Cardiomegaly', 'Effusion', 'Infiltration', 'Mass', 'Nodule', 'Pneumonia', 'Pneumothorax', 'Consolidation', 'Edema', 'Emphysema', 'Fibrosis', 'Pleural_Thickening', 'Hernia'];
     const lines = gunzipSync(readFileSync(tablePath)).toString('utf8').trim().split('\n').slice(1);
     const data = new Uint8Array(lines.length * findings.length);

@@ -10,13 +10,12 @@ import { decodeImage } from '@medssl/core/node';
 import { readNpzFile } from '@medssl/arrays/node';
 import type { Dataset, RawImage, Sample } from '@medssl/spec';
 import { describeDataset } from '@medssl/spec/testing';
+import { describeWithSharedData, sharedData } from '@medssl/test-data';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { APTOS_CLASSES, aptos, aptosInfo, cropBlackBorder, SPLIT_FORMAT, type SplitRecord } from './index.js';
 
-const retinaPath = join(import.meta.dirname, '../../../../shared/data/medmnist/retinamnist.npz');
-const haveRetina = existsSync(retinaPath);
-if (!haveRetina) console.log(`[dataset-aptos] RetinaMNIST tests skipped: ${retinaPath} is absent`);
+const retinaPath = sharedData('medmnist', 'retinamnist.npz');
 
 const temporaryFolders: string[] = [];
 function temporaryFolder(prefix: string): string {
@@ -106,7 +105,7 @@ function expectedSplit(grades: readonly number[]) {
   return { perGrade, counts, classCounts };
 }
 
-describe.skipIf(!haveRetina)('aptos on RetinaMNIST laid out as APTOS 2019', () => {
+describeWithSharedData('aptos on RetinaMNIST laid out as APTOS 2019', ['medmnist/retinamnist.npz'], () => {
   const expected = once(async () => expectedSplit((await retinaLayout()).grades));
   const dataset = once(async () => aptos({ root: (await retinaLayout()).root }));
 

@@ -3,7 +3,7 @@
  * the official layouts in a temporary folder; the expected counts are computed here from the table
  * itself, independently of the loader. Bad-input cases use small synthetic layouts.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -11,14 +11,13 @@ import { createRng } from '@medssl/core';
 import { decodeImage } from '@medssl/core/node';
 import type { Dataset, Sample } from '@medssl/spec';
 import { describeDataset } from '@medssl/spec/testing';
+import { describeWithSharedData, sharedData } from '@medssl/test-data';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHESTXRAY14_LABELS, chestxray14, chestxray14Info, chestxray14Pneumonia, chestxray14PneumoniaInfo } from './index.js';
 
-const sampleFolder = join(import.meta.dirname, '../../../../shared/data/chestxray14');
+const sampleFolder = sharedData('chestxray14');
 const TABLE = 'Data_Entry_2017_v2020.csv.gz';
-const haveSample = existsSync(join(sampleFolder, 'images')) && existsSync(join(sampleFolder, TABLE));
-if (!haveSample) console.log(`[dataset-chestxray14] real-data tests skipped: ${sampleFolder} is absent`);
 
 const temporaryFolders: string[] = [];
 function temporaryFolder(prefix: string): string {
@@ -146,7 +145,7 @@ function once<T>(make: () => T): () => T {
   return () => (value ??= { made: make() }).made;
 }
 
-describe.skipIf(!haveSample)('chestxray14 on the real sample', () => {
+describeWithSharedData('chestxray14 on the real sample', ['chestxray14/images', `chestxray14/${TABLE}`], () => {
   const expected = once(() => computeExpected());
   const official = once(() => countsOf(expected(), expected().officialSplit));
   const fallback = once(() => countsOf(expected(), expected().patientSplit));

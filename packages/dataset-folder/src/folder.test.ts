@@ -1,23 +1,21 @@
 // Folder and CSV layouts built in a temporary folder from the real PCam patches and ChestX-ray14 images
 // (never copied into the repository).
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { parseCsv } from '@medssl/core';
 import type { Dataset, Sample } from '@medssl/spec';
 import { describeDataset } from '@medssl/spec/testing';
+import { haveSharedData, SHARED_DATA_TAG, sharedData } from '@medssl/test-data';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { folder } from './folder.js';
 
-const shared = join(import.meta.dirname, '../../../../shared/data');
-const pcamFolder = join(shared, 'pcam');
-const chestFolder = join(shared, 'chestxray14');
-const havePcam = existsSync(join(pcamFolder, 'labels.csv'));
-const haveChest = existsSync(join(chestFolder, 'Data_Entry_2017_v2020.csv.gz'));
-if (!havePcam) console.warn(`skipping PCam folder tests: ${pcamFolder} is absent (real data lives beside the repository)`);
-if (!haveChest) console.warn(`skipping ChestX-ray14 CSV tests: ${chestFolder} is absent`);
+const pcamFolder = sharedData('pcam');
+const chestFolder = sharedData('chestxray14');
+const havePcam = haveSharedData('PCam folder tests', 'pcam/labels.csv');
+const haveChest = haveSharedData('ChestX-ray14 CSV tests', 'chestxray14/Data_Entry_2017_v2020.csv.gz');
 
 const work = mkdtempSync(join(tmpdir(), 'medssl-folder-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -56,7 +54,7 @@ function pcamSplitTree(root: string): void {
   }
 }
 
-describe.skipIf(!havePcam)('class folders (PCam patches)', () => {
+describe.skipIf(!havePcam)(`class folders (PCam patches) ${SHARED_DATA_TAG}`, () => {
   const splitRoot = join(work, 'pcam-split');
   const flatRoot = join(work, 'pcam-flat');
   if (havePcam) {
@@ -167,7 +165,7 @@ describe.skipIf(!havePcam)('class folders (PCam patches)', () => {
   });
 });
 
-describe.skipIf(!havePcam)('CSV manifest (PCam labels.csv as published)', () => {
+describe.skipIf(!havePcam)(`CSV manifest (PCam labels.csv as published) ${SHARED_DATA_TAG}`, () => {
   const csv = join(pcamFolder, 'labels.csv');
   const expected = pcamCounts({ 0: '0', 1: '1' });
 
@@ -199,7 +197,7 @@ const FINDINGS = [
   'Hernia',
 ];
 
-describe.skipIf(!haveChest)('multilabel CSV (ChestX-ray14 images and NIH labels)', () => {
+describe.skipIf(!haveChest)(`multilabel CSV (ChestX-ray14 images and NIH labels) ${SHARED_DATA_TAG}`, () => {
   const images = join(chestFolder, 'images');
   const csvFolder = join(work, 'chest');
   mkdirSync(csvFolder, { recursive: true });

@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describeWithSharedData, sharedData } from '@medssl/test-data';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { noisyUint8, npzBytes, uint8Array } from './__fixtures__/npz.js';
 import { downloadMedmnist, medmnistMd5, terminalProgress, type DownloadProgress } from './download.js';
@@ -14,9 +15,7 @@ import { medmnist } from './medmnist.js';
 const work = mkdtempSync(join(tmpdir(), 'medssl-medmnist-download-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const realData = join(import.meta.dirname, '../../../../shared/data/medmnist');
-const haveRealData = existsSync(join(realData, 'retinamnist.npz')) && existsSync(join(realData, 'pneumoniamnist.npz'));
-if (!haveRealData) console.warn(`skipping downloads of the real MedMNIST files: ${realData} is absent`);
+const realData = sharedData('medmnist');
 
 /** A small but valid breastmnist file: 200 KB of noise, so that it arrives in many chunks. */
 const breastFile = npzBytes(
@@ -263,7 +262,7 @@ describe('downloadMedmnist', () => {
   });
 });
 
-describe.skipIf(!haveRealData)('downloading the real files from a local mirror', () => {
+describeWithSharedData('downloading the real files from a local mirror', ['medmnist/retinamnist.npz', 'medmnist/pneumoniamnist.npz'], () => {
   it('accepts retinamnist.npz against its published MD5', async () => {
     const file = readFileSync(join(realData, 'retinamnist.npz'));
     const { url } = serve(file, { dropAfter: { requests: [0], bytes: 1_000_000 } });

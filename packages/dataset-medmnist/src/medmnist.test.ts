@@ -1,22 +1,22 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { byteSourceFromBytes, createNdArray, readZipDirectory, type NdArray } from '@medssl/arrays';
 import { readNpzFile } from '@medssl/arrays/node';
 import type { Dataset, Sample } from '@medssl/spec';
 import { describeDataset } from '@medssl/spec/testing';
+import { haveSharedData, SHARED_DATA_TAG, sharedData } from '@medssl/test-data';
 import { afterAll, describe, expect, it } from 'vitest';
 import { noisyUint8, patternedUint8, uint8Array, writeNpz } from './__fixtures__/npz.js';
 import { MEDMNIST_2D_FLAGS, MEDMNIST_3D_FLAGS, MEDMNIST_FLAGS, medmnistTask } from './flags.js';
 import { medmnist, type MedmnistDataset } from './medmnist.js';
 
-const data = join(import.meta.dirname, '../../../../shared/data/medmnist');
+const data = sharedData('medmnist');
 const retinaPath = join(data, 'retinamnist.npz');
 const pneumoniaPath = join(data, 'pneumoniamnist.npz');
-const haveRetina = existsSync(retinaPath);
-const havePneumonia = existsSync(pneumoniaPath);
-if (!haveRetina || !havePneumonia) console.warn(`skipping real MedMNIST tests: ${data} is absent (real data lives beside the repository)`);
+const haveRetina = haveSharedData('RetinaMNIST (real file)', 'medmnist/retinamnist.npz');
+const havePneumonia = haveSharedData('PneumoniaMNIST (real file)', 'medmnist/pneumoniamnist.npz');
 
 const work = mkdtempSync(join(tmpdir(), 'medssl-medmnist-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -50,7 +50,7 @@ async function pixelsOf(dataset: Dataset, split: string, rows: readonly number[]
 const retinaCounts = haveRetina ? await countLabels(retinaPath, ['0', '1', '2', '3', '4']) : undefined;
 const pneumoniaCounts = havePneumonia ? await countLabels(pneumoniaPath, ['normal', 'pneumonia']) : undefined;
 
-describe.skipIf(!haveRetina)('RetinaMNIST (real file)', () => {
+describe.skipIf(!haveRetina)(`RetinaMNIST (real file) ${SHARED_DATA_TAG}`, () => {
   it('has the published counts per class, also counted from the labels here', () => {
     expect(retinaCounts).toEqual({
       train: { 0: 486, 1: 128, 2: 206, 3: 194, 4: 66 },
@@ -125,7 +125,7 @@ describe.skipIf(!haveRetina)('RetinaMNIST (real file)', () => {
   });
 });
 
-describe.skipIf(!havePneumonia)('PneumoniaMNIST (real file)', () => {
+describe.skipIf(!havePneumonia)(`PneumoniaMNIST (real file) ${SHARED_DATA_TAG}`, () => {
   it('has the published counts per class, also counted from the labels here', () => {
     expect(pneumoniaCounts).toEqual({
       train: { normal: 1214, pneumonia: 3494 },

@@ -1,18 +1,17 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { csvColumns, parseCsv } from '@medssl/core';
 import { decodeImageFile } from '@medssl/core/node';
 import type { Dataset, Sample } from '@medssl/spec';
 import { describeDataset } from '@medssl/spec/testing';
+import { describeWithSharedData, sharedData } from '@medssl/test-data';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pcam, pcamFileName, PCAM_RELEASE, type PcamOfficialSplit } from './index.js';
 import { writeHdf5Arrays, writePcamSplit, type Hdf5ArrayToWrite } from './write-pcam.js';
 
 const PATCH_BYTES = 96 * 96 * 3;
-const realData = join(import.meta.dirname, '../../../../shared/data/pcam');
-const haveRealData = existsSync(join(realData, 'labels.csv'));
-if (!haveRealData) console.warn(`skipping PatchCamelyon tests on real patches: ${realData} is absent`);
+const realData = sharedData('pcam');
 
 const folders: string[] = [];
 const temporaryFolder = (purpose: string): string => {
@@ -96,7 +95,7 @@ const expectedClassCounts = {
   test: { normal: 50, tumour: 50 },
 };
 
-describe.skipIf(!haveRealData)('PatchCamelyon on 500 real patches', () => {
+describeWithSharedData('PatchCamelyon on 500 real patches', ['pcam/labels.csv'], () => {
   describeDataset('pcam (gzip-compressed HDF5)', async () => pcam({ root: await realLayout('gzip') }), {
     counts: expectedCounts,
     classCounts: expectedClassCounts,

@@ -1,18 +1,18 @@
 // The Kermany folder layout, built in a temporary folder from the real PneumoniaMNIST images (written as
 // JPEG and PNG files), never copied into the repository.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readNpzFile } from '@medssl/arrays/node';
 import type { Dataset, Sample } from '@medssl/spec';
 import { describeDataset } from '@medssl/spec/testing';
+import { haveSharedData, SHARED_DATA_TAG, sharedData } from '@medssl/test-data';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pneumonia } from './pneumonia.js';
 
-const npzPath = join(import.meta.dirname, '../../../../shared/data/medmnist/pneumoniamnist.npz');
-const haveData = existsSync(npzPath);
-if (!haveData) console.warn(`skipping pneumonia folder tests: ${npzPath} is absent (real data lives beside the repository)`);
+const npzPath = sharedData('medmnist', 'pneumoniamnist.npz');
+const haveData = haveSharedData('pneumonia folder tests', 'medmnist/pneumoniamnist.npz');
 
 const work = mkdtempSync(join(tmpdir(), 'medssl-pneumonia-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -80,7 +80,7 @@ if (haveData) {
   mkdirSync(join(dataRoot, '__MACOSX'));
 }
 
-describe.skipIf(!haveData)('pneumonia (Kermany layout built from real PneumoniaMNIST images)', () => {
+describe.skipIf(!haveData)(`pneumonia (Kermany layout built from real PneumoniaMNIST images) ${SHARED_DATA_TAG}`, () => {
   it('takes the expected images per split and class, counted from the npz labels', () => {
     expect(written!.counts).toEqual({ train: 200, val: 60, test: 100 });
     const total = (split: Split) => written!.classCounts[split].normal + written!.classCounts[split].pneumonia;

@@ -1,11 +1,12 @@
 import { useTfjsBackend } from '@medssl/runtime-tfjs';
 import type { Preprocessing, Task } from '@medssl/spec';
+import { describeWithSharedData } from '@medssl/test-data';
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { memoryCheckpointStore } from './checkpoint.js';
 import { finetune, runFinetune, type FinetuneInput, type FinetuneOptions, type ImageSplit } from './finetune.js';
 import { finetuneLabelFractions } from './fractions.js';
-import { PCAM_TASK, pcamAvailable, pcamSplits } from './__fixtures__/pcam.js';
+import { PCAM_TASK, pcamSplits } from './__fixtures__/pcam.js';
 import { smallBackboneFactory } from './__fixtures__/small-backbone.js';
 
 const IMAGENET: Preprocessing['normalize'] = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
@@ -24,7 +25,7 @@ const options = (overrides: Partial<FinetuneOptions> = {}): FinetuneOptions => (
   ...overrides,
 });
 
-describe.skipIf(!pcamAvailable)('finetuning on real PCam patches (small backbone)', () => {
+describeWithSharedData('finetuning on real PCam patches (small backbone)', ['pcam/labels.csv'], () => {
   let splits: Record<'train' | 'val' | 'test', ImageSplit>;
   let input: FinetuneInput;
   beforeAll(async () => {

@@ -3,15 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useTfjsBackend } from '@medssl/runtime-tfjs';
 import type { Preprocessing } from '@medssl/spec';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describeWithSharedData } from '@medssl/test-data';
+import { beforeAll, expect, it } from 'vitest';
 import { runFinetune, type FinetuneInput, type FinetuneOptions } from './finetune.js';
 import { fileCheckpointStore, SIDECAR_FILE } from './node.js';
-import { PCAM_TASK, pcamAvailable, pcamSplits } from './__fixtures__/pcam.js';
+import { PCAM_TASK, pcamSplits } from './__fixtures__/pcam.js';
 import { smallBackboneFactory } from './__fixtures__/small-backbone.js';
 
 const SMALL_INPUT: Preprocessing = { resize: { size: 32, interpolation: 'bilinear' }, centerCrop: 32, normalize: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }, channels: 3 };
 
-describe.skipIf(!pcamAvailable)('checkpoint files', () => {
+describeWithSharedData('checkpoint files', ['pcam/labels.csv'], () => {
   let input: FinetuneInput;
   beforeAll(async () => {
     await useTfjsBackend('wasm');

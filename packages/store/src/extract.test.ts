@@ -2,14 +2,15 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Dataset, Preprocessing } from '@medssl/spec';
+import { haveSharedData, SHARED_DATA_TAG } from '@medssl/test-data';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readFeatureSet } from './feature-files.js';
-import { fileDataset, gridMeanEmbedder, haveSharedData, pcamFiles, sharedData } from './__fixtures__/test-kit.js';
+import { fileDataset, gridMeanEmbedder, pcamFiles } from './__fixtures__/test-kit.js';
 import { extractFeatures, extractFeatureSets, InterruptedExtractionError, type ExtractionEvent, type FeatureModel } from './extract.js';
 import { mergeFeatureSets, verifyStoreEntry } from './merge.js';
 import { chunkFile } from './store.js';
 
-if (!haveSharedData) console.warn(`skipping feature-store tests on real images: ${sharedData} is absent`);
+const havePcam = haveSharedData('feature-store tests on real images', 'pcam/data/train');
 
 const scratch = mkdtempSync(join(tmpdir(), 'medssl-extract-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -42,11 +43,11 @@ function gridModel(transform: Preprocessing = preprocessing, grid = 4): FeatureM
   return model;
 }
 
-const dataset = haveSharedData ? fileDataset(pcamFiles('train').slice(0, 37)) : undefined!;
+const dataset = havePcam ? fileDataset(pcamFiles('train').slice(0, 37)) : undefined!;
 const common = { split: 'train', chunkRows: 8, batchSize: 3, workers: 1 } as const;
 const bytesOf = (folder: string, name = 'features.npy') => readFileSync(join(folder, name));
 
-describe.skipIf(!haveSharedData)('extractFeatures and the feature store', () => {
+describe.skipIf(!havePcam)(`extractFeatures and the feature store ${SHARED_DATA_TAG}`, () => {
   let reference: string;
 
   it('computes once, then reuses the stored features and says so; another transform is another key', async () => {

@@ -1,14 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Preprocessing, Sample } from '@medssl/spec';
-import { describe, expect, it } from 'vitest';
+import { describeWithSharedData, sharedData } from '@medssl/test-data';
+import { expect, it } from 'vitest';
 import { decodeImageFile } from '@medssl/core/node';
 import { preprocess } from '@medssl/core';
-import { fileDataset, haveSharedData, identityEmbedder, pcamFiles, sharedData } from './__fixtures__/test-kit.js';
+import { fileDataset, identityEmbedder, pcamFiles } from './__fixtures__/test-kit.js';
 import { createPipelineStats, embedBatches } from './pipeline.js';
 import { createPreprocessPool } from './preprocess-pool.js';
-
-if (!haveSharedData) console.warn(`skipping the extraction pipeline on real images: ${sharedData} is absent`);
 
 const preprocessing: Preprocessing = {
   resize: { size: 64, interpolation: 'bicubic' },
@@ -23,7 +21,7 @@ async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
   return items;
 }
 
-describe.skipIf(!haveSharedData)('embedBatches', () => {
+describeWithSharedData('embedBatches', ['pcam/data/train'], () => {
   it.each([
     ['decoded here', false],
     ['decoded by the workers from their files', true],
@@ -31,8 +29,8 @@ describe.skipIf(!haveSharedData)('embedBatches', () => {
     // PCam JPEG patches (RGB 96x96), ChestX-ray14 PNGs (64x64, RGB and RGBA) and two 512x512 grey X-rays.
     const files = [
       ...pcamFiles('valid').slice(0, 9),
-      ...['00000001_000.png', '00000002_000.png', '00000003_001.png'].map((name, index) => ({ path: join(sharedData, 'chestxray14/images', name), label: index % 2, id: name })),
-      ...['00000001_000.png', '00027426_000.png'].map((name, index) => ({ path: join(sharedData, 'xray-samples', name), label: index, id: `big-${name}` })),
+      ...['00000001_000.png', '00000002_000.png', '00000003_001.png'].map((name, index) => ({ path: sharedData('chestxray14', 'images', name), label: index % 2, id: name })),
+      ...['00000001_000.png', '00027426_000.png'].map((name, index) => ({ path: sharedData('xray-samples', name), label: index, id: `big-${name}` })),
     ].filter((file) => existsSync(file.path));
     const samples = await collect(fileDataset(files, 'test-1', { encoded }).samples('train'));
     const groups = [samples.slice(0, 3), samples.slice(3, 4), samples.slice(4, 9), samples.slice(9)];

@@ -1,13 +1,11 @@
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { itWithSharedData, sharedData } from '@medssl/test-data';
 import { describe, expect, it } from 'vitest';
 import { main } from '../main.js';
 import { captureIo } from '@medssl/experiment/testing';
 
-const shared = join(import.meta.dirname, '../../../../../shared/data');
-const haveMedmnist = existsSync(join(shared, 'medmnist/pneumoniamnist.npz'));
-if (!haveMedmnist) console.warn(`skipping "medssl datasets stats" on real data: ${shared} is absent`);
 
 
 describe('medssl datasets', () => {
@@ -23,9 +21,9 @@ describe('medssl datasets', () => {
     expect(JSON.parse(json.out.join('')).map((info: { id: string }) => info.id)).toContain('chestxray14:pneumonia');
   });
 
-  it.skipIf(!haveMedmnist)('counts samples per split and class of the real PneumoniaMNIST file', async () => {
+  itWithSharedData('counts samples per split and class of the real PneumoniaMNIST file', ['medmnist/pneumoniamnist.npz'], async () => {
     const { io, out } = captureIo();
-    expect(await main(['datasets', 'stats', 'medmnist:pneumoniamnist', '--root', join(shared, 'medmnist'), '--json'], io)).toBe(0);
+    expect(await main(['datasets', 'stats', 'medmnist:pneumoniamnist', '--root', sharedData('medmnist'), '--json'], io)).toBe(0);
     const statistics = JSON.parse(out.join(''));
     expect(statistics.dataset).toBe('medmnist:pneumoniamnist');
     expect(statistics.task.type).toBe('binary');

@@ -6,6 +6,7 @@ import { writeFeatureSet } from '@medssl/store';
 import { onnxRuntime } from '@medssl/runtime-onnx';
 import type { FeatureManifest, FeatureSet, Task } from '@medssl/spec';
 import { syntheticFeatureSet } from '@medssl/spec/testing';
+import { itWithSharedData, sharedData } from '@medssl/test-data';
 import { describe, expect, it } from 'vitest';
 import { embedSplit, loadBackboneWeights } from '@medssl/experiment';
 import { main } from '../main.js';
@@ -123,13 +124,10 @@ describe('medssl dvme', () => {
   });
 });
 
-const shared = join(import.meta.dirname, '../../../../../shared/data');
-const medmnist = join(shared, 'medmnist');
-const haveData = existsSync(join(medmnist, 'pneumoniamnist.npz'));
-if (!haveData) console.warn(`skipping "medssl dvme" on real images: ${shared} is absent`);
+const medmnist = sharedData('medmnist');
 
 describe('medssl dvme on real images', () => {
-  it.skipIf(!haveData)('fuses random-init ResNet-50 and ViT-S/16 features of pediatric chest X-rays end to end', async () => {
+  itWithSharedData('fuses random-init ResNet-50 and ViT-S/16 features of pediatric chest X-rays end to end', ['medmnist/pneumoniamnist.npz'], async () => {
     const root = mkdtempSync(join(tmpdir(), 'medssl-dvme-real-'));
     const registry = cliRegistry();
     const dataset = await registry.openDataset('medmnist:pneumoniamnist', medmnist);

@@ -4,16 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRng } from '@medssl/core';
 import { readFeatureSet } from '@medssl/store';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describeWithSharedData, sharedData } from '@medssl/test-data';
+import { afterAll, expect, it } from 'vitest';
 import { main } from '../main.js';
 import { captureIo } from '@medssl/experiment/testing';
 import { writeSmallConvnet } from './__fixtures__/small-convnet.js';
 
-const shared = join(import.meta.dirname, '../../../../../shared/data');
-const medmnist = join(shared, 'medmnist');
-const pcamJpegs = join(shared, 'pcam', 'data');
-const haveData = existsSync(join(medmnist, 'retinamnist.npz')) && existsSync(join(pcamJpegs, 'train'));
-if (!haveData) console.warn(`skipping "medssl embed" on real images: ${shared} is absent`);
+const medmnist = sharedData('medmnist');
+const pcamJpegs = sharedData('pcam', 'data');
 
 const repository = join(import.meta.dirname, '../../../..');
 const bin = join(import.meta.dirname, '../bin.ts');
@@ -80,7 +78,7 @@ function runCli(args: readonly string[], kill?: { afterEmbeddingMs?: number; whe
 const featuresOf = (folder: string) => readFileSync(join(folder, 'features.npy'));
 const storeEntry = (store: string) => join(store, readdirSync(store)[0]!);
 
-describe.skipIf(!haveData)('medssl embed', () => {
+describeWithSharedData('medssl embed', ['medmnist/retinamnist.npz', 'pcam/data/train'], () => {
   let reference: { folder: string; extracting: number } | undefined;
 
   it('embeds, then reuses the stored features and says so; a changed transform computes anew', async () => {

@@ -1,15 +1,14 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describeWithSharedData, sharedData } from '@medssl/test-data';
+import { expect, it } from 'vitest';
 import { captureIo } from '@medssl/experiment/testing';
 import { main } from '../main.js';
 import { readResultsDocument } from '@medssl/experiment';
 
 /** The real PCam samples (JPEG patches 96x96 in data/{train,valid,test}/{0,1}/): the folder dataset reads them. */
-const PCAM = join(import.meta.dirname, '../../../../../shared/data/pcam/data');
-const available = existsSync(PCAM);
-if (!available) console.warn(`skipping medssl eval finetune on real images: ${PCAM} is absent`);
+const PCAM = sharedData('pcam', 'data');
 
 /**
  * random:resnet50 at 32x32 on 32 train images (16 at fraction 0.5) and 24 val and test images, 3 epochs on tfjs-wasm, the
@@ -20,7 +19,7 @@ const quickRun = [
   '--limit', '32', '--eval-limit', '24', '--fractions', '0.5', '--epochs', '3', '--batch', '8', '--frozen-stages', '2', '--estimate-steps', '1', '--backbone-lr', '1e-4', '--head-lr', '1e-3',
 ];
 
-describe.skipIf(!available)('medssl eval finetune (real PCam patches, ResNet-50 on tfjs-wasm)', () => {
+describeWithSharedData('medssl eval finetune (real PCam patches, ResNet-50 on tfjs-wasm)', ['pcam/data'], () => {
   it('estimates the time, finetunes with falling training loss and a validation metric each epoch, and writes the eval document', async () => {
     const root = mkdtempSync(join(tmpdir(), 'medssl-finetune-cli-'));
     const out = join(root, 'results', 'finetune.json');

@@ -1,14 +1,13 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describeWithSharedData, sharedData } from '@medssl/test-data';
+import { afterAll, expect, it } from 'vitest';
 import { main } from '../main.js';
 import { captureIo } from '@medssl/experiment/testing';
 import { writeSmallConvnet } from './__fixtures__/small-convnet.js';
 
-const pcamJpegs = join(import.meta.dirname, '../../../../../shared/data', 'pcam', 'data');
-const haveData = existsSync(join(pcamJpegs, 'train'));
-if (!haveData) console.warn(`skipping "medssl features" on real images: ${pcamJpegs} is absent`);
+const pcamJpegs = sharedData('pcam', 'data');
 
 const scratch = mkdtempSync(join(tmpdir(), 'medssl-features-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -23,7 +22,7 @@ async function embed(...more: string[]): Promise<string> {
   return out.join('').trim();
 }
 
-describe.skipIf(!haveData)('medssl features', () => {
+describeWithSharedData('medssl features', ['pcam/data/train'], () => {
   it('lists the store, verifies it, and names a damaged file', async () => {
     const whole = await embed();
     const firstTwenty = await embed('--limit', '20');

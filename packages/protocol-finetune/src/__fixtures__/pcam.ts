@@ -1,14 +1,13 @@
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { csvColumns, parseCsv } from '@medssl/core';
 import { decodeImageFile } from '@medssl/core/node';
 import type { BinaryTask, RawImage } from '@medssl/spec';
+import { sharedData } from '@medssl/test-data';
 import type { ImageSplit } from '../finetune.js';
 
 /** The real PCam samples of ../shared/data (see its README): JPEG patches 96x96 with labels.csv. */
-export const PCAM_ROOT = join(import.meta.dirname, '../../../../../shared/data/pcam');
-export const pcamAvailable = existsSync(join(PCAM_ROOT, 'labels.csv'));
+export const PCAM_ROOT = sharedData('pcam');
 export const PCAM_TASK: BinaryTask = { type: 'binary', classes: ['normal', 'tumour'], primaryMetric: 'auc' };
 
 /**

@@ -1,15 +1,14 @@
 // Real components for extraction tests that need no runtime package: a dataset over image files decoded by
 // core's own decoder, and an embedder that pools each image's channels over a grid (a fixed feature map,
 // deterministic to the bit). Both implement the @medssl/spec contracts in full.
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dataset, Embedder, Matrix, Preprocessing, RawImage, Sample, SampleOptions, Tensor } from '@medssl/spec';
 import { decodeImageFile, readImageFile } from '@medssl/core/node';
 import { sampleRange } from '@medssl/core';
+import { sharedData } from '@medssl/test-data';
 
-export const sharedData = join(import.meta.dirname, '../../../../../shared/data');
-export const pcamJpegs = join(sharedData, 'pcam/data');
-export const haveSharedData = existsSync(join(pcamJpegs, 'train'));
+export const pcamJpegs = sharedData('pcam', 'data');
 
 /** The PCam JPEG patches of one split in file-name order (the patch index), normal (0) and tumour (1) mixed. */
 export function pcamFiles(split: 'train' | 'valid' | 'test'): { path: string; label: number; id: string }[] {
