@@ -11,7 +11,7 @@ import { parseCsv } from '@medssl/core';
 import { parseNpy } from '@medssl/arrays';
 import { decodeImageFile } from '@medssl/core/node';
 import { tfjsRuntime } from '@medssl/runtime-tfjs';
-import { haveSharedData, SHARED_DATA_TAG, sharedData } from '@medssl/test-data';
+import { haveSharedData, sharedData, sharedDataTitle } from '@medssl/test-data';
 import { architectures, randomCanonicalWeights, type WritableTensor } from '@medssl/weights';
 import { writeSafetensorsFile } from '@medssl/weights/node';
 import type { Page } from 'playwright-core';
@@ -53,7 +53,7 @@ interface NodeRun {
   readonly labelled: LabelledImages;
 }
 
-describe.skipIf(chromiumSkipReason !== undefined || !havePcam)(`browser example (headless Chromium) ${SHARED_DATA_TAG}`, () => {
+describe.skipIf(chromiumSkipReason !== undefined || !havePcam)(sharedDataTitle('browser example (headless Chromium)', havePcam), () => {
   let workFolder: string;
   let server: { url: string; close(): Promise<void> } | undefined;
   let inputs: Inputs;

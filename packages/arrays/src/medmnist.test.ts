@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 
-import { haveSharedData, SHARED_DATA_TAG, sharedData } from '@medssl/test-data';
+import { haveSharedData, sharedData, sharedDataTitle } from '@medssl/test-data';
 import { describe, expect, it } from 'vitest';
 
 import { dataBytes, findNumpyPython, sha256 } from './__fixtures__/fixtures.js';
@@ -28,7 +28,7 @@ describe.each(Object.entries(DATASETS))('MedMNIST %s.npz', (flag, expected) => {
   const path = sharedData('medmnist', `${flag}.npz`);
   const present = haveSharedData(`the MedMNIST ${flag}.npz tests`, `medmnist/${flag}.npz`);
 
-  it.skipIf(!present)(`holds every split with the published shapes, uint8 images and labels in range ${SHARED_DATA_TAG}`, async () => {
+  it.skipIf(!present)(sharedDataTitle('holds every split with the published shapes, uint8 images and labels in range', present), async () => {
     const arrays = await readNpzFile(path);
     expect([...arrays.keys()].sort()).toEqual([
       'test_images',
@@ -50,7 +50,7 @@ describe.each(Object.entries(DATASETS))('MedMNIST %s.npz', (flag, expected) => {
     }
   });
 
-  it.skipIf(!present)(`gives the header of one split without decoding the rest ${SHARED_DATA_TAG}`, async () => {
+  it.skipIf(!present)(sharedDataTitle('gives the header of one split without decoding the rest', present), async () => {
     const archive = await openNpzFile(path);
     try {
       const header = await archive.readHeader('train_images');
@@ -63,7 +63,7 @@ describe.each(Object.entries(DATASETS))('MedMNIST %s.npz', (flag, expected) => {
     }
   });
 
-  it.skipIf(!present || python === undefined)(`matches what numpy reads, byte for byte ${SHARED_DATA_TAG}`, async () => {
+  it.skipIf(!present || python === undefined)(sharedDataTitle('matches what numpy reads, byte for byte', present), async () => {
     const script = [
       'import hashlib, json, sys',
       'import numpy as np',

@@ -7,7 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import { parseCsv } from '@medssl/core';
 import type { Dataset, Sample } from '@medssl/spec';
 import { describeDataset } from '@medssl/spec/testing';
-import { haveSharedData, SHARED_DATA_TAG, sharedData } from '@medssl/test-data';
+import { haveSharedData, sharedData, sharedDataTitle } from '@medssl/test-data';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { folder } from './folder.js';
@@ -54,7 +54,7 @@ function pcamSplitTree(root: string): void {
   }
 }
 
-describe.skipIf(!havePcam)(`class folders (PCam patches) ${SHARED_DATA_TAG}`, () => {
+describe.skipIf(!havePcam)(sharedDataTitle('class folders (PCam patches)', havePcam), () => {
   const splitRoot = join(work, 'pcam-split');
   const flatRoot = join(work, 'pcam-flat');
   if (havePcam) {
@@ -165,7 +165,7 @@ describe.skipIf(!havePcam)(`class folders (PCam patches) ${SHARED_DATA_TAG}`, ()
   });
 });
 
-describe.skipIf(!havePcam)(`CSV manifest (PCam labels.csv as published) ${SHARED_DATA_TAG}`, () => {
+describe.skipIf(!havePcam)(sharedDataTitle('CSV manifest (PCam labels.csv as published)', havePcam), () => {
   const csv = join(pcamFolder, 'labels.csv');
   const expected = pcamCounts({ 0: '0', 1: '1' });
 
@@ -197,7 +197,7 @@ const FINDINGS = [
   'Hernia',
 ];
 
-describe.skipIf(!haveChest)(`multilabel CSV (ChestX-ray14 images and NIH labels) ${SHARED_DATA_TAG}`, () => {
+describe.skipIf(!haveChest)(sharedDataTitle('multilabel CSV (ChestX-ray14 images and NIH labels)', haveChest), () => {
   const images = join(chestFolder, 'images');
   const csvFolder = join(work, 'chest');
   mkdirSync(csvFolder, { recursive: true });

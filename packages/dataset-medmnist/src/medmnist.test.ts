@@ -6,7 +6,7 @@ import { byteSourceFromBytes, createNdArray, readZipDirectory, type NdArray } fr
 import { readNpzFile } from '@medssl/arrays/node';
 import type { Dataset, Sample } from '@medssl/spec';
 import { describeDataset } from '@medssl/spec/testing';
-import { haveSharedData, SHARED_DATA_TAG, sharedData } from '@medssl/test-data';
+import { haveSharedData, sharedData, sharedDataTitle } from '@medssl/test-data';
 import { afterAll, describe, expect, it } from 'vitest';
 import { noisyUint8, patternedUint8, uint8Array, writeNpz } from './__fixtures__/npz.js';
 import { MEDMNIST_2D_FLAGS, MEDMNIST_3D_FLAGS, MEDMNIST_FLAGS, medmnistTask } from './flags.js';
@@ -50,7 +50,7 @@ async function pixelsOf(dataset: Dataset, split: string, rows: readonly number[]
 const retinaCounts = haveRetina ? await countLabels(retinaPath, ['0', '1', '2', '3', '4']) : undefined;
 const pneumoniaCounts = havePneumonia ? await countLabels(pneumoniaPath, ['normal', 'pneumonia']) : undefined;
 
-describe.skipIf(!haveRetina)(`RetinaMNIST (real file) ${SHARED_DATA_TAG}`, () => {
+describe.skipIf(!haveRetina)(sharedDataTitle('RetinaMNIST (real file)', haveRetina), () => {
   it('has the published counts per class, also counted from the labels here', () => {
     expect(retinaCounts).toEqual({
       train: { 0: 486, 1: 128, 2: 206, 3: 194, 4: 66 },
@@ -125,7 +125,7 @@ describe.skipIf(!haveRetina)(`RetinaMNIST (real file) ${SHARED_DATA_TAG}`, () =>
   });
 });
 
-describe.skipIf(!havePneumonia)(`PneumoniaMNIST (real file) ${SHARED_DATA_TAG}`, () => {
+describe.skipIf(!havePneumonia)(sharedDataTitle('PneumoniaMNIST (real file)', havePneumonia), () => {
   it('has the published counts per class, also counted from the labels here', () => {
     expect(pneumoniaCounts).toEqual({
       train: { normal: 1214, pneumonia: 3494 },

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { readNpzFile } from '@medssl/arrays/node';
 import type { Dataset, Sample } from '@medssl/spec';
 import { describeDataset } from '@medssl/spec/testing';
-import { haveSharedData, SHARED_DATA_TAG, sharedData } from '@medssl/test-data';
+import { haveSharedData, sharedData, sharedDataTitle } from '@medssl/test-data';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pneumonia } from './pneumonia.js';
@@ -80,7 +80,7 @@ if (haveData) {
   mkdirSync(join(dataRoot, '__MACOSX'));
 }
 
-describe.skipIf(!haveData)(`pneumonia (Kermany layout built from real PneumoniaMNIST images) ${SHARED_DATA_TAG}`, () => {
+describe.skipIf(!haveData)(sharedDataTitle('pneumonia (Kermany layout built from real PneumoniaMNIST images)', haveData), () => {
   it('takes the expected images per split and class, counted from the npz labels', () => {
     expect(written!.counts).toEqual({ train: 200, val: 60, test: 100 });
     const total = (split: Split) => written!.classCounts[split].normal + written!.classCounts[split].pneumonia;

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Dataset, Preprocessing } from '@medssl/spec';
-import { haveSharedData, SHARED_DATA_TAG } from '@medssl/test-data';
+import { haveSharedData, sharedDataTitle } from '@medssl/test-data';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readFeatureSet } from './feature-files.js';
 import { fileDataset, gridMeanEmbedder, pcamFiles } from './__fixtures__/test-kit.js';
@@ -47,7 +47,7 @@ const dataset = havePcam ? fileDataset(pcamFiles('train').slice(0, 37)) : undefi
 const common = { split: 'train', chunkRows: 8, batchSize: 3, workers: 1 } as const;
 const bytesOf = (folder: string, name = 'features.npy') => readFileSync(join(folder, name));
 
-describe.skipIf(!havePcam)(`extractFeatures and the feature store ${SHARED_DATA_TAG}`, () => {
+describe.skipIf(!havePcam)(sharedDataTitle('extractFeatures and the feature store', havePcam), () => {
   let reference: string;
 
   it('computes once, then reuses the stored features and says so; another transform is another key', async () => {

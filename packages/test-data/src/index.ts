@@ -8,8 +8,16 @@ import { describe, it } from 'vitest';
 /** The folder: `$MEDSSL_SHARED_DATA`, else `shared/data` beside the repository. */
 export const SHARED_DATA = process.env.MEDSSL_SHARED_DATA ?? resolve(import.meta.dirname, '../../../../shared/data');
 
-/** In the name of every test that needs the folder: scripts/test-summary.mjs counts those skipped. */
+/** In the name of every test skipped because the folder is absent: scripts/test-summary.mjs counts them. */
 export const SHARED_DATA_TAG = '[shared data]';
+
+/**
+ * A test's name, tagged when the data it needs is absent, so that the summary counts tests skipped for
+ * missing data apart from those skipped for another reason (no Chromium, no Python).
+ */
+export function sharedDataTitle(title: string, available: boolean): string {
+  return available ? title : `${title} ${SHARED_DATA_TAG}`;
+}
 
 /** A path under the shared data folder. */
 export function sharedData(...parts: string[]): string {
@@ -31,12 +39,14 @@ export function haveSharedData(what: string, ...paths: string[]): boolean {
   return missing.length === 0;
 }
 
-/** `describe`, skipped (with a message) unless every path exists; its name carries the tag. */
+/** `describe`, skipped (with a message, its name tagged) unless every path exists. */
 export function describeWithSharedData(title: string, paths: readonly string[], body: () => void): void {
-  describe.skipIf(!haveSharedData(title, ...paths))(`${title} ${SHARED_DATA_TAG}`, body);
+  const available = haveSharedData(title, ...paths);
+  describe.skipIf(!available)(sharedDataTitle(title, available), body);
 }
 
-/** `it`, skipped (with a message) unless every path exists; its name carries the tag. */
+/** `it`, skipped (with a message, its name tagged) unless every path exists. */
 export function itWithSharedData(title: string, paths: readonly string[], body: () => Promise<void> | void, timeout?: number): void {
-  it.skipIf(!haveSharedData(title, ...paths))(`${title} ${SHARED_DATA_TAG}`, body, timeout);
+  const available = haveSharedData(title, ...paths);
+  it.skipIf(!available)(sharedDataTitle(title, available), body, timeout);
 }
