@@ -27,7 +27,7 @@ const packages = readdirSync(packagesDir)
 const byName = new Map(packages.map((entry) => [entry.manifest.name, entry]));
 
 /** Packages whose main entry must load in a browser (ARCHITECTURE.md: no Node built-ins there). */
-const browserSafe = (name: string) => ['spec', 'core', 'metrics', 'dvme', 'runtime-tfjs'].includes(name) || name.startsWith('protocol-');
+const browserSafe = (name: string) => ['spec', 'core', 'metrics', 'training', 'dvme', 'runtime-tfjs'].includes(name) || name.startsWith('protocol-');
 
 const work = mkdtempSync(join(tmpdir(), 'medssl-packaging-'));
 const tarballs = new Map<string, string>();
