@@ -11,10 +11,10 @@ import {
   measureThroughput,
   resolveSettings,
   scaleThroughput,
-  type FinetuneBackboneFactory,
   type ImageSplit,
   type Modality,
 } from '@medssl/protocol-finetune';
+import type { TrainableBackboneFactory } from '@medssl/training';
 import { fileCheckpointStore } from '@medssl/protocol-finetune/node';
 import { TfjsBackendError, createTfjsModel, useTfjsBackend, type TfjsBackendName } from '@medssl/runtime-tfjs';
 import type { Backbone, CanonicalWeights, Dataset, RawImage, Sample } from '@medssl/spec';
@@ -110,7 +110,7 @@ export async function runFinetuneEvaluation(options: FinetuneEvaluationOptions):
   // Weights load on first use: a run resumed from a finished checkpoint, or refused, needs none.
   let weightsLoading: Promise<CanonicalWeights> | undefined;
   const weights = () => (weightsLoading ??= loadWeights(backbone, options.weightsPath, weightsSeed));
-  const createBackbone: FinetuneBackboneFactory = async (tensors) => {
+  const createBackbone: TrainableBackboneFactory = async (tensors) => {
     const initial = await weights();
     return createTfjsModel(backbone, tensors ? { ...initial, tensors } : initial, frozenStages === undefined ? {} : { frozenStages });
   };

@@ -1,6 +1,6 @@
 import { bitDepthOf, checkRawImage, preprocessedShape, preprocessInto, roundHalfToEven, validatePreprocessing, type Rng } from '@medssl/core';
 import type { Preprocessing, RawImage } from '@medssl/spec';
-import type { ImageLayout } from './model.js';
+import type { ImageLayout } from '@medssl/training';
 
 /**
  * Which augmentations make sense depends on what the images show. Pathology patches and fundus photographs
