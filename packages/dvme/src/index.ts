@@ -1,5 +1,4 @@
 export { TFJS_CORE_VERSION, bestSingleSource, concatenation, dme, dvme, fitFusion, fusionOf, standardisationOf } from './fusion.js';
-export { GRADIENT_KERNELS, registerFusionGradients } from './gradients.js';
 export type { FusionReport } from './fusion.js';
 export { trainEndToEnd } from './end-to-end.js';
 export type { EndToEndInput, EndToEndOptions, EndToEndReport, ImageSplit, TrainableSource } from './end-to-end.js';

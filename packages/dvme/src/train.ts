@@ -2,9 +2,8 @@ import { createRng } from '@medssl/core';
 import { computeMetrics, metricsForTask } from '@medssl/metrics';
 import type { Matrix, TargetArray, Task } from '@medssl/spec';
 import * as tf from '@tensorflow/tfjs-core';
-import { registerFusionGradients } from './gradients.js';
 import type { FusionModel } from './model.js';
-import { AdamW, scheduleFactor, type ParameterGroup } from '@medssl/training';
+import { AdamW, classificationLoss, scheduleFactor, type ParameterGroup } from '@medssl/training';
 import type { EpochRecord, ResolvedTraining } from './options.js';
 
 export type EvaluationSplit = 'val' | 'test';
@@ -79,7 +78,6 @@ export async function train<Batch>(run: TrainingRun<Batch>): Promise<TrainingOut
   if (primary === undefined) {
     throw new RangeError(`${run.name}: the task's primary metric '${task.primaryMetric}' is not one @medssl/metrics computes; early stopping needs it`);
   }
-  registerFusionGradients();
   const variables = run.groups.flatMap((group) => group.parameters.map((parameter) => parameter.variable));
   const optimizer = new AdamW(run.groups, training);
   const rng = createRng(run.seed);
@@ -113,7 +111,7 @@ export async function train<Batch>(run: TrainingRun<Batch>): Promise<TrainingOut
           const weighted = tf.tidy(() => {
             const { value, grads } = tf.variableGrads(() => {
               const { logits } = model.apply(data.embed(batch, true), { training: true, nextSeed });
-              return lossOf(task, logits, targets);
+              return classificationLoss(task, logits, targets);
             }, variables);
             optimizer.step(grads, factor);
             return tf.mul(value, positions.length);
@@ -258,27 +256,6 @@ function targetTensor(task: Task, targets: TargetArray, positions: Int32Array): 
   });
   return tf.tensor2d(values, [positions.length, labels]);
 }
-
-/** Softmax cross-entropy for single-label tasks, mean sigmoid cross-entropy over labels for multilabel ones. */
-export function lossOf(task: Task, logits: tf.Tensor2D, targets: tf.Tensor): tf.Scalar {
-  if (task.type === 'multilabel') return sigmoidCrossEntropy(logits, targets as tf.Tensor2D);
-  const oneHot = tf.cast(tf.oneHot(targets as tf.Tensor1D, logits.shape[1]), 'float32');
-  return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)), 1))) as tf.Scalar;
-}
-
-/** Mean over rows and labels of max(x, 0) - x·z + log(1 + exp(-|x|)) (stable for large logits); gradient (σ(x) - z) / count. */
-const sigmoidCrossEntropy = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const [logits, targets, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-  save([logits, targets]);
-  const value = tf.mean(tf.add(tf.sub(tf.relu(logits), tf.mul(logits, targets)), tf.log1p(tf.exp(tf.neg(tf.abs(logits)))))) as tf.Scalar;
-  return {
-    value,
-    gradFunc: (dy: tf.Scalar, saved: tf.Tensor[]) => {
-      const [x, z] = saved as [tf.Tensor, tf.Tensor];
-      return [tf.mul(dy, tf.div(tf.sub(tf.sigmoid(x), z), x.size)), tf.zerosLike(z)];
-    },
-  };
-}) as (logits: tf.Tensor2D, targets: tf.Tensor2D) => tf.Scalar;
 
 /**
  * Scores the metrics read: multilabel logits as they are; for single-label tasks each class's logit minus
