@@ -21,9 +21,9 @@ import {
   formatSeconds,
   measureThroughput,
   runFinetune,
-  type FinetuneBackboneFactory,
   type ImageSplit,
 } from '@medssl/protocol-finetune';
+import type { TrainableBackboneFactory } from '@medssl/training';
 import { createTfjsModel, useTfjsBackend } from '@medssl/runtime-tfjs';
 import type { Dataset, Preprocessing, RawImage, Sample } from '@medssl/spec';
 
@@ -90,7 +90,7 @@ print(sorted(times[1:])[1])
 await useTfjsBackend('wasm');
 const backbone = random({ architecture: 'resnet50' });
 const weights = await randomWeights(backbone, 0);
-const createBackbone: FinetuneBackboneFactory = async (tensors) =>
+const createBackbone: TrainableBackboneFactory = async (tensors) =>
   createTfjsModel(backbone, tensors ? { ...weights, tensors } : weights, FROZEN_STAGES >= 0 ? { frozenStages: FROZEN_STAGES } : {});
 const preprocessing: Preprocessing = { ...backbone.preprocessing, resize: { size: SIZE, interpolation: 'bilinear' }, centerCrop: SIZE };
 const dataset = await folder({ root: PCAM, classes: ['0', '1'] });

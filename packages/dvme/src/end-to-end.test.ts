@@ -1,17 +1,19 @@
 // End-to-end mode with two tiny convolutional backbones written with tfjs-core ops (stand-ins for
 // @medssl/runtime-tfjs's trainable models): a patch convolution (stride = kernel size, computed as one
-// matrix product over the image's patches), ReLU, flattened.
+// matrix product over the image's patches), ReLU, flattened; one custom-gradient operation of
+// @medssl/training, as runtime-tfjs writes its layers.
 import { createRng } from '@medssl/core';
 import type { Task } from '@medssl/spec';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useWasmBackend } from './__fixtures__/backend.js';
-import { trainEndToEnd, type EndToEndInput, type ImageSplit, type TrainableSource } from './index.js';
+import { operation, type TrainableBackbone } from '@medssl/training';
+import { trainEndToEnd, type EndToEndInput, type ImageSplit } from './index.js';
 
 const SIZE = 8;
 const task: Task = { type: 'binary', classes: ['left', 'right'], primaryMetric: 'auc' };
 
-function patchConvNet(id: string, patch: number, filters: number, seed: number): TrainableSource & { dispose(): void } {
+function patchConvNet(id: string, patch: number, filters: number, seed: number): TrainableBackbone {
   const rng = createRng(seed);
   const inputs = patch * patch;
   const kernel = tf.variable(tf.tensor2d(Float32Array.from({ length: inputs * filters }, () => rng.normal() * Math.sqrt(2 / inputs)), [inputs, filters]), true, `${id}/kernel`);
@@ -20,14 +22,28 @@ function patchConvNet(id: string, patch: number, filters: number, seed: number):
   return {
     id,
     dimension: patches * filters,
+    inputLayout: 'NHWC',
     trainableVariables: [kernel, bias],
     embed(images) {
       const batch = images.shape[0];
       const blocks = SIZE / patch;
       // [B, H, W, 1] → [B, H/p, p, W/p, p] → [B, H/p, W/p, p, p] → one row per patch.
-      const rows = tf.reshape(tf.transpose(tf.reshape(images, [batch, blocks, patch, blocks, patch]), [0, 1, 3, 2, 4]), [batch * patches, inputs]);
-      const activations = tf.relu(tf.add(tf.matMul(rows, kernel), bias));
-      return tf.reshape(activations, [batch, patches * filters]) as tf.Tensor2D;
+      const rows = tf.reshape(tf.transpose(tf.reshape(images, [batch, blocks, patch, blocks, patch]), [0, 1, 3, 2, 4]), [batch * patches, inputs]) as tf.Tensor2D;
+      // relu(rows · kernel + bias), flattened per image; the images need no gradient.
+      return operation<tf.Tensor2D>([kernel, bias], ([weight, offset], save) => {
+        const activations = tf.relu(tf.add(tf.matMul(rows, weight!), offset!));
+        save([rows, activations]);
+        return {
+          value: tf.reshape(activations, [batch, patches * filters]),
+          gradient: (dy, [savedRows, savedActivations]) => {
+            const gradient = tf.mul(tf.reshape(dy, savedActivations!.shape), tf.step(savedActivations!));
+            return [tf.matMul(tf.transpose(savedRows!), gradient), tf.sum(gradient, 0)];
+          },
+        };
+      });
+    },
+    async canonicalWeights() {
+      return { tensors: new Map([['kernel', { data: (await kernel.data()) as Float32Array, shape: [...kernel.shape] }], ['bias', { data: (await bias.data()) as Float32Array, shape: [...bias.shape] }]]) };
     },
     dispose() {
       tf.dispose([kernel, bias]);

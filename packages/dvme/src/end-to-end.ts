@@ -1,30 +1,12 @@
 import { createRng, outputCount, validateTargets, validateTask } from '@medssl/core';
 import type { AttentionMap, FusionResult, TargetArray, Task } from '@medssl/spec';
+import { checkTrainableBackbone, type TrainableBackbone } from '@medssl/training';
 import * as tf from '@tensorflow/tfjs-core';
 import { FusionModel, type Standardisation } from './model.js';
 import { resolveArchitecture, resolveTraining, type EpochRecord, type FusionOptions, type ResolvedArchitecture, type ResolvedTraining } from './options.js';
 import { parameterCount, type Parameter } from './parameters.js';
 import { activeBackend, train, type BatchSource, type EvaluationSplit } from './train.js';
 import { checkTrainingClasses, selectTargets, uniqueNames } from './validation.js';
-
-/**
- * A backbone that trains with the fusion (end-to-end mode). A structural interface: any object with
- * these members works, e.g. a `@medssl/runtime-tfjs` trainable model.
- */
-export interface TrainableSource {
-  /** Backbone id, e.g. `dino:vits16`; names the source in results. */
-  readonly id: string;
-  /** Width of the embeddings `embed` returns. */
-  readonly dimension: number;
-  /**
-   * Embeddings `[batch, dimension]` of a batch of images. Called inside the gradient tape when
-   * `training` is true (dropout, batch statistics as the backbone defines them), outside it for scoring.
-   * It must not dispose `images` (other sources may read the same tensor).
-   */
-  embed(images: tf.Tensor4D, training: boolean): tf.Tensor2D;
-  /** The variables end-to-end training updates, at the backbones' learning rate. */
-  readonly trainableVariables: readonly tf.Variable[];
-}
 
 /** The images of one split, loaded batch by batch. */
 export interface ImageSplit {
@@ -38,7 +20,8 @@ export interface ImageSplit {
 
 export interface EndToEndInput {
   readonly task: Task;
-  readonly sources: readonly TrainableSource[];
+  /** The backbones, trained with the fusion; they stay the caller's (to use afterwards, and to dispose). */
+  readonly sources: readonly TrainableBackbone[];
   readonly train: ImageSplit;
   readonly val: ImageSplit;
   readonly test: ImageSplit;
@@ -102,10 +85,7 @@ export async function trainEndToEnd(input: EndToEndInput, options: EndToEndOptio
   validateTask(task, `${name}: task`);
   if (sources.length < 2) throw new RangeError(`${name}: fuses at least 2 backbones, got ${sources.length} (K = ${sources.length})`);
   const names = uniqueNames(sources.map((source) => source.id));
-  sources.forEach((source, index) => {
-    if (!Number.isSafeInteger(source.dimension) || source.dimension < 1) throw new RangeError(`${name}: source ${index + 1} (${source.id}) has dimension ${String(source.dimension)}`);
-    if (typeof source.embed !== 'function') throw new TypeError(`${name}: source ${index + 1} (${source.id}) has no embed(images, training) method`);
-  });
+  sources.forEach((source, index) => checkTrainableBackbone(source, `${name}: source ${index + 1} (${source.id})`));
   const allVariables = sources.flatMap((source) => source.trainableVariables);
   if (new Set(allVariables).size !== allVariables.length) throw new RangeError(`${name}: a variable appears in the trainableVariables of two sources (or twice in one)`);
   for (const split of ['train', 'val', 'test'] as const) validateTargets(task, input[split].targets, `${name}: ${split} targets`);

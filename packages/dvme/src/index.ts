@@ -1,8 +1,7 @@
 export { TFJS_CORE_VERSION, bestSingleSource, concatenation, dme, dvme, fitFusion, fusionOf, standardisationOf } from './fusion.js';
-export { GRADIENT_KERNELS, registerFusionGradients } from './gradients.js';
 export type { FusionReport } from './fusion.js';
 export { trainEndToEnd } from './end-to-end.js';
-export type { EndToEndInput, EndToEndOptions, EndToEndReport, ImageSplit, TrainableSource } from './end-to-end.js';
+export type { EndToEndInput, EndToEndOptions, EndToEndReport, ImageSplit } from './end-to-end.js';
 export { FusionModel } from './model.js';
 export type { ApplyContext, ModelOutput, ModuleKind, Standardisation } from './model.js';
 export type { Parameter } from './parameters.js';

@@ -1,6 +1,6 @@
 // The TypeScript modules against the PyTorch modules of bench/dvme_reference.py, from the same
 // parameters (fixture: __fixtures__/make_fixtures.py): outputs, attention, loss, and the gradient of the
-// loss for every parameter and input. This also checks the gradients @medssl/dvme registers for tfjs-core.
+// loss for every parameter and input. This also checks the custom-gradient operations of operations.ts.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRng } from '@medssl/core';
@@ -8,11 +8,9 @@ import type { Task } from '@medssl/spec';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useWasmBackend } from './__fixtures__/backend.js';
-import { registerFusionGradients } from './gradients.js';
 import { FusionModel, type ModuleKind } from './model.js';
-import { AdamW, scheduleFactor } from '@medssl/training';
+import { AdamW, classificationLoss as lossOf, scheduleFactor } from '@medssl/training';
 import { DEFAULT_ARCHITECTURE, type ResolvedArchitecture } from './options.js';
-import { lossOf } from './train.js';
 
 interface Stored {
   shape: number[];
@@ -86,10 +84,7 @@ function largestDifference(actual: ArrayLike<number>, expected: readonly number[
   return { difference, scale };
 }
 
-beforeAll(async () => {
-  await useWasmBackend();
-  registerFusionGradients();
-});
+beforeAll(useWasmBackend);
 
 describe.each(['dvme', 'dme', 'concat'] as const)('%s module against PyTorch', (kind) => {
   it('computes the same outputs, loss and gradients from the same parameters', () => {

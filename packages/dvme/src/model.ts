@@ -1,7 +1,7 @@
 import type { Rng } from '@medssl/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { FusionKind, ResolvedArchitecture } from './options.js';
-import { sumLeadingAxes } from './gradients.js';
+import { add, addConstant, concat, dropout, erf, linear, matMul, mean, multiply, reshape, rsqrt, scale, softmax, stack, subtract, subtractConstant, sum, transpose } from './operations.js';
 import { ParameterFactory, type Dense, type Norm, type Parameter } from './parameters.js';
 
 /** Per-backbone input standardisation: `(x - mean) * inverseScale`, fixed before training. */
@@ -126,12 +126,12 @@ export class FusionModel {
     });
     const standardised = inputs.map((input, source) => {
       const scaling = this.standardisation?.[source];
-      return scaling ? tf.mul(tf.sub(input, scaling.mean), scaling.inverseScale) as tf.Tensor2D : input;
+      return scaling ? scale(subtractConstant(input, scaling.mean), scaling.inverseScale) : input;
     });
     switch (this.kind) {
       case 'linear':
       case 'concat': {
-        const joined = standardised.length === 1 ? standardised[0]! : tf.concat(standardised, 1);
+        const joined = standardised.length === 1 ? standardised[0]! : (concat(standardised, 1) as tf.Tensor2D);
         return { logits: dense(joined, this.classifier, this.inputGradients) };
       }
       case 'dme':
@@ -145,7 +145,7 @@ export class FusionModel {
     const rate = this.architecture.dropout;
     if (!context.training || rate === 0) return x;
     if (!context.nextSeed) throw new Error('training with dropout needs a seed source (context.nextSeed)');
-    return tf.dropout(x, rate, undefined, context.nextSeed()) as tf.Tensor2D;
+    return dropout(x, rate, context.nextSeed());
   }
 
   /** GELU, dropout, dense: the classifier head on the fused `[batch, projection]` vector. */
@@ -157,10 +157,10 @@ export class FusionModel {
     const batch = inputs[0]!.shape[0];
     const sources = inputs.length;
     const width = this.architecture.projection;
-    const projected = tf.stack(inputs.map((input, source) => dense(input, this.projections[source]!, this.inputGradients)), 1) as tf.Tensor3D; // [B, K, D]
-    const scores = tf.reshape(tf.matMul(tf.reshape(projected, [batch * sources, width]), this.attentionVector!), [batch, sources]) as tf.Tensor2D;
-    const weights = tf.softmax(scores) as tf.Tensor2D;
-    const fused = tf.sum(tf.mul(projected, tf.reshape(weights, [batch, sources, 1])), 1) as tf.Tensor2D;
+    const projected = stack(inputs.map((input, source) => dense(input, this.projections[source]!, this.inputGradients)), 1) as tf.Tensor3D; // [B, K, D]
+    const scores = reshape<tf.Tensor2D>(matMul(reshape<tf.Tensor2D>(projected, [batch * sources, width]), this.attentionVector!), [batch, sources]);
+    const weights = softmax(scores);
+    const fused = sum(multiply(projected, reshape(weights, [batch, sources, 1])), 1) as tf.Tensor2D;
     return { logits: this.head(fused, context), ...(context.inspect ? { sourceWeights: weights } : {}) };
   }
 
@@ -169,28 +169,27 @@ export class FusionModel {
     const sources = inputs.length;
     const { projection: width, heads } = this.architecture;
     const headWidth = width / heads;
-    let tokens = tf.stack(inputs.map((input, source) => dense(input, this.projections[source]!, this.inputGradients)), 1) as tf.Tensor3D; // [B, K, D]
-    if (this.sourceEmbedding) tokens = tf.add(tokens, this.sourceEmbedding) as tf.Tensor3D;
-    let stream = tf.reshape(tokens, [batch * sources, width]) as tf.Tensor2D;
+    let tokens = stack(inputs.map((input, source) => dense(input, this.projections[source]!, this.inputGradients)), 1) as tf.Tensor3D; // [B, K, D]
+    if (this.sourceEmbedding) tokens = add(tokens, this.sourceEmbedding);
+    let stream = reshape<tf.Tensor2D>(tokens, [batch * sources, width]);
     const attention: tf.Tensor4D[] = [];
     // [B·K, D] → [B·H, K, D/H]: one attention problem per sample and head.
-    const splitHeads = (x: tf.Tensor2D) =>
-      tf.reshape(tf.transpose(tf.reshape(x, [batch, sources, heads, headWidth]), [0, 2, 1, 3]), [batch * heads, sources, headWidth]) as tf.Tensor3D;
+    const splitHeads = (x: tf.Tensor2D) => reshape<tf.Tensor3D>(transpose(reshape<tf.Tensor4D>(x, [batch, sources, heads, headWidth]), [0, 2, 1, 3]), [batch * heads, sources, headWidth]);
     for (const block of this.blocks) {
       const normed = layerNorm(stream, block.attentionNorm);
       const query = splitHeads(dense(normed, block.query));
       const key = splitHeads(dense(normed, block.key));
       const value = splitHeads(dense(normed, block.value));
-      const scores = tf.mul(tf.matMul(query, tf.transpose(key, [0, 2, 1])), 1 / Math.sqrt(headWidth));
-      const probabilities = tf.softmax(scores) as tf.Tensor3D; // [B·H, K, K]
+      const scores = scale(matMul(query, transpose(key, [0, 2, 1])), 1 / Math.sqrt(headWidth));
+      const probabilities = softmax(scores); // [B·H, K, K]
       if (context.inspect) attention.push(tf.reshape(probabilities, [batch, heads, sources, sources]) as tf.Tensor4D);
-      const mixed = tf.matMul(probabilities, value); // [B·H, K, D/H]
-      const merged = tf.reshape(tf.transpose(tf.reshape(mixed, [batch, heads, sources, headWidth]), [0, 2, 1, 3]), [batch * sources, width]) as tf.Tensor2D;
-      stream = tf.add(stream, this.dropout(dense(merged, block.output), context)) as tf.Tensor2D;
+      const mixed = matMul(probabilities, value); // [B·H, K, D/H]
+      const merged = reshape<tf.Tensor2D>(transpose(reshape<tf.Tensor4D>(mixed, [batch, heads, sources, headWidth]), [0, 2, 1, 3]), [batch * sources, width]);
+      stream = add(stream, this.dropout(dense(merged, block.output), context));
       const hidden = this.dropout(gelu(dense(layerNorm(stream, block.mlpNorm), block.hidden)), context);
-      stream = tf.add(stream, this.dropout(dense(hidden, block.back), context)) as tf.Tensor2D;
+      stream = add(stream, this.dropout(dense(hidden, block.back), context));
     }
-    const joined = tf.reshape(layerNorm(stream, this.finalNorm!), [batch, sources * width]) as tf.Tensor2D;
+    const joined = reshape<tf.Tensor2D>(layerNorm(stream, this.finalNorm!), [batch, sources * width]);
     const fused = dense(joined, this.fuse!);
     return { logits: this.head(fused, context), ...(context.inspect ? { attention } : {}) };
   }
@@ -204,43 +203,18 @@ export class FusionModel {
   }
 }
 
-/**
- * `x · weight + bias` with its own gradient: the backward products take explicitly transposed operands,
- * because tfjs-wasm's matMul with `transposeA` or `transposeB` set runs a slow generic loop (measured
- * 0.5 and 1.8 GFLOP/s against 16-23 GFLOP/s for plain products of the same size).
- */
-function linearOp(inputGradient: boolean) {
-  return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [x, weight, bias, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
-    save([x, weight]);
-    return {
-      value: tf.add(tf.matMul(x, weight), bias) as tf.Tensor2D,
-      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
-        const gradient = dy;
-        const [input, kernel] = saved as [tf.Tensor2D, tf.Tensor2D];
-        // Stored features need no gradient: zeros cost a fill, not a product and a transpose.
-        const inputGradientValue = inputGradient ? tf.matMul(gradient, tf.transpose(kernel)) : tf.zerosLike(input);
-        return [inputGradientValue, tf.matMul(tf.transpose(input), gradient), sumLeadingAxes(gradient, 1)];
-      },
-    };
-  }) as (x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D) => tf.Tensor2D;
-}
-
-const linear = linearOp(true);
-const linearOnData = linearOp(false);
-
 function dense(x: tf.Tensor2D, layer: Dense, inputGradient = true): tf.Tensor2D {
-  return (inputGradient ? linear : linearOnData)(x, layer.weight as tf.Tensor2D, layer.bias as tf.Tensor1D);
+  return linear(x, layer.weight as tf.Tensor2D, layer.bias as tf.Tensor1D, inputGradient);
 }
 
 /** GELU with the exact error function (PyTorch's `nn.GELU()` default). */
 function gelu(x: tf.Tensor2D): tf.Tensor2D {
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)) as tf.Tensor2D;
+  return multiply(scale(x, 0.5), addConstant(erf(scale(x, Math.SQRT1_2)), 1));
 }
 
 /** Layer norm over the last axis, epsilon 1e-5 as PyTorch's `nn.LayerNorm`. */
 function layerNorm(x: tf.Tensor2D, norm: Norm): tf.Tensor2D {
-  const centred = tf.sub(x, tf.mean(x, 1, true));
-  const variance = tf.mean(tf.mul(centred, centred), 1, true);
-  return tf.add(tf.mul(tf.mul(centred, tf.rsqrt(tf.add(variance, 1e-5))), norm.gain), norm.shift) as tf.Tensor2D;
+  const centred = subtract(x, mean(x, 1, true));
+  const variance = mean(multiply(centred, centred), 1, true);
+  return add(multiply(multiply(centred, rsqrt(addConstant(variance, 1e-5))), norm.gain), norm.shift);
 }

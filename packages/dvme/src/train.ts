@@ -1,10 +1,19 @@
-import { createRng } from '@medssl/core';
-import { computeMetrics, metricsForTask } from '@medssl/metrics';
-import type { Matrix, TargetArray, Task } from '@medssl/spec';
+import { createRng, type Rng } from '@medssl/core';
+import type { Matrix, TargetArray, Task, Tensor } from '@medssl/spec';
+import {
+  classificationLoss,
+  metricsFromLogits,
+  probabilitiesFromLogits,
+  targetTensor,
+  trainEpochs,
+  type EpochPlan,
+  type EpochRecord as TrainingEpoch,
+  type KeptValues,
+  type ParameterGroup,
+  type TrainingModel,
+} from '@medssl/training';
 import * as tf from '@tensorflow/tfjs-core';
-import { registerFusionGradients } from './gradients.js';
 import type { FusionModel } from './model.js';
-import { AdamW, scheduleFactor, type ParameterGroup } from '@medssl/training';
 import type { EpochRecord, ResolvedTraining } from './options.js';
 
 export type EvaluationSplit = 'val' | 'test';
@@ -68,117 +77,131 @@ export interface TrainingOutcome {
   readonly scores: Matrix;
 }
 
+/** A training batch: what `BatchSource.loadTrain` gave, and the targets of its rows. */
+interface TrainingBatch<Batch> {
+  readonly inputs: Batch;
+  readonly targets: tf.Tensor;
+}
+
 /**
- * The training loop: AdamW over shuffled batches with a warm-up + cosine schedule, the validation split
- * scored after every epoch, the best epoch's parameters kept, early stop after `patience` epochs without
- * improvement, then the kept model scored on the test split. Every tensor it makes is freed by the end.
+ * The training loop, @medssl/training's `trainEpochs`: AdamW over shuffled batches with a warm-up + cosine
+ * schedule, the validation split scored after every epoch, the best epoch's parameters kept, early stop
+ * after `patience` epochs without improvement, then the kept model scored on the test split. Every tensor
+ * it makes is freed by the end.
  */
 export async function train<Batch>(run: TrainingRun<Batch>): Promise<TrainingOutcome> {
-  const { task, model, data, training } = run;
-  const primary = metricsForTask(task).find((metric) => metric.id === task.primaryMetric);
-  if (primary === undefined) {
-    throw new RangeError(`${run.name}: the task's primary metric '${task.primaryMetric}' is not one @medssl/metrics computes; early stopping needs it`);
-  }
-  registerFusionGradients();
-  const variables = run.groups.flatMap((group) => group.parameters.map((parameter) => parameter.variable));
-  const optimizer = new AdamW(run.groups, training);
+  const { task, data, training } = run;
   const rng = createRng(run.seed);
   const shuffleRng = rng.fork('shuffle');
   const dropoutRng = rng.fork('dropout');
-  const nextSeed = () => dropoutRng.nextUint32();
-
-  const batchSize = Math.min(training.batchSize, data.trainCount);
-  const stepsPerEpoch = Math.ceil(data.trainCount / batchSize);
-  const totalSteps = stepsPerEpoch * training.epochs;
-  const warmupSteps = training.warmupFraction > 0 ? Math.max(1, Math.round(training.warmupFraction * totalSteps)) : 0;
-  const order = Int32Array.from({ length: data.trainCount }, (_, position) => position);
-
   const history: EpochRecord[] = [];
-  let best: { score: number; epoch: number; validation: Record<string, number>; snapshot: tf.Tensor[] } | undefined;
-  let stop: TrainingOutcome['stop'] = 'epochs';
-  let step = 0;
-  try {
-    for (let epoch = 1; epoch <= training.epochs; epoch++) {
-      const started = performance.now();
-      shuffleRng.shuffle(order);
-      let lossSum = tf.scalar(0);
-      let factor = 0;
-      for (let start = 0; start < order.length; start += batchSize) {
-        run.signal?.throwIfAborted();
-        const positions = order.subarray(start, Math.min(order.length, start + batchSize));
-        const batch = await data.loadTrain(positions);
-        const targets = targetTensor(task, run.trainTargets, positions);
-        factor = scheduleFactor(step++, totalSteps, warmupSteps);
-        try {
-          const weighted = tf.tidy(() => {
-            const { value, grads } = tf.variableGrads(() => {
-              const { logits } = model.apply(data.embed(batch, true), { training: true, nextSeed });
-              return lossOf(task, logits, targets);
-            }, variables);
-            optimizer.step(grads, factor);
-            return tf.mul(value, positions.length);
-          });
-          const next = tf.add(lossSum, weighted);
-          lossSum.dispose();
-          weighted.dispose();
-          lossSum = next as tf.Scalar;
-        } finally {
-          targets.dispose();
-          data.dispose(batch);
-        }
-      }
-      const trainLoss = (await lossSum.data())[0]! / data.trainCount;
-      lossSum.dispose();
-      if (!Number.isFinite(trainLoss)) {
-        throw new RangeError(`${run.name}: the training loss is ${trainLoss} at epoch ${epoch}; training diverged (try a lower learningRate than ${training.learningRate})`);
-      }
-      const validationScores = await scoreSplit(run, 'val', false);
-      let validation: Record<string, number>;
-      try {
-        validation = computeMetrics(task, run.evaluationTargets.val, decisionScores(task, validationScores.logits, run.evaluationTargets.val.shape[0])).metrics;
-      } catch (error) {
-        throw new RangeError(`${run.name}: cannot score the validation split to stop early: ${(error as Error).message}`);
-      }
-      const score = validation[task.primaryMetric]!;
-      const improved = best === undefined || (primary.higherIsBetter ? score > best.score : score < best.score);
-      if (improved) {
-        for (const tensor of best?.snapshot ?? []) tensor.dispose();
-        // Clones share storage with the variables until the optimizer reassigns them: no copy is made.
-        best = { score, epoch, validation, snapshot: variables.map((variable) => variable.clone()) };
-      }
-      const record: EpochRecord = {
-        epoch,
-        trainLoss,
-        validation: score,
-        learningRate: run.groups[run.groups.length - 1]!.learningRate * factor,
-        seconds: (performance.now() - started) / 1000,
-        tensors: tf.memory().numTensors,
-      };
-      history.push(record);
-      run.onEpoch?.(record);
-      if (epoch - best!.epoch >= training.patience && epoch < training.epochs) {
-        stop = 'patience';
-        break;
-      }
-    }
-    variables.forEach((variable, index) => variable.assign(best!.snapshot[index]!));
-    const test = await scoreSplit(run, 'test', true);
-    const testTargets = run.evaluationTargets.test;
-    const computed = computeMetrics(task, testTargets, decisionScores(task, test.logits, testTargets.shape[0]));
+  const batchSize = Math.min(training.batchSize, data.trainCount);
+  const totalSteps = Math.ceil(data.trainCount / batchSize) * training.epochs;
+  const trained = await trainEpochs({
+    name: run.name,
+    task,
+    epochs: training.epochs,
+    patience: training.patience,
+    schedule: { totalSteps, warmupSteps: training.warmupFraction > 0 ? Math.max(1, Math.round(training.warmupFraction * totalSteps)) : 0 },
+    optimizer: { beta1: training.beta1, beta2: training.beta2, epsilon: training.epsilon },
+    lossReadback: 'epoch',
+    build: async (tensors) => {
+      if (tensors !== undefined) throw new Error(`${run.name}: a fusion is not rebuilt from tensors; it keeps its best epoch on the device`);
+      return fusionTrainee(run, dropoutRng);
+    },
+    planEpoch: epochPlanner(run, shuffleRng, batchSize),
+    validate: () => validationMetrics(run),
+    test: () => testOutcome(run),
+    diverged: (loss, epoch) => new RangeError(`${run.name}: the training loss is ${loss} at epoch ${epoch + 1}; training diverged (try a lower learningRate than ${training.learningRate})`),
+    ...(run.signal ? { signal: run.signal } : {}),
+    onEpoch: (record) => {
+      history.push(epochRecord(run, record));
+      run.onEpoch?.(history[history.length - 1]!);
+    },
+  });
+  if (trained.fromCheckpoint) throw new Error(`${run.name}: a fusion keeps no checkpoints`);
+  return {
+    ...trained.outcome,
+    history,
+    bestEpoch: trained.bestEpoch + 1,
+    // Patience that runs out at the last epoch is no early stop here.
+    stop: trained.stop === 'patience' && history.length < training.epochs ? 'patience' : 'epochs',
+    validation: { ...trained.history[trained.bestEpoch]!.validation },
+  };
+}
+
+/** The fusion (and end to end the backbones) as the loop trains it; the caller keeps and disposes them. */
+function fusionTrainee<Batch>(run: TrainingRun<Batch>, dropoutRng: Rng): TrainingModel<TrainingBatch<Batch>> {
+  const variables = run.groups.flatMap((group) => group.parameters.map((parameter) => parameter.variable));
+  const nextSeed = () => dropoutRng.nextUint32();
+  return {
+    groups: run.groups,
+    loss: (batch) => classificationLoss(run.task, run.model.apply(run.data.embed(batch.inputs, true), { training: true, nextSeed }).logits, batch.targets),
+    tensors: async () => new Map<string, Tensor>(await Promise.all(variables.map(async (variable) => [variable.name, { data: (await variable.data()) as Float32Array, shape: [...variable.shape] }] as const))),
+    keep: () => keepValues(variables),
+    dispose: () => undefined,
+  };
+}
+
+/** Copies of the variables to put back after training. */
+function keepValues(variables: readonly tf.Variable[]): KeptValues {
+  // Clones share storage with the variables until the optimizer reassigns them: no copy is made.
+  const copies = variables.map((variable) => variable.clone());
+  return {
+    restore: () => variables.forEach((variable, index) => variable.assign(copies[index]!)),
+    dispose: () => tf.dispose(copies),
+  };
+}
+
+/** Each epoch reshuffles the positions of the one before (one stream for the whole run) and batches them. */
+function epochPlanner<Batch>(run: TrainingRun<Batch>, shuffleRng: Rng, batchSize: number): () => EpochPlan<TrainingBatch<Batch>> {
+  const { data } = run;
+  const order = Int32Array.from({ length: data.trainCount }, (_, position) => position);
+  return () => {
+    shuffleRng.shuffle(order);
+    const batches = Array.from({ length: Math.ceil(order.length / batchSize) }, (_, index) => order.subarray(index * batchSize, Math.min(order.length, (index + 1) * batchSize)));
     return {
-      history,
-      bestEpoch: best!.epoch,
-      stop,
-      validation: best!.validation,
-      test,
-      testMetrics: computed.metrics,
-      ...(computed.perLabel ? { perLabel: computed.perLabel } : {}),
-      scores: probabilities(task, test.logits, testTargets.shape[0]),
+      batches,
+      load: async (positions) => ({ inputs: await data.loadTrain(positions), targets: targetTensor(run.trainTargets, positions) }),
+      dispose: (batch) => {
+        batch.targets.dispose();
+        data.dispose(batch.inputs);
+      },
     };
-  } finally {
-    for (const tensor of best?.snapshot ?? []) tensor.dispose();
-    optimizer.dispose();
+  };
+}
+
+async function validationMetrics<Batch>(run: TrainingRun<Batch>): Promise<Record<string, number>> {
+  const scores = await scoreSplit(run, 'val', false);
+  try {
+    return metricsFromLogits(run.task, run.evaluationTargets.val, scores.logits).metrics;
+  } catch (error) {
+    throw new RangeError(`${run.name}: cannot score the validation split to stop early: ${(error as Error).message}`);
   }
+}
+
+async function testOutcome<Batch>(run: TrainingRun<Batch>): Promise<Pick<TrainingOutcome, 'test' | 'testMetrics' | 'perLabel' | 'scores'>> {
+  const test = await scoreSplit(run, 'test', true);
+  const targets = run.evaluationTargets.test;
+  const computed = metricsFromLogits(run.task, targets, test.logits);
+  return {
+    test,
+    testMetrics: computed.metrics,
+    ...(computed.perLabel ? { perLabel: computed.perLabel } : {}),
+    scores: probabilitiesFromLogits(run.task, test.logits, targets.shape[0]),
+  };
+}
+
+/** The loop's record of an epoch as this package reports it (1-based, the primary metric, the fusion's learning rate), as it ends. */
+function epochRecord<Batch>(run: TrainingRun<Batch>, record: TrainingEpoch): EpochRecord {
+  return {
+    epoch: record.epoch + 1,
+    trainLoss: record.loss,
+    validation: record.validation[run.task.primaryMetric]!,
+    learningRate: run.groups[run.groups.length - 1]!.learningRate * record.learningRateFactor,
+    seconds: record.seconds,
+    tensors: tf.memory().numTensors,
+  };
 }
 
 /** Runs the model over a split in evaluation mode (no dropout), in batches, and reads the results back. */
@@ -247,70 +270,4 @@ export function activeBackend(where: string): string {
   }
   if (!name) throw new Error(`${where}: no tfjs backend is active; register one first (useTfjsBackend('wasm') of @medssl/runtime-tfjs, or import '@tensorflow/tfjs-backend-wasm' and await tf.setBackend('wasm'))`);
   return name;
-}
-
-function targetTensor(task: Task, targets: TargetArray, positions: Int32Array): tf.Tensor {
-  if (targets.type === 'class') return tf.tensor1d(Int32Array.from(positions, (position) => targets.data[position]!), 'int32');
-  const labels = targets.shape[1];
-  const values = new Float32Array(positions.length * labels);
-  positions.forEach((position, row) => {
-    for (let label = 0; label < labels; label++) values[row * labels + label] = targets.data[position * labels + label]!;
-  });
-  return tf.tensor2d(values, [positions.length, labels]);
-}
-
-/** Softmax cross-entropy for single-label tasks, mean sigmoid cross-entropy over labels for multilabel ones. */
-export function lossOf(task: Task, logits: tf.Tensor2D, targets: tf.Tensor): tf.Scalar {
-  if (task.type === 'multilabel') return sigmoidCrossEntropy(logits, targets as tf.Tensor2D);
-  const oneHot = tf.cast(tf.oneHot(targets as tf.Tensor1D, logits.shape[1]), 'float32');
-  return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)), 1))) as tf.Scalar;
-}
-
-/** Mean over rows and labels of max(x, 0) - x·z + log(1 + exp(-|x|)) (stable for large logits); gradient (σ(x) - z) / count. */
-const sigmoidCrossEntropy = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const [logits, targets, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-  save([logits, targets]);
-  const value = tf.mean(tf.add(tf.sub(tf.relu(logits), tf.mul(logits, targets)), tf.log1p(tf.exp(tf.neg(tf.abs(logits)))))) as tf.Scalar;
-  return {
-    value,
-    gradFunc: (dy: tf.Scalar, saved: tf.Tensor[]) => {
-      const [x, z] = saved as [tf.Tensor, tf.Tensor];
-      return [tf.mul(dy, tf.div(tf.sub(tf.sigmoid(x), z), x.size)), tf.zerosLike(z)];
-    },
-  };
-}) as (logits: tf.Tensor2D, targets: tf.Tensor2D) => tf.Scalar;
-
-/**
- * Scores the metrics read: multilabel logits as they are; for single-label tasks each class's logit minus
- * class 0's, which keeps the argmax and makes a binary task's column 1 the log-odds (probabilities near
- * 0 or 1 round to ties in float32; log-odds do not).
- */
-export function decisionScores(task: Task, logits: Float32Array, rows: number): Matrix {
-  const outputs = logits.length / rows;
-  if (task.type === 'multilabel') return { data: logits, shape: [rows, outputs] };
-  const data = new Float32Array(logits.length);
-  for (let row = 0; row < rows; row++) {
-    const base = logits[row * outputs]!;
-    for (let output = 0; output < outputs; output++) data[row * outputs + output] = logits[row * outputs + output]! - base;
-  }
-  return { data, shape: [rows, outputs] };
-}
-
-/** Softmax (single-label) or sigmoid (multilabel) probabilities of logits, computed in float64. */
-export function probabilities(task: Task, logits: Float32Array, rows: number): Matrix {
-  const outputs = logits.length / rows;
-  const data = new Float32Array(logits.length);
-  for (let row = 0; row < rows; row++) {
-    const offset = row * outputs;
-    if (task.type === 'multilabel') {
-      for (let output = 0; output < outputs; output++) data[offset + output] = 1 / (1 + Math.exp(-logits[offset + output]!));
-      continue;
-    }
-    let largest = -Infinity;
-    for (let output = 0; output < outputs; output++) largest = Math.max(largest, logits[offset + output]!);
-    let sum = 0;
-    for (let output = 0; output < outputs; output++) sum += Math.exp(logits[offset + output]! - largest);
-    for (let output = 0; output < outputs; output++) data[offset + output] = Math.exp(logits[offset + output]! - largest) / sum;
-  }
-  return { data, shape: [rows, outputs] };
 }

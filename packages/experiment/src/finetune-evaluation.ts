@@ -9,9 +9,9 @@ import {
   measureThroughput,
   resolveSettings,
   scaleThroughput,
-  type FinetuneBackboneFactory,
   type ImageSplit,
 } from '@medssl/protocol-finetune';
+import type { TrainableBackboneFactory } from '@medssl/training';
 import { fileCheckpointStore } from '@medssl/protocol-finetune/node';
 import { TfjsBackendError, createTfjsModel, useTfjsBackend, type TfjsBackendName } from '@medssl/runtime-tfjs';
 import type { Backbone, CanonicalWeights, Dataset, DatasetSizes, Modality, RawImage, Sample } from '@medssl/spec';
@@ -109,7 +109,7 @@ export async function runFinetuneEvaluation(options: FinetuneEvaluationOptions):
   // Weights load on first use: a run resumed from a finished checkpoint, or refused, needs none.
   let weightsLoading: Promise<CanonicalWeights> | undefined;
   const weights = () => (weightsLoading ??= loadBackboneWeights(backbone, options.weightsPath, weightsSeed));
-  const createBackbone: FinetuneBackboneFactory = async (tensors) => {
+  const createBackbone: TrainableBackboneFactory = async (tensors) => {
     const initial = await weights();
     return createTfjsModel(backbone, tensors ? { ...initial, tensors } : initial, frozenStages === undefined ? {} : { frozenStages });
   };

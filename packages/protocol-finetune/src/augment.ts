@@ -1,8 +1,8 @@
 import { bitDepthOf, checkRawImage, preprocessedShape, preprocessInto, roundHalfToEven, validatePreprocessing, type Rng } from '@medssl/core';
 import type { Modality, Preprocessing, RawImage } from '@medssl/spec';
+import type { ImageLayout } from '@medssl/training';
 
 export type { Modality };
-import type { ImageLayout } from './model.js';
 
 // What the images show (a dataset's `modality`) decides which augmentations make sense: pathology patches
 // and fundus photographs have no canonical orientation, so any flip or quarter turn gives a valid image; a

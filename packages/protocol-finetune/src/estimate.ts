@@ -1,10 +1,10 @@
 import { createRng, outputCount } from '@medssl/core';
-import { AdamW } from '@medssl/training';
+import { AdamW, classificationLoss, trainableParameters } from '@medssl/training';
 import type { RawImage, Task } from '@medssl/spec';
 import * as tf from '@tensorflow/tfjs-core';
 import { AUGMENTATION_POLICIES, drawAugmentation, inputSize, writeAugmentedImage, writeEvaluationImage } from './augment.js';
 import { resolveSettings, type FinetuneOptions } from './finetune.js';
-import { LinearHead, headLoss, trainableParameters } from './model.js';
+import { LinearHead, checkEmbeddings } from './model.js';
 
 /** Seconds per image of training (augmentation, forward, backward, AdamW step) and of scoring, as measured. */
 export interface Throughput {
@@ -57,7 +57,7 @@ export async function measureThroughput(options: MeasureThroughputOptions): Prom
     { parameters: trainableParameters(backbone.trainableVariables), learningRate: settings.backboneLearningRate, weightDecay: settings.weightDecay },
     { parameters: trainableParameters(head.variables), learningRate: settings.headLearningRate, weightDecay: settings.weightDecay },
   ]);
-  const layout = backbone.inputLayout ?? 'NCHW';
+  const layout = backbone.inputLayout;
   const shape = (count: number): [number, number, number, number] => (layout === 'NCHW' ? [count, 3, size.height, size.width] : [count, size.height, size.width, 3]);
   const imageValues = 3 * size.height * size.width;
   const scratch = new Float32Array(imageValues);
@@ -77,7 +77,11 @@ export async function measureThroughput(options: MeasureThroughputOptions): Prom
         task.type === 'multilabel'
           ? tf.tensor2d(Float32Array.from({ length: count * outputs }, (_, index) => index % 2), [count, outputs])
           : tf.tensor1d(Int32Array.from({ length: count }, (_, index) => index % outputs), 'int32');
-      const { value, grads } = tf.variableGrads(() => headLoss(task, backbone.embed(batch, true), head, targets), optimizer.variables);
+      const { value, grads } = tf.variableGrads(() => {
+        const embeddings = backbone.embed(batch, true);
+        checkEmbeddings(embeddings, head);
+        return classificationLoss(task, head.logits(embeddings), targets);
+      }, optimizer.variables);
       await value.data();
       const updating = performance.now();
       optimizer.step(grads, 1);

@@ -1,9 +1,9 @@
 import { useTfjsBackend } from '@medssl/runtime-tfjs';
 import type { Preprocessing, Task } from '@medssl/spec';
 import { describeWithSharedData } from '@medssl/test-data';
+import { memoryCheckpointStore } from '@medssl/training';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, expect, it } from 'vitest';
-import { memoryCheckpointStore } from './checkpoint.js';
 import { finetune, runFinetune, type FinetuneInput, type FinetuneOptions, type ImageSplit } from './finetune.js';
 import { finetuneLabelFractions } from './fractions.js';
 import { PCAM_TASK, pcamSplits } from './__fixtures__/pcam.js';

@@ -1,6 +1,24 @@
 import { createRng, outputCount, validateTargets, validateTask } from '@medssl/core';
-import { computeMetrics, metricsForTask } from '@medssl/metrics';
-import { AdamW, EarlyStopping, scheduleFactor } from '@medssl/training';
+import { computeMetrics } from '@medssl/metrics';
+import {
+  checkTrainableBackbone,
+  classificationLoss,
+  decisionsFromLogits,
+  probabilitiesFromLogits,
+  targetTensor,
+  tensorsUnder,
+  trainEpochs,
+  trainableParameters,
+  type CheckpointStore,
+  type EpochLoop,
+  type EpochPlan,
+  type EpochRecord,
+  type ImageLayout,
+  type RunSummary,
+  type TrainableBackbone,
+  type TrainableBackboneFactory,
+  type TrainingModel,
+} from '@medssl/training';
 import type { Preprocessing, Protocol, ProtocolResult, RawImage, TargetArray, Task, Tensor } from '@medssl/spec';
 import { SPECIFICATION_VERSION } from '@medssl/spec';
 import * as tf from '@tensorflow/tfjs-core';
@@ -16,29 +34,8 @@ import {
   type CropRanges,
   type Modality,
 } from './augment.js';
-import {
-  BACKBONE_PREFIX,
-  CHECKPOINT_FORMAT,
-  FIRST_MOMENT_PREFIX,
-  HEAD_PREFIX,
-  SECOND_MOMENT_PREFIX,
-  configDifference,
-  modelTensors,
-  tensorsUnder,
-  type CheckpointState,
-  type CheckpointStore,
-  type EpochRecord,
-} from './checkpoint.js';
-import {
-  LinearHead,
-  checkHeadFits,
-  decisionsFromLogits,
-  probabilitiesFromLogits,
-  headLoss,
-  trainableParameters,
-  type FinetuneBackbone,
-  type FinetuneBackboneFactory,
-} from './model.js';
+import { BACKBONE_PREFIX, CHECKPOINT_FORMAT, HEAD_PREFIX } from './checkpoint.js';
+import { LinearHead, checkEmbeddings, checkHeadFits } from './model.js';
 
 /** The labelled images of one split, decoded on request (the caller decides what to cache). */
 export interface ImageSplit {
@@ -62,7 +59,7 @@ export interface FinetuneInput {
 
 export interface FinetuneOptions {
   /** Builds the backbone: from its pretrained weights, or from a checkpoint's tensors. */
-  readonly backbone: FinetuneBackboneFactory;
+  readonly backbone: TrainableBackboneFactory;
   /**
    * The backbone's evaluation preprocessing (resize, centre crop, normalisation). Validation and test
    * images get exactly this; training images a random resized crop to the same size, normalised alike.
@@ -193,7 +190,155 @@ export function finetune(options: FinetuneOptions): Protocol<FinetuneInput, Fine
 export async function runFinetune(input: FinetuneInput, options: FinetuneOptions): Promise<FinetuneResult> {
   const started = performance.now();
   const settings = resolveSettings(options);
+  const trainRows = checkInput(input);
+  if (!tf.getBackend()) throw new Error("finetune: no tfjs backend is active; start one first (useTfjsBackend('wasm') from @medssl/runtime-tfjs)");
+  const run = input.run ?? `seed${input.seed}-rows${trainRows.length}`;
+  const trained = await trainEpochs(finetuneLoop(input, options, settings, trainRows, run));
+  const { history, bestEpoch, stop } = trained;
+  const result = trained.fromCheckpoint ? trained.result : trained.outcome;
+  return { ...result, history, bestEpoch, stop, fromCheckpoint: trained.fromCheckpoint, seconds: (performance.now() - started) / 1000 };
+}
+
+/** The backbone and head being finetuned. */
+interface FinetuneModel extends TrainingModel<ImageBatch> {
+  readonly backbone: TrainableBackbone;
+  readonly head: LinearHead;
+}
+
+/** Augmented training images in the backbone's layout, and their targets. */
+interface ImageBatch {
+  readonly images: tf.Tensor4D;
+  readonly targets: tf.Tensor;
+}
+
+/** Finetuning as @medssl/training's epoch loop: what it trains, on which batches, and how it scores. */
+function finetuneLoop(input: FinetuneInput, options: FinetuneOptions, settings: FinetuneSettings, trainRows: Int32Array, run: string): EpochLoop<ImageBatch, FinetuneModel, ProtocolResult> {
   const { task, signal } = input;
+  const stepsPerEpoch = Math.ceil(trainRows.length / settings.batchSize);
+  const totalSteps = settings.epochs * stepsPerEpoch;
+  const store = options.checkpoints;
+  return {
+    name: 'finetune',
+    task,
+    epochs: settings.epochs,
+    patience: settings.patience,
+    schedule: { totalSteps, warmupSteps: Math.min(settings.warmupEpochs * stepsPerEpoch, totalSteps - 1) },
+    lossReadback: 'step',
+    build: (tensors) => buildModel(task, options, settings, input.seed, run, tensors),
+    planEpoch: (epoch, model) => planEpoch(input, settings, trainRows, epoch, model.backbone.inputLayout),
+    validate: async (model) => metricsOf(task, input.val.targets, await scoreSplit(model.backbone, model.head, input.val, settings, signal), 'validation'),
+    test: (model, summary) => testResult(input, settings, model, summary),
+    diverged: (loss, epoch, step) =>
+      new Error(`finetune: the training loss became ${loss} at epoch ${epoch + 1}${step === undefined ? '' : `, step ${step + 1}`}; lower the learning rates`),
+    ...(store
+      ? {
+          checkpoints: {
+            store,
+            run,
+            format: CHECKPOINT_FORMAT,
+            config: runConfig(settings, task, input.seed, trainRows, options.backboneIdentity),
+            resume: options.resume ?? false,
+            random: { seed: input.seed, stream: epochStream },
+            result: ({ scores: _scores, ...stored }) => stored,
+          },
+        }
+      : {}),
+    ...(signal ? { signal } : {}),
+    beforeTraining: (firstEpoch) => options.beforeTraining?.(run, firstEpoch),
+    onEpoch: (record) => options.onEpoch?.(record, run),
+  };
+}
+
+/** Each epoch draws its order and augmentations from its own stream: a resumed run continues exactly. */
+function epochStream(epoch: number): string {
+  return `finetune/epoch-${epoch}`;
+}
+
+/** The backbone (pretrained, or from a checkpoint's tensors) and the head (initial, or from the tensors). */
+async function buildModel(task: Task, options: FinetuneOptions, settings: FinetuneSettings, seed: number, run: string, tensors?: ReadonlyMap<string, Tensor>): Promise<FinetuneModel> {
+  const backbone = await options.backbone(tensors ? tensorsUnder(tensors, BACKBONE_PREFIX) : undefined);
+  let head: LinearHead | undefined;
+  try {
+    checkTrainableBackbone(backbone, 'finetune: the backbone');
+    head = tensors ? headFrom(tensors, run) : LinearHead.initial(backbone.dimension, outputCount(task), seed);
+    checkHeadFits(task, head, backbone.dimension);
+  } catch (error) {
+    head?.dispose();
+    backbone.dispose();
+    throw error;
+  }
+  const trainedHead = head;
+  return {
+    backbone,
+    head: trainedHead,
+    groups: [
+      { parameters: trainableParameters(backbone.trainableVariables), learningRate: settings.backboneLearningRate, weightDecay: settings.weightDecay },
+      { parameters: trainableParameters(trainedHead.variables), learningRate: settings.headLearningRate, weightDecay: settings.weightDecay },
+    ],
+    loss: (batch) => {
+      const embeddings = backbone.embed(batch.images, true);
+      checkEmbeddings(embeddings, trainedHead);
+      return classificationLoss(task, trainedHead.logits(embeddings), batch.targets);
+    },
+    tensors: () => modelTensorsOf(backbone, trainedHead),
+    dispose: () => {
+      trainedHead.dispose();
+      backbone.dispose();
+    },
+  };
+}
+
+/** An epoch's batches: the training rows shuffled by the epoch's stream, each image augmented from it. */
+function planEpoch(input: FinetuneInput, settings: FinetuneSettings, trainRows: Int32Array, epoch: number, layout: ImageLayout): EpochPlan<ImageBatch> {
+  const rng = createRng(input.seed).fork(epochStream(epoch));
+  const order = rng.shuffle(trainRows.slice());
+  const { batchSize } = settings;
+  const batches = Array.from({ length: Math.ceil(order.length / batchSize) }, (_, index) => order.subarray(index * batchSize, Math.min(order.length, (index + 1) * batchSize)));
+  const policy = AUGMENTATION_POLICIES[settings.modality];
+  const size = inputSize(settings.preprocessing);
+  const imageValues = 3 * size.height * size.width;
+  const scratch = new Float32Array(imageValues);
+  return {
+    batches,
+    // Batches load in order, so the augmentations draw from the stream in the same order every run.
+    load: async (rows) => {
+      const images = await loadImages(input.train, rows);
+      const values = new Float32Array(rows.length * imageValues);
+      images.forEach((image, index) => {
+        const augmentation = drawAugmentation(rng, image, size, policy, settings.cropRanges);
+        writeAugmentedImage(image, augmentation, settings.preprocessing, values, index, layout, scratch);
+      });
+      return { images: tf.tensor4d(values, batchShape(layout, rows.length, size)), targets: targetTensor(input.train.targets, rows) };
+    },
+    dispose: (batch) => tf.dispose([batch.images, batch.targets]),
+  };
+}
+
+/** The test split scored by the kept model, as the protocol's result. */
+async function testResult(input: FinetuneInput, settings: FinetuneSettings, model: FinetuneModel, summary: RunSummary): Promise<ProtocolResult> {
+  const { task } = input;
+  const logits = await scoreSplit(model.backbone, model.head, input.test, settings, input.signal);
+  const test = computeOrExplain(task, input.test.targets, logits, 'test');
+  return {
+    metrics: test.metrics,
+    validation: summary.history[summary.bestEpoch]!.validation,
+    selected: {
+      epochs: summary.bestEpoch + 1,
+      epochsRun: summary.history.length,
+      stop: summary.stop,
+      backboneLearningRate: settings.backboneLearningRate,
+      headLearningRate: settings.headLearningRate,
+      batchSize: settings.batchSize,
+      modality: settings.modality,
+    },
+    scores: probabilitiesFromLogits(task, logits, input.test.targets.shape[0]),
+    ...(test.perLabel ? { perLabel: test.perLabel } : {}),
+  };
+}
+
+/** Checks the splits against the task and each other; returns the training rows. */
+function checkInput(input: FinetuneInput): Int32Array {
+  const { task } = input;
   validateTask(task, 'finetune: task');
   for (const split of ['train', 'val', 'test'] as const) {
     validateTargets(task, input[split].targets, `finetune: ${split} targets`);
@@ -201,192 +346,7 @@ export async function runFinetune(input: FinetuneInput, options: FinetuneOptions
       throw new RangeError(`finetune: the ${split} split has ${input[split].ids.length} ids and ${input[split].targets.shape[0]} targets`);
     }
   }
-  const trainRows = checkTrainRows(task, input.train, input.trainRows);
-  const primary = metricsForTask(task).find((metric) => metric.id === task.primaryMetric);
-  if (primary === undefined) {
-    throw new RangeError(`finetune: the task's primary metric '${task.primaryMetric}' is not one @medssl/metrics computes for a ${task.type} task; early stopping needs it`);
-  }
-  if (!tf.getBackend()) throw new Error("finetune: no tfjs backend is active; start one first (useTfjsBackend('wasm') from @medssl/runtime-tfjs)");
-  const run = input.run ?? `seed${input.seed}-rows${trainRows.length}`;
-  const config = runConfig(settings, task, input.seed, trainRows, options.backboneIdentity);
-  const store = options.checkpoints;
-
-  const saved = store ? await store.load(run) : undefined;
-  if (saved !== undefined) {
-    if (!options.resume) {
-      throw new Error(`finetune: run ${run} already has a checkpoint in ${store!.location} (epoch ${saved.state.epochsCompleted}); resume it, or remove it to start again`);
-    }
-    if (saved.state.format !== CHECKPOINT_FORMAT) throw new Error(`finetune: checkpoint of run ${run} in ${store!.location} has format ${JSON.stringify(saved.state.format)}, expected ${CHECKPOINT_FORMAT}`);
-    const difference = configDifference(config, saved.state.config);
-    if (difference !== undefined) throw new Error(`finetune: cannot resume run ${run} from ${store!.location}: the settings differ (${difference})`);
-    if (saved.state.result !== undefined) {
-      return {
-        ...saved.state.result,
-        history: saved.state.history,
-        bestEpoch: saved.state.bestEpoch,
-        stop: saved.state.stop ?? 'epochs',
-        fromCheckpoint: true,
-        seconds: (performance.now() - started) / 1000,
-      };
-    }
-  }
-
-  const outputs = outputCount(task);
-  await options.beforeTraining?.(run, saved?.state.epochsCompleted ?? 0);
-  const savedTensors = saved ? await saved.tensors() : undefined;
-  let backbone: FinetuneBackbone = await options.backbone(savedTensors ? tensorsUnder(savedTensors, BACKBONE_PREFIX) : undefined);
-  let head: LinearHead | undefined;
-  let optimizer: AdamW | undefined;
-  try {
-    checkBackbone(backbone);
-    head = savedTensors ? headFrom(savedTensors, run) : LinearHead.initial(backbone.dimension, outputs, input.seed);
-    checkHeadFits(task, head, backbone.dimension);
-    optimizer = new AdamW([
-      { parameters: trainableParameters(backbone.trainableVariables), learningRate: settings.backboneLearningRate, weightDecay: settings.weightDecay },
-      { parameters: trainableParameters(head.variables), learningRate: settings.headLearningRate, weightDecay: settings.weightDecay },
-    ]);
-    if (saved && savedTensors) optimizer.restore({ steps: saved.state.optimizerSteps, moments: momentsFrom(savedTensors, optimizer.variables.length, run) });
-
-    const stepsPerEpoch = Math.ceil(trainRows.length / settings.batchSize);
-    const totalSteps = settings.epochs * stepsPerEpoch;
-    const warmupSteps = Math.min(settings.warmupEpochs * stepsPerEpoch, totalSteps - 1);
-    const stopping = new EarlyStopping(settings.patience, primary.higherIsBetter);
-    const history: EpochRecord[] = [...(saved?.state.history ?? [])];
-    for (const record of history) stopping.observe(record.epoch, record.validation[task.primaryMetric]!);
-    let bestTensors: ReadonlyMap<string, Tensor> | undefined;
-    let stop: 'patience' | 'epochs' = 'epochs';
-    const policy = AUGMENTATION_POLICIES[settings.modality];
-    const size = inputSize(settings.preprocessing);
-    const layout = backbone.inputLayout ?? 'NCHW';
-    const imageValues = 3 * size.height * size.width;
-    const scratch = new Float32Array(imageValues);
-
-    for (let epoch = history.length; epoch < settings.epochs && !stopping.shouldStop; epoch++) {
-      const epochStarted = performance.now();
-      const rng = createRng(input.seed).fork(`finetune/epoch-${epoch}`);
-      const order = rng.shuffle(trainRows.slice());
-      let lossSum = 0;
-      let factor = 0;
-      const batchRows = (index: number) => order.subarray(index * settings.batchSize, Math.min(order.length, (index + 1) * settings.batchSize));
-      let pending = loadImages(input.train, batchRows(0));
-      for (let batchIndex = 0; batchIndex < stepsPerEpoch; batchIndex++) {
-        signal?.throwIfAborted();
-        const rows = batchRows(batchIndex);
-        const images = await pending;
-        // The next batch decodes while this one trains.
-        if (batchIndex + 1 < stepsPerEpoch) pending = loadImages(input.train, batchRows(batchIndex + 1));
-        const values = new Float32Array(rows.length * imageValues);
-        images.forEach((image, index) => {
-          const augmentation = drawAugmentation(rng, image, size, policy, settings.cropRanges);
-          writeAugmentedImage(image, augmentation, settings.preprocessing, values, index, layout, scratch);
-        });
-        factor = scheduleFactor(optimizer.stepCount, totalSteps, warmupSteps);
-        const batch = tf.tensor4d(values, batchShape(layout, rows.length, size));
-        const targets = targetTensor(input.train.targets, rows);
-        try {
-          const { value, grads } = tf.variableGrads(() => headLoss(task, backbone.embed(batch, true), head!, targets), optimizer.variables);
-          try {
-            optimizer.step(grads, factor);
-            const loss = (await value.data())[0]!;
-            if (!Number.isFinite(loss)) throw new Error(`finetune: the training loss became ${loss} at epoch ${epoch + 1}, step ${batchIndex + 1}; lower the learning rates`);
-            lossSum += loss * rows.length;
-          } finally {
-            tf.dispose([value, ...Object.values(grads)]);
-          }
-        } finally {
-          tf.dispose([batch, targets]);
-        }
-      }
-
-      const validationLogits = await scoreSplit(backbone, head, input.val, settings, signal);
-      const validation = metricsOf(task, input.val.targets, validationLogits, 'validation');
-      const isBest = stopping.observe(epoch, validation[task.primaryMetric]!);
-      const record: EpochRecord = {
-        epoch,
-        loss: lossSum / trainRows.length,
-        validation,
-        learningRateFactor: factor,
-        seconds: (performance.now() - epochStarted) / 1000,
-        best: isBest,
-      };
-      history.push(record);
-      const needTensors = isBest || store !== undefined;
-      const tensors = needTensors ? await snapshot(backbone, head, store ? optimizer : undefined) : undefined;
-      if (isBest) bestTensors = modelTensors(tensors!);
-      if (stopping.shouldStop) stop = 'patience';
-      if (store) {
-        const state: CheckpointState = {
-          format: CHECKPOINT_FORMAT,
-          run,
-          config,
-          epochsCompleted: epoch + 1,
-          optimizerSteps: optimizer.stepCount,
-          history,
-          bestEpoch: stopping.best.epoch,
-          random: { seed: input.seed, nextStream: `finetune/epoch-${epoch + 1}` },
-        };
-        await store.save(state, tensors!, isBest);
-      }
-      await options.onEpoch?.(record, run);
-    }
-    if (stopping.shouldStop) stop = 'patience';
-
-    const bestEpoch = stopping.best.epoch;
-    const stepsTaken = optimizer.stepCount;
-    if (bestEpoch < 0) throw new Error(`finetune: no epoch gave a finite validation ${task.primaryMetric}; nothing to keep`);
-    const lastEpoch = history.length - 1;
-    if (bestEpoch !== lastEpoch) {
-      // The best epoch's weights score the test split: rebuild the model from them.
-      bestTensors ??= await bestFromStore(store, run);
-      optimizer.dispose();
-      optimizer = undefined;
-      backbone.dispose();
-      head.dispose();
-      head = undefined;
-      backbone = await options.backbone(tensorsUnder(bestTensors, BACKBONE_PREFIX));
-      checkBackbone(backbone);
-      head = headFrom(bestTensors, run);
-    }
-    const testLogits = await scoreSplit(backbone, head, input.test, settings, signal);
-    const test = computeOrExplain(task, input.test.targets, testLogits, 'test');
-    const rows = input.test.targets.shape[0];
-    const bestRecord = history[bestEpoch]!;
-    const result: ProtocolResult = {
-      metrics: test.metrics,
-      validation: bestRecord.validation,
-      selected: {
-        epochs: bestEpoch + 1,
-        epochsRun: history.length,
-        stop,
-        backboneLearningRate: settings.backboneLearningRate,
-        headLearningRate: settings.headLearningRate,
-        batchSize: settings.batchSize,
-        modality: settings.modality,
-      },
-      scores: { data: probabilitiesFromLogits(task, testLogits, rows), shape: [rows, outputs] },
-      ...(test.perLabel ? { perLabel: test.perLabel } : {}),
-    };
-    if (store) {
-      const { scores: _scores, ...stored } = result;
-      await store.finish({
-        format: CHECKPOINT_FORMAT,
-        run,
-        config,
-        epochsCompleted: history.length,
-        optimizerSteps: stepsTaken,
-        history,
-        bestEpoch,
-        random: { seed: input.seed, nextStream: `finetune/epoch-${history.length}` },
-        stop,
-        result: stored,
-      });
-    }
-    return { ...result, history, bestEpoch, stop, fromCheckpoint: false, seconds: (performance.now() - started) / 1000 };
-  } finally {
-    optimizer?.dispose();
-    head?.dispose();
-    backbone.dispose();
-  }
+  return checkTrainRows(task, input.train, input.trainRows);
 }
 
 /** The settings a checkpoint must share with the run that resumes it. */
@@ -435,12 +395,6 @@ function checkTrainRows(task: Task, train: ImageSplit, trainRows: Int32Array | u
   return rows;
 }
 
-function checkBackbone(backbone: FinetuneBackbone): void {
-  if (!Number.isSafeInteger(backbone.dimension) || backbone.dimension < 1) throw new RangeError(`finetune: the backbone's dimension is ${String(backbone.dimension)}`);
-  if (backbone.inputLayout !== undefined && backbone.inputLayout !== 'NCHW' && backbone.inputLayout !== 'NHWC') throw new RangeError(`finetune: the backbone's inputLayout must be NCHW or NHWC, got ${JSON.stringify(backbone.inputLayout)}`);
-  if (typeof backbone.embed !== 'function') throw new TypeError('finetune: the backbone has no embed(images, training) method');
-}
-
 function batchShape(layout: 'NCHW' | 'NHWC', count: number, size: { height: number; width: number }): [number, number, number, number] {
   return layout === 'NCHW' ? [count, 3, size.height, size.width] : [count, size.height, size.width, 3];
 }
@@ -452,18 +406,8 @@ function loadImages(split: ImageSplit, rows: Int32Array): Promise<RawImage[]> {
   return loading;
 }
 
-function targetTensor(targets: TargetArray, rows: Int32Array): tf.Tensor {
-  if (targets.type === 'class') return tf.tensor1d(Int32Array.from(rows, (row) => targets.data[row]!), 'int32');
-  const labels = targets.shape[1];
-  const values = new Float32Array(rows.length * labels);
-  rows.forEach((row, index) => {
-    for (let label = 0; label < labels; label++) values[index * labels + label] = targets.data[row * labels + label]!;
-  });
-  return tf.tensor2d(values, [rows.length, labels]);
-}
-
 /** Logits `[n, outputs]` of every row of a split, with the evaluation preprocessing. */
-async function scoreSplit(backbone: FinetuneBackbone, head: LinearHead, split: ImageSplit, settings: FinetuneSettings, signal: AbortSignal | undefined): Promise<Float32Array> {
+async function scoreSplit(backbone: TrainableBackbone, head: LinearHead, split: ImageSplit, settings: FinetuneSettings, signal: AbortSignal | undefined): Promise<Float32Array> {
   const rows = split.targets.shape[0];
   const size = inputSize(settings.preprocessing);
   const imageValues = 3 * size.height * size.width;
@@ -478,7 +422,7 @@ async function scoreSplit(backbone: FinetuneBackbone, head: LinearHead, split: I
     const images = await pending!;
     if (start + chunk < rows) pending = loadImages(split, rowsOf(start + chunk));
     const values = new Float32Array(batchRows.length * imageValues);
-    const layout = backbone.inputLayout ?? 'NCHW';
+    const layout = backbone.inputLayout;
     images.forEach((image, index) => writeEvaluationImage(image, settings.preprocessing, values, index, layout, scratch, split.ids[batchRows[index]!]));
     const output = tf.tidy(() => head.logits(backbone.embed(tf.tensor4d(values, batchShape(layout, batchRows.length, size)), false)));
     try {
@@ -492,9 +436,8 @@ async function scoreSplit(backbone: FinetuneBackbone, head: LinearHead, split: I
 
 function computeOrExplain(task: Task, targets: TargetArray, logits: Float32Array, split: 'validation' | 'test') {
   const rows = targets.shape[0];
-  const outputs = logits.length / Math.max(rows, 1);
   try {
-    return computeMetrics(task, targets, { data: decisionsFromLogits(task, logits, rows), shape: [rows, outputs] });
+    return computeMetrics(task, targets, decisionsFromLogits(task, logits, rows));
   } catch (error) {
     throw new RangeError(`finetune: cannot score the ${split} split (${rows} rows): ${(error as Error).message}`);
   }
@@ -504,21 +447,13 @@ function metricsOf(task: Task, targets: TargetArray, logits: Float32Array, split
   return computeOrExplain(task, targets, logits, split).metrics;
 }
 
-/** Backbone, head and (with an optimiser) AdamW's moments, as named host tensors. */
-async function snapshot(backbone: FinetuneBackbone, head: LinearHead, optimizer: AdamW | undefined): Promise<Map<string, Tensor>> {
+/** The backbone's canonical weights and the head, as named host tensors (what `buildModel` rebuilds from). */
+async function modelTensorsOf(backbone: TrainableBackbone, head: LinearHead): Promise<Map<string, Tensor>> {
   const tensors = new Map<string, Tensor>();
   for (const [name, tensor] of (await backbone.canonicalWeights()).tensors) tensors.set(BACKBONE_PREFIX + name, { data: tensor.data.slice(), shape: [...tensor.shape] });
   const { weight, bias } = await head.values();
   tensors.set(`${HEAD_PREFIX}weight`, weight);
   tensors.set(`${HEAD_PREFIX}bias`, bias);
-  if (optimizer) {
-    const state = await optimizer.state();
-    state.moments.forEach((moment, index) => {
-      const key = String(index).padStart(4, '0');
-      tensors.set(FIRST_MOMENT_PREFIX + key, { data: moment.first, shape: moment.shape });
-      tensors.set(SECOND_MOMENT_PREFIX + key, { data: moment.second, shape: moment.shape });
-    });
-  }
   return tensors;
 }
 
@@ -527,22 +462,4 @@ function headFrom(tensors: ReadonlyMap<string, Tensor>, run: string): LinearHead
   const bias = tensors.get(`${HEAD_PREFIX}bias`);
   if (weight === undefined || bias === undefined) throw new Error(`finetune: checkpoint of run ${run} has no ${HEAD_PREFIX}weight and ${HEAD_PREFIX}bias`);
   return LinearHead.fromValues(weight, bias);
-}
-
-function momentsFrom(tensors: ReadonlyMap<string, Tensor>, count: number, run: string) {
-  return Array.from({ length: count }, (_, index) => {
-    const key = String(index).padStart(4, '0');
-    const first = tensors.get(FIRST_MOMENT_PREFIX + key);
-    const second = tensors.get(SECOND_MOMENT_PREFIX + key);
-    if (first === undefined || second === undefined) {
-      throw new Error(`finetune: checkpoint of run ${run} lacks the optimiser moments ${FIRST_MOMENT_PREFIX + key}; it holds moments for fewer than the ${count} trainable variables`);
-    }
-    return { first: first.data, second: second.data, shape: [...first.shape] };
-  });
-}
-
-async function bestFromStore(store: CheckpointStore | undefined, run: string): Promise<ReadonlyMap<string, Tensor>> {
-  const saved = store ? await store.load(run) : undefined;
-  if (saved === undefined) throw new Error(`finetune: the best epoch's weights of run ${run} are neither in memory nor in a checkpoint`);
-  return saved.bestTensors();
 }

@@ -23,10 +23,8 @@ export {
   writeAugmentedImage,
   writeEvaluationImage,
 } from './augment.js';
-export type { Augmentation, AugmentationPolicy, CropRanges } from './augment.js';
-export { LinearHead, decisionsFromLogits, headLoss, probabilitiesFromLogits, trainableParameters } from './model.js';
-export type { FinetuneBackbone, FinetuneBackboneFactory, ImageLayout } from './model.js';
-export { CHECKPOINT_FORMAT, memoryCheckpointStore } from './checkpoint.js';
-export type { CheckpointState, CheckpointStore, EpochRecord, SavedCheckpoint, StoredResult } from './checkpoint.js';
+export type { Augmentation, AugmentationPolicy, CropRanges, Modality } from './augment.js';
+export { LinearHead } from './model.js';
+export { CHECKPOINT_FORMAT } from './checkpoint.js';
 export { estimateSeconds, formatSeconds, measureThroughput, scaleThroughput } from './estimate.js';
 export type { MeasureThroughputOptions, RunPlan, Throughput } from './estimate.js';

@@ -1,5 +1,6 @@
 import { describeEmbedding, embeddingDimension, type Architecture, type Backbone, type CanonicalWeights, type EmbeddingDefinition, type ResNetArchitecture, type Tensor, type VisionTransformerArchitecture } from '@medssl/spec';
 import { canonicalTensorShapes, checkCanonicalTensors, describeArchitecture } from '@medssl/weights';
+import type { TrainableBackbone } from '@medssl/training';
 import * as tf from '@tensorflow/tfjs-core';
 import { TFJS_BACKENDS, TfjsBackendError, type TfjsBackendName } from './backend.js';
 import { ParameterStore } from './parameters.js';
@@ -27,7 +28,7 @@ export interface TfjsModelOptions {
  * A backbone in TensorFlow.js whose weights can train: the interface end-to-end DVME and finetuning use.
  * Tensors live on the tfjs backend active when the model was created.
  */
-export interface TfjsModel {
+export interface TfjsModel extends TrainableBackbone {
   /** The backbone id, e.g. `dino:vits16`. */
   readonly id: string;
   readonly architecture: Architecture;

@@ -15,49 +15,8 @@
 //   matrix products there.
 //
 // Everything a gradient reads must be `save`d: other tensors of the forward pass are disposed by then.
+import { operation, type OperationOptions } from '@medssl/training';
 import * as tf from '@tensorflow/tfjs-core';
-
-type Save = (tensors: tf.Tensor[]) => void;
-type Gradient = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[];
-
-interface OperationOptions {
-  /**
-   * Dispose the output's gradient once the inputs' gradients exist (default). Off for an operation whose
-   * output may be what a caller differentiates with a gradient of its own (a model's embedding).
-   */
-  readonly releaseOutputGradient?: boolean;
-}
-
-/**
- * One custom-gradient operation: `forward` gets the inputs and a save function and returns the value
- * and the gradient, which must return one tensor per input, in order. Tensors that need no gradient
- * (images, running statistics) are closed over rather than passed as inputs.
- */
-function operation<T extends tf.Tensor>(
-  inputs: tf.Tensor[],
-  forward: (inputs: tf.Tensor[], save: Save) => { value: T; gradient: Gradient },
-  options: OperationOptions = {},
-): T {
-  const release = options.releaseOutputGradient ?? true;
-  const custom = tf.customGrad<T>((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const save = args.pop() as tf.GradSaveFunc;
-    const { value, gradient } = forward(args as tf.Tensor[], save);
-    return {
-      value,
-      gradFunc: (dy: T, saved: tf.Tensor[]) => {
-        // tfjs calls gradient functions outside any scope of their own: without this tidy, every
-        // intermediate of every gradient would live until the whole backward pass ends.
-        const gradients = tf.tidy(() => gradient(dy, saved));
-        // tfjs files each returned tensor as an input's gradient and disposes it when that input's own
-        // gradient is released: each must be a tensor of its own, and not dy when dy is released.
-        const distinct = gradients.map((grad, index) => ((release && grad === dy) || gradients.indexOf(grad) < index ? grad.clone() : grad));
-        if (release) dy.dispose();
-        return distinct;
-      },
-    };
-  });
-  return custom(...inputs);
-}
 
 /** tfjs-wasm: transposed products and convolution gradients run fast only when rewritten (see above). */
 function rewriteForXnnpack(): boolean {

@@ -1,7 +1,7 @@
 import { createRng } from '@medssl/core';
 import type { Tensor } from '@medssl/spec';
 import * as tf from '@tensorflow/tfjs-core';
-import type { FinetuneBackbone, FinetuneBackboneFactory } from '../model.js';
+import type { TrainableBackbone, TrainableBackboneFactory } from '@medssl/training';
 
 /**
  * A small trainable backbone with the interface of runtime-tfjs's models (trainable variables, batch norm
@@ -49,7 +49,7 @@ export function smallBackboneWeights(seed: number, inputSide = 32): Map<string, 
 }
 
 /** Builds the backbone from canonical tensors (the seed's initial weights when none are given). */
-export function smallBackboneFactory(seed = 0, onCreate?: (backbone: FinetuneBackbone) => void, inputSide = 32): FinetuneBackboneFactory {
+export function smallBackboneFactory(seed = 0, onCreate?: (backbone: TrainableBackbone) => void, inputSide = 32): TrainableBackboneFactory {
   return async (tensors) => {
     const backbone = createSmallBackbone(tensors ?? smallBackboneWeights(seed, inputSide));
     onCreate?.(backbone);
@@ -57,7 +57,7 @@ export function smallBackboneFactory(seed = 0, onCreate?: (backbone: FinetuneBac
   };
 }
 
-export function createSmallBackbone(tensors: ReadonlyMap<string, Tensor>): FinetuneBackbone {
+export function createSmallBackbone(tensors: ReadonlyMap<string, Tensor>): TrainableBackbone {
   const inputs = tensors.get('layer1.weight')?.shape[0];
   if (inputs === undefined) throw new Error('small backbone: missing tensor layer1.weight');
   const variables = new Map<string, tf.Variable>();
@@ -70,6 +70,7 @@ export function createSmallBackbone(tensors: ReadonlyMap<string, Tensor>): Finet
   const get = <R extends tf.Rank>(name: string) => variables.get(name)! as tf.Variable<R>;
   let disposed = false;
   return {
+    id: 'test:small-backbone',
     dimension: WIDTHS[WIDTHS.length - 1]!,
     inputLayout: 'NCHW',
     trainableVariables: [...variables].filter(([name]) => !name.includes('running')).map(([, variable]) => variable),
