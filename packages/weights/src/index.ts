@@ -7,6 +7,7 @@ export {
   randomCanonicalWeights,
   resnetArchitecture,
   resnetDepth,
+  sameArchitecture,
   vitArchitecture,
 } from './canonical.js';
 export { mapToCanonical, stateDictInLayout, stripPrefixes } from './mapping.js';
