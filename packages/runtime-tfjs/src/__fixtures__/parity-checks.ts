@@ -1,8 +1,8 @@
 // Inference parity on one backend against @medssl/runtime-onnx, on the same canonical weights and images
 // (parity against PyTorch is @medssl/parity's describeRuntimeParity).
-import { type TestEmbedding } from '@medssl/parity';
+import { embeddingLayout, type TestEmbedding } from '@medssl/parity';
 import { onnxRuntime } from '@medssl/runtime-onnx';
-import type { Architecture, CanonicalWeights, Matrix, Tensor } from '@medssl/spec';
+import { describeEmbedding, type Architecture, type CanonicalWeights, type Matrix, type Tensor } from '@medssl/spec';
 import { architectures } from '@medssl/weights';
 import { describe, expect, it } from 'vitest';
 import type { TfjsBackendName } from '../backend.js';
@@ -42,20 +42,20 @@ async function embedWith(runtime: ReturnType<typeof onnxRuntime> | ReturnType<ty
   }
 }
 
-const describeEmbedding = (embedding: TestEmbedding) => (typeof embedding === 'string' ? embedding : JSON.stringify(embedding));
+const embeddingName = (embedding: TestEmbedding) => describeEmbedding(embeddingLayout(embedding));
 
 /** Embeddings of the tfjs runtime on `backend` against onnxruntime's, on the closed-form weights. */
 export function describeOnnxParity(backend: TfjsBackendName, cases: readonly OnnxParityCase[], record: (line: string) => void): void {
   describe(`tfjs-${backend} against @medssl/runtime-onnx`, () => {
     for (const { architecture, embedding, size, batch } of cases) {
       const model = named(architecture);
-      it(`${model.name} ${describeEmbedding(embedding)} at ${size}x${size}, batch ${batch}`, async () => {
+      it(`${model.name} ${embeddingName(embedding)} at ${size}x${size}, batch ${batch}`, async () => {
         const images = formulaImages(batch, size);
         const reference = await embedWith(onnxRuntime({ threads: 1 }), model, embedding, size, images);
         const actual = await embedWith(tfjsRuntime({ backend }), model, embedding, size, images);
         expect(actual.shape).toEqual(reference.shape);
         const error = relativeError(actual.data, reference.data);
-        record(`${backend} vs onnx, ${model.name} ${describeEmbedding(embedding)} at ${size}: ${error.toExponential(2)}`);
+        record(`${backend} vs onnx, ${model.name} ${embeddingName(embedding)} at ${size}: ${error.toExponential(2)}`);
         expect(error).toBeLessThanOrEqual(PARITY_TOLERANCE);
       });
     }
