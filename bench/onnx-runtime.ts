@@ -9,7 +9,7 @@
 // PyTorch runs in Debian's /usr/bin/python3 (python3-torch 1.13, python3-torchvision 0.14) twice: as
 // installed, and with `GLIBC_TUNABLES=glibc.malloc.hugetlb=1` plus channels_last for the ResNet (on the
 // 2-core Debian machines this repo is developed on, the default allocator makes PyTorch 1.13 several
-// times slower). The ViT is the module in packages/runtime-onnx/src/__fixtures__/make_fixtures.py. Weights are
+// times slower). The ViT is the module in packages/parity/fixtures/make_fixtures.py. Weights are
 // random on both sides: speed does not depend on them.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -71,7 +71,7 @@ async function measureOnnx(): Promise<void> {
 }
 await measureOnnx();
 
-const fixtures = fileURLToPath(new URL('../packages/runtime-onnx/src/__fixtures__/', import.meta.url));
+const fixtures = fileURLToPath(new URL('../packages/parity/fixtures/', import.meta.url));
 const pythonScript = `
 import json, sys, time
 import torch, torchvision

@@ -4,7 +4,7 @@
 A step is what @medssl/runtime-tfjs does in the bench: train-mode forward of a batch of 224x224 images,
 the loss sum(embedding * R) / batch, backward, and one AdamW update of every weight. ResNet-50 is
 torchvision's (pooled 2048-d features, channels_last: PyTorch's fastest layout for it on CPU); ViT-S/16 is
-DINO's (the module of packages/runtime-onnx/src/__fixtures__/make_fixtures.py), class tokens of the last 4
+DINO's (the module of packages/parity/fixtures/make_fixtures.py), class tokens of the last 4
 blocks. Run it as the bench does, with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (PyTorch's best allocator
 setting on these machines):
 
@@ -24,11 +24,11 @@ import torch
 import torchvision
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-_VIT = os.path.join(HERE, "..", "packages", "runtime-onnx", "src", "__fixtures__", "make_fixtures.py")
+_VIT = os.path.join(HERE, "..", "packages", "parity", "fixtures", "make_fixtures.py")
 
 
 def dino_vit_small():
-    spec = importlib.util.spec_from_file_location("runtime_onnx_fixtures", _VIT)
+    spec = importlib.util.spec_from_file_location("parity_fixtures", _VIT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     model = module.vit_small(16)

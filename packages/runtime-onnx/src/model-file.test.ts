@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { VisionTransformerArchitecture } from '@medssl/spec';
 import { classTokenEmbedding, DINO_POSITION_RESAMPLING, randomCanonicalWeights, vitArchitecture } from '@medssl/weights';
 import { afterAll, describe, expect, it } from 'vitest';
-import { testBackbone } from './__fixtures__/backbones.js';
+import { testBackbone } from '@medssl/parity';
 import { attribute, GraphBuilder } from './graph-builder.js';
 import { buildOnnxModel } from './model.js';
 import { onnxModelEmbedder } from './model-file.js';

@@ -1,6 +1,6 @@
-import { describeEmbedding, embeddingDimension, type Architecture, type EmbeddingLayout, type Tensor } from '@medssl/spec';
+import { embeddingDimension, type Architecture, type EmbeddingLayout, type Tensor } from '@medssl/spec';
 import { buildResNetGraph } from './resnet.js';
-import { buildVisionTransformerGraph } from './vision-transformer.js';
+import { buildVisionTransformerGraph, type VisionTransformerEmbedding } from './vision-transformer.js';
 
 export const MODEL_INPUT_NAME = 'image';
 export const MODEL_OUTPUT_NAME = 'embedding';
@@ -42,9 +42,9 @@ export function buildOnnxModel(architecture: Architecture, tensors: ReadonlyMap<
   return { bytes: graph.encode(PRODUCER_NAME), inputName: MODEL_INPUT_NAME, outputName: MODEL_OUTPUT_NAME, dimension };
 }
 
-/** The ViT embeddings the graph builds today: the class token of the last block, or of the last 4, after the final norm. */
-function visionTransformerEmbedding(embedding: EmbeddingLayout): 'cls' | 'cls-last-4' {
-  const name = describeEmbedding(embedding);
-  if (name !== 'cls' && name !== 'cls-last-4') throw new Error(`the ONNX ViT graph gives the 'cls' or 'cls-last-4' embedding, not '${name}'`);
-  return name;
+/** The token layout of a ViT's embedding (`embeddingDimension` has already refused every other kind). */
+function visionTransformerEmbedding(embedding: EmbeddingLayout): VisionTransformerEmbedding {
+  if (embedding.kind !== 'tokens') throw new Error(`a ViT gives a 'tokens' embedding, not '${embedding.kind}'`);
+  const { classTokens, patchMean, tokenNorm, outputNorm } = embedding;
+  return { classTokens, patchMean, tokenNorm, outputNorm };
 }

@@ -1,8 +1,8 @@
 import { describeRuntime } from '@medssl/spec/testing';
 import type { CanonicalWeights } from '@medssl/spec';
-import { architectures, randomCanonicalWeights } from '@medssl/weights';
+import { architectures, randomCanonicalWeights, vitArchitecture } from '@medssl/weights';
 import { describe, expect, it } from 'vitest';
-import { testBackbone } from './__fixtures__/backbones.js';
+import { testBackbone } from '@medssl/parity';
 import { onnxRuntime } from './runtime.js';
 
 // One set of weights per architecture for all the checks: generating them takes seconds.
@@ -17,6 +17,20 @@ const vits16 = testBackbone('random:vits16', architectures.vits16, 'cls-last-4')
 
 describeRuntime('onnx runtime, ResNet-50', async () => ({ runtime: onnxRuntime(), backbone: resnet50, weights: await randomWeights('resnet50'), options: { threads: 2 } }), { batchSize: 2 });
 describeRuntime('onnx runtime, ViT-S/16', async () => ({ runtime: onnxRuntime(), backbone: vits16, weights: await randomWeights('vits16') }), { batchSize: 3 });
+// DINOv2 with registers, small (SwiGLU, LayerScale, 4 registers, positions resampled by size with
+// antialiasing), with MAE's global pool: the contract holds for random weights of any description.
+const registersVit = vitArchitecture({
+  patchSize: 14,
+  embedDim: 48,
+  depth: 3,
+  heads: 3,
+  mlp: { kind: 'swiglu', hidden: 64 },
+  layerScale: true,
+  registers: 4,
+  positions: { grid: 5, resampling: { mode: 'bicubic', antialias: true } },
+});
+const globalPool = testBackbone('random:registers', registersVit, { kind: 'tokens', classTokens: 0, patchMean: true, tokenNorm: 'none', outputNorm: 'plain' }, 56);
+describeRuntime('onnx runtime, ViT with SwiGLU, LayerScale and registers', async () => ({ runtime: onnxRuntime(), backbone: globalPool, weights: await randomCanonicalWeights(registersVit, 0) }), { batchSize: 3 });
 
 describe('onnxRuntime', () => {
   it('reports the CPU execution provider and the input size of the preprocessing', async () => {

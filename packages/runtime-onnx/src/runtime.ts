@@ -1,5 +1,5 @@
-import { SPECIFICATION_VERSION, type Architecture, type Backbone, type CanonicalWeights, type Embedder, type Runtime, type RuntimeOptions } from '@medssl/spec';
-import { checkCanonicalTensors, describeArchitecture } from '@medssl/weights';
+import { SPECIFICATION_VERSION, type Backbone, type CanonicalWeights, type Embedder, type Runtime, type RuntimeOptions } from '@medssl/spec';
+import { checkCanonicalTensors, describeArchitecture, sameArchitecture } from '@medssl/weights';
 import { embeddingDimension } from '@medssl/spec';
 import { onnxModelEmbedder } from './model-file.js';
 import { inputShapeFromPreprocessing } from '@medssl/core';
@@ -24,11 +24,6 @@ export interface OnnxRuntimeOptions {
 
 export interface OnnxRuntime extends Runtime {
   readonly id: 'onnx';
-}
-
-function sameArchitecture(first: Architecture, second: Architecture): boolean {
-  const fields = new Set([...Object.keys(first), ...Object.keys(second)]);
-  return [...fields].every((field) => (first as unknown as Record<string, unknown>)[field] === (second as unknown as Record<string, unknown>)[field]);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { CanonicalWeights } from '@medssl/spec';
-import { architectures, canonicalTensorShapes, DINO_POSITION_RESAMPLING, vitArchitecture } from '@medssl/weights';
+import { architectures, canonicalTensorShapes, classTokenEmbedding, DINO_POSITION_RESAMPLING, vitArchitecture } from '@medssl/weights';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { formulaCanonicalWeights, formulaImages, formulaValues, relativeError, testBackbone, weightedSum } from './__fixtures__/reference.js';
@@ -8,10 +8,24 @@ import { createTfjsModel, type TfjsModel } from './model.js';
 import { tfjsRuntime } from './runtime.js';
 
 const tinyVit = vitArchitecture({ patchSize: 8, embedDim: 48, depth: 4, heads: 3, positions: { grid: 4, resampling: DINO_POSITION_RESAMPLING } });
+// DINOv2 with registers, small: SwiGLU, LayerScale, 4 registers, positions resampled by size with antialiasing.
+const registersVit = vitArchitecture({
+  patchSize: 8,
+  embedDim: 48,
+  depth: 3,
+  heads: 3,
+  mlp: { kind: 'swiglu', hidden: 64 },
+  layerScale: true,
+  registers: 4,
+  positions: { grid: 4, resampling: { mode: 'bicubic', antialias: true } },
+});
 const resnet = testBackbone('test:resnet50', architectures.resnet50, 'pooled', 32);
 const vit = testBackbone('test:vit', tinyVit, 'cls-last-4', 40);
+const registers = testBackbone('test:registers', registersVit, classTokenEmbedding(1, { patchMean: true }), 40);
+const globalPool = testBackbone('test:registers', registersVit, { kind: 'tokens', classTokens: 0, patchMean: true, tokenNorm: 'none', outputNorm: 'plain' }, 40);
 let resnetWeights: CanonicalWeights;
 let vitWeights: CanonicalWeights;
+let registersWeights: CanonicalWeights;
 
 const images = (count: number, size: number) => tf.tensor4d(formulaImages(count, size).data, [count, 3, size, size]);
 const names = (model: TfjsModel) => model.trainableVariables.map((variable) => variable.name.slice(variable.name.indexOf('/') + 1));
@@ -32,6 +46,7 @@ beforeAll(async () => {
   await useTfjsBackend('wasm');
   resnetWeights = formulaCanonicalWeights(architectures.resnet50);
   vitWeights = formulaCanonicalWeights(tinyVit);
+  registersWeights = formulaCanonicalWeights(registersVit);
 });
 
 describe('createTfjsModel', () => {
@@ -62,10 +77,25 @@ describe('createTfjsModel', () => {
       vitAll.dispose();
       vitFrozen.dispose();
     }
+    const withRegisters = createTfjsModel(registers, registersWeights);
+    const pooledFrozen = createTfjsModel(globalPool, registersWeights, { frozenStages: 1 });
+    try {
+      // Patch embedding (2), class token, positions, registers; per block as above with w12 and w3 for fc1 and fc2, and two γ; final norm.
+      expect(withRegisters.trainableVariables).toHaveLength(5 + 3 * (16 + 2) + 2);
+      expect(names(withRegisters).slice(0, 4)).toEqual(['patch_embed.proj.weight', 'patch_embed.proj.bias', 'cls_token', 'pos_embed']);
+      expect(names(withRegisters)).toContain('register_tokens');
+      expect(names(withRegisters)).toContain('blocks.2.ls2.gamma');
+      // Global pool reads no final norm: it holds no variable there that could lack a gradient.
+      expect(names(pooledFrozen).some((name) => name.startsWith('norm.'))).toBe(false);
+      expect(names(pooledFrozen).some((name) => /^(patch_embed|cls_token|pos_embed|register_tokens|blocks\.0\.)/.test(name))).toBe(false);
+    } finally {
+      withRegisters.dispose();
+      pooledFrozen.dispose();
+    }
   });
 
   it('exports exactly the weights it was given until they train', async () => {
-    for (const [backbone, weights] of [[resnet, resnetWeights], [vit, vitWeights]] as const) {
+    for (const [backbone, weights] of [[resnet, resnetWeights], [vit, vitWeights], [registers, registersWeights]] as const) {
       const model = createTfjsModel(backbone, weights, { frozenStages: 1 });
       try {
         const exported = await model.canonicalWeights();
@@ -75,7 +105,7 @@ describe('createTfjsModel', () => {
           expect(Buffer.from(exported.tensors.get(name)!.data.buffer).equals(Buffer.from(tensor.data.buffer)), name).toBe(true);
         }
         expect(exported.sha256).toMatch(/^[0-9a-f]{64}$/);
-        expect(exported.source).toMatch(/formula\(v1\), trained with @medssl\/runtime-tfjs/);
+        expect(exported.source).toMatch(/formula\(v2\), trained with @medssl\/runtime-tfjs/);
       } finally {
         model.dispose();
       }
@@ -86,7 +116,7 @@ describe('createTfjsModel', () => {
   });
 
   it('after a training step, exports weights that the frozen embedder reproduces', async () => {
-    for (const [backbone, weights, size] of [[resnet, resnetWeights, 32], [vit, vitWeights, 40]] as const) {
+    for (const [backbone, weights, size] of [[resnet, resnetWeights, 32], [vit, vitWeights, 40], [globalPool, registersWeights, 40]] as const) {
       const model = createTfjsModel(backbone, weights, { frozenStages: backbone === resnet ? 3 : 1 });
       const batch = images(4, size);
       try {
@@ -99,10 +129,13 @@ describe('createTfjsModel', () => {
           expect(changed).toContain('layer4.2.conv3.weight');
           expect(changed).toContain('layer4.0.bn1.running_var');
           expect(changed.some((name) => /^(conv1|bn1|layer[123])\./.test(name))).toBe(false);
-        } else {
+        } else if (backbone === vit) {
           expect(changed).toContain('blocks.1.attn.qkv.weight');
           expect(changed).toContain('norm.bias');
           expect(changed.some((name) => /^(patch_embed|cls_token|pos_embed|blocks\.0\.)/.test(name))).toBe(false);
+        } else {
+          expect(changed).toEqual(expect.arrayContaining(['blocks.1.mlp.w12.weight', 'blocks.1.ls1.gamma', 'blocks.2.mlp.w3.bias']));
+          expect(changed.some((name) => /^(patch_embed|cls_token|pos_embed|register_tokens|blocks\.0\.|norm\.)/.test(name))).toBe(false);
         }
         expect(trained.sha256).not.toBe(weights.sha256);
         const expected = model.embed(batch, false);
@@ -143,17 +176,19 @@ describe('createTfjsModel', () => {
   });
 
   it('keeps no tensor after embedding and training', () => {
-    const model = createTfjsModel(vit, vitWeights, { frozenStages: 1 });
-    const batch = images(2, 40);
-    try {
-      sgdStep(model, batch, 0.01); // first call makes the position resampling constants
-      const before = tf.memory().numTensors;
-      sgdStep(model, batch, 0.01);
-      tf.dispose(model.embed(batch, true));
-      expect(tf.memory().numTensors).toBe(before);
-    } finally {
-      model.dispose();
-      batch.dispose();
+    for (const [backbone, weights] of [[vit, vitWeights], [registers, registersWeights], [globalPool, registersWeights]] as const) {
+      const model = createTfjsModel(backbone, weights, { frozenStages: 1 });
+      const batch = images(2, 40);
+      try {
+        sgdStep(model, batch, 0.01); // first call makes the position resampling constants
+        const before = tf.memory().numTensors;
+        sgdStep(model, batch, 0.01);
+        tf.dispose(model.embed(batch, true));
+        expect(tf.memory().numTensors).toBe(before);
+      } finally {
+        model.dispose();
+        batch.dispose();
+      }
     }
   });
 
@@ -161,7 +196,7 @@ describe('createTfjsModel', () => {
     expect(() => createTfjsModel(resnet, resnetWeights, { frozenStages: 5 })).toThrow(/frozenStages must be an integer from -1 \(none\) to 4, got 5/);
     expect(() => createTfjsModel(vit, vitWeights, { frozenStages: 1.5 })).toThrow(/from -1 \(none\) to 4, got 1.5/);
     expect(() => createTfjsModel(vit, vitWeights, { batchNormMomentum: 2 })).toThrow(/batchNormMomentum must lie in \[0, 1\], got 2/);
-    expect(() => createTfjsModel(vit, resnetWeights)).toThrow(/test:vit is a ViT .* weights from formula\(v1\) are for a ResNet-50/);
+    expect(() => createTfjsModel(vit, resnetWeights)).toThrow(/test:vit is a ViT .* weights from formula\(v2\) are for a ResNet-50/);
     const model = createTfjsModel(vit, vitWeights);
     const nhwc = tf.zeros([1, 40, 40, 3]) as tf.Tensor4D;
     expect(() => model.embed(nhwc, false)).toThrow(/expected NCHW images of shape \[n, 3, height, width\], got \[1, 40, 40, 3\]/);

@@ -1,11 +1,11 @@
-import { describeEmbedding, embeddingDimension, type Architecture, type Backbone, type CanonicalWeights, type EmbeddingDefinition, type ResNetArchitecture, type Tensor, type VisionTransformerArchitecture } from '@medssl/spec';
-import { canonicalTensorShapes, checkCanonicalTensors, describeArchitecture } from '@medssl/weights';
+import { embeddingDimension, type Architecture, type Backbone, type CanonicalWeights, type EmbeddingDefinition, type ResNetArchitecture, type Tensor, type VisionTransformerArchitecture } from '@medssl/spec';
 import type { TrainableBackbone } from '@medssl/training';
+import { canonicalTensorShapes, checkCanonicalTensors, describeArchitecture, sameArchitecture } from '@medssl/weights';
 import * as tf from '@tensorflow/tfjs-core';
 import { TFJS_BACKENDS, TfjsBackendError, type TfjsBackendName } from './backend.js';
 import { ParameterStore } from './parameters.js';
 import { ResNet } from './resnet.js';
-import { LAST_BLOCKS, VisionTransformer } from './vision-transformer.js';
+import { VisionTransformer, type VisionTransformerEmbedding } from './vision-transformer.js';
 
 /** What the model needs of a backbone (a `Backbone` from a `@medssl/backbone-*` package fits). */
 export type TfjsModelBackbone = Pick<Backbone, 'id' | 'architecture' | 'embedding'>;
@@ -55,11 +55,6 @@ export interface TfjsModel extends TrainableBackbone {
   dispose(): void;
 }
 
-function sameArchitecture(first: Architecture, second: Architecture): boolean {
-  const fields = new Set([...Object.keys(first), ...Object.keys(second)]);
-  return [...fields].every((field) => (first as unknown as Record<string, unknown>)[field] === (second as unknown as Record<string, unknown>)[field]);
-}
-
 /** Checks weights against a backbone: architecture, every canonical tensor, the embedding's dimension. */
 export function checkBackboneWeights(backbone: TfjsModelBackbone, weights: CanonicalWeights): number {
   const { architecture } = backbone;
@@ -105,9 +100,9 @@ async function tensorsDigest(tensors: ReadonlyMap<string, Tensor>): Promise<stri
 
 /**
  * Builds a backbone in TensorFlow.js from canonical weights on the active backend (see
- * `useTfjsBackend`): torchvision's ResNet-50 (1x, 2x, 4x width) or a ViT in DINO's layout, with the
- * embedding the backbone defines. Weights become variables (`trainableVariables`), except in frozen
- * stages, which hold constants with batch norm folded in.
+ * `useTfjsBackend`): torchvision's ResNet (any block counts and width) or a ViT in DINO's, DINOv2's or
+ * MAE's layout, with the embedding the backbone defines. Weights become variables (`trainableVariables`),
+ * except in frozen stages, which hold constants with batch norm folded in.
  */
 export function createTfjsModel(backbone: TfjsModelBackbone, weights: CanonicalWeights, options: TfjsModelOptions = {}): TfjsModel {
   const dimension = checkBackboneWeights(backbone, weights);
@@ -167,9 +162,9 @@ export function createTfjsModel(backbone: TfjsModelBackbone, weights: CanonicalW
   };
 }
 
-/** The ViT embeddings the tfjs model builds today: the class token of the last block, or of the last 4, after the final norm. */
-function visionTransformerEmbedding(embedding: EmbeddingDefinition): 'cls' | 'cls-last-4' {
-  const name = describeEmbedding(embedding);
-  if (name !== 'cls' && name !== 'cls-last-4') throw new Error(`the tfjs ViT gives the 'cls' or 'cls-last-4' embedding, not '${name}'`);
-  return name;
+/** The token layout of a ViT's embedding (`checkBackboneWeights` has already refused every other kind). */
+function visionTransformerEmbedding(embedding: EmbeddingDefinition): VisionTransformerEmbedding {
+  if (embedding.kind !== 'tokens') throw new Error(`a ViT gives a 'tokens' embedding, not '${embedding.kind}'`);
+  const { classTokens, patchMean, tokenNorm, outputNorm } = embedding;
+  return { classTokens, patchMean, tokenNorm, outputNorm };
 }

@@ -6,7 +6,7 @@
 //   them: every operation on a path to a trainable variable is defined here, with its gradient.
 // - Memory: tfjs keeps, until the backward pass ends, every tensor an operation saves (on wasm as a copy)
 //   and every activation gradient. The operations here are fused (convolution + batch norm + residual +
-//   ReLU; query/key/value projections + attention; both MLP layers with GELU), save only what their
+//   ReLU; query/key/value projections + attention; both MLP layers with GELU or SwiGLU), save only what their
 //   gradients cannot recompute cheaply (a ReLU's mask as booleans), and release each output's gradient once
 //   the inputs' gradients exist: ResNet-50 and ViT-S/16 train at batch 16, 224x224, within wasm's 4 GiB.
 // - Speed on wasm: tfjs-wasm has no filter-gradient kernel for Conv2D and computes transposed matrix
@@ -117,9 +117,49 @@ export function mlp(x: tf.Tensor2D, fc1: Dense, fc2: Dense): tf.Tensor2D {
   });
 }
 
+/**
+ * DINOv2's SwiGLU MLP, `w3(silu(x1)·x2)` with `x1 | x2 = w12(x)` (the two halves of one linear's
+ * output), as one operation: it keeps `x` and w12's output and recomputes the gate for the gradient.
+ * silu(a) = a·σ(a), whose derivative is σ(a)·(1 + a·(1 − σ(a))).
+ */
+export function swiglu(x: tf.Tensor2D, w12: Dense, w3: Dense): tf.Tensor2D {
+  const hidden = w3.weight.shape[0];
+  return operation<tf.Tensor2D>([x, w12.weight, w12.bias, w3.weight, w3.bias], ([input, weight12, bias12, weight3, bias3], save) => {
+    const fused = affine(input!, weight12!, bias12!);
+    save([input!, weight12!, weight3!, fused]);
+    const [gate, value] = tf.split(fused, [hidden, hidden], 1) as [tf.Tensor2D, tf.Tensor2D];
+    return {
+      value: affine(tf.mul(tf.mul(gate, tf.sigmoid(gate)), value), weight3!, bias3!),
+      gradient: (dy, [savedInput, savedWeight12, savedWeight3, savedFused]) => {
+        const [savedGate, savedValue] = tf.split(savedFused!, [hidden, hidden], 1);
+        const sigmoid = tf.sigmoid(savedGate!);
+        const silu = tf.mul(savedGate!, sigmoid);
+        const weight3Gradient = transposedProduct(tf.mul(silu, savedValue!) as tf.Tensor2D, dy as tf.Tensor2D);
+        const hiddenGradient = product(dy, savedWeight3!, false, true);
+        const siluDerivative = tf.mul(sigmoid, tf.add(1, tf.mul(savedGate!, tf.sub(1, sigmoid))));
+        const fusedGradient = tf.concat([tf.mul(tf.mul(hiddenGradient, savedValue!), siluDerivative), tf.mul(hiddenGradient, silu)], 1) as tf.Tensor2D;
+        const weight12Gradient = transposedProduct(savedInput as tf.Tensor2D, fusedGradient);
+        return [product(fusedGradient, savedWeight12!, false, true), weight12Gradient, tf.sum(fusedGradient, 0), weight3Gradient, tf.sum(dy, 0)];
+      },
+    };
+  });
+}
+
 /** `a + b` of equal shapes. */
 export function add<T extends tf.Tensor>(a: T, b: T): T {
   return operation([a, b], ([left, right]) => ({ value: tf.add(left!, right!) as T, gradient: (dy) => [dy, dy] }));
+}
+
+/** A residual branch scaled per channel, `x + γ·branch` (DINOv2's LayerScale); `x + branch` without γ. */
+export function scaledResidual(x: tf.Tensor2D, branch: tf.Tensor2D, gamma?: tf.Tensor1D): tf.Tensor2D {
+  if (!gamma) return add(x, branch);
+  return operation([x, branch, gamma], ([input, residual, scale], save) => {
+    save([residual!, scale!]);
+    return {
+      value: tf.add(input!, tf.mul(residual!, scale!)) as tf.Tensor2D,
+      gradient: (dy, [savedResidual, savedScale]) => [dy, tf.mul(dy, savedScale!), tf.sum(tf.mul(dy, savedResidual!), 0)],
+    };
+  });
 }
 
 /** Layer norm over the last axis of `[rows, width]` (PyTorch's `nn.LayerNorm(width, eps)`). */
@@ -140,6 +180,27 @@ export function layerNorm(x: tf.Tensor2D, weight: tf.Tensor1D, bias: tf.Tensor1D
           const projection = tf.mean(tf.mul(normalisedGradient, savedNormalised!), -1, true);
           const inputGradient = tf.mul(tf.sub(tf.sub(normalisedGradient, meanGradient), tf.mul(savedNormalised!, projection)), savedInverse!);
           return [inputGradient, tf.sum(tf.mul(dy, savedNormalised!), 0), tf.sum(dy, 0)];
+        },
+      };
+    },
+    options,
+  );
+}
+
+/** Layer norm over the last axis without weights (MAE's fc_norm as a linear probe starts it: weight 1, bias 0). */
+export function plainLayerNorm(x: tf.Tensor2D, epsilon: number, options: OperationOptions = {}): tf.Tensor2D {
+  return operation(
+    [x],
+    ([input], save) => {
+      const centred = tf.sub(input!, tf.mean(input!, -1, true));
+      const inverseDeviation = tf.rsqrt(tf.add(tf.mean(tf.square(centred), -1, true), epsilon));
+      const normalised = tf.mul(centred, inverseDeviation) as tf.Tensor2D;
+      save([normalised, inverseDeviation]);
+      return {
+        value: normalised,
+        gradient: (dy, [savedNormalised, savedInverse]) => {
+          const projection = tf.mean(tf.mul(dy, savedNormalised!), -1, true);
+          return [tf.mul(tf.sub(tf.sub(dy, tf.mean(dy, -1, true)), tf.mul(savedNormalised!, projection)), savedInverse!)];
         },
       };
     },
@@ -534,37 +595,64 @@ export function attention(x: tf.Tensor2D, projections: QueryKeyValue, batch: num
 }
 
 /**
- * DINO's token sequence `[batch·(1 + patches), width]`: for every image the class token
- * (`classToken`: `[1, 1, width]`), then its patch tokens, each plus its position (`positions`:
- * `[1, 1 + patches, width]`, class position first).
+ * DINO's and DINOv2's token sequence `[batch·(1 + registers + patches), width]`: for every image the class
+ * token (`classToken`: `[1, 1, width]`) plus the class position, the register tokens (`registerTokens`:
+ * `[1, registers, width]`, no position), then its patch tokens plus theirs (`positions`: `[1, 1 + patches,
+ * width]`, class position first).
  */
-export function assembleTokens(patches: tf.Tensor2D, classToken: tf.Tensor3D, positions: tf.Tensor3D, batch: number): tf.Tensor2D {
+export function assembleTokens(patches: tf.Tensor2D, classToken: tf.Tensor3D, positions: tf.Tensor3D, batch: number, registerTokens?: tf.Tensor3D): tf.Tensor2D {
   const [rows, width] = patches.shape;
   const count = rows / batch;
-  return operation([patches, classToken, positions], ([patchTokens, token, table]) => {
+  const registers = registerTokens?.shape[1] ?? 0;
+  const prefix = 1 + registers;
+  return operation([patches, classToken, positions, ...(registerTokens ? [registerTokens] : [])], ([patchTokens, token, table, registerTable]) => {
     const classRow = tf.add(token!, tf.slice(table!, [0, 0, 0], [1, 1, width]));
     const positioned = tf.add(tf.reshape(patchTokens!, [batch, count, width]), tf.slice(table!, [0, 1, 0], [1, count, width]));
-    const tokens = tf.concat([tf.broadcastTo(classRow, [batch, 1, width]), positioned], 1);
+    const before = registerTable ? [tf.broadcastTo(classRow, [batch, 1, width]), tf.broadcastTo(registerTable, [batch, registers, width])] : [tf.broadcastTo(classRow, [batch, 1, width])];
+    const tokens = tf.concat([...before, positioned], 1);
     return {
-      value: tf.reshape(tokens, [batch * (1 + count), width]) as tf.Tensor2D,
+      value: tf.reshape(tokens, [batch * (prefix + count), width]) as tf.Tensor2D,
       gradient: (dy) => {
-        const perImage = tf.reshape(dy, [batch, 1 + count, width]);
+        const perImage = tf.reshape(dy, [batch, prefix + count, width]);
         const classGradient = tf.sum(tf.slice(perImage, [0, 0, 0], [batch, 1, width]), 0, true);
-        const patchGradient = tf.slice(perImage, [0, 1, 0], [batch, count, width]);
-        return [tf.reshape(patchGradient, [rows, width]), classGradient, tf.concat([classGradient, tf.sum(patchGradient, 0, true)], 1)];
+        const patchGradient = tf.slice(perImage, [0, prefix, 0], [batch, count, width]);
+        const gradients = [tf.reshape(patchGradient, [rows, width]), classGradient, tf.concat([classGradient, tf.sum(patchGradient, 0, true)], 1)];
+        return registerTable ? [...gradients, tf.sum(tf.slice(perImage, [0, 1, 0], [batch, registers, width]), 0, true)] : gradients;
       },
     };
   });
 }
 
 /** The class token of every image, `[batch, width]`, from tokens `[batch·tokens, width]`. */
-export function classTokens(tokens: tf.Tensor2D, batch: number): tf.Tensor2D {
+export function classTokens(tokens: tf.Tensor2D, batch: number, options: OperationOptions = {}): tf.Tensor2D {
   const [rows, width] = tokens.shape;
   const count = rows / batch;
-  return operation([tokens], ([input]) => ({
-    value: tf.reshape(tf.slice(tf.reshape(input!, [batch, count, width]), [0, 0, 0], [batch, 1, width]), [batch, width]) as tf.Tensor2D,
-    gradient: (dy) => [tf.reshape(tf.pad(tf.reshape(dy, [batch, 1, width]), [[0, 0], [0, count - 1], [0, 0]]), [rows, width])],
-  }));
+  return operation(
+    [tokens],
+    ([input]) => ({
+      value: tf.reshape(tf.slice(tf.reshape(input!, [batch, count, width]), [0, 0, 0], [batch, 1, width]), [batch, width]) as tf.Tensor2D,
+      gradient: (dy) => [tf.reshape(tf.pad(tf.reshape(dy, [batch, 1, width]), [[0, 0], [0, count - 1], [0, 0]]), [rows, width])],
+    }),
+    options,
+  );
+}
+
+/** The mean of every image's tokens after the first `skip` (class token and registers), `[batch, width]`. */
+export function patchMean(tokens: tf.Tensor2D, batch: number, skip: number, options: OperationOptions = {}): tf.Tensor2D {
+  const [rows, width] = tokens.shape;
+  const count = rows / batch;
+  const patches = count - skip;
+  return operation(
+    [tokens],
+    ([input]) => ({
+      value: tf.mean(tf.slice(tf.reshape(input!, [batch, count, width]), [0, skip, 0], [batch, patches, width]), 1) as tf.Tensor2D,
+      gradient: (dy) => {
+        const spread = tf.broadcastTo(tf.reshape(tf.div(dy, patches), [batch, 1, width]), [batch, patches, width]);
+        return [tf.reshape(tf.pad(spread, [[0, 0], [skip, 0], [0, 0]]), [rows, width])];
+      },
+    }),
+    options,
+  );
 }
 
 /**
@@ -592,8 +680,8 @@ export function interpolatePositions(table: tf.Tensor3D, rowWeights: tf.Tensor2D
   }));
 }
 
-/** Matrices `[batch, width_i]` side by side (a model's embedding: its gradient is not released). */
-export function concatColumns(parts: tf.Tensor2D[]): tf.Tensor2D {
+/** Matrices `[batch, width_i]` side by side (by default a model's embedding: its gradient is not released). */
+export function concatColumns(parts: tf.Tensor2D[], options: OperationOptions = { releaseOutputGradient: false }): tf.Tensor2D {
   const widths = parts.map((part) => part.shape[1]);
-  return operation(parts, (inputs) => ({ value: tf.concat(inputs, 1) as tf.Tensor2D, gradient: (dy) => tf.split(dy, widths, 1) }), { releaseOutputGradient: false });
+  return operation(parts, (inputs) => ({ value: tf.concat(inputs, 1) as tf.Tensor2D, gradient: (dy) => tf.split(dy, widths, 1) }), options);
 }

@@ -46,7 +46,7 @@ describe('tfjsRuntime', () => {
 
   it('refuses weights, embeddings and inputs that do not fit, naming them', async () => {
     const runtime = tfjsRuntime({ backend: 'wasm' });
-    await expect(runtime.createEmbedder(resnet50, vitWeights)).rejects.toThrow(/random:resnet50 is a ResNet-50 .* weights from formula\(v1\) are for a ViT/);
+    await expect(runtime.createEmbedder(resnet50, vitWeights)).rejects.toThrow(/random:resnet50 is a ResNet-50 .* weights from formula\(v2\) are for a ViT/);
     const withoutNorm = { ...vitWeights, tensors: new Map([...vitWeights.tensors].filter(([name]) => name !== 'norm.bias')) };
     await expect(runtime.createEmbedder(vits16, withoutNorm)).rejects.toThrow(/norm\.bias/);
     await expect(runtime.createEmbedder({ ...vits16, embedding: { kind: 'pooled', dimension: 384 } }, vitWeights)).rejects.toThrow(/a ViT gives a 'tokens' embedding, not 'pooled'/);

@@ -1,16 +1,27 @@
-import type { VisionTransformerArchitecture } from '@medssl/spec';
+import { embeddingDimension, type TokenEmbedding, type VisionTransformerArchitecture } from '@medssl/spec';
 import { positionInterpolation, positionTableForInput } from '@medssl/weights';
 import * as tf from '@tensorflow/tfjs-core';
 import { transposeMatrix } from './layout.js';
-import { add, assembleTokens, attention, classTokens, concatColumns, interpolatePositions, layerNorm, linear, mlp, withoutGradient, type Dense } from './operations.js';
+import {
+  assembleTokens,
+  attention,
+  classTokens,
+  concatColumns,
+  interpolatePositions,
+  layerNorm,
+  linear,
+  mlp,
+  patchMean,
+  plainLayerNorm,
+  scaledResidual,
+  swiglu,
+  withoutGradient,
+  type Dense,
+} from './operations.js';
 import type { ParameterStore } from './parameters.js';
 
-/** DINO builds its ViTs with `partial(nn.LayerNorm, eps=1e-6)`. */
-const LAYER_NORM_EPSILON = 1e-6;
-/** Blocks whose class tokens DINO's linear evaluation concatenates (`n_last_blocks=4`). */
-export const LAST_BLOCKS = 4;
-
-export type VisionTransformerEmbedding = 'cls' | 'cls-last-4';
+/** Which tokens form the embedding (see `TokenEmbedding` in `@medssl/spec`). */
+export type VisionTransformerEmbedding = Omit<TokenEmbedding, 'kind' | 'dimension'>;
 
 type Linear = Dense;
 
@@ -19,15 +30,20 @@ interface Norm {
   readonly bias: tf.Tensor1D;
 }
 
+type BlockMlp = { readonly kind: 'gelu'; readonly fc1: Linear; readonly fc2: Linear } | { readonly kind: 'swiglu'; readonly w12: Linear; readonly w3: Linear };
+
 interface Block {
   readonly norm1: Norm;
   readonly query: Linear;
   readonly key: Linear;
   readonly value: Linear;
   readonly projection: Linear;
+  /** LayerScale's γ of the attention branch (`ls1.gamma`). */
+  readonly attentionScale?: tf.Tensor1D;
   readonly norm2: Norm;
-  readonly fc1: Linear;
-  readonly fc2: Linear;
+  readonly mlp: BlockMlp;
+  /** LayerScale's γ of the MLP branch (`ls2.gamma`). */
+  readonly mlpScale?: tf.Tensor1D;
 }
 
 interface Embedding {
@@ -35,22 +51,25 @@ interface Embedding {
   readonly patch: Linear;
   readonly classToken: tf.Tensor3D;
   readonly positions: tf.Tensor3D;
+  /** `[1, registers, width]`, where the architecture has them. */
+  readonly registerTokens?: tf.Tensor3D;
   readonly trainable: boolean;
 }
 
 export interface VisionTransformerOptions {
-  /** Stages below this index keep their weights: 0 is the patch embedding (with class token and positions), 1 + i block i; `depth + 1` freezes every block. */
+  /** Stages below this index keep their weights: 0 is the patch embedding (with class token, positions and registers), 1 + i block i; `depth + 1` freezes every block. */
   readonly firstTrainableStage: number;
-  /** The final norm trains unless the whole model is frozen. */
+  /** The final norm trains unless the whole model is frozen (or the embedding does not use it). */
   readonly trainableNorm: boolean;
   readonly embedding: VisionTransformerEmbedding;
   readonly name: string;
 }
 
 /**
- * A ViT in DINO's layout (pre-norm blocks, fused qkv stored as three linears, exact GELU) in tfjs, for
- * any input size: positions are resampled bicubically as DINO does when the patch grid differs from
- * the trained one (differentiably, when the positions train).
+ * A ViT in the layout DINO, DINOv2 and MAE share (pre-norm blocks, fused qkv stored as three linears,
+ * exact-GELU or SwiGLU MLP, optional LayerScale and register tokens) in tfjs, for any input size:
+ * positions are resampled by the architecture's rule when the patch grid differs from the stored one
+ * (differentiably, when the positions train).
  */
 export class VisionTransformer {
   private readonly embedding: Embedding;
@@ -63,14 +82,14 @@ export class VisionTransformer {
     private readonly parameters: ParameterStore,
     private readonly options: VisionTransformerOptions,
   ) {
-    const { mlp, layerScale, registers } = architecture;
-    if (mlp.kind !== 'gelu' || layerScale || registers > 0) throw new Error(`the tfjs ViT does not build SwiGLU, LayerScale or register tokens yet (${JSON.stringify({ mlp: mlp.kind, layerScale, registers })})`);
     const { embedDim: width, heads, depth } = architecture;
     if (!Number.isInteger(width / heads)) throw new Error(`a width of ${width} does not split into ${heads} heads`);
-    if (options.embedding === 'cls-last-4' && depth < LAST_BLOCKS) throw new Error(`cls-last-4 needs at least ${LAST_BLOCKS} blocks, the ViT has ${depth}`);
+    // Refuses more class tokens than blocks, or no tokens at all, naming them.
+    embeddingDimension(architecture, { kind: 'tokens', ...options.embedding });
     this.embedding = this.createEmbedding(options.firstTrainableStage <= 0);
     this.blocks = Array.from({ length: depth }, (_, block) => this.createBlock(block, options.firstTrainableStage <= block + 1));
-    this.norm = this.createNorm('norm', options.trainableNorm);
+    // Without the final norm on the tokens, nothing depends on its weights: constants, so no variable lacks a gradient.
+    this.norm = this.createNorm('norm', options.trainableNorm && options.embedding.tokenNorm === 'final');
   }
 
   /** A canonical vector as a variable or a constant. */
@@ -107,7 +126,11 @@ export class VisionTransformer {
       const stored = this.parameters.get(name);
       return trainable ? this.parameters.variable<tf.Rank.R3>(name, stored.data, stored.shape, { trainable: true }) : this.parameters.constant<tf.Tensor3D>(stored.data, stored.shape, [name]);
     };
-    return { patch: { weight, bias: this.vector('patch_embed.proj.bias', trainable) }, classToken: tensor3D('cls_token'), positions: tensor3D('pos_embed'), trainable };
+    const bias = this.vector('patch_embed.proj.bias', trainable);
+    const classToken = tensor3D('cls_token');
+    const positions = tensor3D('pos_embed');
+    const registerTokens = this.architecture.registers > 0 ? tensor3D('register_tokens') : undefined;
+    return { patch: { weight, bias }, classToken, positions, ...(registerTokens ? { registerTokens } : {}), trainable };
   }
 
   private createBlock(index: number, trainable: boolean): Block {
@@ -144,19 +167,20 @@ export class VisionTransformer {
         this.parameters.exportFrom(`${prefix}.attn.qkv.${name}`, async () => original);
       }
     }
-    return {
-      norm1: this.createNorm(`${prefix}.norm1`, trainable),
-      query,
-      key,
-      value,
-      projection: this.createLinear(`${prefix}.attn.proj`, trainable),
-      norm2: this.createNorm(`${prefix}.norm2`, trainable),
-      fc1: this.createLinear(`${prefix}.mlp.fc1`, trainable),
-      fc2: this.createLinear(`${prefix}.mlp.fc2`, trainable),
-    };
+    // In canonical order, as trainableVariables lists them.
+    const norm1 = this.createNorm(`${prefix}.norm1`, trainable);
+    const projection = this.createLinear(`${prefix}.attn.proj`, trainable);
+    const attentionScale = this.architecture.layerScale ? this.vector(`${prefix}.ls1.gamma`, trainable) : undefined;
+    const norm2 = this.createNorm(`${prefix}.norm2`, trainable);
+    const mlp: BlockMlp =
+      this.architecture.mlp.kind === 'gelu'
+        ? { kind: 'gelu', fc1: this.createLinear(`${prefix}.mlp.fc1`, trainable), fc2: this.createLinear(`${prefix}.mlp.fc2`, trainable) }
+        : { kind: 'swiglu', w12: this.createLinear(`${prefix}.mlp.w12`, trainable), w3: this.createLinear(`${prefix}.mlp.w3`, trainable) };
+    const mlpScale = this.architecture.layerScale ? this.vector(`${prefix}.ls2.gamma`, trainable) : undefined;
+    return { norm1, query, key, value, projection, ...(attentionScale ? { attentionScale } : {}), norm2, mlp, ...(mlpScale ? { mlpScale } : {}) };
   }
 
-  /** The embedding of NCHW images: `[batch, width]` (`cls`) or `[batch, 4·width]` (`cls-last-4`). */
+  /** The embedding of NCHW images `[batch, dimension]`: the tokens the options name (see `TokenEmbedding`). */
   forward(images: tf.Tensor4D, _training: boolean): tf.Tensor2D {
     const [batch, , height, width] = images.shape;
     const { patchSize, depth } = this.architecture;
@@ -164,6 +188,8 @@ export class VisionTransformer {
     const columns = Math.floor(width / patchSize);
     if (rows < 1 || columns < 1) throw new Error(`${this.options.name}: an input of ${height}x${width} is smaller than one ${patchSize}x${patchSize} patch`);
     const first = this.options.firstTrainableStage;
+    // The outputs of the last blocks the embedding reads: the class tokens' blocks, and always the last.
+    const kept = Math.max(this.options.embedding.classTokens, 1);
 
     const embed = (input: tf.Tensor) => this.embed(input as tf.Tensor4D, rows, columns);
     let x = first > 0 ? withoutGradient(images, embed, `${this.options.name}: the patch embedding`) : embed(images);
@@ -171,16 +197,32 @@ export class VisionTransformer {
     this.blocks.forEach((block, index) => {
       const run = (input: tf.Tensor) => this.runBlock(block, input as tf.Tensor2D, batch);
       x = first > index + 1 ? withoutGradient(x, run, `${this.options.name}: block ${index}`) : run(x);
-      if (index >= depth - LAST_BLOCKS) outputs.push(x);
+      if (index >= depth - kept) outputs.push(x);
     });
-    // Layer norm acts on each token alone: normalising the class token alone gives DINO's norm(x)[:, 0].
-    // As the embedding itself, its gradient stays with the caller.
-    const classNorm = (tokens: tf.Tensor2D, final: boolean) =>
-      layerNorm(classTokens(tokens, batch), this.norm.weight, this.norm.bias, LAYER_NORM_EPSILON, { releaseOutputGradient: !final });
-    return this.options.embedding === 'cls' ? classNorm(x, true) : concatColumns(outputs.map((output) => classNorm(output, false)));
+    return this.tokenEmbedding(outputs, batch);
   }
 
-  /** Patch tokens with class token and positions: `[batch·(1 + rows·columns), width]`. */
+  /**
+   * The embedding from the last blocks' outputs. Layer norm acts on each token alone: normalising the
+   * class token alone gives DINO's norm(x)[:, 0]. The operation that yields the embedding keeps its
+   * output's gradient, which belongs to the caller; the others release theirs.
+   */
+  private tokenEmbedding(outputs: readonly tf.Tensor2D[], batch: number): tf.Tensor2D {
+    const { classTokens: count, patchMean: withMean, tokenNorm, outputNorm } = this.options.embedding;
+    const epsilon = this.architecture.layerNormEpsilon;
+    const pieces = count + (withMean ? 1 : 0);
+    const piece = { releaseOutputGradient: pieces > 1 || outputNorm !== 'none' };
+    const normed = (tokens: tf.Tensor2D, options = {}) => layerNorm(tokens, this.norm.weight, this.norm.bias, epsilon, options);
+    const parts = outputs.slice(outputs.length - count).map((output) => (tokenNorm === 'final' ? normed(classTokens(output, batch), piece) : classTokens(output, batch, piece)));
+    if (withMean) {
+      const last = outputs[outputs.length - 1]!;
+      parts.push(patchMean(tokenNorm === 'final' ? normed(last) : last, batch, 1 + this.architecture.registers, piece));
+    }
+    const joined = parts.length === 1 ? parts[0]! : concatColumns(parts, { releaseOutputGradient: outputNorm !== 'none' });
+    return outputNorm === 'plain' ? plainLayerNorm(joined, epsilon, { releaseOutputGradient: false }) : joined;
+  }
+
+  /** Class token, registers and patch tokens, with positions: `[batch·(1 + registers + rows·columns), width]`. */
   private embed(images: tf.Tensor4D, rows: number, columns: number): tf.Tensor2D {
     const [batch, channels, height, width] = images.shape;
     const { patchSize } = this.architecture;
@@ -191,16 +233,16 @@ export class VisionTransformer {
     const byPatch = tf.transpose(tf.reshape(byRow, [batch, channels, rows * columns, patchSize * patchSize]), [0, 2, 1, 3]); // [b, rows·columns, c, p·p]
     const patches = tf.reshape(byPatch, [batch * rows * columns, channels * patchSize * patchSize]) as tf.Tensor2D;
     const tokens = linear(patches, this.embedding.patch.weight, this.embedding.patch.bias, false);
-    return assembleTokens(tokens, this.embedding.classToken, this.positionsFor(rows, columns, height, width), batch);
+    return assembleTokens(tokens, this.embedding.classToken, this.positionsFor(rows, columns, height, width), batch, this.embedding.registerTokens);
   }
 
-  /** The position table `[1, 1 + rows·columns, width]` for an input size, as DINO interpolates it. */
+  /** The position table `[1, 1 + rows·columns, width]` for an input size, resampled by the architecture's rule. */
   private positionsFor(rows: number, columns: number, height: number, width: number): tf.Tensor3D {
     const key = `${height}x${width}`;
     const { positions, trainable } = this.embedding;
     if (!this.positionTables.has(key)) {
       const { patchSize, embedDim } = this.architecture;
-      const request = { patchSize, imageHeight: height, imageWidth: width };
+      const request = { patchSize, imageHeight: height, imageWidth: width, resampling: this.architecture.positions.resampling };
       const interpolation = positionInterpolation({ storedPatches: positions.shape[1] - 1, ...request });
       if (!interpolation.rowWeights || !interpolation.columnWeights) this.positionTables.set(key, null);
       else if (trainable) {
@@ -222,11 +264,12 @@ export class VisionTransformer {
   }
 
   private runBlock(block: Block, x: tf.Tensor2D, batch: number): tf.Tensor2D {
-    const { heads, embedDim } = this.architecture;
-    const normalised = layerNorm(x, block.norm1.weight, block.norm1.bias, LAYER_NORM_EPSILON);
+    const { heads, embedDim, layerNormEpsilon } = this.architecture;
+    const normalised = layerNorm(x, block.norm1.weight, block.norm1.bias, layerNormEpsilon);
     const context = attention(normalised, block, batch, heads, (embedDim / heads) ** -0.5);
-    const attended = add(x, linear(context, block.projection.weight, block.projection.bias));
-    const expanded = mlp(layerNorm(attended, block.norm2.weight, block.norm2.bias, LAYER_NORM_EPSILON), block.fc1, block.fc2);
-    return add(attended, expanded);
+    const attended = scaledResidual(x, linear(context, block.projection.weight, block.projection.bias), block.attentionScale);
+    const mlpInput = layerNorm(attended, block.norm2.weight, block.norm2.bias, layerNormEpsilon);
+    const expanded = block.mlp.kind === 'gelu' ? mlp(mlpInput, block.mlp.fc1, block.mlp.fc2) : swiglu(mlpInput, block.mlp.w12, block.mlp.w3);
+    return scaledResidual(attended, expanded, block.mlpScale);
   }
 }

@@ -166,6 +166,20 @@ export function checkCanonicalTensors(architecture: Architecture, tensors: Reado
   }
 }
 
+/**
+ * Whether two descriptions name the same network, field by field and nested fields too: descriptions
+ * written apart (a literal, a JSON file, a backbone package's constant) are the same when their fields are.
+ */
+export function sameArchitecture(first: Architecture, second: Architecture): boolean {
+  const same = (left: unknown, right: unknown): boolean => {
+    if (left === right) return true;
+    if (typeof left !== 'object' || typeof right !== 'object' || left === null || right === null || Array.isArray(left) !== Array.isArray(right)) return false;
+    const fields = new Set([...Object.keys(left), ...Object.keys(right)]);
+    return [...fields].every((field) => same((left as Record<string, unknown>)[field], (right as Record<string, unknown>)[field]));
+  };
+  return same(first, second);
+}
+
 export function describeArchitecture(architecture: Architecture): string {
   if (architecture.family === 'model-file') return `${architecture.format.toUpperCase()} model file ${architecture.path}`;
   if (architecture.family === 'resnet') return `ResNet-${resnetDepth(architecture)} (${architecture.width / 64}x width)`;

@@ -7,12 +7,13 @@ export {
   randomCanonicalWeights,
   resnetArchitecture,
   resnetDepth,
+  sameArchitecture,
   vitArchitecture,
 } from './canonical.js';
 export { mapToCanonical, stateDictInLayout, stripPrefixes } from './mapping.js';
 export type { CanonicalMapping } from './mapping.js';
 export { positionInterpolation, positionTableForInput } from './position-embedding.js';
-export type { PositionInterpolation, PositionTableRequest } from './position-embedding.js';
+export type { PositionInterpolation, PositionInterpolationRequest, PositionTableRequest } from './position-embedding.js';
 export { IMAGENET_NORMALIZE, classTokenEmbedding, defineBackbone, defineBackboneProvider, evaluationPreprocessing, isBatchCounter, pooledEmbedding, withDimension } from './backbone.js';
 export type { BackboneDefinition, BackboneProviderDefinition } from './backbone.js';
 export {

@@ -1,4 +1,6 @@
+import type { PositionResampling } from '@medssl/spec';
 import { describe, expect, it } from 'vitest';
+import { DINO_POSITION_RESAMPLING } from './canonical.js';
 import { positionInterpolation, positionTableForInput } from './position-embedding.js';
 
 function table(grid: number, width: number, value: (patch: number, channel: number) => number): Float32Array {
@@ -55,5 +57,41 @@ describe('positionInterpolation', () => {
     }
     // Cubic weights sum to one (to float32 rounding).
     for (let row = 0; row < rows; row++) expect(rowWeights!.subarray(row * grid, (row + 1) * grid).reduce((sum, weight) => sum + weight, 0)).toBeCloseTo(1, 5);
+  });
+});
+
+describe('resampling rules', () => {
+  const grid = 5;
+  const stored = table(grid, 2, (patch, channel) => Math.cos(patch * 0.9 + channel));
+  const request = (size: number, resampling: PositionResampling) => ({ positionEmbedding: stored, width: 2, patchSize: 14, imageHeight: size, imageWidth: size, resampling });
+
+  it('keeps the stored table for the stored grid in every rule', () => {
+    for (const resampling of [DINO_POSITION_RESAMPLING, { mode: 'bicubic', antialias: false }, { mode: 'bicubic', antialias: true }] as const) {
+      expect(positionTableForInput(request(70, resampling))).toBe(stored);
+    }
+  });
+
+  it('gives the size (MAE, DINOv2 with registers) without an offset, and for an offset of 0 as DINOv2 does', () => {
+    const bySize = positionTableForInput(request(42, { mode: 'bicubic', antialias: true }));
+    expect(bySize.length).toBe((1 + 9) * 2);
+    expect(positionTableForInput(request(42, { mode: 'bicubic', offset: 0, antialias: true }))).toEqual(bySize);
+    // The offset moves where samples fall: another table for the same grid.
+    expect(positionTableForInput(request(42, { mode: 'bicubic', offset: 0.1, antialias: true }))).not.toEqual(bySize);
+  });
+
+  it('normalises antialiased weights to one, widening the support when downsampling', () => {
+    for (const size of [28, 42, 98]) {
+      const { rows, rowWeights } = positionInterpolation({ storedPatches: grid * grid, patchSize: 14, imageHeight: size, imageWidth: size, resampling: { mode: 'bicubic', antialias: true } });
+      for (let row = 0; row < rows; row++) {
+        const weights = rowWeights!.subarray(row * grid, (row + 1) * grid);
+        expect(weights.reduce((sum, weight) => sum + weight, 0)).toBeCloseTo(1, 6);
+        // Downsampling 5 to 2 rows: the cubic stretched by 2.5 reaches every stored row.
+        if (size === 28) expect(weights.every((weight) => weight !== 0)).toBe(true);
+      }
+    }
+  });
+
+  it('refuses an offset whose scale factor misses the grid, naming it', () => {
+    expect(() => positionTableForInput(request(42, { mode: 'bicubic', offset: -0.5, antialias: false }))).toThrow(/from a 5x5 grid with offset -0.5 would not give 3 patches/);
   });
 });

@@ -1,14 +1,12 @@
-// DINO's `interpolate_pos_encoding`, computed once for the chosen input size, so a runtime holds a fixed
-// table (or fixed interpolation weights) instead of a resize. Shared by @medssl/runtime-onnx and
-// @medssl/runtime-tfjs.
+// A ViT's stored position table resampled for another patch grid, as DINO's and DINOv2's
+// `interpolate_pos_encoding` and MAE's `interpolate_pos_embed` do it with PyTorch's bicubic `interpolate`,
+// computed once for the chosen input size, so a runtime holds a fixed table (or fixed interpolation
+// weights) instead of a resize. Shared by @medssl/runtime-onnx and @medssl/runtime-tfjs.
+import type { PositionResampling } from '@medssl/spec';
+import { DINO_POSITION_RESAMPLING } from './canonical.js';
 
 /** PyTorch's bicubic kernel constant (`A` in `upsample_bicubic2d`). */
 const CUBIC_A = -0.75;
-/**
- * DINO adds 0.1 to the target grid before deriving the scale factor, to keep the output size from
- * rounding down (facebookresearch/dino#8); the offset also shifts where samples fall, so it is kept here.
- */
-const DINO_GRID_OFFSET = 0.1;
 
 const float32 = Math.fround;
 
@@ -27,17 +25,18 @@ function cubicOuter(x: number): number {
   return float32(float32(value * x) - float32(4 * CUBIC_A));
 }
 
-interface CubicTaps {
-  readonly indices: readonly [number, number, number, number];
-  readonly weights: readonly [number, number, number, number];
+/** Source indices of one output index along one axis and their float32 weights. */
+interface Taps {
+  readonly indices: readonly number[];
+  readonly weights: readonly number[];
 }
 
 /**
- * Source taps and weights of one output index, as PyTorch's `upsample_bicubic2d` computes them with an
- * explicit scale factor and `align_corners=False`, in float32 arithmetic like its CPU kernel.
+ * Taps of one output index as PyTorch's `upsample_bicubic2d` (`align_corners=False`) computes them from
+ * the kernel's `scale` (input/output, float32), in float32 arithmetic like its CPU kernel: four
+ * neighbours, clamped at the border.
  */
-function cubicTaps(outputIndex: number, inputSize: number, scaleFactor: number): CubicTaps {
-  const scale = float32(1 / scaleFactor);
+function cubicTaps(outputIndex: number, inputSize: number, scale: number): Taps {
   const source = float32(scale * (outputIndex + 0.5) - 0.5);
   const floor = Math.min(Math.floor(source), inputSize - 1);
   const fraction = float32(source - floor);
@@ -48,6 +47,52 @@ function cubicTaps(outputIndex: number, inputSize: number, scaleFactor: number):
   };
 }
 
+/** `a·b + c` rounded once to float32, as a fused multiply-add (`a·b` of two float32 values is exact in a double). */
+function fusedMultiplyAdd32(a: number, b: number, c: number): number {
+  return float32(a * b + c);
+}
+
+/**
+ * The cubic of antialiased resampling, Keys' a = −0.5 (Pillow's filter). PyTorch's CPU kernel evaluates
+ * the inner piece in double precision and the outer one as `(((x − 5)·x + 8)·x − 4)·a` in float32, which
+ * x86-64 builds with FMA contract into fused multiply-adds: reproduced here, so the weights are PyTorch's
+ * bit for bit (checked against its float32 weights for downsampling and upsampling).
+ */
+function keysCubic(x: number): number {
+  const distance = Math.abs(x);
+  if (distance < 1) return float32((1.5 * distance - 2.5) * distance * distance + 1);
+  if (distance < 2) {
+    let value = float32(distance - 5);
+    value = fusedMultiplyAdd32(value, distance, 8);
+    value = fusedMultiplyAdd32(value, distance, -4);
+    return float32(value * -0.5);
+  }
+  return 0;
+}
+
+/**
+ * Taps of one output index as PyTorch's `_upsample_bicubic2d_aa`: the cubic is stretched by the scale
+ * when downsampling (support 2·scale, so every input inside it counts), the weights normalised to sum
+ * to one; every index outside the input is dropped rather than clamped.
+ */
+function antialiasedTaps(outputIndex: number, inputSize: number, scale: number): Taps {
+  const support = scale >= 1 ? float32(2 * scale) : 2;
+  const center = float32(scale * (outputIndex + 0.5));
+  const inverseScale = scale >= 1 ? float32(1 / scale) : 1;
+  const first = Math.max(Math.trunc(float32(center - support) + 0.5), 0);
+  const count = Math.min(Math.trunc(float32(center + support) + 0.5), inputSize) - first;
+  const indices: number[] = [];
+  const raw: number[] = [];
+  let total = 0;
+  for (let tap = 0; tap < count; tap++) {
+    const weight = keysCubic(float32((float32(first + tap - center) + 0.5) * inverseScale));
+    indices.push(first + tap);
+    raw.push(weight);
+    total = float32(total + weight);
+  }
+  return { indices, weights: total === 0 ? raw : raw.map((weight) => float32(weight / total)) };
+}
+
 export interface PositionTableRequest {
   /** `pos_embed` as stored: `[1, 1 + grid², width]`, class position first. */
   readonly positionEmbedding: Float32Array;
@@ -55,10 +100,12 @@ export interface PositionTableRequest {
   readonly patchSize: number;
   readonly imageHeight: number;
   readonly imageWidth: number;
+  /** How the stored grid is resampled (the architecture's `positions.resampling`); DINO's rule when not given. */
+  readonly resampling?: PositionResampling;
 }
 
 /**
- * DINO's position interpolation for one input size as two dense matrices, for runtimes that resample a
+ * The position resampling for one input size as two dense matrices, for runtimes that resample a
  * trainable table with matrix products: patch position (row r, column c) of the new table is
  * `Σ_i Σ_j rowWeights[r, i] · columnWeights[c, j] · stored(i, j)`.
  */
@@ -73,23 +120,49 @@ export interface PositionInterpolation {
   readonly columnWeights?: Float32Array;
 }
 
-interface GridRequest {
+export interface PositionInterpolationRequest {
   readonly storedPatches: number;
   readonly patchSize: number;
   readonly imageHeight: number;
   readonly imageWidth: number;
+  readonly resampling?: PositionResampling;
 }
 
 interface ResolvedGrid {
   readonly grid: number;
   readonly rows: number;
   readonly columns: number;
-  /** The taps of every new row and column, or `undefined` when DINO keeps the stored table. */
-  readonly taps?: { readonly rows: CubicTaps[]; readonly columns: CubicTaps[] };
+  readonly antialias: boolean;
+  /** The taps of every new row and column, or `undefined` when the stored table is kept. */
+  readonly taps?: { readonly rows: Taps[]; readonly columns: Taps[] };
 }
 
-function resolveGrid(request: GridRequest): ResolvedGrid {
+/**
+ * Taps of every output index of one axis. With an offset, PyTorch is given the scale factor
+ * `(outputs + offset) / stored`, derives the output size as its floor (DINO asserts it lands on the
+ * grid) and interpolates with the scale 1 / factor; given the size, it interpolates with stored / outputs.
+ */
+function axisTaps(outputs: number, stored: number, resampling: PositionResampling): Taps[] {
+  const { offset, antialias } = resampling;
+  let scale: number;
+  // DINOv2 tests `if self.interpolate_offset`: an offset of 0 gives the size, as no offset does.
+  if (offset !== undefined && offset !== 0) {
+    const scaleFactor = (outputs + offset) / stored;
+    if (Math.floor(stored * scaleFactor) !== outputs) {
+      throw new Error(`position interpolation from a ${stored}x${stored} grid with offset ${offset} would not give ${outputs} patches along an axis`);
+    }
+    scale = float32(1 / scaleFactor);
+  } else {
+    scale = float32(stored / outputs);
+  }
+  const taps = antialias ? antialiasedTaps : cubicTaps;
+  return Array.from({ length: outputs }, (_, index) => taps(index, stored, scale));
+}
+
+function resolveGrid(request: PositionInterpolationRequest): ResolvedGrid {
   const { storedPatches, patchSize, imageHeight, imageWidth } = request;
+  const resampling = request.resampling ?? DINO_POSITION_RESAMPLING;
+  if (resampling.mode !== 'bicubic') throw new Error(`position resampling '${String(resampling.mode)}' is not known; positions resample 'bicubic'`);
   const grid = Math.round(Math.sqrt(storedPatches));
   if (!Number.isInteger(storedPatches) || grid * grid !== storedPatches) {
     throw new Error(`pos_embed holds ${storedPatches} patch positions, not a square grid`);
@@ -97,37 +170,25 @@ function resolveGrid(request: GridRequest): ResolvedGrid {
   const rows = Math.floor(imageHeight / patchSize);
   const columns = Math.floor(imageWidth / patchSize);
   if (rows < 1 || columns < 1) throw new Error(`an input of ${imageHeight}x${imageWidth} is smaller than one ${patchSize}x${patchSize} patch`);
-  if (rows * columns === storedPatches && imageHeight === imageWidth) return { grid, rows, columns };
-
-  const rowScale = (rows + DINO_GRID_OFFSET) / grid;
-  const columnScale = (columns + DINO_GRID_OFFSET) / grid;
-  // PyTorch derives the output size as floor(input · scale factor); DINO asserts it lands on the grid.
-  if (Math.floor(grid * rowScale) !== rows || Math.floor(grid * columnScale) !== columns) {
-    throw new Error(`position interpolation from a ${grid}x${grid} grid would not give ${rows}x${columns}`);
-  }
-  return {
-    grid,
-    rows,
-    columns,
-    taps: {
-      rows: Array.from({ length: rows }, (_, row) => cubicTaps(row, grid, rowScale)),
-      columns: Array.from({ length: columns }, (_, column) => cubicTaps(column, grid, columnScale)),
-    },
-  };
+  const antialias = resampling.antialias;
+  // DINO and DINOv2 keep the table for the same patch count and a square input; MAE only resamples
+  // another grid, and resampling the same size is the identity in every rule.
+  if (rows * columns === storedPatches && imageHeight === imageWidth) return { grid, rows, columns, antialias };
+  return { grid, rows, columns, antialias, taps: { rows: axisTaps(rows, grid, resampling), columns: axisTaps(columns, grid, resampling) } };
 }
 
 /** The dense `[outputs, grid]` matrix of a list of taps; clamped taps at the border add up. */
-function tapMatrix(taps: readonly CubicTaps[], grid: number): Float32Array {
+function tapMatrix(taps: readonly Taps[], grid: number): Float32Array {
   const matrix = new Float64Array(taps.length * grid);
   taps.forEach((tap, output) => tap.indices.forEach((index, i) => (matrix[output * grid + index]! += tap.weights[i]!)));
   return Float32Array.from(matrix);
 }
 
 /**
- * The separable weights of DINO's bicubic position interpolation (scale factor `(rows + 0.1) / grid`) for
- * an input of the given size, or none when DINO keeps the stored table (same patch count, square input).
+ * The separable weights of the bicubic position resampling for an input of the given size, or none
+ * when the stored table is kept (same patch count, square input).
  */
-export function positionInterpolation(request: { storedPatches: number; patchSize: number; imageHeight: number; imageWidth: number }): PositionInterpolation {
+export function positionInterpolation(request: PositionInterpolationRequest): PositionInterpolation {
   const { grid, rows, columns, taps } = resolveGrid(request);
   if (!taps) return { grid, rows, columns };
   return { grid, rows, columns, rowWeights: tapMatrix(taps.rows, grid), columnWeights: tapMatrix(taps.columns, grid) };
@@ -135,17 +196,20 @@ export function positionInterpolation(request: { storedPatches: number; patchSiz
 
 /**
  * The position table `[1 + rows·columns, width]` for an input of the given size: the stored table when
- * the patch grid is unchanged and square, otherwise the patch positions resampled bicubically exactly as
- * DINO does (scale factor `(rows + 0.1) / grid`), with the class position kept.
+ * the patch grid is unchanged and square, otherwise the patch positions resampled bicubically by the
+ * request's rule, with the class position kept.
  */
 export function positionTableForInput(request: PositionTableRequest): Float32Array {
   const { positionEmbedding, width, patchSize, imageHeight, imageWidth } = request;
-  const { grid, rows, columns, taps } = resolveGrid({ storedPatches: positionEmbedding.length / width - 1, patchSize, imageHeight, imageWidth });
+  const storedPatches = positionEmbedding.length / width - 1;
+  const { grid, rows, columns, antialias, taps } = resolveGrid({ storedPatches, patchSize, imageHeight, imageWidth, ...(request.resampling ? { resampling: request.resampling } : {}) });
   if (!taps) return positionEmbedding;
 
   const table = new Float32Array((1 + rows * columns) * width);
   table.set(positionEmbedding.subarray(0, width));
   const stored = (row: number, column: number, channel: number) => positionEmbedding[(1 + row * grid + column) * width + channel]!;
+  // The antialiased kernel resamples the columns into a float32 table first, then the rows.
+  const acrossColumns = antialias ? float32 : (value: number) => value;
   for (let row = 0; row < rows; row++) {
     const vertical = taps.rows[row]!;
     for (let column = 0; column < columns; column++) {
@@ -153,10 +217,10 @@ export function positionTableForInput(request: PositionTableRequest): Float32Arr
       const offset = (1 + row * columns + column) * width;
       for (let channel = 0; channel < width; channel++) {
         let value = 0;
-        for (let i = 0; i < 4; i++) {
+        for (let i = 0; i < vertical.indices.length; i++) {
           let across = 0;
-          for (let j = 0; j < 4; j++) across += horizontal.weights[j]! * stored(vertical.indices[i]!, horizontal.indices[j]!, channel);
-          value += vertical.weights[i]! * across;
+          for (let j = 0; j < horizontal.indices.length; j++) across += horizontal.weights[j]! * stored(vertical.indices[i]!, horizontal.indices[j]!, channel);
+          value += vertical.weights[i]! * acrossColumns(across);
         }
         table[offset + channel] = value;
       }

@@ -20,8 +20,8 @@ from PIL import Image
 from torchvision import transforms
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "../../../runtime-onnx/src/__fixtures__"))
-from make_fixtures import dino_linear_features, vit_small  # noqa: E402  (DINO's ViT layout, from runtime-onnx's fixtures)
+sys.path.insert(0, os.path.join(HERE, "../../../parity/fixtures"))
+from make_fixtures import dino_linear_features, vit_small  # noqa: E402  (DINO's ViT layout, from @medssl/parity's reference networks)
 
 out = sys.argv[1]
 os.makedirs(out, exist_ok=True)

@@ -1,35 +1,15 @@
 // The ResNet's custom-gradient operations against PyTorch (float64) on well-conditioned inputs, on one
 // backend: outputs, running estimates and every input gradient under the loss sum(output ⊙ R). Registered
 // by each backend's test file.
-import { readFileSync } from 'node:fs';
-import type { Tensor } from '@medssl/spec';
+import { readFixtureArrays, trainingDescription } from '@medssl/parity';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTfjsBackend, type TfjsBackendName } from '../backend.js';
 import { kernelFromHwio, kernelToHwio } from '../layout.js';
 import { convolutionUnit, maxPool, updateRunningStatistics, type Normalization } from '../operations.js';
-import { fixturePath, formulaValues, nchwToNhwc, readArrays, relativeError, weightedSum } from './reference.js';
+import { formulaValues, nchwToNhwc, relativeError, weightedSum } from './reference.js';
 
-interface UnitCase {
-  readonly tag: string;
-  readonly kernel: number;
-  readonly stride: number;
-  readonly padding: number;
-  readonly size: number;
-  readonly inputs: number;
-  readonly outputs: number;
-  readonly mode: 'train' | 'eval';
-  readonly residual: boolean;
-  readonly relu: boolean;
-  readonly outputShape: readonly number[];
-}
-
-interface OperationsDescription {
-  readonly units: readonly UnitCase[];
-  readonly maxpool: { readonly shape: readonly number[]; readonly outputShape: readonly number[] };
-}
-
-const description = (JSON.parse(readFileSync(fixturePath('training.json'), 'utf8')) as { operations: OperationsDescription }).operations;
+const description = trainingDescription().operations;
 /** Float32 against a float64 reference on inputs without cancellation or kinks near zero. */
 const TOLERANCE = 1e-5;
 
@@ -43,11 +23,11 @@ const projection = (name: string, shape: readonly number[]) => formulaNhwc(`${na
 
 export function describeOperationChecks(backend: TfjsBackendName, record: (line: string) => void): void {
   describe(`ResNet operations on ${backend} against PyTorch`, () => {
-    let reference: ReadonlyMap<string, Tensor>;
+    let reference: ReadonlyMap<string, Float32Array>;
     const expected = (name: string) => {
       const array = reference.get(`ops/${name}`);
       if (!array) throw new Error(`training.npz has no ops/${name}`);
-      return array.data;
+      return array;
     };
     const expectClose = async (label: string, actual: tf.Tensor | Float32Array, name: string, nchwShape?: readonly number[]) => {
       let values = actual instanceof Float32Array ? actual : ((await actual.data()) as Float32Array);
@@ -61,7 +41,7 @@ export function describeOperationChecks(backend: TfjsBackendName, record: (line:
 
     beforeAll(async () => {
       await useTfjsBackend(backend);
-      reference = await readArrays(fixturePath('training.npz'));
+      reference = await readFixtureArrays('training.npz');
     });
 
     for (const unitCase of description.units) {

@@ -1,33 +1,10 @@
-// Shared by the tests: the PyTorch reference fixtures, the closed-form weights and images that
-// @medssl/runtime-onnx's parity fixtures are made from (regenerated bit for bit), and the measurements.
-import { fileURLToPath } from 'node:url';
+// Shared by the tests: what they take from @medssl/parity (closed-form weights and images, backbones,
+// the error measure) and helpers of their own for gradients and measurements.
 import type { Tensor } from '@medssl/spec';
-import { readCheckpointFile } from '@medssl/weights/node';
 import * as tf from '@tensorflow/tfjs-core';
 import type { TfjsModel } from '../model.js';
 
-export { testBackbone } from '../../../runtime-onnx/src/__fixtures__/backbones.js';
-export { checksum, FORMULA_VERSION, formulaCanonicalWeights, formulaImages, formulaValues } from '../../../runtime-onnx/src/__fixtures__/formula-weights.js';
-
-export const fixturePath = (name: string) => fileURLToPath(new URL(`./${name}`, import.meta.url));
-export const onnxFixturePath = (name: string) => fileURLToPath(new URL(`../../../runtime-onnx/src/__fixtures__/${name}`, import.meta.url));
-
-/** The float32 arrays of an npz file by name. */
-export async function readArrays(path: string): Promise<ReadonlyMap<string, Tensor>> {
-  return (await readCheckpointFile(path)).stateDict;
-}
-
-/** Largest difference relative to the largest reference magnitude: the scale of the output, not of one element. */
-export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  if (actual.length !== expected.length) throw new Error(`comparing ${actual.length} values with ${expected.length}`);
-  let difference = 0;
-  let scale = 0;
-  for (let index = 0; index < expected.length; index++) {
-    difference = Math.max(difference, Math.abs(actual[index]! - expected[index]!));
-    scale = Math.max(scale, Math.abs(expected[index]!));
-  }
-  return scale > 0 ? difference / scale : difference;
-}
+export { checksum, FORMULA_VERSION, formulaCanonicalWeights, formulaImages, formulaValues, relativeError, testBackbone } from '@medssl/parity';
 
 /** Every `step`-th value, as the fixtures store large gradients. */
 export function everyNth(values: Float32Array, step: number): Float32Array {

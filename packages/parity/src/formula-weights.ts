@@ -1,9 +1,10 @@
-// The closed-form weights and images of make_fixtures.py, regenerated here bit for bit so the parity
-// fixtures need to store only PyTorch's outputs. Keep the two in step (see FORMULA_VERSION there).
+// The closed-form weights and images of ../fixtures/make_fixtures.py, regenerated here bit for bit so the
+// parity fixtures need to store only PyTorch's outputs. Keep the two in step (see FORMULA_VERSION there).
 import type { Architecture, CanonicalWeights, Tensor } from '@medssl/spec';
 import { canonicalTensorShapes } from '@medssl/weights';
 
-export const FORMULA_VERSION = 1;
+/** 2: LayerScale gammas and register tokens have rules of their own; every other tensor is as in 1. */
+export const FORMULA_VERSION = 2;
 
 /** FNV-1a, 32-bit, over the UTF-8 bytes of the name. */
 function nameSeed(name: string): number {
@@ -28,13 +29,14 @@ export function formulaValues(name: string, count: number, offset: number, ampli
   return values;
 }
 
-/** (offset, amplitude) of a canonical tensor, as make_fixtures.py's `formula_rule`. */
+/** (offset, amplitude) of a canonical tensor, as make_fixtures.py's `formula_rule`: norms and LayerScale near identity, weights scaled by fan-in. */
 export function formulaRule(name: string, shape: readonly number[]): [offset: number, amplitude: number] {
   if (name.endsWith('running_var')) return [1, 0.5];
   if (name.endsWith('running_mean')) return [0, 0.125];
   if (/(bn\d|downsample\.1|norm\d?)\.weight$/.test(name)) return [1, 0.25];
+  if (name.endsWith('.gamma')) return [0.5, 0.25];
   if (name.endsWith('.bias')) return [0, 0.125];
-  if (name === 'cls_token' || name === 'pos_embed') return [0, 0.5];
+  if (name === 'cls_token' || name === 'pos_embed' || name === 'register_tokens') return [0, 0.5];
   const fanIn = shape.slice(1).reduce((product, extent) => product * extent, 1);
   let exponent = 0;
   while (4 ** (exponent + 1) <= fanIn) exponent++;
