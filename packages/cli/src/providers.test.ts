@@ -13,7 +13,7 @@ import { createCommands } from './commands.js';
 import { main } from './main.js';
 import { cliRegistry } from './registry.js';
 
-/** Two tiny networks of the open architecture: a ResNet of one bottleneck per stage, a two-block ViT. */
+/** Two tiny networks of the open architecture: a ResNet of one bottleneck per stage, a two-block ViT of DINOv2's kind. */
 const tinyProvider = defineBackboneProvider({
   method: 'tiny',
   title: 'Tiny test networks',
@@ -35,9 +35,10 @@ const tinyProvider = defineBackboneProvider({
       defineBackbone({
         method: 'tiny',
         variant: 'vit',
-        architecture: vitArchitecture({ patchSize: 8, embedDim: 32, depth: 2, heads: 2, positions: { grid: 4, resampling: { mode: 'bicubic', offset: 0.1, antialias: false } } }),
+        // SwiGLU, LayerScale and two registers, as DINOv2's, at a fraction of the width.
+        architecture: vitArchitecture({ patchSize: 8, embedDim: 32, depth: 2, heads: 2, mlp: { kind: 'swiglu', hidden: 64 }, layerScale: true, registers: 2, positions: { grid: 4, resampling: { mode: 'bicubic', antialias: true } } }),
         preprocessing: { ...evaluationPreprocessing('bicubic', true), resize: { size: 32, interpolation: 'bicubic' }, centerCrop: 32 },
-        embedding: classTokenEmbedding(1),
+        embedding: classTokenEmbedding(2, { patchMean: true }),
         pretraining: { supervision: 'none', data: 'none', domain: 'natural' },
         weightSource: 'seed',
         layout: 'canonical names',
@@ -102,7 +103,7 @@ describe('a backbone and a dataset provider that live only in this test', () => 
     expect(await main(['backbones', 'list', '--json'], backbones.io, commands)).toBe(0);
     const listed = JSON.parse(backbones.out.join('')) as { id: string; dimension?: number; architecture: string }[];
     expect(listed.find((entry) => entry.id === 'tiny:resnet')).toMatchObject({ dimension: 256, architecture: 'ResNet-14 (0.125x width)' });
-    expect(listed.find((entry) => entry.id === 'tiny:vit')).toMatchObject({ dimension: 32 });
+    expect(listed.find((entry) => entry.id === 'tiny:vit')).toMatchObject({ dimension: 96 });
 
     const configFile = join(root, 'medssl.config.json');
     writeFileSync(
