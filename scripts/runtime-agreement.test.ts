@@ -1,8 +1,9 @@
-// tfjs against onnxruntime on the architectures the PyTorch fixtures do not hold. Here, not in either
-// runtime's tests: a runtime plugin never depends on another runtime.
-import { onnxRuntime } from '@medssl/runtime-onnx';
-import { tfjsRuntime } from '@medssl/runtime-tfjs';
-import { describeRuntimeAgreement, type AgreementCase } from './agreement.js';
+// tfjs against onnxruntime on the architectures the PyTorch fixtures do not hold. Here, beside the other
+// checks across packages, not in either runtime's tests: a runtime plugin never depends on another runtime
+// (and @medssl/parity, which both runtimes' tests use, depends on neither).
+import { describeRuntimeAgreement, type AgreementCase } from '../packages/parity/src/index.js';
+import { onnxRuntime } from '../packages/runtime-onnx/src/index.js';
+import { tfjsRuntime } from '../packages/runtime-tfjs/src/index.js';
 
 const cases: AgreementCase[] = [
   { architecture: 'vits8', embedding: 'cls-last-4', size: 64, batch: 2 },
