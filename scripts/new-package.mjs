@@ -102,7 +102,7 @@ export function ${identifier}(): Backbone {
       return name.startsWith('fc.') || isBatchCounter(name) ? undefined : name;
     },
     checkpointKey: (name) => \`module.\${name}\`,
-    checkpoints: [{ variant: 'resnet50', file: '${stem}_resnet50.pth', url: 'https://example.org/where-the-method-publishes-it', licence: 'the licence the method publishes it under' }],
+    checkpoints: [{ variant: 'resnet50', file: '${stem}_resnet50.pth', url: 'https://example.org/where-the-method-publishes-it', license: 'the licence the method publishes it under' }],
   });
 }
 
@@ -143,7 +143,7 @@ export const ${identifier}Info: DatasetInfo = {
   title: '${description.replace(/'/g, "\\'")}',
   layout: '<root>/{train,val,test}.csv with columns path,label (0 or 1), image paths relative to the CSV',
   source: 'where the data is published',
-  licence: 'the data licence',
+  license: 'the data licence',
   modality: 'natural',
 };
 

@@ -43,7 +43,7 @@ export function readLabelTable(text: string, source: string): LabelTable {
   const seen = new Map<string, number>();
   const rows = table.rows.map((fields, index): LabelRow => {
     const line = table.lines[index]!;
-    const path = normalisePath(fields[columns.path]!);
+    const path = normalizePath(fields[columns.path]!);
     const label = fields[columns.label]!.trim();
     if (path === '') throw new SyntaxError(`${source}: line ${line}: empty path`);
     if (label === '') throw new SyntaxError(`${source}: line ${line}: empty label for ${path}`);
@@ -62,7 +62,7 @@ export function readLabelTable(text: string, source: string): LabelTable {
   return { source, rows, hasSplitColumn: splitColumn >= 0 };
 }
 
-function normalisePath(path: string): string {
+function normalizePath(path: string): string {
   return path.trim().replace(/\\/g, '/').replace(/^\.\//, '');
 }
 

@@ -2,7 +2,7 @@
 // features through the content-addressed store, and a linear probe at three label fractions.
 import { dino } from '@medssl/backbone-dino';
 import { random, randomWeights, supervised } from '@medssl/backbone-supervised';
-import { evaluateLabelFractions, summarise } from '@medssl/core';
+import { evaluateLabelFractions, summarize } from '@medssl/core';
 import { extractFeatures, readFeatureSet } from '@medssl/store';
 import { folder } from '@medssl/dataset-folder';
 import { linearProbe } from '@medssl/protocol-linear';
@@ -59,4 +59,4 @@ async function weightsFor(backbone: Backbone, checkpoint: string | undefined): P
   return backbone.fromStateDict(file.stateDict, { sha256: file.sha256, source: checkpoint });
 }
 
-export { summarise };
+export { summarize };

@@ -51,8 +51,8 @@ export function dino(options: { variant?: DinoVariant; embedding?: DinoEmbedding
       return name;
     },
     checkpoints: [
-      { variant, file: `${release.file}.pth`, url: `${directory}/${release.file}.pth`, licence: 'Apache-2.0 (facebookresearch/dino)' },
-      { variant, file: `${release.file}_full_checkpoint.pth`, url: `${directory}/${release.file}_full_checkpoint.pth`, licence: 'Apache-2.0 (facebookresearch/dino)' },
+      { variant, file: `${release.file}.pth`, url: `${directory}/${release.file}.pth`, license: 'Apache-2.0 (facebookresearch/dino)' },
+      { variant, file: `${release.file}_full_checkpoint.pth`, url: `${directory}/${release.file}_full_checkpoint.pth`, license: 'Apache-2.0 (facebookresearch/dino)' },
     ],
   });
 }

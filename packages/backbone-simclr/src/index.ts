@@ -36,7 +36,7 @@ export function simclr(options: { variant?: SimclrVariant } = {}): Backbone {
         variant,
         file: `${variant}.pth`,
         url: 'https://github.com/tonylins/simclr-converter (converts the official checkpoints at gs://simclr-checkpoints/simclrv1/)',
-        licence: 'Apache-2.0 (google-research/simclr)',
+        license: 'Apache-2.0 (google-research/simclr)',
       },
     ],
   });

@@ -25,13 +25,13 @@ export function supervised(options: { variant?: SupervisedVariant } = {}): Backb
         variant,
         file: 'resnet50-19c8e357.pth',
         url: 'https://download.pytorch.org/models/resnet50-19c8e357.pth',
-        licence: 'BSD-3-Clause (torchvision); ImageNet-1k weights (IMAGENET1K_V1, 76.13 % top-1)',
+        license: 'BSD-3-Clause (torchvision); ImageNet-1k weights (IMAGENET1K_V1, 76.13 % top-1)',
       },
       {
         variant,
         file: 'resnet50-0676ba61.pth',
         url: 'https://download.pytorch.org/models/resnet50-0676ba61.pth',
-        licence: 'BSD-3-Clause (torchvision); ImageNet-1k weights (IMAGENET1K_V2, 80.86 % top-1, evaluated at resize 232)',
+        license: 'BSD-3-Clause (torchvision); ImageNet-1k weights (IMAGENET1K_V2, 80.86 % top-1, evaluated at resize 232)',
       },
     ],
   });

@@ -27,7 +27,7 @@ export function swav(options: { variant?: 'resnet50' } = {}): Backbone {
         variant,
         file: 'swav_800ep_pretrain.pth.tar',
         url: 'https://dl.fbaipublicfiles.com/deepcluster/swav_800ep_pretrain.pth.tar',
-        licence: 'CC BY-NC 4.0 (facebookresearch/swav)',
+        license: 'CC BY-NC 4.0 (facebookresearch/swav)',
       },
     ],
   });

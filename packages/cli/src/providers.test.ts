@@ -86,7 +86,7 @@ function stripes(): Dataset {
 }
 
 const stripesProvider = defineDatasetProvider({
-  datasets: [{ id: 'stripes', title: 'Generated stripes (test)', layout: '(generated; the root is not read)', source: 'this test', licence: 'none', modality: 'natural' }],
+  datasets: [{ id: 'stripes', title: 'Generated stripes (test)', layout: '(generated; the root is not read)', source: 'this test', license: 'none', modality: 'natural' }],
   open: async () => stripes(),
 });
 

@@ -25,7 +25,7 @@ describe('decodeImage', () => {
 
   it('keeps 16-bit depth', async () => {
     const values = Uint16Array.from([0, 1, 256, 4095, 65535, 30000]);
-    const image = await decodeImage(encodePng({ width: 3, height: 2, colourType: 0, depth: 16, samples: values, filter: 0 }), 'deep.png');
+    const image = await decodeImage(encodePng({ width: 3, height: 2, colorType: 0, depth: 16, samples: values, filter: 0 }), 'deep.png');
     expect(image.data).toBeInstanceOf(Uint16Array);
     expect(Array.from(image.data)).toEqual(Array.from(values));
   });

@@ -1,7 +1,7 @@
 import type { Protocol, ProtocolInput, Task } from '@medssl/spec';
 import { syntheticFeatureSet } from '@medssl/spec/testing';
 import { describe, expect, it } from 'vitest';
-import { evaluateLabelFractions, summarise } from './evaluation.js';
+import { evaluateLabelFractions, summarize } from './evaluation.js';
 
 const task: Task = { type: 'binary', classes: ['normal', 'tumour'], primaryMetric: 'auc' };
 const pool = syntheticFeatureSet(task, { rows: 200, dimension: 4, seed: 1 });
@@ -59,7 +59,7 @@ describe('evaluateLabelFractions', () => {
   });
 
   it('gives a zero spread for one seed', () => {
-    const summary = summarise([{ fraction: 1, seed: 0, split: 'test', trainCount: 3, metrics: { auc: 0.8 }, validation: {}, selected: {} }], [1]);
+    const summary = summarize([{ fraction: 1, seed: 0, split: 'test', trainCount: 3, metrics: { auc: 0.8 }, validation: {}, selected: {} }], [1]);
     expect(summary[0]!.metrics.auc).toEqual({ mean: 0.8, std: 0, count: 1 });
   });
 });

@@ -116,10 +116,10 @@ export async function evaluateLabelFractions<Input extends LabelFractionRunInput
       await options.onRow?.(row, rows.length, total, result);
     }
   }
-  return { rows, summary: summarise(rows, fractions), subsets };
+  return { rows, summary: summarize(rows, fractions), subsets };
 }
 
-export function summarise(rows: readonly EvaluationRow[], fractions: readonly number[]): FractionSummary[] {
+export function summarize(rows: readonly EvaluationRow[], fractions: readonly number[]): FractionSummary[] {
   return fractions.map((fraction) => {
     const atFraction = rows.filter((row) => row.fraction === fraction);
     const names = [...new Set(atFraction.flatMap((row) => Object.keys(row.metrics)))];

@@ -18,7 +18,7 @@ export { ProviderOptionError, defineDatasetProvider, readOptions } from './provi
 export type { DatasetProviderDefinition, OptionKind } from './provider.js';
 export { IssueLog, NAMES_QUOTED, describeNames, sampleRange } from './dataset-tools.js';
 export { assertFiniteFeatures, assertSameSamples, validateFeatureRows, validateFeatureSet } from './features.js';
-export { evaluateLabelFractions, summarise } from './evaluation.js';
+export { evaluateLabelFractions, summarize } from './evaluation.js';
 export type {
   EvaluationRow,
   FractionSummary,

@@ -27,7 +27,7 @@ export function decodePng(bytes: Uint8Array): RawImage | undefined {
   let width = 0;
   let height = 0;
   let depth = 0;
-  let colourType = -1;
+  let colorType = -1;
   const data: Uint8Array[] = [];
   let dataBytes = 0;
   let ended = false;
@@ -48,11 +48,11 @@ export function decodePng(bytes: Uint8Array): RawImage | undefined {
         width = view.getUint32(position + 8);
         height = view.getUint32(position + 12);
         depth = body[8]!;
-        colourType = body[9]!;
+        colorType = body[9]!;
         const interlace = body[12]!;
         if (width === 0 || height === 0) throw new Error(`invalid PNG: size ${width}x${height}`);
         if (body[10] !== 0 || body[11] !== 0) throw new Error('invalid PNG: unknown compression or filter method');
-        if (interlace !== 0 || (depth !== 8 && depth !== 16) || CHANNELS[colourType] === undefined) return undefined;
+        if (interlace !== 0 || (depth !== 8 && depth !== 16) || CHANNELS[colorType] === undefined) return undefined;
         if (width * height > 1 << 28) return undefined;
         break;
       }
@@ -74,7 +74,7 @@ export function decodePng(bytes: Uint8Array): RawImage | undefined {
   }
   if (data.length === 0) throw new Error('invalid PNG: no image data (IDAT)');
 
-  const stored = CHANNELS[colourType]!;
+  const stored = CHANNELS[colorType]!;
   const sampleBytes = depth / 8;
   const pixelBytes = stored * sampleBytes;
   const rowBytes = width * pixelBytes;
@@ -92,17 +92,17 @@ export function decodePng(bytes: Uint8Array): RawImage | undefined {
   const raw = unfilter(filtered, height, rowBytes, pixelBytes);
 
   // Grey+alpha loses its alpha; every other colour type keeps its channels.
-  const channels = (colourType === 4 ? 1 : stored) as RawImage['channels'];
+  const channels = (colorType === 4 ? 1 : stored) as RawImage['channels'];
   const values = width * height * channels;
   if (sampleBytes === 1) {
-    if (colourType !== 4) return { data: raw, width, height, channels };
+    if (colorType !== 4) return { data: raw, width, height, channels };
     const grey = new Uint8Array(values);
     for (let index = 0; index < values; index++) grey[index] = raw[index * 2]!;
     return { data: grey, width, height, channels };
   }
   // 16-bit samples are big-endian.
   const samples = new Uint16Array(values);
-  const step = colourType === 4 ? 4 : 2;
+  const step = colorType === 4 ? 4 : 2;
   for (let index = 0, offset = 0; index < values; index++, offset += step) samples[index] = (raw[offset]! << 8) | raw[offset + 1]!;
   return { data: samples, width, height, channels };
 }

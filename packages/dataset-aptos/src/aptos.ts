@@ -44,7 +44,7 @@ export const aptosInfo: DatasetInfo = {
     '<root>/medssl-aptos-split-seed<seed>.json (written on first use; test_images/ and test.csv are not read)',
   ].join('\n'),
   source: 'https://www.kaggle.com/competitions/aptos2019-blindness-detection/data',
-  licence: 'Kaggle competition data (Asia Pacific Tele-Ophthalmology Society, Aravind Eye Hospital); use is governed by the competition rules, accepted on Kaggle before download',
+  license: 'Kaggle competition data (Asia Pacific Tele-Ophthalmology Society, Aravind Eye Hospital); use is governed by the competition rules, accepted on Kaggle before download',
   modality: 'fundus',
   folder: 'aptos',
   officialSizes: { train: 2_563, val: 366, test: 733, note: "APTOS 2019's 3,662 labelled images in this package's 0.7/0.1/0.2 split (about)" },

@@ -35,7 +35,7 @@ export interface ChestXray14Options {
 const DEFAULT_FRACTIONS: SplitFractions = { train: 0.7, val: 0.1, test: 0.2 };
 
 const SOURCE = 'https://nihcc.app.box.com/v/ChestXray-NIHCC';
-const LICENCE = 'NIH Clinical Center: no restriction on use; cite Wang et al., "ChestX-ray8", CVPR 2017, and acknowledge the NIH Clinical Center';
+const LICENSE = 'NIH Clinical Center: no restriction on use; cite Wang et al., "ChestX-ray8", CVPR 2017, and acknowledge the NIH Clinical Center';
 const LAYOUT = [
   '<root>/Data_Entry_2017_v2020.csv (or Data_Entry_2017.csv; either may be gzipped as .csv.gz)',
   '<root>/images/00000001_000.png ... (or NIH\'s images_001/images/ ... images_012/images/)',
@@ -49,7 +49,7 @@ export const chestxray14Info: DatasetInfo = {
   title: 'NIH ChestX-ray14: 14 thoracic findings (multilabel, patient-wise splits)',
   layout: LAYOUT,
   source: SOURCE,
-  licence: LICENCE,
+  license: LICENSE,
   modality: 'chest-xray',
   folder: 'chestxray14',
   officialSizes: OFFICIAL_SIZES,
@@ -61,7 +61,7 @@ export const chestxray14PneumoniaInfo: DatasetInfo = {
   title: 'NIH ChestX-ray14: pneumonia vs no pneumonia (binary, same rows and splits as chestxray14)',
   layout: LAYOUT,
   source: SOURCE,
-  licence: LICENCE,
+  license: LICENSE,
   modality: 'chest-xray',
   folder: 'chestxray14',
   officialSizes: OFFICIAL_SIZES,

@@ -57,7 +57,7 @@ export const folderInfo: DatasetInfo = {
     'or a CSV: path,label[,split][,group] (or one 0/1 column per label), paths relative to the CSV',
   ].join('\n'),
   source: 'your own data',
-  licence: 'that of your data',
+  license: 'that of your data',
   modality: 'natural',
   // The demo writes its generated images in this layout.
   presets: ['demo'],

@@ -35,7 +35,7 @@ function md5Of(bytes: Uint8Array): string {
   return createHash('md5').update(bytes).digest('hex');
 }
 
-interface Behaviour {
+interface Behavior {
   /** Requests (0-based, in arrival order) whose connection drops after this many body bytes. */
   dropAfter?: { requests: readonly number[]; bytes: number };
   ignoreRange?: boolean;
@@ -52,7 +52,7 @@ interface TestServer {
 
 let server: Server | undefined;
 let body: Uint8Array = breastFile;
-let behaviour: Behaviour = {};
+let behavior: Behavior = {};
 let served: TestServer;
 
 beforeAll(async () => {
@@ -60,13 +60,13 @@ beforeAll(async () => {
     const index = served.ranges.length;
     const range = request.headers.range ?? null;
     served.ranges.push(range);
-    const status = behaviour.status ?? (behaviour.statusFrom !== undefined && index >= behaviour.statusFrom.request ? behaviour.statusFrom.status : undefined);
+    const status = behavior.status ?? (behavior.statusFrom !== undefined && index >= behavior.statusFrom.request ? behavior.statusFrom.status : undefined);
     if (status !== undefined) {
       response.writeHead(status, { 'Content-Type': 'text/plain' }).end('no such file');
       return;
     }
     let start = 0;
-    const match = range === null || behaviour.ignoreRange ? null : /^bytes=(\d+)-$/.exec(range);
+    const match = range === null || behavior.ignoreRange ? null : /^bytes=(\d+)-$/.exec(range);
     if (match !== null) {
       start = Number(match[1]);
       if (start >= body.length) {
@@ -78,7 +78,7 @@ beforeAll(async () => {
       response.writeHead(200, { 'Content-Length': body.length });
     }
     const part = body.subarray(start);
-    const drop = behaviour.dropAfter;
+    const drop = behavior.dropAfter;
     if (drop !== undefined && drop.requests.includes(index)) {
       // Destroyed a moment after the bytes are flushed, so that the client surely holds them: a drop mid-body.
       response.write(part.subarray(0, drop.bytes), () => setTimeout(() => response.socket?.destroy(), 30));
@@ -94,9 +94,9 @@ afterAll(async () => {
 });
 
 /** Serves `file` under `/files/<name>` with the given behaviour, counting requests afresh. */
-function serve(file: Uint8Array, how: Behaviour = {}): TestServer {
+function serve(file: Uint8Array, how: Behavior = {}): TestServer {
   body = file;
-  behaviour = how;
+  behavior = how;
   const { port } = server!.address() as AddressInfo;
   served = { url: `http://127.0.0.1:${port}/files/breastmnist.npz?download=1`, ranges: [] };
   return served;
@@ -108,7 +108,7 @@ function freshFolder(): string {
 }
 
 afterEach(() => {
-  behaviour = {};
+  behavior = {};
 });
 
 function recorder(): { calls: [number, number | undefined][]; onProgress: DownloadProgress } {

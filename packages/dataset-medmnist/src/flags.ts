@@ -26,7 +26,7 @@ export interface MedmnistFlagInfo {
   readonly channels: 1 | 3;
   /** Samples per split in the files of record 10519652. */
   readonly counts: { readonly train: number; readonly val: number; readonly test: number };
-  readonly licence: string;
+  readonly license: string;
   /** Published MD5 sums by size; a size without a published file is absent. */
   readonly md5: Readonly<Partial<Record<MedmnistSize, string>>>;
 }
@@ -66,7 +66,7 @@ const FLAGS: readonly MedmnistFlagInfo[] = [
     ],
     channels: 3,
     counts: { train: 89996, val: 10004, test: 7180 },
-    licence: CC_BY,
+    license: CC_BY,
     md5: {
       28: 'a8b06965200029087d5bd730944a56c1',
       64: '55aa9c1e0525abe5a6b9d8343a507616',
@@ -97,7 +97,7 @@ const FLAGS: readonly MedmnistFlagInfo[] = [
     ],
     channels: 1,
     counts: { train: 78468, val: 11219, test: 22433 },
-    licence: CC_BY,
+    license: CC_BY,
     md5: {
       28: '02c8a6516a18b556561a56cbdd36c4a8',
       64: '9de6cd0b934ebb5b7426cfba5efbae16',
@@ -121,7 +121,7 @@ const FLAGS: readonly MedmnistFlagInfo[] = [
     ],
     channels: 3,
     counts: { train: 7007, val: 1003, test: 2005 },
-    licence: 'CC BY-NC 4.0',
+    license: 'CC BY-NC 4.0',
     md5: {
       28: '0744692d530f8e62ec473284d019b0c7',
       64: 'b70a2f5635c6199aeaa28c31d7202e1f',
@@ -137,7 +137,7 @@ const FLAGS: readonly MedmnistFlagInfo[] = [
     names: ['choroidal neovascularization', 'diabetic macular edema', 'drusen', 'normal'],
     channels: 1,
     counts: { train: 97477, val: 10832, test: 1000 },
-    licence: CC_BY,
+    license: CC_BY,
     md5: {
       28: 'c68d92d5b585d8d81f7112f81e2d0842',
       64: 'e229e9440236b774d9f0dfef9d07bdaf',
@@ -153,7 +153,7 @@ const FLAGS: readonly MedmnistFlagInfo[] = [
     names: ['normal', 'pneumonia'],
     channels: 1,
     counts: { train: 4708, val: 524, test: 624 },
-    licence: CC_BY,
+    license: CC_BY,
     md5: {
       28: '28209eda62fecd6e6a2d98b1501bb15f',
       64: '8f4eceb4ccffa70c672198ea285246c6',
@@ -169,7 +169,7 @@ const FLAGS: readonly MedmnistFlagInfo[] = [
     names: ['0', '1', '2', '3', '4'],
     channels: 3,
     counts: { train: 1080, val: 120, test: 400 },
-    licence: CC_BY,
+    license: CC_BY,
     md5: {
       28: 'bd4c0672f1bba3e3a89f0e4e876791e4',
       64: 'afda852cc34dcda56f86ad2b2457dbcc',
@@ -186,7 +186,7 @@ const FLAGS: readonly MedmnistFlagInfo[] = [
     names: ['malignant', 'normal, benign'],
     channels: 1,
     counts: { train: 546, val: 78, test: 156 },
-    licence: CC_BY,
+    license: CC_BY,
     md5: {
       28: '750601b1f35ba3300ea97c75c52ff8f6',
       64: '742edef2a1fd1524b2efff4bd7ba9364',
@@ -211,7 +211,7 @@ const FLAGS: readonly MedmnistFlagInfo[] = [
     ],
     channels: 3,
     counts: { train: 11959, val: 1712, test: 3421 },
-    licence: CC_BY,
+    license: CC_BY,
     md5: {
       28: '7053d0359d879ad8a5505303e11de1dc',
       64: '2b94928a2ae4916078ca51e05b6b800b',
@@ -236,7 +236,7 @@ const FLAGS: readonly MedmnistFlagInfo[] = [
     ],
     channels: 1,
     counts: { train: 165466, val: 23640, test: 47280 },
-    licence: CC_BY,
+    license: CC_BY,
     md5: {
       28: 'ebe78ee8b05294063de985d821c1c34b',
       64: '123ece2eba09d0aa5d698fda57103344',
@@ -252,7 +252,7 @@ const FLAGS: readonly MedmnistFlagInfo[] = [
     names: ORGAN_NAMES,
     channels: 1,
     counts: { train: 34561, val: 6491, test: 17778 },
-    licence: CC_BY,
+    license: CC_BY,
     md5: {
       28: '68e3f8846a6bd62f0c9bf841c0d9eacc',
       64: '2dcccc29b88e6da5a01161ef20cda288',
@@ -268,7 +268,7 @@ const FLAGS: readonly MedmnistFlagInfo[] = [
     names: ORGAN_NAMES,
     channels: 1,
     counts: { train: 12975, val: 2392, test: 8216 },
-    licence: CC_BY,
+    license: CC_BY,
     md5: {
       28: 'b9ceb9546e10131b32923c5bbeaea2b1',
       64: '3ce34a8724ea6f548e6db4744d03b6a9',
@@ -284,7 +284,7 @@ const FLAGS: readonly MedmnistFlagInfo[] = [
     names: ORGAN_NAMES,
     channels: 1,
     counts: { train: 13932, val: 2452, test: 8827 },
-    licence: CC_BY,
+    license: CC_BY,
     md5: {
       28: '9ab87b696fb54e2a387ebe992d6ed5f1',
       64: '53a6d115339d874c25e309a994ff46d3',
@@ -312,7 +312,7 @@ const FLAGS: readonly MedmnistFlagInfo[] = [
     ],
     channels: 1,
     counts: { train: 971, val: 161, test: 610 },
-    licence: CC_BY,
+    license: CC_BY,
     md5: { 28: 'a0c5a1ff56af4f155c46d46fbb45a2fe', 64: '58a2205adf14a9d0a189cb06dc78bf10' },
   },
   {
@@ -323,7 +323,7 @@ const FLAGS: readonly MedmnistFlagInfo[] = [
     names: ['benign', 'malignant'],
     channels: 1,
     counts: { train: 1158, val: 165, test: 310 },
-    licence: CC_BY,
+    license: CC_BY,
     md5: { 28: '8755a7e9e05a4d9ce80a24c3e7a256f3', 64: 'c47c5b7d457bf6332200d2ea6d64ecd8' },
   },
   {
@@ -334,7 +334,7 @@ const FLAGS: readonly MedmnistFlagInfo[] = [
     names: ['normal', 'hyperplasia'],
     channels: 1,
     counts: { train: 1188, val: 98, test: 298 },
-    licence: CC_BY,
+    license: CC_BY,
     md5: { 28: 'bbd3c5a5576322bc4cdfea780653b1ce', 64: '17721accfe9fb005146a47d33bc54b2f' },
   },
   {
@@ -345,7 +345,7 @@ const FLAGS: readonly MedmnistFlagInfo[] = [
     names: ['buckle rib fracture', 'nondisplaced rib fracture', 'displaced rib fracture'],
     channels: 1,
     counts: { train: 1027, val: 103, test: 240 },
-    licence: CC_BY,
+    license: CC_BY,
     md5: { 28: '6aa7b0143a6b42da40027a9dda61302f', 64: 'f01d7e6316aedf4210da0da5b7437b42' },
   },
   {
@@ -356,7 +356,7 @@ const FLAGS: readonly MedmnistFlagInfo[] = [
     names: ['vessel', 'aneurysm'],
     channels: 1,
     counts: { train: 1335, val: 191, test: 382 },
-    licence: CC_BY,
+    license: CC_BY,
     md5: { 28: 'b41fd4f7e7e2feedddb201585ecafa1b', 64: '6bb274a8846e1097066dcd64e2c4520f' },
   },
   {
@@ -367,7 +367,7 @@ const FLAGS: readonly MedmnistFlagInfo[] = [
     names: ['inhibitory synapse', 'excitatory synapse'],
     channels: 1,
     counts: { train: 1230, val: 177, test: 352 },
-    licence: CC_BY,
+    license: CC_BY,
     md5: { 28: '1235b78a3cd6280881dd7850a78eadb6', 64: '43bd14ebf3af9d3dd072446fedc14d5e' },
   },
 ];

@@ -47,7 +47,7 @@ export const medmnistInfo: DatasetInfo = {
     'arrays {train,val,test}_images: uint8 (N,H,W) grey or (N,H,W,3) RGB; {train,val,test}_labels: (N,1), or (N,14) 0/1 for chestmnist',
   ].join('\n'),
   source: 'https://zenodo.org/records/10519652 (https://medmnist.com); downloadMedmnist() fetches and checks a file',
-  licence: 'CC BY 4.0 (DermaMNIST: CC BY-NC 4.0); cite Yang et al., Scientific Data 10, 41 (2023) and the source dataset',
+  license: 'CC BY 4.0 (DermaMNIST: CC BY-NC 4.0); cite Yang et al., Scientific Data 10, 41 (2023) and the source dataset',
   // Each flag's own modality is on the opened dataset (pathmnist: pathology, retinamnist: fundus, ...).
   folder: 'medmnist',
 };

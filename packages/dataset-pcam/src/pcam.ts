@@ -56,7 +56,7 @@ export const pcamInfo: DatasetInfo = {
     'gunzipped from the .h5.gz downloads; split valid is called val here',
   ].join('\n'),
   source: 'https://github.com/basveeling/pcam (files: https://zenodo.org/records/2546921)',
-  licence: 'CC0 1.0 (PatchCamelyon, Veeling et al. 2018; derived from Camelyon16)',
+  license: 'CC0 1.0 (PatchCamelyon, Veeling et al. 2018; derived from Camelyon16)',
   modality: 'pathology',
   folder: 'pcam',
   officialSizes: { train: 262_144, val: 32_768, test: 32_768, note: 'the official PatchCamelyon HDF5 splits' },

@@ -30,7 +30,7 @@ export const pneumoniaInfo: DatasetInfo = {
   source:
     'https://data.mendeley.com/datasets/rscbjbr9sj/2 (ChestXRay2017.zip: train and test) or ' +
     'https://www.kaggle.com/datasets/paultimothymooney/chest-xray-pneumonia (train, val, test)',
-  licence: 'CC BY 4.0; cite Kermany et al., Cell 172(5), 1122-1131 (2018)',
+  license: 'CC BY 4.0; cite Kermany et al., Cell 172(5), 1122-1131 (2018)',
   modality: 'chest-xray',
   folder: 'pneumonia',
   officialSizes: { train: 5_216, val: 16, test: 624, note: 'the Kaggle release of Kermany et al.' },

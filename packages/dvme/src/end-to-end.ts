@@ -2,7 +2,7 @@ import { createRng, outputCount, validateTargets, validateTask } from '@medssl/c
 import type { AttentionMap, FusionResult, TargetArray, Task } from '@medssl/spec';
 import { checkTrainableBackbone, type TrainableBackbone } from '@medssl/training';
 import * as tf from '@tensorflow/tfjs-core';
-import { FusionModel, type Standardisation } from './model.js';
+import { FusionModel, type Standardization } from './model.js';
 import { resolveArchitecture, resolveTraining, type EpochRecord, type FusionOptions, type ResolvedArchitecture, type ResolvedTraining } from './options.js';
 import { parameterCount, type Parameter } from './parameters.js';
 import { activeBackend, train, type BatchSource, type EvaluationSplit } from './train.js';
@@ -42,7 +42,7 @@ export interface EndToEndOptions extends FusionOptions {
    * Training rows embedded once before training, by the untrained backbones, to fit the fusion's input
    * standardisation (with `standardise`); default 1024.
    */
-  readonly standardisationRows?: number;
+  readonly standardizationRows?: number;
 }
 
 export interface EndToEndReport {
@@ -78,8 +78,8 @@ export async function trainEndToEnd(input: EndToEndInput, options: EndToEndOptio
   const sourceLearningRate = options.sourceLearningRate ?? training.learningRate / 10;
   if (!(sourceLearningRate >= 0) || !Number.isFinite(sourceLearningRate)) throw new RangeError(`${name}: sourceLearningRate must be a non-negative number, got ${String(sourceLearningRate)}`);
   const sourceWeightDecay = options.sourceWeightDecay ?? training.weightDecay;
-  const standardisationRows = options.standardisationRows ?? 1024;
-  if (!Number.isSafeInteger(standardisationRows) || standardisationRows < 1) throw new RangeError(`${name}: standardisationRows must be a positive integer, got ${String(standardisationRows)}`);
+  const standardizationRows = options.standardizationRows ?? 1024;
+  if (!Number.isSafeInteger(standardizationRows) || standardizationRows < 1) throw new RangeError(`${name}: standardisationRows must be a positive integer, got ${String(standardizationRows)}`);
 
   const { task, sources } = input;
   validateTask(task, `${name}: task`);
@@ -124,10 +124,10 @@ export async function trainEndToEnd(input: EndToEndInput, options: EndToEndOptio
     });
 
   const rng = createRng(input.seed);
-  const standardisation = training.standardise
-    ? await fitStandardisation(trainRows.subarray(0, Math.min(trainRows.length, standardisationRows)), (rows) => load(input.train, rows, 'train'), embed, sources.map((source) => source.dimension), training.evaluationBatchSize)
+  const standardization = training.standardize
+    ? await fitStandardization(trainRows.subarray(0, Math.min(trainRows.length, standardizationRows)), (rows) => load(input.train, rows, 'train'), embed, sources.map((source) => source.dimension), training.evaluationBatchSize)
     : undefined;
-  const model = new FusionModel(kind, sources.map((source) => source.dimension), outputCount(task), architecture, rng.fork(`${kind}:init`), standardisation, true);
+  const model = new FusionModel(kind, sources.map((source) => source.dimension), outputCount(task), architecture, rng.fork(`${kind}:init`), standardization, true);
   try {
     const sourceParameters: Parameter[] = sources.flatMap((source) =>
       source.trainableVariables.map((variable) => ({ name: `${source.id}/${variable.name}`, variable, decay: variable.rank >= 2 })),
@@ -186,13 +186,13 @@ export async function trainEndToEnd(input: EndToEndInput, options: EndToEndOptio
 }
 
 /** Mean and deviation of each source's initial embeddings over some training rows (evaluation mode). */
-async function fitStandardisation(
+async function fitStandardization(
   rows: Int32Array,
   load: (rows: Int32Array) => Promise<ImageBatch>,
   embed: (batch: ImageBatch, training: boolean) => tf.Tensor2D[],
   dimensions: readonly number[],
   batchSize: number,
-): Promise<Standardisation[]> {
+): Promise<Standardization[]> {
   const sums = dimensions.map((dimension) => new Float64Array(dimension));
   const squares = dimensions.map((dimension) => new Float64Array(dimension));
   for (let start = 0; start < rows.length; start += batchSize) {

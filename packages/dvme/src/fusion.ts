@@ -3,7 +3,7 @@ import { metricsForTask } from '@medssl/metrics';
 import type { AttentionMap, FeatureSet, Fusion, FusionInput, FusionResult, TaskType } from '@medssl/spec';
 import { SPECIFICATION_VERSION } from '@medssl/spec';
 import * as tf from '@tensorflow/tfjs-core';
-import { FusionModel, type ModuleKind, type Standardisation } from './model.js';
+import { FusionModel, type ModuleKind, type Standardization } from './model.js';
 import {
   FUSION_KINDS,
   resolveArchitecture,
@@ -63,7 +63,7 @@ export async function fitFusion(input: FusionInput, kind: FusionKind, options: F
   const backend = activeBackend(kind);
 
   const runOne = async (sourceIndices: readonly number[], moduleKind: ModuleKind, seedPurpose: string) => {
-    const standardisation = training.standardise ? sourceIndices.map((source) => standardisationOf(input.train[source]!, checked.trainRows)) : undefined;
+    const standardization = training.standardize ? sourceIndices.map((source) => standardizationOf(input.train[source]!, checked.trainRows)) : undefined;
     const rng = createRng(input.seed);
     const model = new FusionModel(
       moduleKind,
@@ -71,7 +71,7 @@ export async function fitFusion(input: FusionInput, kind: FusionKind, options: F
       outputCount(task),
       architecture,
       rng.fork(`${seedPurpose}:init`),
-      standardisation,
+      standardization,
     );
     try {
       const outcome = await train({
@@ -156,7 +156,7 @@ export async function fitFusion(input: FusionInput, kind: FusionKind, options: F
  * Mean and population standard deviation of each feature over the training rows, in float64; a feature
  * constant over them gets scale 1 (it stays 0 after centring).
  */
-export function standardisationOf(set: FeatureSet, rows: Int32Array): Standardisation {
+export function standardizationOf(set: FeatureSet, rows: Int32Array): Standardization {
   const dimension = set.features.shape[1];
   const { data } = set.features;
   const sum = new Float64Array(dimension);
@@ -169,8 +169,8 @@ export function standardisationOf(set: FeatureSet, rows: Int32Array): Standardis
   for (const row of rows) {
     const offset = row * dimension;
     for (let column = 0; column < dimension; column++) {
-      const centred = data[offset + column]! - mean[column]!;
-      squares[column]! += centred * centred;
+      const centered = data[offset + column]! - mean[column]!;
+      squares[column]! += centered * centered;
     }
   }
   const inverseScale = new Float32Array(dimension);

@@ -5,7 +5,7 @@ import { add, addConstant, concat, dropout, erf, linear, matMul, mean, multiply,
 import { ParameterFactory, type Dense, type Norm, type Parameter } from './parameters.js';
 
 /** Per-backbone input standardisation: `(x - mean) * inverseScale`, fixed before training. */
-export interface Standardisation {
+export interface Standardization {
   readonly mean: Float32Array;
   readonly inverseScale: Float32Array;
 }
@@ -55,7 +55,7 @@ export type ModuleKind = Exclude<FusionKind, 'single'> | 'linear';
  */
 export class FusionModel {
   readonly parameters: readonly Parameter[];
-  private readonly standardisation: readonly { mean: tf.Tensor1D; inverseScale: tf.Tensor1D }[] | undefined;
+  private readonly standardization: readonly { mean: tf.Tensor1D; inverseScale: tf.Tensor1D }[] | undefined;
   private readonly projections: readonly Dense[] = [];
   private readonly blocks: readonly Block[] = [];
   private readonly finalNorm?: Norm;
@@ -70,7 +70,7 @@ export class FusionModel {
     readonly outputs: number,
     readonly architecture: ResolvedArchitecture,
     rng: Rng,
-    standardisation?: readonly Standardisation[],
+    standardization?: readonly Standardization[],
     /** Whether gradients flow back into the inputs (end to end); stored features need none. */
     private readonly inputGradients = false,
   ) {
@@ -105,9 +105,9 @@ export class FusionModel {
       this.classifier = factory.dense('classifier', width, outputs);
     }
     this.parameters = factory.parameters;
-    if (standardisation) {
-      if (standardisation.length !== sources) throw new RangeError(`standardisation for ${standardisation.length} sources, the model has ${sources}`);
-      this.standardisation = standardisation.map(({ mean, inverseScale }) => ({ mean: tf.tensor1d(mean), inverseScale: tf.tensor1d(inverseScale) }));
+    if (standardization) {
+      if (standardization.length !== sources) throw new RangeError(`standardisation for ${standardization.length} sources, the model has ${sources}`);
+      this.standardization = standardization.map(({ mean, inverseScale }) => ({ mean: tf.tensor1d(mean), inverseScale: tf.tensor1d(inverseScale) }));
     }
   }
 
@@ -124,20 +124,20 @@ export class FusionModel {
         throw new RangeError(`input ${source + 1} is [${input.shape.join(', ')}], the model expects [batch, ${this.dimensions[source]}]`);
       }
     });
-    const standardised = inputs.map((input, source) => {
-      const scaling = this.standardisation?.[source];
+    const standardized = inputs.map((input, source) => {
+      const scaling = this.standardization?.[source];
       return scaling ? scale(subtractConstant(input, scaling.mean), scaling.inverseScale) : input;
     });
     switch (this.kind) {
       case 'linear':
       case 'concat': {
-        const joined = standardised.length === 1 ? standardised[0]! : (concat(standardised, 1) as tf.Tensor2D);
+        const joined = standardized.length === 1 ? standardized[0]! : (concat(standardized, 1) as tf.Tensor2D);
         return { logits: dense(joined, this.classifier, this.inputGradients) };
       }
       case 'dme':
-        return this.applyDme(standardised, context);
+        return this.applyDme(standardized, context);
       case 'dvme':
-        return this.applyDvme(standardised, context);
+        return this.applyDvme(standardized, context);
     }
   }
 
@@ -196,7 +196,7 @@ export class FusionModel {
 
   dispose(): void {
     for (const parameter of this.parameters) parameter.variable.dispose();
-    for (const scaling of this.standardisation ?? []) {
+    for (const scaling of this.standardization ?? []) {
       scaling.mean.dispose();
       scaling.inverseScale.dispose();
     }
@@ -214,7 +214,7 @@ function gelu(x: tf.Tensor2D): tf.Tensor2D {
 
 /** Layer norm over the last axis, epsilon 1e-5 as PyTorch's `nn.LayerNorm`. */
 function layerNorm(x: tf.Tensor2D, norm: Norm): tf.Tensor2D {
-  const centred = subtract(x, mean(x, 1, true));
-  const variance = mean(multiply(centred, centred), 1, true);
-  return add(multiply(multiply(centred, rsqrt(addConstant(variance, 1e-5))), norm.gain), norm.shift);
+  const centered = subtract(x, mean(x, 1, true));
+  const variance = mean(multiply(centered, centered), 1, true);
+  return add(multiply(multiply(centered, rsqrt(addConstant(variance, 1e-5))), norm.gain), norm.shift);
 }

@@ -37,7 +37,7 @@ export interface TrainingOptions {
   readonly beta2?: number;
   readonly epsilon?: number;
   /** Standardise each backbone's features by the training rows' mean and deviation first; default true. */
-  readonly standardise?: boolean;
+  readonly standardize?: boolean;
   /** Rows per forward pass when scoring the validation and test splits; default 1024. */
   readonly evaluationBatchSize?: number;
 }
@@ -82,7 +82,7 @@ export interface ResolvedTraining {
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
-  readonly standardise: boolean;
+  readonly standardize: boolean;
   readonly evaluationBatchSize: number;
 }
 
@@ -105,7 +105,7 @@ export const DEFAULT_TRAINING: ResolvedTraining = {
   beta1: 0.9,
   beta2: 0.999,
   epsilon: 1e-8,
-  standardise: true,
+  standardize: true,
   evaluationBatchSize: 1024,
 };
 
@@ -148,7 +148,7 @@ export function resolveArchitecture(options: ArchitectureOptions = {}): Resolved
 
 export function resolveTraining(options: TrainingOptions = {}): ResolvedTraining {
   const merged = { ...DEFAULT_TRAINING, ...definedOnly(options) };
-  if (typeof merged.standardise !== 'boolean') throw new TypeError(`standardise must be true or false, got ${String(merged.standardise)}`);
+  if (typeof merged.standardize !== 'boolean') throw new TypeError(`standardise must be true or false, got ${String(merged.standardize)}`);
   return {
     epochs: positiveInteger(merged.epochs, 'epochs'),
     batchSize: positiveInteger(merged.batchSize, 'batchSize'),
@@ -159,7 +159,7 @@ export function resolveTraining(options: TrainingOptions = {}): ResolvedTraining
     beta1: inRange(merged.beta1, 'beta1', 0, 1, false, true),
     beta2: inRange(merged.beta2, 'beta2', 0, 1, false, true),
     epsilon: inRange(merged.epsilon, 'epsilon', 0, Infinity, true, true),
-    standardise: merged.standardise,
+    standardize: merged.standardize,
     evaluationBatchSize: positiveInteger(merged.evaluationBatchSize, 'evaluationBatchSize'),
   };
 }

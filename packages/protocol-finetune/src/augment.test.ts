@@ -104,20 +104,20 @@ describe('augmentations', () => {
 
   it('rotates by small angles bilinearly, filling with normalised black, and writes NHWC as well as NCHW', () => {
     const image = patternImage(16, 16);
-    const normalised: Preprocessing = { centerCrop: 16, normalize: { mean: [0.5, 0.4, 0.3], std: [0.2, 0.25, 0.3] }, channels: 3 };
-    const straight = augmented(image, whole(image), normalised);
-    const tilted = augmented(image, { ...whole(image), rotationDegrees: 10 }, normalised);
+    const normalized: Preprocessing = { centerCrop: 16, normalize: { mean: [0.5, 0.4, 0.3], std: [0.2, 0.25, 0.3] }, channels: 3 };
+    const straight = augmented(image, whole(image), normalized);
+    const tilted = augmented(image, { ...whole(image), rotationDegrees: 10 }, normalized);
     // Corners come from outside the source: black, normalised per channel.
     expect(at(tilted, 16, 0, 0, 0)).toBeCloseTo(-0.5 / 0.2, 5);
     expect(at(tilted, 16, 2, 15, 15)).toBeCloseTo(-0.3 / 0.3, 5);
     // Near the centre the rotation moves pixels by less than one: values stay between neighbours.
-    const centre = at(tilted, 16, 1, 8, 8);
-    const neighbours = [at(straight, 16, 1, 7, 7), at(straight, 16, 1, 7, 8), at(straight, 16, 1, 8, 7), at(straight, 16, 1, 8, 8), at(straight, 16, 1, 8, 9), at(straight, 16, 1, 9, 8), at(straight, 16, 1, 9, 9), at(straight, 16, 1, 7, 9), at(straight, 16, 1, 9, 7)];
-    expect(centre).toBeGreaterThanOrEqual(Math.min(...neighbours) - 1e-6);
-    expect(centre).toBeLessThanOrEqual(Math.max(...neighbours) + 1e-6);
+    const center = at(tilted, 16, 1, 8, 8);
+    const neighbors = [at(straight, 16, 1, 7, 7), at(straight, 16, 1, 7, 8), at(straight, 16, 1, 8, 7), at(straight, 16, 1, 8, 8), at(straight, 16, 1, 8, 9), at(straight, 16, 1, 9, 8), at(straight, 16, 1, 9, 9), at(straight, 16, 1, 7, 9), at(straight, 16, 1, 9, 7)];
+    expect(center).toBeGreaterThanOrEqual(Math.min(...neighbors) - 1e-6);
+    expect(center).toBeLessThanOrEqual(Math.max(...neighbors) + 1e-6);
     expect(Array.from(tilted)).not.toEqual(Array.from(straight));
 
-    const channelsLast = augmented(image, { ...whole(image), rotationDegrees: 10 }, normalised, 'NHWC');
+    const channelsLast = augmented(image, { ...whole(image), rotationDegrees: 10 }, normalized, 'NHWC');
     for (let channel = 0; channel < 3; channel++) {
       for (let pixel = 0; pixel < 256; pixel++) expect(channelsLast[pixel * 3 + channel]).toBe(tilted[channel * 256 + pixel]);
     }

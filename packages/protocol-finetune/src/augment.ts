@@ -238,14 +238,14 @@ function copyPlanes(
   if (batch.length < offset + 3 * plane) throw new RangeError(`batch buffer holds ${batch.length} values; image ${index} needs ${offset + 3 * plane}`);
   const [a, b, c, d] = transform;
   const exact = [a, b, c, d].every((value) => Number.isInteger(value));
-  const centreX = (width - 1) / 2;
-  const centreY = (height - 1) / 2;
+  const centerX = (width - 1) / 2;
+  const centerY = (height - 1) / 2;
   for (let y = 0; y < height; y++) {
-    const outY = y - centreY;
+    const outY = y - centerY;
     for (let x = 0; x < width; x++) {
-      const outX = x - centreX;
-      const sourceX = a * outX + b * outY + centreX;
-      const sourceY = c * outX + d * outY + centreY;
+      const outX = x - centerX;
+      const sourceX = a * outX + b * outY + centerX;
+      const sourceY = c * outX + d * outY + centerY;
       const pixel = y * width + x;
       for (let channel = 0; channel < 3; channel++) {
         let value: number;

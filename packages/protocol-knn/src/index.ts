@@ -1,4 +1,4 @@
 export { DEFAULT_KS, DEFAULT_TEMPERATURE, knnProbe, voteScores } from './knn.js';
 export type { KnnOptions } from './knn.js';
-export { nearestNeighbours, normaliseRows } from './neighbours.js';
-export type { Neighbours } from './neighbours.js';
+export { nearestNeighbors, normalizeRows } from './neighbors.js';
+export type { Neighbors } from './neighbors.js';

@@ -3,7 +3,7 @@ import type { FeatureSet, ProtocolInput, Task } from '@medssl/spec';
 import { describeProtocol, syntheticFeatureSet } from '@medssl/spec/testing';
 import { describe, expect, it } from 'vitest';
 import { knnProbe, voteScores } from './knn.js';
-import { nearestNeighbours, normaliseRows } from './neighbours.js';
+import { nearestNeighbors, normalizeRows } from './neighbors.js';
 
 describeProtocol('knn', () => knnProbe());
 
@@ -36,12 +36,12 @@ describe('nearest neighbours and votes', () => {
     const train = Array.from({ length: 300 }, () => Array.from({ length: dimension }, () => rng.normal()));
     const trainClasses = train.map(() => rng.int(3));
     const queries = Array.from({ length: 45 }, () => Array.from({ length: dimension }, () => rng.normal()));
-    const trainData = normaliseRows(Float32Array.from(train.flat()), train.length, dimension);
-    const queryData = normaliseRows(Float32Array.from(queries.flat()), queries.length, dimension);
-    const neighbours = nearestNeighbours(queryData, queries.length, trainData, train.length, dimension, 40);
+    const trainData = normalizeRows(Float32Array.from(train.flat()), train.length, dimension);
+    const queryData = normalizeRows(Float32Array.from(queries.flat()), queries.length, dimension);
+    const neighbors = nearestNeighbors(queryData, queries.length, trainData, train.length, dimension, 40);
     const task: Task = { type: 'multiclass', classes: ['a', 'b', 'c'], ordinal: false, primaryMetric: 'accuracy' };
     for (const k of [1, 10, 40]) {
-      const scores = voteScores(neighbours, k, { type: 'class', data: Int32Array.from(trainClasses), shape: [train.length] }, task, 0.07);
+      const scores = voteScores(neighbors, k, { type: 'class', data: Int32Array.from(trainClasses), shape: [train.length] }, task, 0.07);
       const expected = referenceScores(train, trainClasses, queries, k, 0.07, 3);
       expected.forEach((row, query) => row.forEach((value, output) => expect(scores.data[query * 3 + output]!).toBeCloseTo(value, 5)));
     }
@@ -49,10 +49,10 @@ describe('nearest neighbours and votes', () => {
 
   it('computes the DINO weights on a worked example', () => {
     // Query (1, 0); neighbours at cosine 1 (class 1), 0.6 (class 0) and 0 (class 1), T = 0.5.
-    const train = normaliseRows(Float32Array.from([2, 0, 0.6, 0.8, 0, 3]), 3, 2);
-    const neighbours = nearestNeighbours(Float32Array.from([1, 0]), 1, train, 3, 2, 3);
-    expect(Array.from(neighbours.rows)).toEqual([0, 1, 2]);
-    const scores = voteScores(neighbours, 3, { type: 'class', data: Int32Array.from([1, 0, 1]), shape: [3] }, binary, 0.5);
+    const train = normalizeRows(Float32Array.from([2, 0, 0.6, 0.8, 0, 3]), 3, 2);
+    const neighbors = nearestNeighbors(Float32Array.from([1, 0]), 1, train, 3, 2, 3);
+    expect(Array.from(neighbors.rows)).toEqual([0, 1, 2]);
+    const scores = voteScores(neighbors, 3, { type: 'class', data: Int32Array.from([1, 0, 1]), shape: [3] }, binary, 0.5);
     const [w1, w06, w0] = [Math.exp(1 / 0.5), Math.exp(0.6 / 0.5), Math.exp(0)];
     expect(scores.data[1]!).toBeCloseTo((w1 + w0) / (w1 + w06 + w0), 6);
     expect(scores.data[0]!).toBeCloseTo(w06 / (w1 + w06 + w0), 6);
@@ -63,16 +63,16 @@ describe('nearest neighbours and votes', () => {
 function clusteredSets(): ProtocolInput {
   const rng = createRng(3);
   const dimension = 16;
-  const centres = Array.from({ length: 40 }, () => Array.from({ length: dimension }, () => rng.normal()));
+  const centers = Array.from({ length: 40 }, () => Array.from({ length: dimension }, () => rng.normal()));
   const make = (perCluster: number, split: string): FeatureSet => {
-    const rows = centres.length * perCluster;
+    const rows = centers.length * perCluster;
     const base = syntheticFeatureSet(binary, { rows, dimension, seed: 1, split });
     const features = new Float32Array(rows * dimension);
     const classes = new Int32Array(rows);
     for (let row = 0; row < rows; row++) {
-      const cluster = row % centres.length;
+      const cluster = row % centers.length;
       classes[row] = cluster % 2;
-      for (let column = 0; column < dimension; column++) features[row * dimension + column] = centres[cluster]![column]! + 0.05 * rng.normal();
+      for (let column = 0; column < dimension; column++) features[row * dimension + column] = centers[cluster]![column]! + 0.05 * rng.normal();
     }
     return { ...base, features: { data: features, shape: [rows, dimension] }, targets: { type: 'class', data: classes, shape: [rows] } };
   };

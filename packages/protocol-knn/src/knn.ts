@@ -2,7 +2,7 @@ import { assertFiniteFeatures, outputCount, validateTargets } from '@medssl/core
 import { computeMetrics } from '@medssl/metrics';
 import type { FeatureSet, Matrix, Protocol, ProtocolInput, ProtocolResult, TargetArray, Task } from '@medssl/spec';
 import { SPECIFICATION_VERSION } from '@medssl/spec';
-import { nearestNeighbours, normaliseRows, type Neighbours } from './neighbours.js';
+import { nearestNeighbors, normalizeRows, type Neighbors } from './neighbors.js';
 
 export interface KnnOptions {
   /** Neighbour counts to choose from on the validation split; DINO's protocol uses 10, 20, 100 and 200. */
@@ -37,22 +37,22 @@ export function knnProbe(options: KnnOptions = {}): Protocol {
       const train = selectRows(input.train, trainRows, dimension);
       const trainTargets = selectTargets(input.train.targets, trainRows);
       const largestK = Math.min(Math.max(...ks), trainRows.length);
-      const neighboursOf = (set: FeatureSet): Neighbours => {
+      const neighborsOf = (set: FeatureSet): Neighbors => {
         const rows = set.features.shape[0];
         input.signal?.throwIfAborted();
-        return nearestNeighbours(normaliseRows(set.features.data, rows, dimension), rows, train, trainRows.length, dimension, largestK);
+        return nearestNeighbors(normalizeRows(set.features.data, rows, dimension), rows, train, trainRows.length, dimension, largestK);
       };
-      const valNeighbours = neighboursOf(input.val);
+      const valNeighbors = neighborsOf(input.val);
       const candidates = [...new Set(ks.map((k) => Math.min(k, trainRows.length)))].sort((a, b) => a - b);
       let best: { k: number; score: number; metrics: Record<string, number> } | undefined;
       for (const k of candidates) {
-        const { metrics } = computeMetrics(task, input.val.targets, voteScores(valNeighbours, k, trainTargets, task, temperature));
+        const { metrics } = computeMetrics(task, input.val.targets, voteScores(valNeighbors, k, trainTargets, task, temperature));
         const score = metrics[task.primaryMetric]!;
         // A smaller k wins ties: the candidates are visited in increasing order.
         if (best === undefined || score > best.score) best = { k, score, metrics };
       }
       const chosen = best!;
-      const scores = voteScores(neighboursOf(input.test), chosen.k, trainTargets, task, temperature);
+      const scores = voteScores(neighborsOf(input.test), chosen.k, trainTargets, task, temperature);
       const { metrics, perLabel } = computeMetrics(task, input.test.targets, scores);
       return {
         metrics,
@@ -90,7 +90,7 @@ function checkInput(input: ProtocolInput): number {
 function selectRows(set: FeatureSet, rows: Int32Array, dimension: number): Float32Array {
   const selected = new Float32Array(rows.length * dimension);
   rows.forEach((row, index) => selected.set(set.features.data.subarray(row * dimension, (row + 1) * dimension), index * dimension));
-  return normaliseRows(selected, rows.length, dimension);
+  return normalizeRows(selected, rows.length, dimension);
 }
 
 function selectTargets(targets: TargetArray, rows: Int32Array): TargetArray {
@@ -102,20 +102,20 @@ function selectTargets(targets: TargetArray, rows: Int32Array): TargetArray {
 }
 
 /** Scores from the first k neighbours: weighted votes exp(similarity / T), normalised to sum to one per row. */
-export function voteScores(neighbours: Neighbours, k: number, trainTargets: TargetArray, task: Task, temperature: number): Matrix {
+export function voteScores(neighbors: Neighbors, k: number, trainTargets: TargetArray, task: Task, temperature: number): Matrix {
   const outputs = outputCount(task);
-  const queries = neighbours.rows.length / neighbours.k;
+  const queries = neighbors.rows.length / neighbors.k;
   const scores = new Float32Array(queries * outputs);
   const votes = new Float64Array(outputs);
   for (let query = 0; query < queries; query++) {
     votes.fill(0);
     let total = 0;
-    const base = query * neighbours.k;
+    const base = query * neighbors.k;
     // Subtracting the best similarity keeps exp() finite at T = 0.07; the constant cancels in the ratio.
-    const top = neighbours.similarities[base]!;
+    const top = neighbors.similarities[base]!;
     for (let rank = 0; rank < k; rank++) {
-      const weight = Math.exp((neighbours.similarities[base + rank]! - top) / temperature);
-      const trainRow = neighbours.rows[base + rank]!;
+      const weight = Math.exp((neighbors.similarities[base + rank]! - top) / temperature);
+      const trainRow = neighbors.rows[base + rank]!;
       total += weight;
       if (trainTargets.type === 'class') votes[trainTargets.data[trainRow]!]! += weight;
       else for (let label = 0; label < outputs; label++) votes[label]! += weight * trainTargets.data[trainRow * outputs + label]!;

@@ -8,7 +8,7 @@ import { sigmoid } from './objective.js';
 import { layOutProblems, type Problem, type ProblemLayout } from './problems.js';
 import { solveProblems, type Solution, type StopReason } from './solver.js';
 import { estimateSpectrum } from './spectrum.js';
-import { fitScaling, writeStandardised, type FeatureScaling } from './standardise.js';
+import { fitScaling, writeStandardized, type FeatureScaling } from './standardize.js';
 import { checkClassesPresent, checkInput, selectTargets } from './validation.js';
 import { panelIndex, Workspace } from './workspace.js';
 
@@ -164,7 +164,7 @@ export async function fitLinearProbe(input: ProtocolInput, options: LinearProbeO
     evaluationRows: Math.max(input.val.features.shape[0], input.test.features.shape[0]),
   });
   const scaling = fitScaling(input.train.features, trainRows);
-  writeStandardised(input.train.features, trainRows, scaling, workspace.features, workspace.paddedDimension);
+  writeStandardized(input.train.features, trainRows, scaling, workspace.features, workspace.paddedDimension);
   workspace.transposeFeatures();
   signal?.throwIfAborted();
 
@@ -209,7 +209,7 @@ export async function fitLinearProbe(input: ProtocolInput, options: LinearProbeO
   const test = scoreGrid(workspace, input.test, scaling, task, layout, fitsByGrid, [selectedIndex])[selectedIndex]!;
   const scores = test.probabilities;
   const { metrics, perLabel } = computeMetrics(task, input.test.targets, test.decisions);
-  const gridFits = grid.map((l2, index): GridFit => summariseFit(l2, trainingRows, validationPrimary[index]!, fitsByGrid[index]!));
+  const gridFits = grid.map((l2, index): GridFit => summarizeFit(l2, trainingRows, validationPrimary[index]!, fitsByGrid[index]!));
   const chosen = gridFits[selectedIndex]!;
   const selected: Record<string, number | string> = {
     l2: chosen.l2,
@@ -268,7 +268,7 @@ const FLOAT32_MAXIMUM = 3.4028234663852886e38;
 
 const STOP_SEVERITY: Record<StopReason, number> = { converged: 0, 'float32-precision': 1, 'iteration-limit': 2 };
 
-function summariseFit(l2: number, trainingRows: number, validationScore: number, fits: readonly { solution: Solution }[]): GridFit {
+function summarizeFit(l2: number, trainingRows: number, validationScore: number, fits: readonly { solution: Solution }[]): GridFit {
   const worst = fits.reduce<StopReason>((stop, { solution }) => (STOP_SEVERITY[solution.stop] > STOP_SEVERITY[stop] ? solution.stop : stop), 'converged');
   return {
     l2,
@@ -308,7 +308,7 @@ function scoreGrid(
 ): Predictions[] {
   const rows = set.features.shape[0];
   const { dimension, paddedDimension, paddedEvaluationRows, weights, evaluationLogits } = workspace;
-  writeStandardised(set.features, undefined, scaling, workspace.evaluationFeatures, paddedDimension);
+  writeStandardized(set.features, undefined, scaling, workspace.evaluationFeatures, paddedDimension);
   const capacity = workspace.maximumPanels * PANEL_WIDTH;
   const result: Predictions[] = [];
   let position = 0;

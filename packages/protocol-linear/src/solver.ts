@@ -491,9 +491,9 @@ export async function solveProblems(
     while (nextProblem < order.length && (running.length === 0 || runningColumns + problems[order[nextProblem]!]!.outputs <= settings.columnBudget)) {
       const index = order[nextProblem]!;
       const problem = problems[index]!;
-      const neighbour = latestSolution.get(problem.label);
+      const neighbor = latestSolution.get(problem.label);
       const start = new Float64Array(problem.outputs * (dimension + 1));
-      if (neighbour !== undefined && Math.abs(neighbour.gridIndex - problem.gridIndex) === 1) start.set(neighbour.parameters);
+      if (neighbor !== undefined && Math.abs(neighbor.gridIndex - problem.gridIndex) === 1) start.set(neighbor.parameters);
       else start.set(problem.initialIntercepts, problem.outputs * dimension);
       const preconditioner = new Preconditioner(spectrum, problem.curvature, problem.l2);
       running.push({ run: new ProblemRun(problem, dimension, preconditioner, settings, start), index });

@@ -42,7 +42,7 @@ export function estimateSpectrum(workspace: Workspace, rank: number, varyingFeat
   let count = largestRank;
   for (let pass = 0; pass <= powerIterations; pass++) {
     basis = multiplyByCovariance(workspace, basis, count, sample);
-    count = orthonormaliseRows(basis, count, dimension);
+    count = orthonormalizeRows(basis, count, dimension);
     if (count === 0) break;
   }
   if (count === 0) return { rank: 0, dimension, vectors: new Float64Array(0), values: new Float64Array(0), tail: 1 };
@@ -105,7 +105,7 @@ function multiplyByCovariance(workspace: Workspace, rows: Float64Array, count: n
  * Gram–Schmidt, twice per row for stability; rows that vanish (a rank-deficient C) are dropped and the
  * rest moved up. Returns the number of rows kept.
  */
-function orthonormaliseRows(rows: Float64Array, count: number, dimension: number): number {
+function orthonormalizeRows(rows: Float64Array, count: number, dimension: number): number {
   let kept = 0;
   for (let row = 0; row < count; row++) {
     const start = row * dimension;

@@ -99,7 +99,7 @@ export function buildVisionTransformerGraph(
    * every DINO ViT), so q·kᵀ needs no separate scaling. Returns the heads merged back, [batch, tokens, width].
    */
   let shapes: { heads: string; tokens: string } | undefined;
-  const plainAttention = (prefix: string, normalised: string, qkvWeight: Float32Array, qkvBias: Float32Array) => {
+  const plainAttention = (prefix: string, normalized: string, qkvWeight: Float32Array, qkvBias: Float32Array) => {
     shapes ??= { heads: graph.integers('constant.heads_shape', [0, 0, heads, headWidth]), tokens: graph.integers('constant.tokens_shape', [0, 0, width]) };
     const { heads: headsShape, tokens: tokensShape } = shapes;
     const headsOf = (part: 'q' | 'k' | 'v', perm: readonly number[]) => {
@@ -107,7 +107,7 @@ export function buildVisionTransformerGraph(
       const scale = part === 'q' ? queryScale : 1;
       const weight = qkvWeight.slice(index * width * width, (index + 1) * width * width).map((value) => value * scale);
       const bias = qkvBias.slice(index * width, (index + 1) * width).map((value) => value * scale);
-      const projected = linear(`${prefix}.attn.${part}`, normalised, weight, bias, width, width);
+      const projected = linear(`${prefix}.attn.${part}`, normalized, weight, bias, width, width);
       const heads = graph.node('Reshape', `${prefix}.attn.${part}_heads`, [projected, headsShape]);
       return graph.node('Transpose', `${prefix}.attn.${part}_transposed`, [heads], { perm: attribute.ints(perm) });
     };
@@ -124,9 +124,9 @@ export function buildVisionTransformerGraph(
    * The same through onnxruntime's `Attention` contrib operator: the qkv projection (weight `[width,
    * 3·width]`, q | k | v columns), scaling by 1/√(head width), softmax and the heads' merge in one kernel.
    */
-  const fusedAttention = (prefix: string, normalised: string, qkvWeight: Float32Array, qkvBias: Float32Array) =>
+  const fusedAttention = (prefix: string, normalized: string, qkvWeight: Float32Array, qkvBias: Float32Array) =>
     graph.domainNode(CONTRIB_DOMAIN, 1, 'Attention', `${prefix}.attn`, [
-      normalised,
+      normalized,
       graph.weight(`${prefix}.attn.qkv.weight`, transposeMatrix(qkvWeight, 3 * width, width), [width, 3 * width]),
       graph.weight(`${prefix}.attn.qkv.bias`, qkvBias, [3 * width]),
     ], { num_heads: attribute.int(heads) });
@@ -159,8 +159,8 @@ export function buildVisionTransformerGraph(
     // Attention, then its output projection (LayerScale folded in) and the residual.
     const qkvWeight = tensor(`${prefix}.attn.qkv.weight`).data;
     const qkvBias = tensor(`${prefix}.attn.qkv.bias`).data;
-    const normalised = layerNorm(`${prefix}.norm1`, x, `${prefix}.norm1`);
-    const attended = options.fusedAttention ? fusedAttention(prefix, normalised, qkvWeight, qkvBias) : plainAttention(prefix, normalised, qkvWeight, qkvBias);
+    const normalized = layerNorm(`${prefix}.norm1`, x, `${prefix}.norm1`);
+    const attended = options.fusedAttention ? fusedAttention(prefix, normalized, qkvWeight, qkvBias) : plainAttention(prefix, normalized, qkvWeight, qkvBias);
     const projected = scaledLinear(`${prefix}.attn.proj`, attended, `${prefix}.attn.proj`, layerScale ? `${prefix}.ls1.gamma` : undefined, width);
     x = graph.node('Add', `${prefix}.attention_residual`, [x, projected]);
     // MLP.

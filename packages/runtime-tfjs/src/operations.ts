@@ -168,18 +168,18 @@ export function layerNorm(x: tf.Tensor2D, weight: tf.Tensor1D, bias: tf.Tensor1D
     [x, weight, bias],
     ([input, scale, shift], save) => {
       const mean = tf.mean(input!, -1, true);
-      const centred = tf.sub(input!, mean);
-      const inverseDeviation = tf.rsqrt(tf.add(tf.mean(tf.square(centred), -1, true), epsilon));
-      const normalised = tf.mul(centred, inverseDeviation);
-      save([normalised, inverseDeviation, scale!]);
+      const centered = tf.sub(input!, mean);
+      const inverseDeviation = tf.rsqrt(tf.add(tf.mean(tf.square(centered), -1, true), epsilon));
+      const normalized = tf.mul(centered, inverseDeviation);
+      save([normalized, inverseDeviation, scale!]);
       return {
-        value: tf.add(tf.mul(normalised, scale!), shift!) as tf.Tensor2D,
-        gradient: (dy, [savedNormalised, savedInverse, savedScale]) => {
-          const normalisedGradient = tf.mul(dy, savedScale!);
-          const meanGradient = tf.mean(normalisedGradient, -1, true);
-          const projection = tf.mean(tf.mul(normalisedGradient, savedNormalised!), -1, true);
-          const inputGradient = tf.mul(tf.sub(tf.sub(normalisedGradient, meanGradient), tf.mul(savedNormalised!, projection)), savedInverse!);
-          return [inputGradient, tf.sum(tf.mul(dy, savedNormalised!), 0), tf.sum(dy, 0)];
+        value: tf.add(tf.mul(normalized, scale!), shift!) as tf.Tensor2D,
+        gradient: (dy, [savedNormalized, savedInverse, savedScale]) => {
+          const normalizedGradient = tf.mul(dy, savedScale!);
+          const meanGradient = tf.mean(normalizedGradient, -1, true);
+          const projection = tf.mean(tf.mul(normalizedGradient, savedNormalized!), -1, true);
+          const inputGradient = tf.mul(tf.sub(tf.sub(normalizedGradient, meanGradient), tf.mul(savedNormalized!, projection)), savedInverse!);
+          return [inputGradient, tf.sum(tf.mul(dy, savedNormalized!), 0), tf.sum(dy, 0)];
         },
       };
     },
@@ -192,15 +192,15 @@ export function plainLayerNorm(x: tf.Tensor2D, epsilon: number, options: Operati
   return operation(
     [x],
     ([input], save) => {
-      const centred = tf.sub(input!, tf.mean(input!, -1, true));
-      const inverseDeviation = tf.rsqrt(tf.add(tf.mean(tf.square(centred), -1, true), epsilon));
-      const normalised = tf.mul(centred, inverseDeviation) as tf.Tensor2D;
-      save([normalised, inverseDeviation]);
+      const centered = tf.sub(input!, tf.mean(input!, -1, true));
+      const inverseDeviation = tf.rsqrt(tf.add(tf.mean(tf.square(centered), -1, true), epsilon));
+      const normalized = tf.mul(centered, inverseDeviation) as tf.Tensor2D;
+      save([normalized, inverseDeviation]);
       return {
-        value: normalised,
-        gradient: (dy, [savedNormalised, savedInverse]) => {
-          const projection = tf.mean(tf.mul(dy, savedNormalised!), -1, true);
-          return [tf.mul(tf.sub(tf.sub(dy, tf.mean(dy, -1, true)), tf.mul(savedNormalised!, projection)), savedInverse!)];
+        value: normalized,
+        gradient: (dy, [savedNormalized, savedInverse]) => {
+          const projection = tf.mean(tf.mul(dy, savedNormalized!), -1, true);
+          return [tf.mul(tf.sub(tf.sub(dy, tf.mean(dy, -1, true)), tf.mul(savedNormalized!, projection)), savedInverse!)];
         },
       };
     },
@@ -274,13 +274,13 @@ function normalize(z: tf.Tensor, unit: ConvolutionUnit, normalization: Normaliza
  * Train mode also differentiates the batch statistics: γ/σ · (g − mean(g) − x̂·mean(g·x̂)).
  */
 function normalizeGradient(g: tf.Tensor, z: tf.Tensor, normalized: Normalized, train: boolean): { z: tf.Tensor4D; weight: tf.Tensor; bias: tf.Tensor } {
-  const normalised = tf.mul(tf.sub(z, normalized.mean), normalized.inverseDeviation);
+  const standardized = tf.mul(tf.sub(z, normalized.mean), normalized.inverseDeviation);
   const bias = tf.sum(g, [0, 1, 2]);
-  const weight = tf.sum(tf.mul(g, normalised), [0, 1, 2]);
+  const weight = tf.sum(tf.mul(g, standardized), [0, 1, 2]);
   if (!train) return { z: tf.mul(g, normalized.scale) as tf.Tensor4D, weight, bias };
   const count = z.size / z.shape[3]!;
-  const centred = tf.sub(tf.sub(g, tf.div(bias, count)), tf.mul(normalised, tf.div(weight, count)));
-  return { z: tf.mul(centred, normalized.scale) as tf.Tensor4D, weight, bias };
+  const centered = tf.sub(tf.sub(g, tf.div(bias, count)), tf.mul(standardized, tf.div(weight, count)));
+  return { z: tf.mul(centered, normalized.scale) as tf.Tensor4D, weight, bias };
 }
 
 /** `g` masked by a ReLU whose output or input is `activation` (zero where it is not positive). */

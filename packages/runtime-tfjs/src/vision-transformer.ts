@@ -265,8 +265,8 @@ export class VisionTransformer {
 
   private runBlock(block: Block, x: tf.Tensor2D, batch: number): tf.Tensor2D {
     const { heads, embedDim, layerNormEpsilon } = this.architecture;
-    const normalised = layerNorm(x, block.norm1.weight, block.norm1.bias, layerNormEpsilon);
-    const context = attention(normalised, block, batch, heads, (embedDim / heads) ** -0.5);
+    const normalized = layerNorm(x, block.norm1.weight, block.norm1.bias, layerNormEpsilon);
+    const context = attention(normalized, block, batch, heads, (embedDim / heads) ** -0.5);
     const attended = scaledResidual(x, linear(context, block.projection.weight, block.projection.bias), block.attentionScale);
     const mlpInput = layerNorm(attended, block.norm2.weight, block.norm2.bias, layerNormEpsilon);
     const expanded = block.mlp.kind === 'gelu' ? mlp(mlpInput, block.mlp.fc1, block.mlp.fc2) : swiglu(mlpInput, block.mlp.w12, block.mlp.w3);

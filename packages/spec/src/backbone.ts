@@ -119,7 +119,7 @@ export interface CheckpointInfo {
   readonly file: string;
   readonly url: string;
   readonly sha256?: string;
-  readonly licence: string;
+  readonly license: string;
 }
 
 /**

@@ -85,7 +85,7 @@ export interface DatasetInfo {
   readonly layout: string;
   /** Where to get the data. */
   readonly source: string;
-  readonly licence: string;
+  readonly license: string;
   /** What the images show, where every id it answers shows the same (each opened `Dataset` says for itself). */
   readonly modality?: Modality;
   /** The folder name it conventionally has under a data root (`pcam`), for presets that take one root. */

@@ -320,10 +320,10 @@ class Unpickler {
 
   private resolveGlobal(module: string, name: string): GlobalReference {
     const written = `${module}.${name}`;
-    const normalised = `${PYTHON2_MODULE_NAMES[module] ?? module}.${name}`;
-    const definition = this.globals.get(normalised);
-    if (definition) return new GlobalReference(normalised, definition);
-    if (this.opaqueClasses.has(written) || this.opaqueClasses.has(normalised)) return new GlobalReference(normalised, 'opaque-class');
+    const normalized = `${PYTHON2_MODULE_NAMES[module] ?? module}.${name}`;
+    const definition = this.globals.get(normalized);
+    if (definition) return new GlobalReference(normalized, definition);
+    if (this.opaqueClasses.has(written) || this.opaqueClasses.has(normalized)) return new GlobalReference(normalized, 'opaque-class');
     // A class-like name may be worth keeping as an inert record; a function never is.
     const hint = /^[A-Z]/.test(name)
       ? `; if you trust the file and only need its data, allowOpaqueObjects: [${JSON.stringify(written)}] keeps it as an inert record without running it`

@@ -24,7 +24,7 @@ export interface BackboneListing {
   readonly preprocessing: string;
   readonly pretraining: Backbone['pretraining'];
   readonly weights: Backbone['weightSource'];
-  readonly files: readonly { readonly file: string; readonly url: string; readonly licence: string }[];
+  readonly files: readonly { readonly file: string; readonly url: string; readonly license: string }[];
 }
 
 /** A method whose variant is free text (`onnx:<path>`), listed by its pattern. */
@@ -57,7 +57,7 @@ function listing(provider: BackboneProvider, backbone: Backbone): BackboneListin
     preprocessing: describePreprocessing(backbone.preprocessing),
     pretraining: backbone.pretraining,
     weights: backbone.weightSource,
-    files: backbone.checkpoints.map(({ file, url, licence }) => ({ file, url, licence })),
+    files: backbone.checkpoints.map(({ file, url, license }) => ({ file, url, license })),
   };
 }
 
@@ -111,7 +111,7 @@ export function backbonesCommand(registry: Registry): Command {
         lines.push(`      preprocessing: ${entry.preprocessing}`);
         lines.push(`      pretraining: ${describePretraining(entry.pretraining)}`);
         if (entry.weights === 'seed') lines.push('      weights: drawn from a seed (--seed), no file');
-        for (const file of entry.files) lines.push(`      file: ${file.file} (${file.url}); licence: ${file.licence}`);
+        for (const file of entry.files) lines.push(`      file: ${file.file} (${file.url}); licence: ${file.license}`);
       }
       io.stdout(`${lines.join('\n')}\n`);
       return 0;

@@ -45,7 +45,7 @@ function describePlugin(info: DatasetInfo): string {
     .map((line) => `      ${line}`)
     .join('\n');
   const modality = info.modality ? `\n      modality: ${info.modality}` : '';
-  return `  ${info.id}  ${info.title}\n${layout}\n      source: ${info.source}\n      licence: ${info.licence}${modality}\n`;
+  return `  ${info.id}  ${info.title}\n${layout}\n      source: ${info.source}\n      licence: ${info.license}${modality}\n`;
 }
 
 function statisticsTable(statistics: DatasetStatistics): string {

@@ -1,15 +1,15 @@
 import { crc32, deflateSync } from 'node:zlib';
 
-export const COLOUR_TYPES = { grey: 0, rgb: 2, greyAlpha: 4, rgba: 6 } as const;
+export const COLOR_TYPES = { grey: 0, rgb: 2, greyAlpha: 4, rgba: 6 } as const;
 export const STORED_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 4: 2, 6: 4 };
 
 /**
  * A PNG written by hand from the specification (independent of both decoders): every row with the given
  * filter (or filters cycling 0..4), the image data split over several IDAT chunks, extra chunks as given.
  */
-export function encodePng(options: { width: number; height: number; colourType: number; depth: 8 | 16; samples: Uint16Array | Uint8Array; filter: number | 'cycle'; extra?: [string, Uint8Array][]; interlace?: boolean }): Buffer {
-  const { width, height, colourType, depth, samples } = options;
-  const channels = STORED_CHANNELS[colourType]!;
+export function encodePng(options: { width: number; height: number; colorType: number; depth: 8 | 16; samples: Uint16Array | Uint8Array; filter: number | 'cycle'; extra?: [string, Uint8Array][]; interlace?: boolean }): Buffer {
+  const { width, height, colorType, depth, samples } = options;
+  const channels = STORED_CHANNELS[colorType]!;
   const pixelBytes = (channels * depth) / 8;
   const rowBytes = width * pixelBytes;
   const raw = new Uint8Array(rowBytes * height);
@@ -49,7 +49,7 @@ export function encodePng(options: { width: number; height: number; colourType: 
   const header = Buffer.alloc(13);
   header.writeUInt32BE(width, 0);
   header.writeUInt32BE(height, 4);
-  header.set([depth, colourType, 0, 0, options.interlace ? 1 : 0], 8);
+  header.set([depth, colorType, 0, 0, options.interlace ? 1 : 0], 8);
   const compressed = deflateSync(filtered);
   const third = Math.ceil(compressed.length / 3);
   const parts = [0, 1, 2].map((part) => chunk('IDAT', compressed.subarray(part * third, (part + 1) * third)));

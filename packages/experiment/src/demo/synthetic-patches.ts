@@ -35,15 +35,15 @@ export function syntheticPatch(label: 0 | 1, options: SyntheticPatchOptions): Ra
   // the classes apart; tumour clusters are looser and made of larger nuclei, and some are small.
   const cluster = label === 1 ? { count: 6 + placement.int(14), radius: 2, spread: 0.1 } : placement.next() < 0.35 ? { count: 5 + placement.int(10), radius: 1.1, spread: 0.06 } : undefined;
   if (cluster) {
-    const centreX = size * (0.2 + 0.6 * placement.next());
-    const centreY = size * (0.2 + 0.6 * placement.next());
+    const centerX = size * (0.2 + 0.6 * placement.next());
+    const centerY = size * (0.2 + 0.6 * placement.next());
     const spread = size * (cluster.spread + 0.08 * placement.next());
     for (let index = 0; index < cluster.count; index++) {
       stampNucleus(
         nuclei,
         size,
-        centreX + placement.normal() * spread,
-        centreY + placement.normal() * spread,
+        centerX + placement.normal() * spread,
+        centerY + placement.normal() * spread,
         cluster.radius + placement.next() * 1.8,
         0.65 + 0.3 * placement.next(),
       );
@@ -91,11 +91,11 @@ export function syntheticSamples(sizes: SyntheticSplitSizes, seed: number): Synt
   return samples;
 }
 
-function stampNucleus(density: Float32Array, size: number, centreX: number, centreY: number, radius: number, darkness: number): void {
+function stampNucleus(density: Float32Array, size: number, centerX: number, centerY: number, radius: number, darkness: number): void {
   const reach = Math.ceil(radius + 1);
-  for (let y = Math.max(0, Math.floor(centreY - reach)); y <= Math.min(size - 1, Math.ceil(centreY + reach)); y++) {
-    for (let x = Math.max(0, Math.floor(centreX - reach)); x <= Math.min(size - 1, Math.ceil(centreX + reach)); x++) {
-      const distance = Math.hypot(x + 0.5 - centreX, y + 0.5 - centreY);
+  for (let y = Math.max(0, Math.floor(centerY - reach)); y <= Math.min(size - 1, Math.ceil(centerY + reach)); y++) {
+    for (let x = Math.max(0, Math.floor(centerX - reach)); x <= Math.min(size - 1, Math.ceil(centerX + reach)); x++) {
+      const distance = Math.hypot(x + 0.5 - centerX, y + 0.5 - centerY);
       // A soft edge one pixel wide, so nuclei are round at this small size.
       const coverage = Math.min(1, Math.max(0, radius + 0.5 - distance));
       density[y * size + x] = Math.max(density[y * size + x]!, coverage * darkness);

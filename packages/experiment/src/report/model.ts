@@ -24,7 +24,7 @@ export interface Series {
   readonly protocol: string;
   readonly kind: 'single' | 'fusion';
   readonly backbones: readonly string[];
-  readonly colour: string;
+  readonly color: string;
   readonly document: ResultsDocument;
   /** The task's primary metric per fraction (mean ± std over seeds), by increasing fraction. */
   readonly points: readonly SeriesPoint[];
@@ -44,9 +44,9 @@ export interface TaskGroup {
 }
 
 /** Backbone colours (Tableau 10 without purple and grey, which the fusions use). */
-const BACKBONE_COLOURS = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#ff9da7', '#9c755f'];
-const FUSION_COLOURS: Readonly<Record<string, string>> = { dvme: '#1f2430', dme: '#8e5ea2', concat: '#8c8c8c' };
-const OTHER_FUSION_COLOUR = '#555f6d';
+const BACKBONE_COLORS = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#ff9da7', '#9c755f'];
+const FUSION_COLORS: Readonly<Record<string, string>> = { dvme: '#1f2430', dme: '#8e5ea2', concat: '#8c8c8c' };
+const OTHER_FUSION_COLOR = '#555f6d';
 
 /** Protocol order on the page: the paper's linear → kNN → finetune, then the fusions. */
 const PROTOCOL_ORDER = ['linear', 'knn', 'finetune', 'dvme', 'dme', 'concat'];
@@ -57,13 +57,13 @@ export function protocolRank(protocol: string): number {
 }
 
 /** One colour per backbone id, assigned in sorted order so that adding a document keeps them stable. */
-export function backboneColours(documents: readonly ResultsDocument[]): Map<string, string> {
+export function backboneColors(documents: readonly ResultsDocument[]): Map<string, string> {
   const ids = [...new Set(documents.flatMap((document) => document.backbones))].sort();
-  return new Map(ids.map((id, index) => [id, BACKBONE_COLOURS[index % BACKBONE_COLOURS.length]!]));
+  return new Map(ids.map((id, index) => [id, BACKBONE_COLORS[index % BACKBONE_COLORS.length]!]));
 }
 
-export function fusionColour(protocol: string): string {
-  return FUSION_COLOURS[protocol] ?? OTHER_FUSION_COLOUR;
+export function fusionColor(protocol: string): string {
+  return FUSION_COLORS[protocol] ?? OTHER_FUSION_COLOR;
 }
 
 /** Line dash per protocol, for the panels that compare protocols of one backbone. */
@@ -71,7 +71,7 @@ export function protocolDash(protocol: string): string {
   return ({ linear: '', knn: '7 4', finetune: '2 3' } as Record<string, string>)[protocol] ?? '10 3 2 3';
 }
 
-export function groupByTask(documents: readonly ResultsDocument[], colours: ReadonlyMap<string, string>): TaskGroup[] {
+export function groupByTask(documents: readonly ResultsDocument[], colors: ReadonlyMap<string, string>): TaskGroup[] {
   const groups = new Map<string, ResultsDocument[]>();
   for (const document of documents) {
     const groupKey = `${document.dataset.id}\u0000${JSON.stringify(document.task)}`;
@@ -83,7 +83,7 @@ export function groupByTask(documents: readonly ResultsDocument[], colours: Read
     .sort((a, b) => a[0]!.dataset.id.localeCompare(b[0]!.dataset.id))
     .map((members, index) => {
       const { dataset, task } = members[0]!;
-      const series = seriesOf(members, task.primaryMetric, colours);
+      const series = seriesOf(members, task.primaryMetric, colors);
       return {
         anchor: `task-${index + 1}`,
         dataset: dataset.id,
@@ -96,7 +96,7 @@ export function groupByTask(documents: readonly ResultsDocument[], colours: Read
     });
 }
 
-function seriesOf(documents: readonly ResultsDocument[], metric: string, colours: ReadonlyMap<string, string>): Series[] {
+function seriesOf(documents: readonly ResultsDocument[], metric: string, colors: ReadonlyMap<string, string>): Series[] {
   const sorted = [...documents].sort(
     (a, b) =>
       Number(a.kind === 'fusion') - Number(b.kind === 'fusion') ||
@@ -131,7 +131,7 @@ function seriesOf(documents: readonly ResultsDocument[], metric: string, colours
       protocol: document.protocol,
       kind: document.kind,
       backbones: document.backbones,
-      colour: document.kind === 'single' ? colours.get(document.backbones[0]!)! : fusionColour(document.protocol),
+      color: document.kind === 'single' ? colors.get(document.backbones[0]!)! : fusionColor(document.protocol),
       document,
       points,
       seeds,

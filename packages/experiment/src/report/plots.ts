@@ -7,7 +7,7 @@ import { html, rawHtml, type SafeHtml } from './html.js';
 export interface ChartSeries {
   readonly key: string;
   readonly label: string;
-  readonly colour: string;
+  readonly color: string;
   /** SVG stroke-dasharray; empty for a solid line. */
   readonly dash?: string;
   readonly points: readonly { readonly fraction: number; readonly mean: number; readonly std: number; readonly count: number }[];
@@ -101,19 +101,19 @@ export function fractionChart(options: FractionChartOptions): SafeHtml {
     const points = series.points.map((point) => ({ ...point, x: x(point.fraction) + offset(index) }));
     const band =
       points.length > 0
-        ? html`<path class="std-band" data-series="${series.key}" fill="${series.colour}" d="${bandPath(points.map((point) => [point.x, y(point.mean + point.std), y(point.mean - point.std)] as const))}"><title>${series.label}: mean ± std over seeds</title></path>`
+        ? html`<path class="std-band" data-series="${series.key}" fill="${series.color}" d="${bandPath(points.map((point) => [point.x, y(point.mean + point.std), y(point.mean - point.std)] as const))}"><title>${series.label}: mean ± std over seeds</title></path>`
         : rawHtml('');
     const line =
       points.length > 0
-        ? html`<path class="mean-line${series.emphasis ? ' emphasis' : ''}" data-series="${series.key}" stroke="${series.colour}" stroke-dasharray="${series.dash ?? ''}" d="${linePath(points.map((point) => [point.x, y(point.mean)] as const))}"><title>${series.label}</title></path>`
+        ? html`<path class="mean-line${series.emphasis ? ' emphasis' : ''}" data-series="${series.key}" stroke="${series.color}" stroke-dasharray="${series.dash ?? ''}" d="${linePath(points.map((point) => [point.x, y(point.mean)] as const))}"><title>${series.label}</title></path>`
         : rawHtml('');
     const means = points.map(
       (point) =>
-        html`<circle class="mean-point" data-series="${series.key}" cx="${round(point.x)}" cy="${round(y(point.mean))}" r="${series.emphasis ? 3.6 : 3}" fill="${series.colour}"><title>${series.label} · ${formatFraction(point.fraction)}: ${formatMetric(point.mean)} ± ${formatMetric(point.std)} (${point.count} seed${point.count === 1 ? '' : 's'})</title></circle>`,
+        html`<circle class="mean-point" data-series="${series.key}" cx="${round(point.x)}" cy="${round(y(point.mean))}" r="${series.emphasis ? 3.6 : 3}" fill="${series.color}"><title>${series.label} · ${formatFraction(point.fraction)}: ${formatMetric(point.mean)} ± ${formatMetric(point.std)} (${point.count} seed${point.count === 1 ? '' : 's'})</title></circle>`,
     );
     const seeds = series.seeds.map(
       (seed) =>
-        html`<circle class="seed-point" data-series="${series.key}" cx="${round(x(seed.fraction) + offset(index))}" cy="${round(y(seed.value))}" r="2.2" stroke="${series.colour}"><title>${series.label} · ${formatFraction(seed.fraction)} · seed ${seed.seed}: ${formatMetric(seed.value)}</title></circle>`,
+        html`<circle class="seed-point" data-series="${series.key}" cx="${round(x(seed.fraction) + offset(index))}" cy="${round(y(seed.value))}" r="2.2" stroke="${series.color}"><title>${series.label} · ${formatFraction(seed.fraction)} · seed ${seed.seed}: ${formatMetric(seed.value)}</title></circle>`,
     );
     return { band, line, marks: [seeds, means] };
   });
@@ -149,12 +149,12 @@ function bandPath(points: readonly (readonly [number, number, number])[]): strin
 }
 
 /** A legend swatch: a short line in the series' colour and dash, with a dot. */
-export function legendSwatch(colour: string, dash = ''): SafeHtml {
-  return html`<svg class="swatch" viewBox="0 0 28 10" aria-hidden="true"><line x1="1" x2="27" y1="5" y2="5" stroke="${colour}" stroke-width="2.4" stroke-dasharray="${dash}"/><circle cx="14" cy="5" r="3" fill="${colour}"/></svg>`;
+export function legendSwatch(color: string, dash = ''): SafeHtml {
+  return html`<svg class="swatch" viewBox="0 0 28 10" aria-hidden="true"><line x1="1" x2="27" y1="5" y2="5" stroke="${color}" stroke-width="2.4" stroke-dasharray="${dash}"/><circle cx="14" cy="5" r="3" fill="${color}"/></svg>`;
 }
 
 /** Sequential colour for a weight in [0, 1]: near-white to deep blue. */
-export function heatColour(value: number): string {
+export function heatColor(value: number): string {
   const stops = [
     [247, 251, 255],
     [198, 219, 239],
@@ -176,14 +176,14 @@ export interface HeatmapOptions {
   readonly matrix: readonly (readonly number[])[];
   readonly labels: readonly string[];
   /** A colour per label, shown as a swatch beside it. */
-  readonly colours: readonly string[];
+  readonly colors: readonly string[];
   /** Small multiples omit the text labels and keep only the colour swatches. */
   readonly compact?: boolean;
 }
 
 /** A K×K matrix of weights: query sources down, key sources across, the value printed in every cell. */
 export function heatmap(options: HeatmapOptions): SafeHtml {
-  const { matrix, labels, colours } = options;
+  const { matrix, labels, colors } = options;
   const size = labels.length;
   const compact = options.compact ?? false;
   const cell = compact ? 30 : Math.max(44, Math.min(64, 260 / Math.max(size, 1)));
@@ -197,16 +197,16 @@ export function heatmap(options: HeatmapOptions): SafeHtml {
     row.map((value, key) => {
       const cx = left + key * cell;
       const cy = top + query * cell;
-      return html`<g class="heat-cell-group"><rect class="heat-cell" data-value="${value}" x="${cx}" y="${cy}" width="${cell}" height="${cell}" fill="${heatColour(value)}"><title>${labels[query]} → ${labels[key]}: ${value.toFixed(3)}</title></rect><text class="cell-value${value > 0.55 ? ' dark' : ''}" x="${cx + cell / 2}" y="${cy + cell / 2 + (compact ? 3 : 4)}" text-anchor="middle">${value.toFixed(2)}</text></g>`;
+      return html`<g class="heat-cell-group"><rect class="heat-cell" data-value="${value}" x="${cx}" y="${cy}" width="${cell}" height="${cell}" fill="${heatColor(value)}"><title>${labels[query]} → ${labels[key]}: ${value.toFixed(3)}</title></rect><text class="cell-value${value > 0.55 ? ' dark' : ''}" x="${cx + cell / 2}" y="${cy + cell / 2 + (compact ? 3 : 4)}" text-anchor="middle">${value.toFixed(2)}</text></g>`;
     }),
   );
   const rowLabels = labels.map((label, index) => {
     const cy = top + index * cell + cell / 2;
-    return html`<rect class="source-swatch" x="${left - swatch - 3}" y="${cy - swatch / 2}" width="${swatch}" height="${swatch}" fill="${colours[index] ?? '#888'}"/>${compact ? '' : html`<text class="heat-label" x="${left - swatch - 7}" y="${cy + 4}" text-anchor="end">${label}</text>`}`;
+    return html`<rect class="source-swatch" x="${left - swatch - 3}" y="${cy - swatch / 2}" width="${swatch}" height="${swatch}" fill="${colors[index] ?? '#888'}"/>${compact ? '' : html`<text class="heat-label" x="${left - swatch - 7}" y="${cy + 4}" text-anchor="end">${label}</text>`}`;
   });
   const columnLabels = labels.map((label, index) => {
     const cx = left + index * cell + cell / 2;
-    return html`<rect class="source-swatch" x="${cx - swatch / 2}" y="${top - swatch - 3}" width="${swatch}" height="${swatch}" fill="${colours[index] ?? '#888'}"/>${compact ? '' : html`<text class="heat-label" transform="translate(${cx + 3} ${top - swatch - 7}) rotate(-40)" text-anchor="start">${label}</text>`}`;
+    return html`<rect class="source-swatch" x="${cx - swatch / 2}" y="${top - swatch - 3}" width="${swatch}" height="${swatch}" fill="${colors[index] ?? '#888'}"/>${compact ? '' : html`<text class="heat-label" transform="translate(${cx + 3} ${top - swatch - 7}) rotate(-40)" text-anchor="start">${label}</text>`}`;
   });
   const caption = compact ? '' : html`<text class="axis-label" x="${left + (size * cell) / 2}" y="${height - 4}" text-anchor="middle">attends to →</text>`;
   return html`<svg class="plot heatmap${compact ? ' compact' : ''}" viewBox="0 0 ${round(width + (compact ? 0 : 40))} ${round(height)}" width="${round(width + (compact ? 0 : 40))}" role="img" aria-label="${options.title}">${rowLabels}${columnLabels}${rows}${caption}</svg>`;
@@ -219,7 +219,7 @@ export interface StackedBarRow {
 }
 
 /** One horizontal bar per row, split into segments by share (DME source weights per label fraction). */
-export function stackedBars(options: { title: string; rows: readonly StackedBarRow[]; segmentLabels: readonly string[]; colours: readonly string[] }): SafeHtml {
+export function stackedBars(options: { title: string; rows: readonly StackedBarRow[]; segmentLabels: readonly string[]; colors: readonly string[] }): SafeHtml {
   const barWidth = 420;
   const rowHeight = 26;
   const left = 62;
@@ -234,7 +234,7 @@ export function stackedBars(options: { title: string; rows: readonly StackedBarR
       const x = left + start;
       start += segmentWidth;
       const text = segmentWidth >= 34 ? html`<text class="bar-value" x="${round(x + segmentWidth / 2)}" y="${y + rowHeight / 2 + 2}" text-anchor="middle">${value.toFixed(2)}</text>` : '';
-      return html`<rect class="bar-segment" data-source="${options.segmentLabels[segment]}" x="${round(x)}" y="${y}" width="${round(segmentWidth)}" height="${rowHeight - 6}" fill="${options.colours[segment] ?? '#888'}"><title>${options.segmentLabels[segment]} at ${row.label}: ${value.toFixed(3)}</title></rect>${text}`;
+      return html`<rect class="bar-segment" data-source="${options.segmentLabels[segment]}" x="${round(x)}" y="${y}" width="${round(segmentWidth)}" height="${rowHeight - 6}" fill="${options.colors[segment] ?? '#888'}"><title>${options.segmentLabels[segment]} at ${row.label}: ${value.toFixed(3)}</title></rect>${text}`;
     });
     return html`<text class="tick" x="${left - 8}" y="${y + rowHeight / 2 + 1}" text-anchor="end">${row.label}</text>${segments}`;
   });

@@ -7,7 +7,7 @@ import { html, rawHtml, type SafeHtml } from './html.js';
 import {
   averagedAttention,
   averagedSourceWeights,
-  backboneColours,
+  backboneColors,
   bestSingleSeries,
   groupByTask,
   protocolDash,
@@ -31,8 +31,8 @@ export interface ReportOptions {
 export function renderReport(documents: readonly ResultsDocument[], options: ReportOptions = {}): string {
   if (documents.length === 0) throw new Error('renderReport needs at least one results document');
   const title = options.title ?? 'medssl report';
-  const colours = backboneColours(documents);
-  const groups = groupByTask(documents, colours);
+  const colors = backboneColors(documents);
+  const groups = groupByTask(documents, colors);
   const page = html`<!doctype html>
 <html lang="en">
 <head>
@@ -49,7 +49,7 @@ ${overview(documents, groups, options.generated)}
 <nav class="contents">${groups.map((group) => html`<a href="#${group.anchor}">${group.dataset}</a>`)}<a href="#provenance">provenance</a></nav>
 </header>
 <main>
-${groups.map((group) => taskSection(group, colours))}
+${groups.map((group) => taskSection(group, colors))}
 ${provenance(groups)}
 </main>
 </body>
@@ -69,7 +69,7 @@ function overview(documents: readonly ResultsDocument[], groups: readonly TaskGr
 <p class="how-to-read">Each task shows its primary metric against the fraction of training labels used (log scale): lines are the mean over seeds, bands ± one standard deviation, dots single seeds.</p>`;
 }
 
-function taskSection(group: TaskGroup, colours: ReadonlyMap<string, string>): SafeHtml {
+function taskSection(group: TaskGroup, colors: ReadonlyMap<string, string>): SafeHtml {
   const singles = group.series.filter((series) => series.kind === 'single');
   const fusions = group.series.filter((series) => series.kind === 'fusion');
   const best = bestSingleSeries(group);
@@ -88,22 +88,22 @@ ${singles.length > 0 ? labelEfficiency(group, singles, protocols, yDomain) : ''}
 ${summaryTable(group, best)}
 ${protocolComparison(group, singles, yDomain)}
 ${fusions.length > 0 ? fusionComparison(group, fusions, best) : ''}
-${fusions.map((series) => attentionSection(series, colours))}
-${fusions.map((series) => sourceWeightsSection(series, colours))}
+${fusions.map((series) => attentionSection(series, colors))}
+${fusions.map((series) => sourceWeightsSection(series, colors))}
 </section>`;
 }
 
-function legend(entries: readonly { label: string; colour: string; dash?: string; key?: string }[]): SafeHtml {
-  return html`<ul class="legend">${entries.map((entry) => html`<li class="legend-entry" data-series="${entry.key ?? entry.label}">${legendSwatch(entry.colour, entry.dash)}<span>${entry.label}</span></li>`)}</ul>`;
+function legend(entries: readonly { label: string; color: string; dash?: string; key?: string }[]): SafeHtml {
+  return html`<ul class="legend">${entries.map((entry) => html`<li class="legend-entry" data-series="${entry.key ?? entry.label}">${legendSwatch(entry.color, entry.dash)}<span>${entry.label}</span></li>`)}</ul>`;
 }
 
 function chartSeries(series: Series, overrides: Partial<ChartSeries> = {}): ChartSeries {
-  return { key: series.key, label: series.label, colour: series.colour, points: series.points, seeds: series.seeds, ...overrides };
+  return { key: series.key, label: series.label, color: series.color, points: series.points, seeds: series.seeds, ...overrides };
 }
 
 /** Metric vs label fraction, one panel per protocol side by side, one line per backbone. */
 function labelEfficiency(group: TaskGroup, singles: readonly Series[], protocols: readonly string[], yDomain: readonly [number, number]): SafeHtml {
-  const backbones = [...new Map(singles.map((series) => [series.backbones[0]!, series.colour])).entries()].sort(([a], [b]) => a.localeCompare(b));
+  const backbones = [...new Map(singles.map((series) => [series.backbones[0]!, series.color])).entries()].sort(([a], [b]) => a.localeCompare(b));
   const panels = protocols.map((protocol) => {
     const members = singles.filter((series) => series.protocol === protocol);
     const title = `${protocolName(protocol)}: ${metricName(group.metric)} vs label fraction`;
@@ -116,7 +116,7 @@ function labelEfficiency(group: TaskGroup, singles: readonly Series[], protocols
     })}</figure>`;
   });
   return html`<h3>${metricName(group.metric)} vs label fraction${protocols.length > 1 ? ', by protocol' : ''}</h3>
-${legend(backbones.map(([label, colour]) => ({ label, colour })))}
+${legend(backbones.map(([label, color]) => ({ label, color })))}
 <div class="panels">${panels}</div>`;
 }
 
@@ -130,7 +130,7 @@ function summaryTable(group: TaskGroup, best: Series | undefined): SafeHtml {
       const isBest = point.mean === bestMean.get(fraction);
       return html`<td class="number${isBest ? ' best' : ''}" title="${point.count} seed${point.count === 1 ? '' : 's'}">${formatMeanStd(point.mean, point.std)}</td>`;
     });
-    return html`<tr data-series="${series.key}"><td>${protocolName(series.protocol)}</td><td class="model">${legendSwatch(series.colour)}${series.label}${series === best ? html` <span class="tag">best single</span>` : ''}</td>${cells}</tr>`;
+    return html`<tr data-series="${series.key}"><td>${protocolName(series.protocol)}</td><td class="model">${legendSwatch(series.color)}${series.label}${series === best ? html` <span class="tag">best single</span>` : ''}</td>${cells}</tr>`;
   });
   const metrics = [...new Set(group.series.flatMap((series) => series.document.summary.flatMap((entry) => Object.keys(entry.metrics))))].sort((a, b) =>
     a === group.metric ? -1 : b === group.metric ? 1 : a.localeCompare(b),
@@ -165,10 +165,10 @@ function protocolComparison(group: TaskGroup, singles: readonly Series[], yDomai
       fractions: group.fractions,
       yDomain,
     });
-    return html`<figure class="panel" data-backbone="${backbone}"><figcaption>${legendSwatch(members[0]!.colour)}${backbone}</figcaption>${chart}</figure>`;
+    return html`<figure class="panel" data-backbone="${backbone}"><figcaption>${legendSwatch(members[0]!.color)}${backbone}</figcaption>${chart}</figure>`;
   });
   return html`<h3>Protocols compared, per backbone</h3>
-${legend(protocols.map((protocol) => ({ label: protocolName(protocol), colour: '#4a5361', dash: protocolDash(protocol), key: `protocol:${protocol}` })))}
+${legend(protocols.map((protocol) => ({ label: protocolName(protocol), color: '#4a5361', dash: protocolDash(protocol), key: `protocol:${protocol}` })))}
 <div class="panels">${panels}</div>`;
 }
 
@@ -195,49 +195,49 @@ function fusionComparison(group: TaskGroup, fusions: readonly Series[], best: Se
       ? html`Best single backbone: <strong>${best.label}</strong> (${protocolName(best.protocol)}), the highest mean ${metricName(group.metric)} over the fusions' fractions${best.protocol === 'linear' ? ' among linear probes, since the fusion heads are linear on the same frozen features' : ''}. The y axis is zoomed to these lines.`
       : 'No single-backbone results for this task to compare with.'
   }</p>
-${legend(series.map((entry) => ({ label: entry.label, colour: entry.colour, dash: entry.dash ?? '', key: entry.key })))}
+${legend(series.map((entry) => ({ label: entry.label, color: entry.color, dash: entry.dash ?? '', key: entry.key })))}
 <div class="fusion-row"><figure class="panel" data-figure="fusion">${chart}</figure>
 <div class="table-scroll"><table class="summary fusion-table"><thead><tr><th class="number">fraction</th><th class="number">${best ? html`${best.label} <span class="muted">(best single)</span>` : 'best single'}</th>${fusions.map((fusion) => html`<th class="number">${fusion.label}</th>`)}</tr></thead><tbody>${rows}</tbody></table>
 ${best ? html`<p class="note">Coloured: the fusion's mean minus the best single backbone's mean.</p>` : ''}</div></div>`;
 }
 
-function sourceColours(sources: readonly string[], colours: ReadonlyMap<string, string>): string[] {
-  return sources.map((source) => colours.get(source) ?? '#888');
+function sourceColors(sources: readonly string[], colors: ReadonlyMap<string, string>): string[] {
+  return sources.map((source) => colors.get(source) ?? '#888');
 }
 
 /** DVME attention per block: the mean over heads, large, and each head as a small multiple. */
-function attentionSection(series: Series, colours: ReadonlyMap<string, string>): SafeHtml | '' {
+function attentionSection(series: Series, colors: ReadonlyMap<string, string>): SafeHtml | '' {
   const attention = averagedAttention(series);
   if (!attention) return '';
   const blocks = attention.blocks.map((block) => {
-    const blockColours = sourceColours(block.sources, colours);
+    const blockColors = sourceColors(block.sources, colors);
     const heads = block.heads.map(
-      (matrix, head) => html`<figure class="head"><figcaption>head ${head + 1}</figcaption>${heatmap({ title: `block ${block.block}, head ${head + 1}`, matrix, labels: block.sources, colours: blockColours, compact: true })}</figure>`,
+      (matrix, head) => html`<figure class="head"><figcaption>head ${head + 1}</figcaption>${heatmap({ title: `block ${block.block}, head ${head + 1}`, matrix, labels: block.sources, colors: blockColors, compact: true })}</figure>`,
     );
     return html`<div class="attention-block" data-block="${block.block}">
-<figure class="attention-mean"><figcaption>block ${block.block}: mean over ${block.heads.length} head${block.heads.length === 1 ? '' : 's'}</figcaption>${heatmap({ title: `block ${block.block}, mean over heads`, matrix: block.mean, labels: block.sources, colours: blockColours })}</figure>
+<figure class="attention-mean"><figcaption>block ${block.block}: mean over ${block.heads.length} head${block.heads.length === 1 ? '' : 's'}</figcaption>${heatmap({ title: `block ${block.block}, mean over heads`, matrix: block.mean, labels: block.sources, colors: blockColors })}</figure>
 ${block.heads.length > 1 ? html`<div class="heads">${heads}</div>` : ''}
 </div>`;
   });
   return html`<h3>${series.label} attention</h3>
 <p class="note">Row: the source attending; column: the source attended to (rows sum to 1). Label fraction ${formatFraction(attention.fraction)}, averaged over ${attention.seeds} seed${attention.seeds === 1 ? '' : 's'}. Small multiples use the same order, marked by colour.</p>
-${legend(attention.blocks[0]!.sources.map((source) => ({ label: source, colour: colours.get(source) ?? '#888', key: `source:${source}` })))}
+${legend(attention.blocks[0]!.sources.map((source) => ({ label: source, color: colors.get(source) ?? '#888', key: `source:${source}` })))}
 ${blocks}`;
 }
 
 /** DME: the softmax weight of each source per label fraction. */
-function sourceWeightsSection(series: Series, colours: ReadonlyMap<string, string>): SafeHtml | '' {
+function sourceWeightsSection(series: Series, colors: ReadonlyMap<string, string>): SafeHtml | '' {
   const weights = averagedSourceWeights(series);
   if (weights.length === 0) return '';
   const chart = stackedBars({
     title: `${series.label} source weights per label fraction`,
     rows: weights.map((entry) => ({ label: formatFraction(entry.fraction), values: entry.weights })),
     segmentLabels: series.backbones,
-    colours: sourceColours(series.backbones, colours),
+    colors: sourceColors(series.backbones, colors),
   });
   return html`<h3>${series.label} source weights</h3>
 <p class="note">The softmax weight of each source in the weighted sum, per label fraction, averaged over seeds.</p>
-${legend(series.backbones.map((source) => ({ label: source, colour: colours.get(source) ?? '#888', key: `source:${source}` })))}
+${legend(series.backbones.map((source) => ({ label: source, color: colors.get(source) ?? '#888', key: `source:${source}` })))}
 <figure class="panel wide">${chart}</figure>`;
 }
 
@@ -262,7 +262,7 @@ function provenance(groups: readonly TaskGroup[]): SafeHtml {
   const rows = all.map((series) => {
     const document = series.document;
     const weights = document.backbones.map(
-      (backbone, index) => html`<div>${legendSwatch(series.kind === 'single' ? series.colour : '#888')}${backbone} <code title="${document.weightsSha256[index]}">${shortHash(document.weightsSha256[index]!)}</code></div>`,
+      (backbone, index) => html`<div>${legendSwatch(series.kind === 'single' ? series.color : '#888')}${backbone} <code title="${document.weightsSha256[index]}">${shortHash(document.weightsSha256[index]!)}</code></div>`,
     );
     const inputs = document.inputs.map((input) => html`<span title="${input.folders.join('\n')}">${input.split}${input.count === undefined ? '' : html`&nbsp;${input.count}`}</span>`);
     const versions = Object.entries(document.versions).map(([name, version]) => html`<div>${name} ${version}</div>`);

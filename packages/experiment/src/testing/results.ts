@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRng, evaluateLabelFractions, summarise, type EvaluationRow } from '@medssl/core';
+import { createRng, evaluateLabelFractions, summarize, type EvaluationRow } from '@medssl/core';
 import { knnProbe } from '@medssl/protocol-knn';
 import { linearProbe } from '@medssl/protocol-linear';
 import type { Task } from '@medssl/spec';
@@ -138,7 +138,7 @@ export function fusionDocument(protocol: 'dvme' | 'dme' | 'concat', linearFiles:
     subsetFiles: first.subsetFiles,
     elapsedSeconds: 12.5,
     rows,
-    summary: summarise(rows, first.config.fractions),
+    summary: summarize(rows, first.config.fractions),
   };
 }
 

@@ -128,19 +128,19 @@ function linearNormRelu(
       variance = runningVariance;
     }
     const inverseDeviation = tf.rsqrt(tf.add(variance, EPSILON));
-    const normalised = tf.mul(tf.sub(projected, mean), inverseDeviation);
-    const output = tf.relu(tf.add(tf.mul(normalised, gamma), beta)) as tf.Tensor2D;
-    save([input, kernel, gamma, normalised, inverseDeviation, output]);
+    const normalized = tf.mul(tf.sub(projected, mean), inverseDeviation);
+    const output = tf.relu(tf.add(tf.mul(normalized, gamma), beta)) as tf.Tensor2D;
+    save([input, kernel, gamma, normalized, inverseDeviation, output]);
     return {
       value: output,
       gradFunc: (upstream: tf.Tensor, saved: tf.Tensor[]) => {
-        const [savedInput, savedKernel, savedGamma, savedNormalised, savedInverse, savedOutput] = saved as tf.Tensor2D[];
+        const [savedInput, savedKernel, savedGamma, savedNormalized, savedInverse, savedOutput] = saved as tf.Tensor2D[];
         const gradient = tf.mul(upstream, tf.step(savedOutput!)); // through the ReLU
-        const gammaGradient = tf.sum(tf.mul(gradient, savedNormalised!), 0);
+        const gammaGradient = tf.sum(tf.mul(gradient, savedNormalized!), 0);
         const betaGradient = tf.sum(gradient, 0);
         // Batch norm's input gradient: (γ/σ)/N · (N·g − Σg − x̂·Σ(g·x̂)).
         const projectedGradient = training
-          ? tf.mul(tf.div(tf.mul(savedGamma!, savedInverse!), rows), tf.sub(tf.sub(tf.mul(gradient, rows), betaGradient), tf.mul(savedNormalised!, gammaGradient)))
+          ? tf.mul(tf.div(tf.mul(savedGamma!, savedInverse!), rows), tf.sub(tf.sub(tf.mul(gradient, rows), betaGradient), tf.mul(savedNormalized!, gammaGradient)))
           : tf.mul(gradient, tf.mul(savedGamma!, savedInverse!));
         return [
           tf.matMul(projectedGradient, tf.transpose(savedKernel!)),

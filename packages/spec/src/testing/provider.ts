@@ -59,7 +59,7 @@ export const datasetProviderChecks: readonly ConformanceCheck<DatasetProvider, D
       check(provider.kind === 'dataset', `kind must be 'dataset', got ${JSON.stringify(provider.kind)}`);
       check(provider.datasets.length > 0, 'datasets must describe at least one id');
       for (const info of provider.datasets) {
-        for (const field of ['id', 'title', 'layout', 'source', 'licence'] as const) {
+        for (const field of ['id', 'title', 'layout', 'source', 'license'] as const) {
           check(typeof info[field] === 'string' && info[field].length > 0, `${info.id}: ${field} must be a non-empty string`);
         }
         if (info.modality !== undefined) check(MODALITIES.includes(info.modality), `${info.id}: modality must be one of ${MODALITIES.join(', ')}, got ${JSON.stringify(info.modality)}`);

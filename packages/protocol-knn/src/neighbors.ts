@@ -2,7 +2,7 @@
  * Nearest neighbours by cosine similarity on L2-normalised rows, computed block by block so the full
  * query x train similarity matrix never exists in memory.
  */
-export interface Neighbours {
+export interface Neighbors {
   /** `[queries, k]`: train row of each neighbour, most similar first. */
   readonly rows: Int32Array;
   /** `[queries, k]`: cosine similarity of each neighbour. */
@@ -11,7 +11,7 @@ export interface Neighbours {
 }
 
 /** Scales each row to unit L2 norm (an all-zero row stays zero). */
-export function normaliseRows(data: Float32Array, rows: number, columns: number): Float32Array {
+export function normalizeRows(data: Float32Array, rows: number, columns: number): Float32Array {
   const result = new Float32Array(rows * columns);
   for (let row = 0; row < rows; row++) {
     const offset = row * columns;
@@ -27,14 +27,14 @@ const QUERY_BLOCK = 32;
 const TRAIN_BLOCK = 256;
 
 /** The `k` most similar train rows of every query; ties keep the lower train row first. */
-export function nearestNeighbours(
+export function nearestNeighbors(
   queries: Float32Array,
   queryCount: number,
   train: Float32Array,
   trainCount: number,
   dimension: number,
   k: number,
-): Neighbours {
+): Neighbors {
   const rows = new Int32Array(queryCount * k);
   const similarities = new Float32Array(queryCount * k);
   const block = new Float32Array(QUERY_BLOCK * TRAIN_BLOCK);

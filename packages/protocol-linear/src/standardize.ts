@@ -29,8 +29,8 @@ export function fitScaling(features: Matrix, rows: Int32Array | undefined): Feat
   for (let index = 0; index < count; index++) {
     const start = (rows === undefined ? index : rows[index]!) * dimension;
     for (let feature = 0; feature < dimension; feature++) {
-      const centred = data[start + feature]! - mean[feature]!;
-      squares[feature]! += centred * centred;
+      const centered = data[start + feature]! - mean[feature]!;
+      squares[feature]! += centered * centered;
     }
   }
   const epsilon = Number.EPSILON;
@@ -51,7 +51,7 @@ export function fitScaling(features: Matrix, rows: Int32Array | undefined): Feat
  * `intoStride` values per row; columns past the dimension and rows past the count are left as they are
  * (zero in a fresh workspace).
  */
-export function writeStandardised(
+export function writeStandardized(
   features: Matrix,
   rows: Int32Array | undefined,
   scaling: FeatureScaling,
