@@ -17,7 +17,10 @@ import { readNpzFile } from '@medssl/arrays/node';
 import { aptos, cropBlackBorder } from '@medssl/dataset-aptos';
 
 // sharp is a dependency of the dataset package, not of the bench: load it from there, to encode the PNGs.
-type PngEncoder = (input: Uint8Array, options: { raw: { width: number; height: number; channels: 3 } }) => { png(): { toFile(path: string): Promise<unknown> } };
+type PngEncoder = (
+  input: Uint8Array,
+  options: { raw: { width: number; height: number; channels: 3 } },
+) => { png(): { toFile(path: string): Promise<unknown> } };
 const sharp = createRequire(join(import.meta.dirname, '../packages/dataset-aptos/package.json'))('sharp') as PngEncoder;
 
 const retinaPath = join(import.meta.dirname, '../../shared/data/medmnist/retinamnist.npz');
@@ -99,7 +102,9 @@ try {
       const id = `retina_${String(paths.length + 1).padStart(4, '0')}`;
       const path = join(root, 'train_images', `${id}.png`);
       const raw = (images.data as Uint8Array).subarray(index * 28 * 28 * 3, (index + 1) * 28 * 28 * 3);
-      await sharp(raw, { raw: { width: 28, height: 28, channels: 3 } }).png().toFile(path);
+      await sharp(raw, { raw: { width: 28, height: 28, channels: 3 } })
+        .png()
+        .toFile(path);
       lines.push(`${id},${Number(labels.data[index])}`);
       paths.push(path);
     }
@@ -146,7 +151,9 @@ try {
     }
   }
 
-  console.log(`medssl decode: median ${median(ours.decode).toFixed(0)} ms for ${paths.length} images; with cropBlackBorder ${median(ours.decodeCrop).toFixed(0)} ms`);
+  console.log(
+    `medssl decode: median ${median(ours.decode).toFixed(0)} ms for ${paths.length} images; with cropBlackBorder ${median(ours.decodeCrop).toFixed(0)} ms`,
+  );
   console.log(`medssl cropBlackBorder on ${FUNDUS.width}x${FUNDUS.height} RGB: median ${median(ours.crop).toFixed(1)} ms, crops to ${ourShape.join('x')}`);
   if (reference.decode.length === 0) {
     if (havePython) console.log('references not measured: no Pillow or numpy for /usr/bin/python3');

@@ -68,9 +68,26 @@ try {
     symlinkSync(join(sample, 'images', name), join(root, 'images', name));
   }
   copyFileSync(join(sample, TABLE), join(root, TABLE));
-  const rows = gunzipSync(readFileSync(join(sample, TABLE))).toString('utf8').split('\n').slice(1).filter(Boolean).map((line) => line.split(','));
-  writeFileSync(join(root, 'train_val_list.txt'), rows.filter((row) => Number(row[3]) % 5 !== 0).map((row) => row[0]).join('\n'));
-  writeFileSync(join(root, 'test_list.txt'), rows.filter((row) => Number(row[3]) % 5 === 0).map((row) => row[0]).join('\n'));
+  const rows = gunzipSync(readFileSync(join(sample, TABLE)))
+    .toString('utf8')
+    .split('\n')
+    .slice(1)
+    .filter(Boolean)
+    .map((line) => line.split(','));
+  writeFileSync(
+    join(root, 'train_val_list.txt'),
+    rows
+      .filter((row) => Number(row[3]) % 5 !== 0)
+      .map((row) => row[0])
+      .join('\n'),
+  );
+  writeFileSync(
+    join(root, 'test_list.txt'),
+    rows
+      .filter((row) => Number(row[3]) % 5 === 0)
+      .map((row) => row[0])
+      .join('\n'),
+  );
 
   const warmUp = await chestxray14({ root });
   const paths: string[] = [];

@@ -89,16 +89,24 @@ np.savez_compressed(${JSON.stringify(file)}, train_images=train, train_labels=rn
   };
   const measure = (mode: string): Measurement =>
     medianOf(
-      Array.from({ length: REPEATS }, () =>
-        JSON.parse(execFileSync(process.execPath, [...process.execArgv, self, '--mode', mode, file], { encoding: 'utf8' }).trim().split('\n').at(-1)!) as Measurement,
+      Array.from(
+        { length: REPEATS },
+        () =>
+          JSON.parse(
+            execFileSync(process.execPath, [...process.execArgv, self, '--mode', mode, file], { encoding: 'utf8' })
+              .trim()
+              .split('\n')
+              .at(-1)!,
+          ) as Measurement,
       ),
     );
-  const measureReference = (): Measurement => JSON.parse(
-    execFileSync(
-      python,
-      [
-        '-c',
-        `
+  const measureReference = (): Measurement =>
+    JSON.parse(
+      execFileSync(
+        python,
+        [
+          '-c',
+          `
 import json, resource, time, numpy as np
 started = time.perf_counter()
 images = np.load(${JSON.stringify(file)})['train_images']
@@ -108,10 +116,10 @@ for row in images:
 seconds = time.perf_counter() - started
 print(json.dumps({"seconds": seconds, "maxRssMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "checksum": checksum}))
 `,
-      ],
-      { encoding: 'utf8' },
-    ),
-  ) as Measurement;
+        ],
+        { encoding: 'utf8' },
+      ),
+    ) as Measurement;
   const reference = medianOf(Array.from({ length: REPEATS }, measureReference));
   const modes = ['streamed', 'in-memory', 'raw-inflate'].map((mode) => [mode, measure(mode)] as const);
   const baseline = measure('baseline');
@@ -119,7 +127,9 @@ print(json.dumps({"seconds": seconds, "maxRssMiB": resource.getrusage(resource.R
   console.log(`numpy np.load(...)['train_images'] + row loop: ${reference.seconds.toFixed(2)} s, max RSS ${reference.maxRssMiB.toFixed(0)} MiB`);
   for (const [mode, result] of modes) {
     const label = mode === 'raw-inflate' ? 'raw inflateRawSync of the member (no rows)' : `medssl ${mode} (${result.access})`;
-    console.log(`${label}: ${result.seconds.toFixed(2)} s, max RSS ${result.maxRssMiB.toFixed(0)} MiB, checksum ${result.checksum === reference.checksum || mode === 'raw-inflate' ? 'ok' : 'DIFFERS'}`);
+    console.log(
+      `${label}: ${result.seconds.toFixed(2)} s, max RSS ${result.maxRssMiB.toFixed(0)} MiB, checksum ${result.checksum === reference.checksum || mode === 'raw-inflate' ? 'ok' : 'DIFFERS'}`,
+    );
   }
   console.log(`baseline (package loaded, file opened, no rows read): max RSS ${baseline.maxRssMiB.toFixed(0)} MiB`);
   for (const [mode, result] of modes) {

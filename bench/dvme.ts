@@ -122,7 +122,10 @@ function runTorch(kind: FusionKind, folder: string): TorchResult | string {
     seed: 0,
   };
   try {
-    const output = execFileSync(python, [join(import.meta.dirname, 'dvme_reference.py'), folder, JSON.stringify(config)], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+    const output = execFileSync(python, [join(import.meta.dirname, 'dvme_reference.py'), folder, JSON.stringify(config)], {
+      encoding: 'utf8',
+      maxBuffer: 16 * 1024 * 1024,
+    });
     return JSON.parse(output.trim().split('\n').pop()!) as TorchResult;
   } catch (error) {
     return (error as Error).message.split('\n').slice(0, 3).join(' ');
@@ -145,8 +148,12 @@ console.log(
 let folder: string | undefined;
 if (RUN_TORCH) {
   folder = mkdtempSync(join(tmpdir(), 'medssl-bench-dvme-'));
-  for (const [split, sets] of [['train', train], ['val', val]] as const) {
-    for (const [source, set] of sets.entries()) await writeNpyFile(join(folder, `${split}_${source}.npy`), { dtype: 'float32', shape: [...set.features.shape], data: set.features.data });
+  for (const [split, sets] of [
+    ['train', train],
+    ['val', val],
+  ] as const) {
+    for (const [source, set] of sets.entries())
+      await writeNpyFile(join(folder, `${split}_${source}.npy`), { dtype: 'float32', shape: [...set.features.shape], data: set.features.data });
     await writeNpyFile(join(folder, `${split}_targets.npy`), { dtype: 'int32', shape: [sets[0]!.targets.shape[0]], data: sets[0]!.targets.data as Int32Array });
   }
 }
@@ -188,7 +195,9 @@ try {
         `${theirsCpu.toFixed(1)} s CPU (wall ${list(reference.seconds)}; CPU ${list(reference.cpuSeconds)}), ${(flops / theirsCpu / 1e9).toFixed(1)} GFLOP/s of CPU time; ` +
         `loss ${reference.losses.map((value) => value.toFixed(3)).join(' ')}, val AUC ${reference.validation.map((value) => value.toFixed(3)).join(' ')}`,
     );
-    console.log(`  ratio: medssl takes ${(oursWall / theirsWall).toFixed(2)}x PyTorch's wall time per epoch, ${(oursCpu / theirsCpu).toFixed(2)}x its CPU time`);
+    console.log(
+      `  ratio: medssl takes ${(oursWall / theirsWall).toFixed(2)}x PyTorch's wall time per epoch, ${(oursCpu / theirsCpu).toFixed(2)}x its CPU time`,
+    );
   }
 } finally {
   if (folder) rmSync(folder, { recursive: true, force: true });

@@ -45,7 +45,9 @@ try {
   for (let index = 0; index < IMAGES; index++) {
     const pixels = new Uint8Array(512 * 512 * 3);
     for (let offset = 0; offset < pixels.length; offset++) pixels[offset] = ((offset % 1536) / 6 + ((offset * 2654435761) >>> 24)) & 255;
-    await sharp(pixels, { raw: { width: 512, height: 512, channels: 3 } }).jpeg({ quality: 90 }).toFile(join(root, 'train', index % 2 ? 'a' : 'b', `${index}.jpg`));
+    await sharp(pixels, { raw: { width: 512, height: 512, channels: 3 } })
+      .jpeg({ quality: 90 })
+      .toFile(join(root, 'train', index % 2 ? 'a' : 'b', `${index}.jpg`));
   }
   const backbone = supervised();
   const weights = await randomCanonicalWeights(backbone.architecture, 0);
@@ -100,12 +102,23 @@ try {
   await rawEmbedder.dispose();
   const cores = availableParallelism();
   const ceiling = Math.min(1, cores / (median(rawCores) + preparation * median(raw)));
-  console.log(`load average ${loadavg()[0]!.toFixed(1)} (${cores} cores); ${IMAGES} JPEG images 512x512, batch ${BATCH}, ${THREADS} threads, ${WORKERS} preprocessing workers`);
+  console.log(
+    `load average ${loadavg()[0]!.toFixed(1)} (${cores} cores); ${IMAGES} JPEG images 512x512, batch ${BATCH}, ${THREADS} threads, ${WORKERS} preprocessing workers`,
+  );
   console.log(`onnxruntime raw inference:   ${median(raw).toFixed(1)} img/s (median of ${REPEATS}), using ${median(rawCores).toFixed(2)} cores`);
-  console.log(`medssl embed end to end:     ${median(endToEnd).toFixed(1)} img/s  -> ${((100 * median(endToEnd)) / median(raw)).toFixed(0)} % of raw (inference waited ${median(waits).toFixed(2)} s for input)`);
-  console.log(`  without the first batch's wait (workers starting): ${median(steady).toFixed(1)} img/s -> ${((100 * median(steady)) / median(raw)).toFixed(0)} % of raw`);
-  if (loadBefore > cores) console.log(`warning: load average ${loadBefore.toFixed(1)} on ${cores} cores before the run: other processes took CPU from these measurements, ratios are unreliable`);
-  console.log(`decode + preprocess:         ${(preparation * 1000).toFixed(1)} CPU-ms per image -> at most ${(100 * ceiling).toFixed(0)} % of raw on ${cores} cores`);
+  console.log(
+    `medssl embed end to end:     ${median(endToEnd).toFixed(1)} img/s  -> ${((100 * median(endToEnd)) / median(raw)).toFixed(0)} % of raw (inference waited ${median(waits).toFixed(2)} s for input)`,
+  );
+  console.log(
+    `  without the first batch's wait (workers starting): ${median(steady).toFixed(1)} img/s -> ${((100 * median(steady)) / median(raw)).toFixed(0)} % of raw`,
+  );
+  if (loadBefore > cores)
+    console.log(
+      `warning: load average ${loadBefore.toFixed(1)} on ${cores} cores before the run: other processes took CPU from these measurements, ratios are unreliable`,
+    );
+  console.log(
+    `decode + preprocess:         ${(preparation * 1000).toFixed(1)} CPU-ms per image -> at most ${(100 * ceiling).toFixed(0)} % of raw on ${cores} cores`,
+  );
   const rawCpu = median(rawCores) / median(raw);
   console.log(
     `CPU per image:               raw ${(rawCpu * 1000).toFixed(1)} ms, end to end ${(median(endToEndCpu) * 1000).toFixed(1)} ms -> ` +
@@ -135,8 +148,12 @@ with torch.no_grad():
 print(json.dumps(sorted(rates)[len(rates) // 2]))
 `;
     try {
-      const pytorch = Number(execFileSync(python, ['-c', script, root], { encoding: 'utf8', env: { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' } }));
-      console.log(`PyTorch end to end (best):   ${pytorch.toFixed(1)} img/s  -> medssl is ${(median(endToEnd) / pytorch).toFixed(2)}x (${(median(steady) / pytorch).toFixed(2)}x without its first batch's wait)`);
+      const pytorch = Number(
+        execFileSync(python, ['-c', script, root], { encoding: 'utf8', env: { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' } }),
+      );
+      console.log(
+        `PyTorch end to end (best):   ${pytorch.toFixed(1)} img/s  -> medssl is ${(median(endToEnd) / pytorch).toFixed(2)}x (${(median(steady) / pytorch).toFixed(2)}x without its first batch's wait)`,
+      );
     } catch (error) {
       console.log(`PyTorch not measured: ${(error as Error).message.split('\n')[0]}`);
     }

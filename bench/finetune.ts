@@ -16,13 +16,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { random, randomWeights } from '@medssl/backbone-supervised';
 import { folder } from '@medssl/dataset-folder';
-import {
-  estimateSeconds,
-  formatSeconds,
-  measureThroughput,
-  runFinetune,
-  type ImageSplit,
-} from '@medssl/protocol-finetune';
+import { estimateSeconds, formatSeconds, measureThroughput, runFinetune, type ImageSplit } from '@medssl/protocol-finetune';
 import type { TrainableBackboneFactory } from '@medssl/training';
 import { createTfjsModel, useTfjsBackend } from '@medssl/runtime-tfjs';
 import type { Dataset, Preprocessing, RawImage, Sample } from '@medssl/spec';
@@ -51,7 +45,8 @@ if (!existsSync(PCAM)) {
 async function imageSplit(dataset: Dataset, split: string): Promise<ImageSplit> {
   const samples: Sample[] = [];
   for await (const sample of dataset.samples(split)) samples.push(sample);
-  const chosen = LIMIT > 0 && LIMIT < samples.length ? Array.from({ length: LIMIT }, (_, index) => samples[Math.floor((index * samples.length) / LIMIT)]!) : samples;
+  const chosen =
+    LIMIT > 0 && LIMIT < samples.length ? Array.from({ length: LIMIT }, (_, index) => samples[Math.floor((index * samples.length) / LIMIT)]!) : samples;
   const images: RawImage[] = await Promise.all(chosen.map((sample) => sample.decode()));
   return {
     ids: chosen.map((sample) => sample.id),
@@ -67,9 +62,13 @@ import time, torch, torchvision
 torch.set_num_threads(${THREADS})
 torch.manual_seed(0)
 model = torchvision.models.resnet50(num_classes=2)
-${FROZEN_STAGES >= 0 ? `for module in [model.conv1, model.bn1] + [getattr(model, f'layer{i}') for i in range(1, ${FROZEN_STAGES + 1})]:
+${
+  FROZEN_STAGES >= 0
+    ? `for module in [model.conv1, model.bn1] + [getattr(model, f'layer{i}') for i in range(1, ${FROZEN_STAGES + 1})]:
     module.eval()
-    for parameter in module.parameters(): parameter.requires_grad_(False)` : ''}
+    for parameter in module.parameters(): parameter.requires_grad_(False)`
+    : ''
+}
 model.train()
 optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4, weight_decay=0.01)
 images = torch.randn(${BATCH}, 3, ${SIZE}, ${SIZE})
@@ -95,10 +94,19 @@ const createBackbone: TrainableBackboneFactory = async (tensors) =>
 const preprocessing: Preprocessing = { ...backbone.preprocessing, resize: { size: SIZE, interpolation: 'bilinear' }, centerCrop: SIZE };
 const dataset = await folder({ root: PCAM, classes: ['0', '1'] });
 const [train, val, test] = await Promise.all(['train', 'val', 'test'].map((split) => imageSplit(dataset, split)));
-console.log(`PCam samples: ${train!.ids.length} train, ${val!.ids.length} val, ${test!.ids.length} test; ResNet-50 (random weights) at ${SIZE}x${SIZE}, batch ${BATCH}, ${EPOCHS} epochs, frozen stages ${FROZEN_STAGES}`);
+console.log(
+  `PCam samples: ${train!.ids.length} train, ${val!.ids.length} val, ${test!.ids.length} test; ResNet-50 (random weights) at ${SIZE}x${SIZE}, batch ${BATCH}, ${EPOCHS} epochs, frozen stages ${FROZEN_STAGES}`,
+);
 
 const sample = await Promise.all(Array.from({ length: BATCH }, (_, row) => train!.image(row)));
-const throughput = await measureThroughput({ backbone: createBackbone, preprocessing, task: dataset.task, images: sample, modality: 'pathology', batchSize: BATCH });
+const throughput = await measureThroughput({
+  backbone: createBackbone,
+  preprocessing,
+  task: dataset.task,
+  images: sample,
+  modality: 'pathology',
+  batchSize: BATCH,
+});
 const predicted = estimateSeconds(throughput, { trainRows: [train!.ids.length], val: val!.ids.length, test: test!.ids.length, epochs: EPOCHS });
 console.log(
   `estimate: ${(throughput.trainSecondsPerImage * 1000).toFixed(0)} ms per training image (AdamW ${throughput.optimizerSecondsPerStep.toFixed(2)} s per step), ` +
@@ -117,14 +125,21 @@ const result = await runFinetune(
     batchSize: BATCH,
     backboneLearningRate: BACKBONE_LR,
     headLearningRate: HEAD_LR,
-    onEpoch: (record) => console.log(`  epoch ${record.epoch + 1}: loss ${record.loss.toFixed(4)}, val auc ${record.validation.auc!.toFixed(4)}${record.best ? ' (best)' : ''}, ${record.seconds.toFixed(1)} s`),
+    onEpoch: (record) =>
+      console.log(
+        `  epoch ${record.epoch + 1}: loss ${record.loss.toFixed(4)}, val auc ${record.validation.auc!.toFixed(4)}${record.best ? ' (best)' : ''}, ${record.seconds.toFixed(1)} s`,
+      ),
   },
 );
 const actual = (performance.now() - started) / 1000;
-console.log(`run: ${formatSeconds(actual)} (estimate / actual = ${(predicted / actual).toFixed(2)}); test auc ${result.metrics.auc!.toFixed(4)} with epoch ${result.bestEpoch + 1}'s weights`);
+console.log(
+  `run: ${formatSeconds(actual)} (estimate / actual = ${(predicted / actual).toFixed(2)}); test auc ${result.metrics.auc!.toFixed(4)} with epoch ${result.bestEpoch + 1}'s weights`,
+);
 
 if (RUN_TORCH) {
   const torchSeconds = torchStepSeconds();
   const tfjsStep = throughput.trainSecondsPerImage * BATCH;
-  console.log(`training step, batch ${BATCH} at ${SIZE}x${SIZE}, ${THREADS} thread(s): tfjs-wasm ${tfjsStep.toFixed(2)} s, PyTorch ${torchSeconds.toFixed(2)} s (tfjs / PyTorch = ${(tfjsStep / torchSeconds).toFixed(2)})`);
+  console.log(
+    `training step, batch ${BATCH} at ${SIZE}x${SIZE}, ${THREADS} thread(s): tfjs-wasm ${tfjsStep.toFixed(2)} s, PyTorch ${torchSeconds.toFixed(2)} s (tfjs / PyTorch = ${(tfjsStep / torchSeconds).toFixed(2)})`,
+  );
 }

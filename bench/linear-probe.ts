@@ -68,12 +68,18 @@ class FeatureGenerator {
   private readonly latentShift: Float64Array;
   private readonly featureShift: Float32Array;
 
-  constructor(private readonly kind: TaskKind, seed: number) {
+  constructor(
+    private readonly kind: TaskKind,
+    seed: number,
+  ) {
     const rng = createRng(seed);
-    this.mixing = Float32Array.from({ length: LATENT_FACTORS * DIMENSION }, () => rng.normal() / Math.sqrt(LATENT_FACTORS) * 1.5);
+    this.mixing = Float32Array.from({ length: LATENT_FACTORS * DIMENSION }, () => (rng.normal() / Math.sqrt(LATENT_FACTORS)) * 1.5);
     this.latentScales = Float64Array.from({ length: LATENT_FACTORS }, (_, index) => 2.5 / Math.sqrt(index + 1));
     // The class moves the latent factors along one direction (grade by grade for the ordinal task) ...
-    this.latentShift = Float64Array.from({ length: LATENT_FACTORS }, (_, index) => (rng.normal() * this.latentScales[index]!) / Math.sqrt(LATENT_FACTORS) * 1.1);
+    this.latentShift = Float64Array.from(
+      { length: LATENT_FACTORS },
+      (_, index) => ((rng.normal() * this.latentScales[index]!) / Math.sqrt(LATENT_FACTORS)) * 1.1,
+    );
     // ... and every feature a little, along a direction of its own.
     this.featureShift = Float32Array.from({ length: DIMENSION }, () => rng.normal() * 0.035);
   }
@@ -228,7 +234,9 @@ for (const kind of TASKS) {
     `medssl linear probe (${result.kernels}, preconditioner rank ${result.preconditionerRank}): ` +
       `${REPEATS > 1 ? `median ${median(ours).toFixed(2)} s over ${REPEATS} runs (${ours.map((value) => value.toFixed(2)).join(', ')})` : `${ours[0]!.toFixed(2)} s`}`,
   );
-  const phases = Object.entries(result.seconds).map(([phase, value]) => `${phase} ${value.toFixed(2)} s`).join(', ');
+  const phases = Object.entries(result.seconds)
+    .map(([phase, value]) => `${phase} ${value.toFixed(2)} s`)
+    .join(', ');
   console.log(`  last run: ${phases}`);
   console.log(
     `  selected λ ${selected.l2.toPrecision(4)} (grid index ${result.selectedIndex}, C ${selected.sklearnC.toPrecision(4)}), ` +
@@ -236,7 +244,12 @@ for (const kind of TASKS) {
   );
   console.log(
     `  iterations per λ (weak → strong): ${iterations.join(' ')}; stops: ` +
-      Object.entries(result.grid.reduce<Record<string, number>>((counts, fit) => ({ ...counts, [fit.stop]: (counts[fit.stop] ?? 0) + 1 }), {}))
+      Object.entries(
+        result.grid.reduce<Record<string, number>>((counts, fit) => {
+          counts[fit.stop] = (counts[fit.stop] ?? 0) + 1;
+          return counts;
+        }, {}),
+      )
         .map(([stop, count]) => `${count} ${stop}`)
         .join(', '),
   );

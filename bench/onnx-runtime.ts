@@ -61,7 +61,11 @@ const batch = randomBatch();
 const embedders = new Map<ModelName, Embedder>();
 for (const name of Object.keys(models) as ModelName[]) {
   const { backbone, fusedAttention } = models[name];
-  const embedder = await onnxRuntime({ fusedAttention: fusedAttention ?? false }).createEmbedder(backbone, await randomCanonicalWeights(backbone.architecture, 0), { threads: THREADS });
+  const embedder = await onnxRuntime({ fusedAttention: fusedAttention ?? false }).createEmbedder(
+    backbone,
+    await randomCanonicalWeights(backbone.architecture, 0),
+    { threads: THREADS },
+  );
   await secondsPerBatch(embedder, batch, WARM_UP);
   embedders.set(name, embedder);
 }
@@ -106,11 +110,19 @@ if (!existsSync(python)) {
 } else {
   const configurations = [
     { label: 'PyTorch 1.13, default allocator', environment: {}, layout: 'contiguous' },
-    { label: 'PyTorch 1.13, hugetlb malloc (+ channels_last for ResNet-50)', environment: { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' }, layout: 'channels_last' },
+    {
+      label: 'PyTorch 1.13, hugetlb malloc (+ channels_last for ResNet-50)',
+      environment: { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' },
+      layout: 'channels_last',
+    },
   ];
   for (const configuration of configurations) {
     try {
-      const output = execFileSync(python, ['-c', pythonScript, configuration.layout], { encoding: 'utf8', env: { ...process.env, ...configuration.environment }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const output = execFileSync(python, ['-c', pythonScript, configuration.layout], {
+        encoding: 'utf8',
+        env: { ...process.env, ...configuration.environment },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       pytorchRuns.push({ label: configuration.label, times: JSON.parse(output.trim().split('\n').at(-1)!) as Record<'resnet50' | 'vits16', number[]> });
     } catch (error) {
       console.log(`${configuration.label}: not measured: ${(error as Error).message.split('\n')[0]}`);
@@ -121,7 +133,9 @@ await measureOnnx();
 for (const embedder of embedders.values()) await embedder.dispose();
 
 const imagesPerSecond = (times: readonly number[]) => BATCH / median(times);
-console.log(`batch ${BATCH}, ${SIZE}x${SIZE}, ${THREADS} threads; images/s as medians (onnxruntime: ${REPEATS} runs, PyTorch: ${PYTHON_REPEATS} runs, after warm-up)`);
+console.log(
+  `batch ${BATCH}, ${SIZE}x${SIZE}, ${THREADS} threads; images/s as medians (onnxruntime: ${REPEATS} runs, PyTorch: ${PYTHON_REPEATS} runs, after warm-up)`,
+);
 // Other work on a shared machine slows both sides, not evenly: read the ratios together with the load.
 console.log(`1-minute load average: ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after`);
 for (const name of Object.keys(models) as ModelName[]) {

@@ -110,14 +110,20 @@ async function main(): Promise<void> {
     const h5wasmUrl = pathToFileURL(realpathSync(fileURLToPath(new URL('../packages/dataset-pcam/node_modules/h5wasm/dist/node/hdf5_hl.js', import.meta.url))));
     const preload = `data:text/javascript,await import(${encodeURIComponent(JSON.stringify(h5wasmUrl.href))})`;
     const measured = JSON.parse(
-      execFileSync(process.execPath, ['--conditions=@medssl/source', '--import', preload, '--import', import.meta.resolve('tsx'), script, '--measure', folder], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'inherit'],
-      }),
+      execFileSync(
+        process.execPath,
+        ['--conditions=@medssl/source', '--import', preload, '--import', import.meta.resolve('tsx'), script, '--measure', folder],
+        {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      ),
     ) as Measurement;
     if (measured.patches !== count) throw new Error(`decoded ${measured.patches} patches, expected ${count}`);
     const oursRate = measured.patches / measured.seconds;
-    console.log(`medssl pcam: decoded ${measured.patches} patches (${measured.tumours} tumour), each checked, in ${measured.seconds.toFixed(1)} s: ${oursRate.toFixed(0)} patches/s`);
+    console.log(
+      `medssl pcam: decoded ${measured.patches} patches (${measured.tumours} tumour), each checked, in ${measured.seconds.toFixed(1)} s: ${oursRate.toFixed(0)} patches/s`,
+    );
     console.log(
       `peak RSS of the reading process ${(measured.peakBytes / MIB).toFixed(0)} MiB (${(measured.loadedBytes / MIB).toFixed(0)} MiB once Node and h5wasm were loaded), ` +
         `limit 1024 MiB: ${measured.peakBytes < 1024 * MIB ? 'under' : 'OVER'}`,
@@ -156,7 +162,9 @@ print(json.dumps({"seconds": seconds, "checksum": checksum, "peak_kib": resource
     try {
       const reference = JSON.parse(execFileSync(python, ['-c', reader], { encoding: 'utf8' })) as { seconds: number; checksum: number; peak_kib: number };
       const h5pyRate = count / reference.seconds;
-      console.log(`h5py slices: ${h5pyRate.toFixed(0)} patches/s, peak RSS ${((reference.peak_kib * 1024) / MIB).toFixed(0)} MiB (checksum ${reference.checksum})`);
+      console.log(
+        `h5py slices: ${h5pyRate.toFixed(0)} patches/s, peak RSS ${((reference.peak_kib * 1024) / MIB).toFixed(0)} MiB (checksum ${reference.checksum})`,
+      );
       console.log(`ratio: medssl pcam decodes at ${(oursRate / h5pyRate).toFixed(2)}x h5py's rate`);
     } catch (error) {
       console.log(`h5py reference not measured: ${(error as Error).message.split('\n')[0]}`);

@@ -60,7 +60,7 @@ function chestXray(seed: number): Uint8Array {
       value += 60 * Math.exp(-(u * u) / 0.004);
       noise = (Math.imul(noise, 1103515245) + 12345) >>> 0;
       value += ((noise >>> 24) % 7) - 3;
-      pixels[y * size + x] = value < 0 ? 0 : value > 255 ? 255 : value;
+      pixels[y * size + x] = value < 0 ? 0 : Math.min(value, 255);
     }
   }
   return pixels;
@@ -133,7 +133,14 @@ async function preparationCpuSeconds(dataset: Dataset, preprocessing: Preprocess
  * End to end against raw inference, for one model or several that preprocess alike (extracted together, each
  * image decoded once): raw is then all the models' inference on the same batches, one after another.
  */
-async function compare(name: string, dataset: Dataset, count: number, models: readonly { embedder: Embedder; weightsSha256: string }[], preprocessing: Preprocessing, settings: { repeats: number; workers: number; depth: number; store: string }) {
+async function compare(
+  name: string,
+  dataset: Dataset,
+  count: number,
+  models: readonly { embedder: Embedder; weightsSha256: string }[],
+  preprocessing: Preprocessing,
+  settings: { repeats: number; workers: number; depth: number; store: string },
+) {
   const batch = { data: new Float32Array(BATCH * 3 * 224 * 224).map((_, index) => Math.sin(index)), shape: [BATCH, 3, 224, 224] };
   for (const { embedder } of models) await embedder.embed(batch);
   const raw: number[] = [];
@@ -154,7 +161,15 @@ async function compare(name: string, dataset: Dataset, count: number, models: re
     started = performance.now();
     const cpuBefore = cpuSeconds();
     const results = await extractFeatureSets({
-      dataset, split: 'train', models: models.map(({ embedder, weightsSha256 }) => readyModel(embedder, preprocessing, weightsSha256)), store, limit: count, batchSize: BATCH, workers: settings.workers, depth: settings.depth, stats: run,
+      dataset,
+      split: 'train',
+      models: models.map(({ embedder, weightsSha256 }) => readyModel(embedder, preprocessing, weightsSha256)),
+      store,
+      limit: count,
+      batchSize: BATCH,
+      workers: settings.workers,
+      depth: settings.depth,
+      stats: run,
     });
     const seconds = (performance.now() - started) / 1000;
     endToEndCpu.push((cpuSeconds() - cpuBefore) / count);
@@ -184,7 +199,9 @@ async function compare(name: string, dataset: Dataset, count: number, models: re
       `| inference busy ${((100 * middle.inferenceSeconds) / wall).toFixed(0)} %, waited for input ${middle.waitSeconds.toFixed(2)} s (${middle.firstBatchSeconds.toFixed(2)} s of it for the first batch) ` +
       `| raw inference uses ${median(rawCores).toFixed(2)} cores; decode+preprocess ${(preparation * 1000).toFixed(1)} CPU-ms/img, so a ${cores}-core ceiling of ${(100 * ceiling).toFixed(0)} %`,
   );
-  console.log(`${''.padEnd(22)} without the first batch's wait (workers starting, pipeline filling): ${median(steady).toFixed(1)} img/s = ${((100 * median(steady)) / rawRate).toFixed(0)} % of raw`);
+  console.log(
+    `${''.padEnd(22)} without the first batch's wait (workers starting, pipeline filling): ${median(steady).toFixed(1)} img/s = ${((100 * median(steady)) / rawRate).toFixed(0)} % of raw`,
+  );
   console.log(
     `${''.padEnd(22)} CPU per image: raw inference ${(rawCpu * 1000).toFixed(1)} ms, end to end ${(median(endToEndCpu) * 1000).toFixed(1)} ms: ` +
       `with inference saturating the cores, end to end runs at ${(100 * cpuRatio).toFixed(0)} % of raw`,
@@ -202,8 +219,18 @@ async function rssChild(root: string, limit: number): Promise<void> {
   const started = performance.now();
   const store = mkdtempSync(join(tmpdir(), 'medssl-bench-rss-'));
   try {
-    const result = await extractFeatures({ dataset, split: 'train', model: readyModel(embedder, preprocessing, weights.sha256), store, limit, batchSize: 64, chunkRows: 1024 });
-    console.log(JSON.stringify({ images: result.manifest.count, seconds: (performance.now() - started) / 1000, baseline, peak: process.resourceUsage().maxRSS * 1024 }));
+    const result = await extractFeatures({
+      dataset,
+      split: 'train',
+      model: readyModel(embedder, preprocessing, weights.sha256),
+      store,
+      limit,
+      batchSize: 64,
+      chunkRows: 1024,
+    });
+    console.log(
+      JSON.stringify({ images: result.manifest.count, seconds: (performance.now() - started) / 1000, baseline, peak: process.resourceUsage().maxRSS * 1024 }),
+    );
   } finally {
     rmSync(store, { recursive: true, force: true });
   }
@@ -239,7 +266,10 @@ async function main(): Promise<void> {
     for (let index = 0; index < images; index++) {
       const path = join(root, 'png', index % 2 ? 'finding' : 'normal', `${String(index).padStart(5, '0')}.png`);
       // Without b-w, libvips reads one raw band as sRGB and writes an RGB PNG.
-      await sharp(chestXray(index), { raw: { width: 1024, height: 1024, channels: 1 } }).toColourspace('b-w').png({ adaptiveFiltering: true }).toFile(path);
+      await sharp(chestXray(index), { raw: { width: 1024, height: 1024, channels: 1 } })
+        .toColourspace('b-w')
+        .png({ adaptiveFiltering: true })
+        .toFile(path);
       pngBytes += statSync(path).size;
     }
     await writePcam(join(root, 'pcam'), Math.max(patches, 10_000));
@@ -252,14 +282,20 @@ async function main(): Promise<void> {
     const models = [];
     for (let seed = 0; seed < Math.max(1, together); seed++) {
       const weights = await randomCanonicalWeights(backbone.architecture, seed);
-      models.push({ embedder: await onnxRuntime({ spinning: false }).createEmbedder(backbone, weights, threads ? { threads } : {}), weightsSha256: weights.sha256 });
+      models.push({
+        embedder: await onnxRuntime({ spinning: false }).createEmbedder(backbone, weights, threads ? { threads } : {}),
+        weightsSha256: weights.sha256,
+      });
     }
     const first = await decodeImageFile(join(root, 'png', 'normal', '00000.png'));
     console.log(
       `${cpus()[0]?.model ?? 'cpu'}, ${availableParallelism()} cores, load average ${loadavg()[0]!.toFixed(1)}; ResNet-50 at 224, batch ${BATCH}, ` +
         `${threads ?? "onnxruntime's default"} inference threads, ${workers} preprocessing workers, depth ${depth}; ${repeats} repeats (medians); PNG decodes to ${first.width}x${first.height}x${first.channels}`,
     );
-    if (loadBefore > availableParallelism()) console.log(`warning: load average ${loadBefore.toFixed(1)} on ${availableParallelism()} cores before the run: other processes take CPU from these measurements, ratios are unreliable`);
+    if (loadBefore > availableParallelism())
+      console.log(
+        `warning: load average ${loadBefore.toFixed(1)} on ${availableParallelism()} cores before the run: other processes take CPU from these measurements, ratios are unreliable`,
+      );
     const store = join(root, 'store');
     const settings = { repeats, workers, depth, store };
     const pngs = await folder({ root: join(root, 'png'), fractions: { train: 1, val: 0, test: 0 } });
@@ -273,15 +309,31 @@ async function main(): Promise<void> {
       // One child per size, so each peak is its own. h5wasm is imported before tsx's loader: under it, h5wasm
       // alone costs hundreds of MiB (see pcam-memory.ts), which built code never pays.
       const script = fileURLToPath(import.meta.url);
-      const h5wasmUrl = pathToFileURL(realpathSync(fileURLToPath(new URL('../packages/dataset-pcam/node_modules/h5wasm/dist/node/hdf5_hl.js', import.meta.url))));
+      const h5wasmUrl = pathToFileURL(
+        realpathSync(fileURLToPath(new URL('../packages/dataset-pcam/node_modules/h5wasm/dist/node/hdf5_hl.js', import.meta.url))),
+      );
       const preload = `data:text/javascript,await import(${encodeURIComponent(JSON.stringify(h5wasmUrl.href))})`;
       const peaks: { images: number; peak: number; baseline: number; seconds: number }[] = [];
       for (const limit of [1000, 10_000]) {
         started = performance.now();
-        const output = execFileSync(process.execPath, ['--conditions=@medssl/source', '--import', preload, '--import', import.meta.resolve('tsx'), script, '--rss-child', join(root, 'pcam'), String(limit)], {
-          encoding: 'utf8',
-          stdio: ['ignore', 'pipe', 'inherit'],
-        });
+        const output = execFileSync(
+          process.execPath,
+          [
+            '--conditions=@medssl/source',
+            '--import',
+            preload,
+            '--import',
+            import.meta.resolve('tsx'),
+            script,
+            '--rss-child',
+            join(root, 'pcam'),
+            String(limit),
+          ],
+          {
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'inherit'],
+          },
+        );
         const measured = JSON.parse(output.trim().split('\n').at(-1)!) as { images: number; peak: number; baseline: number; seconds: number };
         peaks.push(measured);
         console.log(
@@ -290,7 +342,9 @@ async function main(): Promise<void> {
         );
       }
       const growth = (peaks[1]!.peak - peaks[0]!.peak) / MIB;
-      console.log(`peak RSS grows by ${growth.toFixed(0)} MiB from ${peaks[0]!.images} to ${peaks[1]!.images} images (${((100 * growth * MIB) / peaks[0]!.peak).toFixed(0)} %)`);
+      console.log(
+        `peak RSS grows by ${growth.toFixed(0)} MiB from ${peaks[0]!.images} to ${peaks[1]!.images} images (${((100 * growth * MIB) / peaks[0]!.peak).toFixed(0)} %)`,
+      );
     }
   } finally {
     rmSync(root, { recursive: true, force: true });

@@ -119,14 +119,18 @@ for (const name of MODELS) {
   const tfjsSeconds = median(tfjs.seconds);
   // A training step costs about three forward passes (forward, gradients of activations and of weights).
   const rate = (3 * 2 * FORWARD_MACS[name] * BATCH) / tfjsSeconds / 1e9;
-  console.log(`${name}: tfjs-wasm ${tfjsSeconds.toFixed(2)} s/step (${(BATCH / tfjsSeconds).toFixed(2)} img/s; ~${rate.toFixed(1)} GFLOP/s = ${((100 * rate) / ceiling).toFixed(0)} % of the ceiling; peak tensor memory ${tfjs.peakMebibytes.toFixed(0)} MiB)`);
+  console.log(
+    `${name}: tfjs-wasm ${tfjsSeconds.toFixed(2)} s/step (${(BATCH / tfjsSeconds).toFixed(2)} img/s; ~${rate.toFixed(1)} GFLOP/s = ${((100 * rate) / ceiling).toFixed(0)} % of the ceiling; peak tensor memory ${tfjs.peakMebibytes.toFixed(0)} MiB)`,
+  );
   const pytorch = pytorchSteps(name);
   if (typeof pytorch === 'string') {
     console.log(`${name}: PyTorch ${pytorch}`);
     continue;
   }
   const pytorchSeconds = median(pytorch);
-  console.log(`${name}: PyTorch CPU (${THREADS} threads) ${pytorchSeconds.toFixed(2)} s/step (${(BATCH / pytorchSeconds).toFixed(2)} img/s) -> tfjs-wasm takes ${(tfjsSeconds / pytorchSeconds).toFixed(2)}x PyTorch's time`);
+  console.log(
+    `${name}: PyTorch CPU (${THREADS} threads) ${pytorchSeconds.toFixed(2)} s/step (${(BATCH / pytorchSeconds).toFixed(2)} img/s) -> tfjs-wasm takes ${(tfjsSeconds / pytorchSeconds).toFixed(2)}x PyTorch's time`,
+  );
 }
 console.log(
   "Limits: tfjs-wasm runs on one thread in Node (tfjs disables its threaded build there; forced on, it fails to start), while PyTorch uses every core; XNNPACK's products and convolutions reach about the ceiling above, but tfjs-wasm moves data (transposes, slices, padding, tfjs' copies of saved tensors) and runs reductions and elementwise passes in plain loops, and the gradients need layout rewrites (transposed operands, batch-as-channel convolutions) because its own gradient kernels are missing or 10x slower.",

@@ -25,13 +25,7 @@ const WEBGPU_FLAGS = [
   '--use-angle=swiftshader',
 ];
 
-const QUIET_FLAGS = [
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+const QUIET_FLAGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 export interface HeadlessChromium {
   readonly browser: BrowserContext;

@@ -17,18 +17,24 @@ describe('the layering of the packages', () => {
     const planted: Graph = {
       packages: graph.packages.map((node) =>
         node.name === 'dataset-pcam'
-          ? { ...node, dependencies: [...node.dependencies, 'dataset-aptos'], imports: [...node.imports, { file: 'packages/dataset-pcam/src/pcam.ts', target: 'dataset-aptos', test: false }] }
+          ? {
+              ...node,
+              dependencies: [...node.dependencies, 'dataset-aptos'],
+              imports: [...node.imports, { file: 'packages/dataset-pcam/src/pcam.ts', target: 'dataset-aptos', test: false }],
+            }
           : node.name === 'protocol-linear'
             ? { ...node, imports: [...node.imports, { file: 'packages/protocol-linear/src/linear-probe.ts', target: 'cli', test: false }] }
             : node,
       ),
     };
-    expect(layeringViolations(planted).sort()).toEqual([
-      'packages/dataset-pcam/src/pcam.ts: dataset-pcam depends on dataset-aptos, another dataset plugin; plugins never depend on plugins of their kind',
-      'packages/dataset-pcam/package.json dependencies: dataset-pcam depends on dataset-aptos, another dataset plugin; plugins never depend on plugins of their kind',
-      'packages/protocol-linear/src/linear-probe.ts: protocol-linear depends on cli; nothing depends on the command',
-      'packages/protocol-linear/src/linear-probe.ts: imports @medssl/cli, which protocol-linear/package.json does not declare as a dependency',
-    ].sort());
+    expect(layeringViolations(planted).sort()).toEqual(
+      [
+        'packages/dataset-pcam/src/pcam.ts: dataset-pcam depends on dataset-aptos, another dataset plugin; plugins never depend on plugins of their kind',
+        'packages/dataset-pcam/package.json dependencies: dataset-pcam depends on dataset-aptos, another dataset plugin; plugins never depend on plugins of their kind',
+        'packages/protocol-linear/src/linear-probe.ts: protocol-linear depends on cli; nothing depends on the command',
+        'packages/protocol-linear/src/linear-probe.ts: imports @medssl/cli, which protocol-linear/package.json does not declare as a dependency',
+      ].sort(),
+    );
   });
 
   it("matches docs/architecture.md's dependency table, package by package", () => {
@@ -38,14 +44,22 @@ describe('the layering of the packages', () => {
     // A table that lies is caught.
     const lying = new Map(table);
     lying.set('weights', ['spec']);
-    expect(tableDifferences(graph, lying)).toEqual([`weights: the table says it depends on spec, its package.json on ${[...table.get('weights')!].join(', ')}`]);
+    expect(tableDifferences(graph, lying)).toEqual([
+      `weights: the table says it depends on spec, its package.json on ${[...table.get('weights')!].join(', ')}`,
+    ]);
   });
 
   it('names dataset ids only in dataset plugins, and backbone ids only in backbone plugins', () => {
     const registry = cliRegistry();
     const ids = [
-      ...registry.datasetIds().filter((id) => !id.includes('<')).map((id) => ({ id, kind: 'dataset' as const })),
-      ...registry.backboneIds().filter((id) => !id.includes('<')).map((id) => ({ id, kind: 'backbone' as const })),
+      ...registry
+        .datasetIds()
+        .filter((id) => !id.includes('<'))
+        .map((id) => ({ id, kind: 'dataset' as const })),
+      ...registry
+        .backboneIds()
+        .filter((id) => !id.includes('<'))
+        .map((id) => ({ id, kind: 'backbone' as const })),
     ];
     const found: string[] = [];
     for (const node of graph.packages) {

@@ -69,9 +69,18 @@ export function readGraph(root: string): Graph {
       };
       const files = sourceFiles(join(packagesFolder, name, 'src')).map((file) => ({ file: relative(root, file), test: isTestFile(file) }));
       const imports = files.flatMap(({ file, test }) =>
-        Array.from(readFileSync(join(root, file), 'utf8').matchAll(IMPORT), (match) => ({ file, target: match[1]!, test })).filter((entry) => entry.target !== name),
+        Array.from(readFileSync(join(root, file), 'utf8').matchAll(IMPORT), (match) => ({ file, target: match[1]!, test })).filter(
+          (entry) => entry.target !== name,
+        ),
       );
-      return { name, private: manifest.private === true, dependencies: local(manifest.dependencies), devDependencies: local(manifest.devDependencies), files, imports };
+      return {
+        name,
+        private: manifest.private === true,
+        dependencies: local(manifest.dependencies),
+        devDependencies: local(manifest.devDependencies),
+        files,
+        imports,
+      };
     }),
   };
 }
@@ -95,14 +104,18 @@ export function layeringViolations(graph: Graph): string[] {
       ...node.imports.map(({ file, target, test }) => ({ target, where: file, test })),
     ];
     for (const { target, where, test } of edges) {
-      if (kind !== undefined && kindOf(target) === kind) violations.push(`${where}: ${node.name} depends on ${target}, another ${kind} plugin; plugins never depend on plugins of their kind`);
+      if (kind !== undefined && kindOf(target) === kind)
+        violations.push(`${where}: ${node.name} depends on ${target}, another ${kind} plugin; plugins never depend on plugins of their kind`);
       if (target === 'cli' && node.name !== 'cli') violations.push(`${where}: ${node.name} depends on cli; nothing depends on the command`);
       if (target === 'experiment' && !test && node.name !== 'cli') violations.push(`${where}: ${node.name} depends on experiment; only cli does`);
       if (!test && !node.private && privateNames.has(target)) violations.push(`${where}: published ${node.name} depends on private ${target}`);
     }
     for (const { file, target, test } of node.imports) {
       const declared = node.dependencies.includes(target) || (test && node.devDependencies.includes(target));
-      if (!declared) violations.push(`${file}: imports @medssl/${target}, which ${node.name}/package.json does not declare${test ? ' (as a dependency or devDependency)' : ' as a dependency'}`);
+      if (!declared)
+        violations.push(
+          `${file}: imports @medssl/${target}, which ${node.name}/package.json does not declare${test ? ' (as a dependency or devDependency)' : ' as a dependency'}`,
+        );
     }
   }
   return violations;
@@ -134,7 +147,9 @@ export function tableDifferences(graph: Graph, table: ReadonlyMap<string, readon
     }
     const actual = [...node.dependencies].sort();
     if (documented.join() !== actual.join()) {
-      differences.push(`${node.name}: the table says it depends on ${documented.join(', ') || 'nothing'}, its package.json on ${actual.join(', ') || 'nothing'}`);
+      differences.push(
+        `${node.name}: the table says it depends on ${documented.join(', ') || 'nothing'}, its package.json on ${actual.join(', ') || 'nothing'}`,
+      );
     }
   }
   for (const name of table.keys()) {

@@ -5,8 +5,9 @@
 // to fill. Then: `pnpm install`, add the provider to packages/cli/src/registry.ts, and a changeset.
 //
 // Usage: node scripts/new-package.mjs <name> "<description>" [dependency ...] [--node-entry] [--root DIR]
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 const args = process.argv.slice(2);
 const rootIndex = args.indexOf('--root');
@@ -77,6 +78,9 @@ const identifier = stem.replace(/-([a-z0-9])/g, (_, letter) => letter.toUpperCas
 const sources = kind === 'backbone' ? backboneSources() : kind === 'dataset' ? datasetSources() : genericSources();
 for (const [file, text] of Object.entries(sources)) writeFileSync(join(dir, 'src', file), text);
 if (!existsSync(join(dir, 'README.md'))) writeFileSync(join(dir, 'README.md'), readme());
+// In the repository's own format, so that `pnpm lint` passes on what was just written.
+const repository = resolve(dirname(new URL(import.meta.url).pathname), '..');
+execFileSync(join(repository, 'node_modules/.bin/biome'), ['format', '--write', '--vcs-enabled=false', `--config-path=${join(repository, 'biome.json')}`, dir], { stdio: 'pipe' });
 console.log(`wrote ${dir}: run pnpm install${kind ? `, add ${identifier}Provider to packages/cli/src/registry.ts` : ''}, and add a changeset`);
 
 function backboneSources() {

@@ -35,10 +35,13 @@ beforeAll(() => {
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('scripts/new-package.mjs', () => {
-  it('writes packages that typecheck and keep the layering', () => {
+  it('writes packages that typecheck, keep the layering and pass the formatter and linter', () => {
     for (const name of ['backbone-example', 'dataset-example']) {
       const folder = join(root, 'packages', name);
-      execFileSync(join(repository, 'node_modules/.bin/tsc'), ['-p', join(folder, 'tsconfig.build.json'), '--noEmit', '--customConditions', '@medssl/source'], { cwd: folder, stdio: 'pipe' });
+      execFileSync(join(repository, 'node_modules/.bin/tsc'), ['-p', join(folder, 'tsconfig.build.json'), '--noEmit', '--customConditions', '@medssl/source'], {
+        cwd: folder,
+        stdio: 'pipe',
+      });
     }
     const graph = readGraph(root);
     expect(graph.packages.map((node) => [node.name, node.dependencies])).toEqual([
@@ -46,9 +49,11 @@ describe('scripts/new-package.mjs', () => {
       ['dataset-example', ['core', 'spec']],
     ]);
     expect(layeringViolations(graph)).toEqual([]);
+    // Formatted and linted as the repository's own code is.
+    execFileSync(join(repository, 'node_modules/.bin/biome'), ['ci', '--vcs-enabled=false', `--config-path=${join(repository, 'biome.json')}`, join(root, 'packages')], { stdio: 'pipe' });
   }, 120_000);
 
-  it("writes a backbone plugin whose provider and backbone pass the conformance suites", async () => {
+  it('writes a backbone plugin whose provider and backbone pass the conformance suites', async () => {
     const module = (await import(join(root, 'packages/backbone-example/src/index.ts'))) as { exampleProvider: BackboneProvider; example: () => Backbone };
     for (const check of backboneProviderChecks) await check.run(module.exampleProvider, {});
     const official = () => stateDictInLayout(architectures.resnet50, (name) => `module.${name}`);

@@ -65,7 +65,8 @@ function nodeBuiltinsReachable(entry: string): string[] {
     visited.add(file);
     for (const specifier of importsOf(readFileSync(file, 'utf8'))) {
       if (specifier.startsWith('.')) visit(resolve(dirname(file), specifier));
-      else if (specifier.startsWith('node:') || builtinModules.includes(specifier.split('/')[0]!)) found.add(`${specifier} (in ${file.slice(root.length + 1)})`);
+      else if (specifier.startsWith('node:') || builtinModules.includes(specifier.split('/')[0]!))
+        found.add(`${specifier} (in ${file.slice(root.length + 1)})`);
     }
   };
   visit(entry);
@@ -112,7 +113,11 @@ describe.each(packages)('$manifest.name', ({ name, manifest }) => {
     expect(entryPoints().length).toBeGreaterThan(0);
     for (const entry of entryPoints()) {
       const specifier = entry === '.' ? manifest.name : `${manifest.name}/${entry.slice(2)}`;
-      const names = run('node', ['--input-type=module', '-e', `const m = await import(${JSON.stringify(specifier)}); console.log(Object.keys(m).join(','))`], project);
+      const names = run(
+        'node',
+        ['--input-type=module', '-e', `const m = await import(${JSON.stringify(specifier)}); console.log(Object.keys(m).join(','))`],
+        project,
+      );
       expect(names.trim().length, `${specifier} exports nothing`).toBeGreaterThan(0);
     }
     for (const command of Object.keys(manifest.bin ?? {})) {

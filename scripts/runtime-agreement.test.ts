@@ -16,4 +16,10 @@ const cases: AgreementCase[] = [
       ]
     : []),
 ];
-describeRuntimeAgreement({ runtime: 'tfjs-wasm', reference: 'onnxruntime' }, () => tfjsRuntime({ backend: 'wasm' }), () => onnxRuntime({ threads: 1 }), cases, console.log);
+describeRuntimeAgreement(
+  { runtime: 'tfjs-wasm', reference: 'onnxruntime' },
+  () => tfjsRuntime({ backend: 'wasm' }),
+  () => onnxRuntime({ threads: 1 }),
+  cases,
+  console.log,
+);

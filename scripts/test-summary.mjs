@@ -13,5 +13,8 @@ const results = JSON.parse(readFileSync(file, 'utf8'));
 const skipped = (results.numPendingTests ?? 0) + (results.numTodoTests ?? 0);
 const forData = results.testResults
   .flatMap((testFile) => testFile.assertionResults ?? [])
-  .filter((test) => (test.status === 'skipped' || test.status === 'pending') && [...(test.ancestorTitles ?? []), test.title].some((title) => title.includes(SHARED_DATA_TAG))).length;
+  .filter(
+    (test) =>
+      (test.status === 'skipped' || test.status === 'pending') && [...(test.ancestorTitles ?? []), test.title].some((title) => title.includes(SHARED_DATA_TAG)),
+  ).length;
 console.log(`tests: ${results.numPassedTests} passed, ${results.numFailedTests} failed, ${skipped} skipped (${forData} of them for missing ../shared/data)`);

@@ -60,9 +60,10 @@ async function start(): Promise<void> {
     setState('error');
     return;
   }
-  status.innerHTML = compute.name === 'webgpu'
-    ? `Compute backend: <strong>WebGPU</strong>${compute.adapter ? ` on <span class="mono">${escapeHtml(compute.adapter)}</span>` : ''}.`
-    : `Compute backend: <strong>WebAssembly (CPU)</strong>.`;
+  status.innerHTML =
+    compute.name === 'webgpu'
+      ? `Compute backend: <strong>WebGPU</strong>${compute.adapter ? ` on <span class="mono">${escapeHtml(compute.adapter)}</span>` : ''}.`
+      : `Compute backend: <strong>WebAssembly (CPU)</strong>.`;
   status.dataset.backend = compute.name;
   if (compute.fallbackNotice) {
     const notice = element('fallback-notice');
@@ -155,7 +156,14 @@ async function run(): Promise<void> {
     const files = imageFilesOfFolder(folder, fileFolderPath);
     const labelled = await labelImages({ name: labelsFile.name, text: await labelsFile.text() }, files, SEED);
 
-    const key = [backbone.id, inputSideOf(backbone), needsWeightsFile(backbone) ? fileKey(weightsFile) : SEED, fileKey(labelsFile), files.size, compute.name].join('|');
+    const key = [
+      backbone.id,
+      inputSideOf(backbone),
+      needsWeightsFile(backbone) ? fileKey(weightsFile) : SEED,
+      fileKey(labelsFile),
+      files.size,
+      compute.name,
+    ].join('|');
     let embeddings = cached?.key === key ? cached.embeddings : undefined;
     const reused = embeddings !== undefined;
     if (embeddings === undefined) {
@@ -200,9 +208,8 @@ async function run(): Promise<void> {
 
 /** Resources this page loaded from any other origin since `since` (the CSP forbids them; this counts). */
 function otherOriginRequestsSince(since: number): number {
-  return performance
-    .getEntriesByType('resource')
-    .filter((entry) => entry.startTime >= since && new URL(entry.name, location.href).origin !== location.origin).length;
+  return performance.getEntriesByType('resource').filter((entry) => entry.startTime >= since && new URL(entry.name, location.href).origin !== location.origin)
+    .length;
 }
 
 // ---- results ---------------------------------------------------------------------------------------
@@ -219,7 +226,9 @@ function describeTask(task: Task): string {
 
 function describeCounts(counts: Record<string, number>): string {
   const total = Object.values(counts).reduce((sum, count) => sum + count, 0);
-  return `${total} (${Object.entries(counts).map(([name, count]) => `${escapeHtml(name)}: ${count}`).join(', ')})`;
+  return `${total} (${Object.entries(counts)
+    .map(([name, count]) => `${escapeHtml(name)}: ${count}`)
+    .join(', ')})`;
 }
 
 function describeSelected(results: RunResults): string {
@@ -248,19 +257,33 @@ function renderResults(results: RunResults, embeddings: Embeddings, reusedEmbedd
     `<figure>${labelFractionSvg(probe.labelFractions, probe.primaryMetric)}</figure>`,
   ].join('');
 
-  const backend = compute?.name === 'webgpu' ? `WebGPU${compute.adapter ? ` (${escapeHtml(compute.adapter)})` : ''}` : 'WebAssembly on the CPU (WebGPU unavailable)';
-  const imagesPerSecond = Object.values(results.counts).reduce((sum, counts) => sum + Object.values(counts).reduce((a, b) => a + b, 0), 0) / results.embeddingSeconds;
+  const backend =
+    compute?.name === 'webgpu' ? `WebGPU${compute.adapter ? ` (${escapeHtml(compute.adapter)})` : ''}` : 'WebAssembly on the CPU (WebGPU unavailable)';
+  const imagesPerSecond =
+    Object.values(results.counts).reduce((sum, counts) => sum + Object.values(counts).reduce((a, b) => a + b, 0), 0) / results.embeddingSeconds;
   const splitWords = results.splitOrigin === 'csv' ? 'from the CSV’s split column' : `a seeded stratified 60/20/20 split (seed ${SEED})`;
   const rows: [string, string][] = [
-    ['Backend', `<span id="backend-used" data-backend="${escapeHtml(compute?.name ?? '')}">${backend}</span> · runtime <span class="mono">${escapeHtml(results.runtime.id)}</span> (${escapeHtml(results.runtime.provider)}, ${escapeHtml(results.runtime.precision)})`],
+    [
+      'Backend',
+      `<span id="backend-used" data-backend="${escapeHtml(compute?.name ?? '')}">${backend}</span> · runtime <span class="mono">${escapeHtml(results.runtime.id)}</span> (${escapeHtml(results.runtime.provider)}, ${escapeHtml(results.runtime.precision)})`,
+    ],
     ['Backbone', `<span class="mono">${escapeHtml(results.backbone)}</span>, ${results.dimension}-d embedding`],
-    ['Weights', `${escapeHtml(results.weights.source)} · SHA-256 <span class="mono" title="${results.weights.sha256}">${results.weights.sha256.slice(0, 16)}…</span>`],
+    [
+      'Weights',
+      `${escapeHtml(results.weights.source)} · SHA-256 <span class="mono" title="${results.weights.sha256}">${results.weights.sha256.slice(0, 16)}…</span>`,
+    ],
     ['Input', `${results.inputSize}×${results.inputSize}: ${escapeHtml(results.preprocessing)}`],
     ['Task', escapeHtml(describeTask(task))],
-    ...(['train', 'val', 'test'] as SplitName[]).map((split): [string, string] => [`${split[0]!.toUpperCase()}${split.slice(1)} images`, describeCounts(results.counts[split])]),
+    ...(['train', 'val', 'test'] as SplitName[]).map((split): [string, string] => [
+      `${split[0]!.toUpperCase()}${split.slice(1)} images`,
+      describeCounts(results.counts[split]),
+    ]),
     ['Splits', splitWords],
     ['Protocol', `${escapeHtml(PROTOCOL_NAMES[probe.protocol])}: ${escapeHtml(describeSelected(results))}`],
-    ['Time', `embedding ${results.embeddingSeconds.toFixed(1)} s (${imagesPerSecond.toFixed(1)} images/s${reusedEmbeddings ? '; kept from the previous run' : ''}) · probe ${probe.seconds.toFixed(1)} s`],
+    [
+      'Time',
+      `embedding ${results.embeddingSeconds.toFixed(1)} s (${imagesPerSecond.toFixed(1)} images/s${reusedEmbeddings ? '; kept from the previous run' : ''}) · probe ${probe.seconds.toFixed(1)} s`,
+    ],
   ];
   element('details').innerHTML = rows.map(([name, value]) => `<tr><th scope="row">${name}</th><td>${value}</td></tr>`).join('');
 

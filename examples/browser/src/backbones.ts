@@ -29,7 +29,8 @@ export const BACKBONE_CHOICES: readonly BackboneChoice[] = [
 
 export function backboneById(id: string): Backbone {
   const choice = BACKBONE_CHOICES.find((candidate) => candidate.id === id);
-  if (choice === undefined) throw new RangeError(`unknown backbone ${JSON.stringify(id)}; available: ${BACKBONE_CHOICES.map((candidate) => candidate.id).join(', ')}`);
+  if (choice === undefined)
+    throw new RangeError(`unknown backbone ${JSON.stringify(id)}; available: ${BACKBONE_CHOICES.map((candidate) => candidate.id).join(', ')}`);
   return choice.create();
 }
 

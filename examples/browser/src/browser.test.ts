@@ -91,17 +91,21 @@ describe.skipIf(chromiumSkipReason !== undefined || !havePcam)(sharedDataTitle('
       expect(await page.isHidden('#fallback-notice')).toBe(true);
     });
 
-    it('embeds the chosen images on WebGPU and shows the test metrics, the plots and the backend', async () => {
-      const { page } = session;
-      pageRun = await runPage(page, inputs);
-      expect(pageRun.results.runtime).toEqual({ id: 'tfjs-webgpu', provider: 'webgpu', precision: 'float32' });
-      expect(await page.getAttribute('#backend-used', 'data-backend')).toBe('webgpu');
-      expect(await page.textContent('.card.primary .card-value')).toBe(pageRun.results.probe.metrics.auc!.toFixed(3));
-      expect(await page.locator('#plots svg').count()).toBe(2);
-      expect(await page.textContent('#other-origin-requests')).toBe('0');
-      const screenshot = process.env.MEDSSL_BROWSER_SCREENSHOT;
-      if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
-    }, PAGE_RUN_TIMEOUT + 60_000);
+    it(
+      'embeds the chosen images on WebGPU and shows the test metrics, the plots and the backend',
+      async () => {
+        const { page } = session;
+        pageRun = await runPage(page, inputs);
+        expect(pageRun.results.runtime).toEqual({ id: 'tfjs-webgpu', provider: 'webgpu', precision: 'float32' });
+        expect(await page.getAttribute('#backend-used', 'data-backend')).toBe('webgpu');
+        expect(await page.textContent('.card.primary .card-value')).toBe(pageRun.results.probe.metrics.auc!.toFixed(3));
+        expect(await page.locator('#plots svg').count()).toBe(2);
+        expect(await page.textContent('#other-origin-requests')).toBe('0');
+        const screenshot = process.env.MEDSSL_BROWSER_SCREENSHOT;
+        if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
+      },
+      PAGE_RUN_TIMEOUT + 60_000,
+    );
 
     it('gives the embeddings and metrics of the same modules run in Node (tfjs-wasm)', async () => {
       const difference = relativeDifference(pageRun.features, node.embeddings.features.data);
@@ -115,7 +119,12 @@ describe.skipIf(chromiumSkipReason !== undefined || !havePcam)(sharedDataTitle('
 
       // The page's own embeddings give exactly the page's metrics when Node runs the probe on them: the
       // protocol code (its WASM SIMD kernels included) computes the same in both places.
-      const onPageFeatures = await probeEmbeddings(node.labelled, { ...node.embeddings, features: { data: pageRun.features, shape: node.embeddings.features.shape } }, 'linear', 0);
+      const onPageFeatures = await probeEmbeddings(
+        node.labelled,
+        { ...node.embeddings, features: { data: pageRun.features, shape: node.embeddings.features.shape } },
+        'linear',
+        0,
+      );
       expectCloseMetrics(onPageFeatures.probe.metrics, pageRun.results.probe.metrics, 1e-12);
     });
 
@@ -236,8 +245,16 @@ function imageCount(results: RunResults): number {
 
 /** The same run as Node's: weights, input, task, splits, the L2 strength chosen on val, and the metrics. */
 function expectSameRun(actual: RunResults, expected: RunResults): void {
-  const setup = ({ backbone, weights, inputSize, preprocessing, task, splitOrigin, counts, dimension }: RunResults) =>
-    ({ backbone, weights, inputSize, preprocessing, task, splitOrigin, counts, dimension });
+  const setup = ({ backbone, weights, inputSize, preprocessing, task, splitOrigin, counts, dimension }: RunResults) => ({
+    backbone,
+    weights,
+    inputSize,
+    preprocessing,
+    task,
+    splitOrigin,
+    counts,
+    dimension,
+  });
   expect(setup(actual)).toEqual(setup(expected));
   expect(actual.probe.selected.l2).toBe(expected.probe.selected.l2);
   expectCloseMetrics(actual.probe.metrics, expected.probe.metrics, 1e-6);
@@ -319,6 +336,6 @@ async function writeInputs(folder: string): Promise<{ weightsPath: string; image
     await copyFile(join(pcamFolder, row[pathColumn!]!), target);
   }
   const labelsPath = join(folder, 'labels.csv');
-  await writeFile(labelsPath, [table.header.join(','), ...rows.map((row) => row.join(','))].join('\n') + '\n');
+  await writeFile(labelsPath, `${[table.header.join(','), ...rows.map((row) => row.join(','))].join('\n')}\n`);
   return { weightsPath, imagesFolder, labelsPath };
 }

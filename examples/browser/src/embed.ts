@@ -55,7 +55,9 @@ export async function embedImages(options: EmbedImagesOptions): Promise<Matrix> 
     batch.forEach((input, index) => data.set(input, index * imageLength));
     const output = await embedder.embed({ data, shape: [batch.length, channels, height, width] });
     if (output.shape[0] !== batch.length || output.shape[1] !== dimension) {
-      throw new Error(`${embedder.runtimeId} returned embeddings of shape [${output.shape.join(', ')}] for a batch of ${batch.length}; expected [${batch.length}, ${dimension}]`);
+      throw new Error(
+        `${embedder.runtimeId} returned embeddings of shape [${output.shape.join(', ')}] for a batch of ${batch.length}; expected [${batch.length}, ${dimension}]`,
+      );
     }
     features.set(output.data, done * dimension);
     done += batch.length;

@@ -35,7 +35,10 @@ export interface LabelledImages {
 export async function labelImages(labels: { name: string; text: string }, files: ReadonlyMap<string, ImageFile>, seed: number): Promise<LabelledImages> {
   const table = readLabelTable(labels.text, labels.name);
   const images = matchImages(table, files);
-  const task = inferTask(table.rows.map((row) => row.label), labels.name);
+  const task = inferTask(
+    table.rows.map((row) => row.label),
+    labels.name,
+  );
   const targets = classTargets(task, table.rows);
   const splits = await assignSplits(table, task, targets, seed);
   return { table, task, targets, splits, images, counts: splitCounts(task, targets, splits) };

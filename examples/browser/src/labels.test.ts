@@ -30,8 +30,14 @@ describe('labels', () => {
   });
 
   it('draws a seeded, stratified 60/20/20 split when the CSV has none', async () => {
-    const labels = readLabelTable(table(100, (row) => (row % 4 === 0 ? 'tumour' : 'normal')), 'labels.csv');
-    const task = inferTask(labels.rows.map((row) => row.label), 'labels.csv');
+    const labels = readLabelTable(
+      table(100, (row) => (row % 4 === 0 ? 'tumour' : 'normal')),
+      'labels.csv',
+    );
+    const task = inferTask(
+      labels.rows.map((row) => row.label),
+      'labels.csv',
+    );
     const targets = classTargets(task, labels.rows);
     const splits = await assignSplits(labels, task, targets, 0);
     expect(splits.origin).toBe('seeded');
@@ -45,15 +51,24 @@ describe('labels', () => {
 
   it('refuses a split without both classes of a binary task', async () => {
     const labels = readLabelTable('path,label,split\na,0,train\nb,1,train\nc,0,val\nd,1,val\ne,0,test\n', 'labels.csv');
-    const task = inferTask(labels.rows.map((row) => row.label), 'labels.csv');
-    await expect(assignSplits(labels, task, classTargets(task, labels.rows), 0)).rejects.toThrow('class "1" has no image in the test split (by its split column)');
+    const task = inferTask(
+      labels.rows.map((row) => row.label),
+      'labels.csv',
+    );
+    await expect(assignSplits(labels, task, classTargets(task, labels.rows), 0)).rejects.toThrow(
+      'class "1" has no image in the test split (by its split column)',
+    );
   });
 
   it('matches rows to the chosen folder, and names a missing image', () => {
     expect(pathInChosenFolder('pcam/data/test/0/x.jpg')).toBe('data/test/0/x.jpg');
     const labels = readLabelTable('path,label\ndata/a.png,0\ndata/b.png,1\n', 'labels.csv');
     const file = (path: string): ImageFile => ({ path, decode: () => Promise.reject(new Error('not decoded here')) });
-    const files = new Map([['data/b.png', file('data/b.png')], ['data/a.png', file('data/a.png')], ['other.png', file('other.png')]]);
+    const files = new Map([
+      ['data/b.png', file('data/b.png')],
+      ['data/a.png', file('data/a.png')],
+      ['other.png', file('other.png')],
+    ]);
     expect(matchImages(labels, files).map((image) => image.path)).toEqual(['data/a.png', 'data/b.png']);
     files.delete('data/a.png');
     expect(() => matchImages(labels, files)).toThrow('1 of 2 rows name an image that is not in the chosen folder; first on line 2: "data/a.png"');

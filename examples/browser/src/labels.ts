@@ -180,7 +180,10 @@ export function matchImages(table: LabelTable, files: ReadonlyMap<string, ImageF
   });
   if (missing.length > 0) {
     const first = missing[0]!;
-    const examples = [...files.keys()].slice(0, 3).map((path) => JSON.stringify(path)).join(', ');
+    const examples = [...files.keys()]
+      .slice(0, 3)
+      .map((path) => JSON.stringify(path))
+      .join(', ');
     throw new Error(
       `${table.source}: ${missing.length} of ${table.rows.length} rows name an image that is not in the chosen folder; ` +
         `first on line ${first.line}: ${JSON.stringify(first.path)}. The folder has ${files.size} images, e.g. ${examples || 'none'}`,

@@ -31,7 +31,11 @@ export async function runPipeline(options: PipelineOptions, list: readonly Backb
   for (const backbone of list) {
     const weights = await weightsFor(backbone, options.checkpoints?.[backbone.id]);
     const size = options.size ?? 224;
-    const preprocessing = { ...backbone.preprocessing, resize: { size, interpolation: backbone.preprocessing.resize?.interpolation ?? 'bilinear' as const }, centerCrop: size };
+    const preprocessing = {
+      ...backbone.preprocessing,
+      resize: { size, interpolation: backbone.preprocessing.resize?.interpolation ?? ('bilinear' as const) },
+      centerCrop: size,
+    };
     // One feature-set folder per split, computed once and reused from the store afterwards.
     const [train, val, test] = await Promise.all(
       ['train', 'val', 'test'].map(async (split) => {

@@ -14,7 +14,13 @@ const folder = join(import.meta.dirname, '..');
 
 /** The shell command of each container: the folded `args` block under `command: ["sh", "-c"]`. */
 function commandsOf(yaml: string): string[] {
-  return Array.from(yaml.matchAll(/args:\n\s+- >-\n((?:\s{14}.*\n)+)/g), (match) => match[1]!.split('\n').map((line) => line.trim()).filter(Boolean).join(' '));
+  return Array.from(yaml.matchAll(/args:\n\s+- >-\n((?:\s{14}.*\n)+)/g), (match) =>
+    match[1]!
+      .split('\n')
+      .map((line) => line.trim())
+      .filter(Boolean)
+      .join(' '),
+  );
 }
 
 const optionsOf = (command: string) => Array.from(command.matchAll(/\s(--[a-z-]+)/g), (match) => match[1]!);

@@ -35,8 +35,7 @@ export function crc32(bytes: Uint8Array, previous = 0): number {
   let index = 0;
   const fastEnd = bytes.length - (bytes.length % 8);
   while (index < fastEnd) {
-    const low =
-      crc ^ (bytes[index]! | (bytes[index + 1]! << 8) | (bytes[index + 2]! << 16) | (bytes[index + 3]! << 24));
+    const low = crc ^ (bytes[index]! | (bytes[index + 1]! << 8) | (bytes[index + 2]! << 16) | (bytes[index + 3]! << 24));
     crc =
       tables[7 * 256 + (low & 0xff)]! ^
       tables[6 * 256 + ((low >>> 8) & 0xff)]! ^

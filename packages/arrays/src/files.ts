@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
-import { copyFile, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { copyFile, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -12,7 +12,12 @@ import { basename, dirname, join } from 'node:path';
 export async function writeFileAtomic(path: string, contents: Uint8Array | string | readonly (Uint8Array | string)[]): Promise<void> {
   const chunks = (Array.isArray(contents) ? contents : [contents]) as readonly (Uint8Array | string)[];
   const encoder = new TextEncoder();
-  await replaceFile(path, (temporaryPath) => writeSynced(temporaryPath, chunks.map((chunk) => (typeof chunk === 'string' ? encoder.encode(chunk) : chunk))));
+  await replaceFile(path, (temporaryPath) =>
+    writeSynced(
+      temporaryPath,
+      chunks.map((chunk) => (typeof chunk === 'string' ? encoder.encode(chunk) : chunk)),
+    ),
+  );
 }
 
 /** Size and SHA-256 (hex) of bytes written. */

@@ -10,9 +10,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 describe('the browser-safe entry', () => {
   it('imports no Node.js built-ins outside node.ts', () => {
-    const sources = readdirSync(here).filter(
-      (name) => name.endsWith('.ts') && !name.endsWith('.test.ts') && name !== 'node.ts' && name !== 'files.ts',
-    );
+    const sources = readdirSync(here).filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts') && name !== 'node.ts' && name !== 'files.ts');
     expect(sources).toContain('index.ts');
     for (const name of sources) {
       const text = readFileSync(join(here, name), 'utf8');
@@ -22,17 +20,7 @@ describe('the browser-safe entry', () => {
   });
 
   it('exports the public API', () => {
-    for (const name of [
-      'parseNpy',
-      'parseNpyHeader',
-      'encodeNpy',
-      'encodeNpyHeader',
-      'readNpz',
-      'openNpz',
-      'crc32',
-      'convertInt64',
-      'createNdArray',
-    ]) {
+    for (const name of ['parseNpy', 'parseNpyHeader', 'encodeNpy', 'encodeNpyHeader', 'readNpz', 'openNpz', 'crc32', 'convertInt64', 'createNdArray']) {
       expect(typeof (arrays as Record<string, unknown>)[name], name).toBe('function');
     }
   });

@@ -30,14 +30,7 @@ describe.each(Object.entries(DATASETS))('MedMNIST %s.npz', (flag, expected) => {
 
   it.skipIf(!present)(sharedDataTitle('holds every split with the published shapes, uint8 images and labels in range', present), async () => {
     const arrays = await readNpzFile(path);
-    expect([...arrays.keys()].sort()).toEqual([
-      'test_images',
-      'test_labels',
-      'train_images',
-      'train_labels',
-      'val_images',
-      'val_labels',
-    ]);
+    expect([...arrays.keys()].sort()).toEqual(['test_images', 'test_labels', 'train_images', 'train_labels', 'val_images', 'val_labels']);
     for (const [split, count] of Object.entries(expected.counts)) {
       const images = arrays.get(`${split}_images`)!;
       const labels = arrays.get(`${split}_labels`)!;
@@ -70,13 +63,8 @@ describe.each(Object.entries(DATASETS))('MedMNIST %s.npz', (flag, expected) => {
       'data = np.load(sys.argv[1])',
       'print(json.dumps({key: hashlib.sha256(data[key].tobytes()).hexdigest() for key in data.files}))',
     ].join('\n');
-    const digests = JSON.parse(execFileSync(python!, ['-c', script, path], { encoding: 'utf8' })) as Record<
-      string,
-      string
-    >;
+    const digests = JSON.parse(execFileSync(python!, ['-c', script, path], { encoding: 'utf8' })) as Record<string, string>;
     const arrays = await readNpzFile(path);
-    expect(
-      Object.fromEntries([...arrays].map(([key, array]: [string, NdArray]) => [key, sha256(dataBytes(array))])),
-    ).toEqual(digests);
+    expect(Object.fromEntries([...arrays].map(([key, array]: [string, NdArray]) => [key, sha256(dataBytes(array))]))).toEqual(digests);
   });
 });

@@ -4,18 +4,7 @@
  */
 
 /** Element types read and written by this module, named as numpy names them. */
-export type DType =
-  | 'bool'
-  | 'uint8'
-  | 'int8'
-  | 'uint16'
-  | 'int16'
-  | 'uint32'
-  | 'int32'
-  | 'float32'
-  | 'float64'
-  | 'int64'
-  | 'uint64';
+export type DType = 'bool' | 'uint8' | 'int8' | 'uint16' | 'int16' | 'uint32' | 'int32' | 'float32' | 'float64' | 'int64' | 'uint64';
 
 /**
  * The typed array holding each element type. Booleans are one byte each, 0 or 1, as numpy stores
@@ -48,19 +37,7 @@ export type NdArray = { [D in DType]: NdArrayOf<D> }[DType];
 
 export type AnyTypedArray = TypedArrayByDType[DType];
 
-export const ALL_DTYPES: readonly DType[] = [
-  'bool',
-  'uint8',
-  'int8',
-  'uint16',
-  'int16',
-  'uint32',
-  'int32',
-  'float32',
-  'float64',
-  'int64',
-  'uint64',
-];
+export const ALL_DTYPES: readonly DType[] = ['bool', 'uint8', 'int8', 'uint16', 'int16', 'uint32', 'int32', 'float32', 'float64', 'int64', 'uint64'];
 
 type TypedArrayConstructor<D extends DType> = {
   new (length: number): TypedArrayByDType[D];
@@ -122,17 +99,11 @@ export function assertNdArray(array: NdArray, name = 'array'): void {
   const expectedTag = `[object ${TYPED_ARRAY_CONSTRUCTORS[array.dtype].name}]`;
   const actualTag = Object.prototype.toString.call(array.data);
   if (actualTag !== expectedTag) {
-    throw new Error(
-      `${name}: data: expected ${expectedTag.slice(8, -1)} for dtype ${array.dtype}, got ${actualTag.slice(8, -1)}`,
-    );
+    throw new Error(`${name}: data: expected ${expectedTag.slice(8, -1)} for dtype ${array.dtype}, got ${actualTag.slice(8, -1)}`);
   }
   const expectedLength = elementCount(array.shape);
   if (array.data.length !== expectedLength) {
-    throw new Error(
-      `${name}: data length: expected ${expectedLength} elements for shape ${formatShape(array.shape)}, got ${
-        array.data.length
-      }`,
-    );
+    throw new Error(`${name}: data length: expected ${expectedLength} elements for shape ${formatShape(array.shape)}, got ${array.data.length}`);
   }
 }
 
@@ -146,11 +117,7 @@ function assertShape(shape: readonly number[], name: string): void {
  * Makes an array of a dtype and shape, filled with zeros, or wrapping `data` (not copied) after
  * checking that it matches the shape.
  */
-export function createNdArray<D extends DType>(
-  dtype: D,
-  shape: readonly number[],
-  data?: TypedArrayByDType[D],
-): NdArrayOf<D> {
+export function createNdArray<D extends DType>(dtype: D, shape: readonly number[], data?: TypedArrayByDType[D]): NdArrayOf<D> {
   assertShape(shape, 'array');
   const array = {
     dtype,
@@ -172,11 +139,7 @@ const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
  * [-2^31, 2^31 - 1] for int32, beyond ±(2^53 - 1) for float64. The error names the first such
  * element by its flat index.
  */
-export function convertInt64<T extends 'int32' | 'float64'>(
-  array: NdArrayOf<'int64'> | NdArrayOf<'uint64'>,
-  targetDType: T,
-  name = 'array',
-): NdArrayOf<T> {
+export function convertInt64<T extends 'int32' | 'float64'>(array: NdArrayOf<'int64'> | NdArrayOf<'uint64'>, targetDType: T, name = 'array'): NdArrayOf<T> {
   const minimum = targetDType === 'int32' ? INT32_MIN : SAFE_MIN;
   const maximum = targetDType === 'int32' ? INT32_MAX : SAFE_MAX;
   const source = array.data;
@@ -185,8 +148,7 @@ export function convertInt64<T extends 'int32' | 'float64'>(
     const value = source[index]!;
     if (value < minimum || value > maximum) {
       throw new RangeError(
-        `${name}: element ${index} (${value}) of a ${array.dtype} array does not fit in ${targetDType} ` +
-          `(range ${minimum} to ${maximum})`,
+        `${name}: element ${index} (${value}) of a ${array.dtype} array does not fit in ${targetDType} ` + `(range ${minimum} to ${maximum})`,
       );
     }
     target[index] = Number(value);

@@ -26,8 +26,7 @@ afterAll(async () => {
 function patternedArray(dtype: (typeof ALL_DTYPES)[number], shape: number[]): NdArray {
   const array = createNdArray(dtype, shape) as NdArray;
   const bytes = dataBytes(array);
-  for (let index = 0; index < bytes.length; index++)
-    bytes[index] = dtype === 'bool' ? (index % 3 === 0 ? 1 : 0) : (index * 73 + 5) & 0xff;
+  for (let index = 0; index < bytes.length; index++) bytes[index] = dtype === 'bool' ? (index % 3 === 0 ? 1 : 0) : (index * 73 + 5) & 0xff;
   if (dtype === 'float32' || dtype === 'float64') {
     // Patterned bytes make some NaNs; numpy compares NaN payloads through the bytes anyway.
     const values = array.data as Float32Array | Float64Array;
@@ -75,12 +74,8 @@ describe('readNpyFile and readNpzFile', () => {
     const path = fixturePath('savez_compressed.npz');
     const archive = await openNpzFile(path);
     try {
-      const digests = Object.fromEntries(
-        [...(await archive.readAll())].map(([key, array]) => [key, sha256(dataBytes(array))]),
-      );
-      const expected = Object.fromEntries(
-        Object.entries(manifest.npz['savez_compressed.npz']!.members).map(([key, member]) => [key, member.dataSha256]),
-      );
+      const digests = Object.fromEntries([...(await archive.readAll())].map(([key, array]) => [key, sha256(dataBytes(array))]));
+      const expected = Object.fromEntries(Object.entries(manifest.npz['savez_compressed.npz']!.members).map(([key, member]) => [key, member.dataSha256]));
       expect(digests).toEqual(expected);
     } finally {
       await archive.close();
@@ -108,18 +103,16 @@ describe('writeNpyFile', () => {
   it('fails without leaving anything behind when the directory does not exist', async () => {
     const path = join(directory, 'absent', 'features.npy');
     await expect(writeNpyFile(path, patternedArray('uint8', [2]))).rejects.toThrow(/ENOENT/);
-    await expect(
-      writeNpyFile(join(directory, 'bad.npy'), { dtype: 'uint8', shape: [3], data: new Uint8Array(2) }),
-    ).rejects.toThrow('array: data length: expected 3 elements for shape (3,), got 2');
+    await expect(writeNpyFile(join(directory, 'bad.npy'), { dtype: 'uint8', shape: [3], data: new Uint8Array(2) })).rejects.toThrow(
+      'array: data length: expected 3 elements for shape (3,), got 2',
+    );
     expect((await readdir(directory)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
 });
 
 const python = findNumpyPython();
 if (python === undefined) {
-  console.log(
-    '[arrays] numpy interoperability tests skipped: no Python with numpy (tried $MEDSSL_NUMPY_PYTHON if set, else /usr/bin/python3 and python3)',
-  );
+  console.log('[arrays] numpy interoperability tests skipped: no Python with numpy (tried $MEDSSL_NUMPY_PYTHON if set, else /usr/bin/python3 and python3)');
 }
 
 /** Loads each file with np.load and reports dtype, shape, data digest, and whether np.save writes the same bytes. */
@@ -160,10 +153,7 @@ describe.skipIf(python === undefined)('numpy reads what we write', () => {
       encoding: 'utf8',
       maxBuffer: 16 * 1024 * 1024,
     });
-    const report = JSON.parse(output) as Record<
-      string,
-      { dtype: string; shape: number[]; dataSha256: string; sameAsNpSave: boolean }
-    >;
+    const report = JSON.parse(output) as Record<string, { dtype: string; shape: number[]; dataSha256: string; sameAsNpSave: boolean }>;
     for (const [path, array] of written) {
       const loaded = report[path]!;
       expect(loaded.dtype, path).toBe(array.dtype);

@@ -65,9 +65,7 @@ export function byteSourceFromFileHandle(handle: FileHandle, size: number, path:
       while (filled < length) {
         const { bytesRead } = await handle.read(bytes, filled, length - filled, offset + filled);
         if (bytesRead === 0) {
-          throw new Error(
-            `${path}: expected ${length} bytes at offset ${offset}, but the file ended after ${filled} (was it truncated while open?)`,
-          );
+          throw new Error(`${path}: expected ${length} bytes at offset ${offset}, but the file ended after ${filled} (was it truncated while open?)`);
         }
         filled += bytesRead;
       }

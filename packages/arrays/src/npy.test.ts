@@ -60,15 +60,12 @@ describe('parseNpy on files written by numpy', () => {
     }
   });
 
-  it.each(fixtures)(
-    '%s: encodeNpy gives the bytes np.save writes for the C-order little-endian array',
-    (fileName, fixture) => {
-      const bytes = readFixture(fileName);
-      const encoded = encodeNpy(parseNpy(bytes, fileName));
-      expect(sha256(encoded)).toBe(fixture.canonicalNpySha256);
-      if (!fixture.fortranOrder && !fixture.bigEndian && fixture.version[0] === 1) expect(encoded).toEqual(bytes);
-    },
-  );
+  it.each(fixtures)('%s: encodeNpy gives the bytes np.save writes for the C-order little-endian array', (fileName, fixture) => {
+    const bytes = readFixture(fileName);
+    const encoded = encodeNpy(parseNpy(bytes, fileName));
+    expect(sha256(encoded)).toBe(fixture.canonicalNpySha256);
+    if (!fixture.fortranOrder && !fixture.bigEndian && fixture.version[0] === 1) expect(encoded).toEqual(bytes);
+  });
 
   it('reads values as numpy does', () => {
     const floats = parseNpy(readFixture('dtype_f4.npy'));
@@ -81,22 +78,10 @@ describe('parseNpy on files written by numpy', () => {
     expect(values.slice(7, 9)).toEqual([Infinity, -Infinity]);
     expect(Number.isNaN(values[9])).toBe(true);
 
-    expect([...parseNpy(readFixture('dtype_i8.npy')).data]).toEqual([
-      -(2n ** 63n),
-      2n ** 63n - 1n,
-      0n,
-      1n,
-      2n ** 63n - 2n,
-      -(2n ** 63n) + 1n,
-    ]);
+    expect([...parseNpy(readFixture('dtype_i8.npy')).data]).toEqual([-(2n ** 63n), 2n ** 63n - 1n, 0n, 1n, 2n ** 63n - 2n, -(2n ** 63n) + 1n]);
     expect([...parseNpy(readFixture('dtype_u8.npy')).data]).toEqual([0n, 2n ** 64n - 1n, 0n, 1n, 2n ** 64n - 2n, 1n]);
     expect([...parseNpy(readFixture('dtype_b1.npy')).data]).toEqual([1, 0, 1, 0, 0, 1]);
-    expect([...parseNpy(readFixture('big_endian_i8.npy')).data]).toEqual([
-      -(2n ** 63n),
-      2n ** 63n - 1n,
-      -1n,
-      2n ** 53n + 1n,
-    ]);
+    expect([...parseNpy(readFixture('big_endian_i8.npy')).data]).toEqual([-(2n ** 63n), 2n ** 63n - 1n, -1n, 2n ** 53n + 1n]);
     expect([...parseNpy(readFixture('big_endian_u2.npy')).data]).toEqual([1, 256, 65535]);
 
     const scalar = parseNpy(readFixture('scalar_f4.npy'));
@@ -129,9 +114,7 @@ describe('parseNpy on files written by numpy', () => {
   });
 
   it('accepts Python 2 long integers and double quotes in the header', () => {
-    const array = parseNpy(
-      npyWithHeader(`{"descr": "<i2", "shape": (2L, 1L), "fortran_order": False}`, new Uint8Array([1, 0, 2, 0])),
-    );
+    const array = parseNpy(npyWithHeader(`{"descr": "<i2", "shape": (2L, 1L), "fortran_order": False}`, new Uint8Array([1, 0, 2, 0])));
     expect(array.shape).toEqual([2, 1]);
     expect([...array.data]).toEqual([1, 2]);
   });
@@ -181,9 +164,7 @@ describe('parseNpy refuses what it cannot read, naming file, field, expected and
   });
 
   it('files that are not NPY, and unknown versions', () => {
-    expect(parseError(new TextEncoder().encode('PK\u0003\u0004 this is a zip')).message).toContain(
-      'this is not an NPY file',
-    );
+    expect(parseError(new TextEncoder().encode('PK\u0003\u0004 this is a zip')).message).toContain('this is not an NPY file');
     expect(parseError(new Uint8Array(4)).message).toContain('expected at least 10 bytes, got 4');
     const bytes = readFixture('features.npy');
     bytes[6] = 4;
@@ -191,39 +172,18 @@ describe('parseNpy refuses what it cannot read, naming file, field, expected and
   });
 
   it.each([
-    [
-      "{'descr': '<f4', 'shape': (2,), }",
-      "header keys: expected exactly 'descr', 'fortran_order' and 'shape', got 'descr', 'shape'",
-    ],
+    ["{'descr': '<f4', 'shape': (2,), }", "header keys: expected exactly 'descr', 'fortran_order' and 'shape', got 'descr', 'shape'"],
     [
       "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'extra': 1}",
       "header keys: expected exactly 'descr', 'fortran_order' and 'shape', got 'descr', 'extra', 'fortran_order', 'shape'",
     ],
-    [
-      "{'descr': '<f4', 'fortran_order': 0, 'shape': (2,), }",
-      "header field 'fortran_order': expected True or False, got 0",
-    ],
-    [
-      "{'descr': '<f4', 'fortran_order': False, 'shape': (2, -1), }",
-      "header field 'shape': expected a tuple of non-negative integers, got (2, -1)",
-    ],
-    [
-      "{'descr': '<f4', 'fortran_order': False, 'shape': [2], }",
-      "header field 'shape': expected a tuple of non-negative integers, got [2]",
-    ],
-    [
-      "{'descr': '<f4', 'fortran_order': False, 'shape': 2, }",
-      "header field 'shape': expected a tuple of non-negative integers, got 2",
-    ],
+    ["{'descr': '<f4', 'fortran_order': 0, 'shape': (2,), }", "header field 'fortran_order': expected True or False, got 0"],
+    ["{'descr': '<f4', 'fortran_order': False, 'shape': (2, -1), }", "header field 'shape': expected a tuple of non-negative integers, got (2, -1)"],
+    ["{'descr': '<f4', 'fortran_order': False, 'shape': [2], }", "header field 'shape': expected a tuple of non-negative integers, got [2]"],
+    ["{'descr': '<f4', 'fortran_order': False, 'shape': 2, }", "header field 'shape': expected a tuple of non-negative integers, got 2"],
     ["{'descr': <f4, 'fortran_order': False, 'shape': (2,), }", "header: expected a value at position 10, found '<'"],
-    [
-      "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), } junk",
-      `header: expected only spaces and a newline after the dict, got " junk`,
-    ],
-    [
-      "{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (2,)}",
-      "header: key 'descr' appears twice at position 24",
-    ],
+    ["{'descr': '<f4', 'fortran_order': False, 'shape': (2,), } junk", `header: expected only spaces and a newline after the dict, got " junk`],
+    ["{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (2,)}", "header: key 'descr' appears twice at position 24"],
     ["__import__('os').system('echo hi')", 'header: expected a value at position 0'],
     [
       "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }",
@@ -242,8 +202,7 @@ describe('encodeNpy', () => {
       for (const shape of shapes) {
         const array = createNdArray(dtype, shape);
         const bytes = dataBytes(array as NdArray);
-        for (let index = 0; index < bytes.length; index++)
-          bytes[index] = (index * 37 + 11) & (dtype === 'bool' ? 1 : 0xff);
+        for (let index = 0; index < bytes.length; index++) bytes[index] = (index * 37 + 11) & (dtype === 'bool' ? 1 : 0xff);
         const encoded = encodeNpy(array as NdArray);
         expect((encoded.byteLength - bytes.length) % 64).toBe(0);
         const decoded = parseNpy(encoded);
@@ -258,9 +217,7 @@ describe('encodeNpy', () => {
     const header = encodeNpyHeader(createNdArray('float32', [1080, 28, 28, 3]) as NdArray);
     expect(header.byteLength).toBe(128);
     expect(header[6]).toBe(1);
-    expect(new TextDecoder().decode(header.subarray(10))).toMatch(
-      /^\{'descr': '<f4', 'fortran_order': False, 'shape': \(1080, 28, 28, 3\), \} +\n$/,
-    );
+    expect(new TextDecoder().decode(header.subarray(10))).toMatch(/^\{'descr': '<f4', 'fortran_order': False, 'shape': \(1080, 28, 28, 3\), \} +\n$/);
 
     // Only an absurd number of dimensions overflows the 16-bit header length of version 1.0.
     const manyDimensions = [0, ...new Array<number>(22_000).fill(1)];
@@ -277,9 +234,9 @@ describe('encodeNpy', () => {
     expect(() => encodeNpy({ dtype: 'float32', shape: [2], data: new Float64Array(2) } as unknown as NdArray)).toThrow(
       'array: data: expected Float32Array for dtype float32, got Float64Array',
     );
-    expect(() =>
-      assertNdArray({ dtype: 'float16', shape: [1], data: new Uint16Array(1) } as unknown as NdArray, 'features'),
-    ).toThrow(/^features: dtype: expected one of bool, .*, got float16$/);
+    expect(() => assertNdArray({ dtype: 'float16', shape: [1], data: new Uint16Array(1) } as unknown as NdArray, 'features')).toThrow(
+      /^features: dtype: expected one of bool, .*, got float16$/,
+    );
     expect(() => createNdArray('int32', [2, -1])).toThrow('array: shape: expected non-negative integers, got [2,-1]');
   });
 });

@@ -4,16 +4,7 @@
  * with `descr`, `fortran_order` and `shape`, padding, then the raw elements.
  */
 import { ArrayFormatError } from './errors.js';
-import {
-  assertNdArray,
-  bytesPerElement,
-  elementCount,
-  formatShape,
-  typedArrayConstructor,
-  type AnyTypedArray,
-  type DType,
-  type NdArray,
-} from './ndarray.js';
+import { assertNdArray, bytesPerElement, elementCount, formatShape, typedArrayConstructor, type AnyTypedArray, type DType, type NdArray } from './ndarray.js';
 import { formatPythonLiteral, parsePythonLiteral, type PythonLiteral } from './python-literal.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
@@ -40,9 +31,7 @@ const DTYPE_BY_TYPE_CODE: Readonly<Record<string, DType>> = {
   f8: 'float64',
 };
 
-const TYPE_CODE_BY_DTYPE = Object.fromEntries(
-  Object.entries(DTYPE_BY_TYPE_CODE).map(([code, dtype]) => [dtype, code]),
-) as Record<DType, string>;
+const TYPE_CODE_BY_DTYPE = Object.fromEntries(Object.entries(DTYPE_BY_TYPE_CODE).map(([code, dtype]) => [dtype, code])) as Record<DType, string>;
 
 const SUPPORTED_DESCRIPTIONS = '|b1, |u1, |i1, <u2, <i2, <u4, <i4, <u8, <i8, <f4, <f8 (or > for big-endian)';
 
@@ -71,11 +60,7 @@ export function npyHeaderByteLength(prefix: Uint8Array, name = DEFAULT_NAME): nu
   const view = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength);
   if (major === 1) return 10 + view.getUint16(8, true);
   if (prefix.byteLength < 12) {
-    throw new ArrayFormatError(
-      name,
-      'header length',
-      `truncated: expected 12 bytes of preamble, got ${prefix.byteLength}`,
-    );
+    throw new ArrayFormatError(name, 'header length', `truncated: expected 12 bytes of preamble, got ${prefix.byteLength}`);
   }
   return 12 + view.getUint32(8, true);
 }
@@ -83,19 +68,11 @@ export function npyHeaderByteLength(prefix: Uint8Array, name = DEFAULT_NAME): nu
 /** Checks magic string and version; returns the major version. */
 function readPreamble(bytes: Uint8Array, name: string): 1 | 2 | 3 {
   if (bytes.byteLength < 10) {
-    throw new ArrayFormatError(
-      name,
-      'preamble',
-      `too short to be an NPY file: expected at least 10 bytes, got ${bytes.byteLength}`,
-    );
+    throw new ArrayFormatError(name, 'preamble', `too short to be an NPY file: expected at least 10 bytes, got ${bytes.byteLength}`);
   }
   if (!MAGIC.every((byte, index) => bytes[index] === byte)) {
     const actual = [...bytes.subarray(0, 6)].map((byte) => byte.toString(16).padStart(2, '0')).join(' ');
-    throw new ArrayFormatError(
-      name,
-      'magic string',
-      `expected 93 4e 55 4d 50 59 ("\\x93NUMPY"), got ${actual}; this is not an NPY file`,
-    );
+    throw new ArrayFormatError(name, 'magic string', `expected 93 4e 55 4d 50 59 ("\\x93NUMPY"), got ${actual}; this is not an NPY file`);
   }
   const major = bytes[6]!;
   const minor = bytes[7]!;
@@ -114,11 +91,7 @@ export function parseNpyHeader(bytes: Uint8Array, name = DEFAULT_NAME): NpyHeade
   const dataOffset = npyHeaderByteLength(bytes, name);
   const lengthFieldEnd = major === 1 ? 10 : 12;
   if (bytes.byteLength < dataOffset) {
-    throw new ArrayFormatError(
-      name,
-      'header',
-      `truncated: expected ${dataOffset - lengthFieldEnd} header bytes, got ${bytes.byteLength - lengthFieldEnd}`,
-    );
+    throw new ArrayFormatError(name, 'header', `truncated: expected ${dataOffset - lengthFieldEnd} header bytes, got ${bytes.byteLength - lengthFieldEnd}`);
   }
   const headerBytes = bytes.subarray(lengthFieldEnd, dataOffset);
   let headerText: string;
@@ -133,11 +106,7 @@ export function parseNpyHeader(bytes: Uint8Array, name = DEFAULT_NAME): NpyHeade
 
   const { value: dictionary, end } = parsePythonLiteral(headerText, name, 'header');
   if (!/^\s*$/.test(headerText.slice(end))) {
-    throw new ArrayFormatError(
-      name,
-      'header',
-      `expected only spaces and a newline after the dict, got ${JSON.stringify(headerText.slice(end))}`,
-    );
+    throw new ArrayFormatError(name, 'header', `expected only spaces and a newline after the dict, got ${JSON.stringify(headerText.slice(end))}`);
   }
   if (dictionary === null || typeof dictionary !== 'object' || dictionary.kind !== 'dict') {
     throw new ArrayFormatError(name, 'header', `expected a dict literal, got ${formatPythonLiteral(dictionary)}`);
@@ -147,28 +116,18 @@ export function parseNpyHeader(bytes: Uint8Array, name = DEFAULT_NAME): NpyHeade
     throw new ArrayFormatError(
       name,
       'header keys',
-      `expected exactly 'descr', 'fortran_order' and 'shape', got ${
-        keys.map((key) => `'${key}'`).join(', ') || 'none'
-      }`,
+      `expected exactly 'descr', 'fortran_order' and 'shape', got ${keys.map((key) => `'${key}'`).join(', ') || 'none'}`,
     );
   }
   const { dtype, bigEndian, descr } = parseDescr(dictionary.entries.get('descr')!, name);
   const fortranOrder = dictionary.entries.get('fortran_order')!;
   if (typeof fortranOrder !== 'boolean') {
-    throw new ArrayFormatError(
-      name,
-      "header field 'fortran_order'",
-      `expected True or False, got ${formatPythonLiteral(fortranOrder)}`,
-    );
+    throw new ArrayFormatError(name, "header field 'fortran_order'", `expected True or False, got ${formatPythonLiteral(fortranOrder)}`);
   }
   const shape = parseShape(dictionary.entries.get('shape')!, name);
   const dataByteLength = elementCount(shape) * bytesPerElement(dtype);
   if (!Number.isSafeInteger(dataByteLength)) {
-    throw new ArrayFormatError(
-      name,
-      "header field 'shape'",
-      `${formatShape(shape)} of ${dtype} is too large to address (more than 2^53 bytes)`,
-    );
+    throw new ArrayFormatError(name, "header field 'shape'", `${formatShape(shape)} of ${dtype} is too large to address (more than 2^53 bytes)`);
   }
   return { version: { major, minor: 0 }, dtype, descr, bigEndian, fortranOrder, shape, dataOffset, dataByteLength };
 }
@@ -177,11 +136,7 @@ function parseDescr(descr: PythonLiteral, name: string): { dtype: DType; bigEndi
   const field = "header field 'descr'";
   if (typeof descr !== 'string') {
     if (descr !== null && typeof descr === 'object' && descr.kind === 'list') {
-      throw new ArrayFormatError(
-        name,
-        field,
-        `structured dtypes (a list of fields) are not supported; got ${formatPythonLiteral(descr)}`,
-      );
+      throw new ArrayFormatError(name, field, `structured dtypes (a list of fields) are not supported; got ${formatPythonLiteral(descr)}`);
     }
     throw new ArrayFormatError(name, field, `expected a string such as '<f4', got ${formatPythonLiteral(descr)}`);
   }
@@ -202,27 +157,16 @@ function parseDescr(descr: PythonLiteral, name: string): { dtype: DType; bigEndi
   const singleByte = bytesPerElement(dtype) === 1;
   // '|' means "byte order not applicable", which only holds for one-byte types.
   if (byteOrder === '|' && !singleByte) {
-    throw new ArrayFormatError(
-      name,
-      field,
-      `expected '<' or '>' byte order for a ${bytesPerElement(dtype)}-byte type, got '${descr}'`,
-    );
+    throw new ArrayFormatError(name, field, `expected '<' or '>' byte order for a ${bytesPerElement(dtype)}-byte type, got '${descr}'`);
   }
   return { dtype, bigEndian: byteOrder === '>' && !singleByte, descr };
 }
 
 function parseShape(shape: PythonLiteral, name: string): number[] {
   const valid =
-    shape !== null &&
-    typeof shape === 'object' &&
-    shape.kind === 'tuple' &&
-    shape.items.every((dimension) => typeof dimension === 'number' && dimension >= 0);
+    shape !== null && typeof shape === 'object' && shape.kind === 'tuple' && shape.items.every((dimension) => typeof dimension === 'number' && dimension >= 0);
   if (!valid) {
-    throw new ArrayFormatError(
-      name,
-      "header field 'shape'",
-      `expected a tuple of non-negative integers, got ${formatPythonLiteral(shape)}`,
-    );
+    throw new ArrayFormatError(name, "header field 'shape'", `expected a tuple of non-negative integers, got ${formatPythonLiteral(shape)}`);
   }
   return shape.items as number[];
 }
@@ -243,9 +187,7 @@ export function parseNpy(bytes: Uint8Array, name = DEFAULT_NAME): NdArray {
     throw new ArrayFormatError(
       name,
       'data',
-      `${problem}: expected ${header.dataByteLength} bytes for shape ${formatShape(header.shape)} of ${
-        header.dtype
-      }, ` + `got ${actualByteLength}`,
+      `${problem}: expected ${header.dataByteLength} bytes for shape ${formatShape(header.shape)} of ${header.dtype}, ` + `got ${actualByteLength}`,
     );
   }
   return decodeNpyData(header, bytes.subarray(header.dataOffset));
@@ -334,8 +276,7 @@ function headerText(dtype: DType, dimensions: readonly number[]): string {
   const byteOrder = bytesPerElement(dtype) === 1 ? '|' : '<';
   const descr = `${byteOrder}${TYPE_CODE_BY_DTYPE[dtype]}`;
   const shape = dimensions.length === 1 ? `(${dimensions[0]},)` : `(${dimensions.join(', ')})`;
-  const growthPadding =
-    dimensions.length > 0 ? ' '.repeat(GROWTH_AXIS_MAXIMUM_DIGITS - String(dimensions[0]).length) : '';
+  const growthPadding = dimensions.length > 0 ? ' '.repeat(GROWTH_AXIS_MAXIMUM_DIGITS - String(dimensions[0]).length) : '';
   return `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }${growthPadding}`;
 }
 

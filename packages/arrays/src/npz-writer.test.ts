@@ -35,4 +35,3 @@ describe('npz writer', () => {
     await expect(readNpz(bytes, 'bad.npz')).rejects.toThrow(/CRC|crc/);
   });
 });
-

@@ -60,7 +60,8 @@ export function encodeNpzParts(arrays: ReadonlyMap<string, NdArray>): Uint8Array
     offset += local.byteLength + size;
   }
   const centralSize = central.reduce((sum, entry) => sum + entry.byteLength, 0);
-  if (arrays.size > 0xffff || offset + centralSize > LARGEST_OFFSET) throw new RangeError(`npz: ${arrays.size} members in ${offset + centralSize} bytes need ZIP64, which this writer does not write`);
+  if (arrays.size > 0xffff || offset + centralSize > LARGEST_OFFSET)
+    throw new RangeError(`npz: ${arrays.size} members in ${offset + centralSize} bytes need ZIP64, which this writer does not write`);
   const end = new Uint8Array(22);
   const endView = new DataView(end.buffer);
   endView.setUint32(0, END_OF_CENTRAL_DIRECTORY_SIGNATURE, true);

@@ -35,8 +35,7 @@ function countingSource(bytes: Uint8Array): ByteSource & { bytesRead: number } {
 /** Offset of the first central directory header (signature PK\x01\x02). */
 function centralDirectoryOffset(bytes: Uint8Array): number {
   for (let offset = 0; offset + 4 <= bytes.length; offset++) {
-    if (bytes[offset] === 0x50 && bytes[offset + 1] === 0x4b && bytes[offset + 2] === 1 && bytes[offset + 3] === 2)
-      return offset;
+    if (bytes[offset] === 0x50 && bytes[offset + 1] === 0x4b && bytes[offset + 2] === 1 && bytes[offset + 3] === 2) return offset;
   }
   throw new Error('no central directory');
 }
@@ -148,9 +147,7 @@ describe('readNpz on archives written by numpy', () => {
 
   it('names the archive and the known keys when a key is missing', async () => {
     const archive = await openNpz(readFixture('savez_zip64.npz'), 'data.npz');
-    await expect(archive.read('train_images')).rejects.toThrow(
-      "data.npz: no array named 'train_images'; the archive holds 'features', 'targets', 'labels'",
-    );
+    await expect(archive.read('train_images')).rejects.toThrow("data.npz: no array named 'train_images'; the archive holds 'features', 'targets', 'labels'");
   });
 });
 
@@ -161,9 +158,7 @@ describe('readNpz refuses damaged archives, naming archive and member', () => {
     const error = await rejection(archive.read('targets'));
     expect(error.file).toBe('savez_crc_corrupted.npz[targets.npy]');
     expect(error.field).toBe('CRC-32');
-    expect(error.message).toMatch(
-      /mismatch: the central directory says 0x[0-9a-f]{8}, the data gives 0x[0-9a-f]{8}; the member is corrupt/,
-    );
+    expect(error.message).toMatch(/mismatch: the central directory says 0x[0-9a-f]{8}, the data gives 0x[0-9a-f]{8}; the member is corrupt/);
   });
 
   it('a truncated archive', async () => {
@@ -184,9 +179,8 @@ describe('readNpz refuses damaged archives, naming archive and member', () => {
     const error = await rejection(readZipEntry(cut, big, 'cut.npz'));
     expect(error.file).toBe('cut.npz[big.npy]');
     expect(error.message).toBe(
-      `cut.npz[big.npy]: data: truncated: expected 72128 bytes from offset ${
-        big.localHeaderOffset + 30 + 'big.npy'.length + 20
-      }, ` + `but the archive has ${1000 - 30 - 'big.npy'.length - 20}`,
+      `cut.npz[big.npy]: data: truncated: expected 72128 bytes from offset ${big.localHeaderOffset + 30 + 'big.npy'.length + 20}, ` +
+        `but the archive has ${1000 - 30 - 'big.npy'.length - 20}`,
     );
   });
 
@@ -195,8 +189,6 @@ describe('readNpz refuses damaged archives, naming archive and member', () => {
     const directory = centralDirectoryOffset(bytes);
     new DataView(bytes.buffer).setUint16(directory + 10, 12, true);
     const error = await rejection((await openNpz(bytes, 'bzip2.npz')).read('features'));
-    expect(error.message).toBe(
-      'bzip2.npz[features.npy]: compression method: expected 0 (stored) or 8 (deflate), got 12 (bzip2)',
-    );
+    expect(error.message).toBe('bzip2.npz[features.npy]: compression method: expected 0 (stored) or 8 (deflate), got 12 (bzip2)');
   });
 });

@@ -68,11 +68,7 @@ export interface OpenNpzOptions {
  * Opens an NPZ archive held in memory, in a Blob (a browser File), or behind any {@link ByteSource}
  * (see `openNpzFile` in `./node` for files). Reads the ZIP directory only. `name` goes into errors.
  */
-export async function openNpz(
-  source: ByteSource | Uint8Array | Blob,
-  name = DEFAULT_NAME,
-  options: OpenNpzOptions = {},
-): Promise<NpzArchive> {
+export async function openNpz(source: ByteSource | Uint8Array | Blob, name = DEFAULT_NAME, options: OpenNpzOptions = {}): Promise<NpzArchive> {
   const inflateRaw = options.inflateRaw ?? inflateRawWithDecompressionStream;
   const byteSource = toByteSource(source);
   const entries = await readZipDirectory(byteSource, name);
@@ -139,10 +135,6 @@ export async function openNpz(
  * Reads every array of an NPZ archive held in memory, keyed by name (`x.npy` becomes `x`).
  * Members that are not `.npy` files are skipped (see {@link NpzArchive.otherFileNames}).
  */
-export async function readNpz(
-  bytes: Uint8Array,
-  name = DEFAULT_NAME,
-  options: OpenNpzOptions = {},
-): Promise<Map<string, NdArray>> {
+export async function readNpz(bytes: Uint8Array, name = DEFAULT_NAME, options: OpenNpzOptions = {}): Promise<Map<string, NdArray>> {
   return (await openNpz(bytes, name, options)).readAll();
 }

@@ -34,11 +34,7 @@ export function parsePythonLiteral(text: string, file: string, field: string): P
 
   const fail = (expected: string): never => {
     const found = position < text.length ? `'${text[position]}'` : 'the end of the text';
-    throw new ArrayFormatError(
-      file,
-      field,
-      `expected ${expected} at position ${position}, found ${found} in ${JSON.stringify(text.trimEnd())}`,
-    );
+    throw new ArrayFormatError(file, field, `expected ${expected} at position ${position}, found ${found} in ${JSON.stringify(text.trimEnd())}`);
   };
 
   const refuse = (problem: string): never => {

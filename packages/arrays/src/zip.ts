@@ -89,10 +89,7 @@ function decodeFileName(bytes: Uint8Array, flags: number, archiveName: string): 
 }
 
 /** Finds the end of central directory record, which ends the archive but may be followed by a comment. */
-async function findEndOfCentralDirectory(
-  source: ByteSource,
-  archiveName: string,
-): Promise<{ offset: number; record: DataView }> {
+async function findEndOfCentralDirectory(source: ByteSource, archiveName: string): Promise<{ offset: number; record: DataView }> {
   if (source.size < END_OF_CENTRAL_DIRECTORY_SIZE) {
     throw new ArrayFormatError(
       archiveName,
@@ -102,10 +99,7 @@ async function findEndOfCentralDirectory(
   }
   // Archives rarely carry a comment, so a short tail usually holds the record; the longest comment
   // possible decides how far back to look otherwise.
-  const searchLengths = [
-    Math.min(source.size, FIRST_TAIL_SIZE),
-    Math.min(source.size, END_OF_CENTRAL_DIRECTORY_SIZE + MAXIMUM_COMMENT_LENGTH),
-  ];
+  const searchLengths = [Math.min(source.size, FIRST_TAIL_SIZE), Math.min(source.size, END_OF_CENTRAL_DIRECTORY_SIZE + MAXIMUM_COMMENT_LENGTH)];
   let searched = 0;
   for (const searchLength of searchLengths) {
     if (searchLength <= searched) continue;
@@ -158,11 +152,7 @@ async function locateCentralDirectory(source: ByteSource, archiveName: string): 
     const zip64Offset = readUint64(locator, 8, archiveName, 'ZIP64 end of central directory locator');
     const totalDisks = locator.getUint32(16, true);
     if (totalDisks > 1) {
-      throw new ArrayFormatError(
-        archiveName,
-        'ZIP64 end of central directory locator',
-        `multi-disk archives are not supported (${totalDisks} disks)`,
-      );
+      throw new ArrayFormatError(archiveName, 'ZIP64 end of central directory locator', `multi-disk archives are not supported (${totalDisks} disks)`);
     }
     if (zip64Offset + ZIP64_END_OF_CENTRAL_DIRECTORY_SIZE > locatorOffset) {
       throw new ArrayFormatError(
@@ -177,19 +167,13 @@ async function locateCentralDirectory(source: ByteSource, archiveName: string): 
       throw new ArrayFormatError(
         archiveName,
         'ZIP64 end of central directory',
-        `expected signature 0x${ZIP64_END_OF_CENTRAL_DIRECTORY_SIGNATURE.toString(
-          16,
-        )} at offset ${zip64Offset}, got 0x${signature.toString(16)}`,
+        `expected signature 0x${ZIP64_END_OF_CENTRAL_DIRECTORY_SIGNATURE.toString(16)} at offset ${zip64Offset}, got 0x${signature.toString(16)}`,
       );
     }
     const zip64Disk = zip64.getUint32(16, true);
     const zip64CentralDirectoryDisk = zip64.getUint32(20, true);
     if (zip64Disk !== 0 || zip64CentralDirectoryDisk !== 0) {
-      throw new ArrayFormatError(
-        archiveName,
-        'ZIP64 end of central directory',
-        'multi-disk archives are not supported',
-      );
+      throw new ArrayFormatError(archiveName, 'ZIP64 end of central directory', 'multi-disk archives are not supported');
     }
     const zip64EntriesOnDisk = readUint64(zip64, 24, archiveName, 'ZIP64 end of central directory');
     location = {
@@ -199,18 +183,10 @@ async function locateCentralDirectory(source: ByteSource, archiveName: string): 
       endRecordsOffset: zip64Offset,
     };
     if (zip64EntriesOnDisk !== location.entryCount) {
-      throw new ArrayFormatError(
-        archiveName,
-        'ZIP64 end of central directory',
-        'multi-disk archives are not supported',
-      );
+      throw new ArrayFormatError(archiveName, 'ZIP64 end of central directory', 'multi-disk archives are not supported');
     }
   } else if (diskNumber !== 0 || centralDirectoryDisk !== 0 || entriesOnDisk !== location.entryCount) {
-    throw new ArrayFormatError(
-      archiveName,
-      'end of central directory',
-      'multi-disk (spanned) archives are not supported',
-    );
+    throw new ArrayFormatError(archiveName, 'end of central directory', 'multi-disk (spanned) archives are not supported');
   }
 
   if (location.offset + location.size > location.endRecordsOffset) {
@@ -261,11 +237,7 @@ export async function readZipDirectory(source: ByteSource, archiveName: string):
     const variableStart = position + CENTRAL_DIRECTORY_HEADER_SIZE;
     const entryEnd = variableStart + nameLength + extraLength + commentLength;
     if (entryEnd > directory.byteLength) {
-      throw new ArrayFormatError(
-        archiveName,
-        field,
-        `name, extra field and comment run past the end of the central directory`,
-      );
+      throw new ArrayFormatError(archiveName, field, `name, extra field and comment run past the end of the central directory`);
     }
     const fileName = decodeFileName(directory.subarray(variableStart, variableStart + nameLength), flags, archiveName);
 
@@ -277,11 +249,7 @@ export async function readZipDirectory(source: ByteSource, archiveName: string):
       const dataSize = view.getUint16(extraPosition + 2, true);
       const dataStart = extraPosition + 4;
       if (dataStart + dataSize > extraEnd) {
-        throw new ArrayFormatError(
-          archiveName,
-          `${field} ('${fileName}') extra field`,
-          `block 0x${headerId.toString(16)} runs past the extra field`,
-        );
+        throw new ArrayFormatError(archiveName, `${field} ('${fileName}') extra field`, `block 0x${headerId.toString(16)} runs past the extra field`);
       }
       if (headerId === ZIP64_EXTRA_FIELD_ID) {
         let cursor = dataStart;
@@ -293,10 +261,7 @@ export async function readZipDirectory(source: ByteSource, archiveName: string):
               `expected the ${what}, but the field has only ${dataSize} bytes`,
             );
           }
-          const value =
-            width === 8
-              ? readUint64(view, cursor, archiveName, `${field} ('${fileName}') ZIP64 ${what}`)
-              : view.getUint32(cursor, true);
+          const value = width === 8 ? readUint64(view, cursor, archiveName, `${field} ('${fileName}') ZIP64 ${what}`) : view.getUint32(cursor, true);
           cursor += width;
           return value;
         };
@@ -308,11 +273,7 @@ export async function readZipDirectory(source: ByteSource, archiveName: string):
       extraPosition = dataStart + dataSize;
     }
     if (diskStart !== 0) {
-      throw new ArrayFormatError(
-        archiveName,
-        `${field} ('${fileName}')`,
-        `starts on disk ${diskStart}; multi-disk archives are not supported`,
-      );
+      throw new ArrayFormatError(archiveName, `${field} ('${fileName}')`, `starts on disk ${diskStart}; multi-disk archives are not supported`);
     }
     entries.push({
       fileName,
@@ -346,17 +307,11 @@ async function locateEntryData(source: ByteSource, entry: ZipEntry, memberName: 
     throw new ArrayFormatError(
       memberName,
       'compression method',
-      `expected 0 (stored) or 8 (deflate), got ${entry.compressionMethod}${
-        methodName === undefined ? '' : ` (${methodName})`
-      }`,
+      `expected 0 (stored) or 8 (deflate), got ${entry.compressionMethod}${methodName === undefined ? '' : ` (${methodName})`}`,
     );
   }
   if (entry.localHeaderOffset + LOCAL_FILE_HEADER_SIZE > source.size) {
-    throw new ArrayFormatError(
-      memberName,
-      'local file header',
-      `offset ${entry.localHeaderOffset} is past the end of the ${source.size}-byte archive`,
-    );
+    throw new ArrayFormatError(memberName, 'local file header', `offset ${entry.localHeaderOffset} is past the end of the ${source.size}-byte archive`);
   }
   const header = viewOf(await source.read(entry.localHeaderOffset, LOCAL_FILE_HEADER_SIZE));
   const signature = header.getUint32(0, true);
@@ -364,19 +319,15 @@ async function locateEntryData(source: ByteSource, entry: ZipEntry, memberName: 
     throw new ArrayFormatError(
       memberName,
       'local file header',
-      `expected signature 0x${LOCAL_FILE_HEADER_SIGNATURE.toString(16)} at offset ${
-        entry.localHeaderOffset
-      }, got 0x${signature.toString(16)}`,
+      `expected signature 0x${LOCAL_FILE_HEADER_SIGNATURE.toString(16)} at offset ${entry.localHeaderOffset}, got 0x${signature.toString(16)}`,
     );
   }
-  const dataOffset =
-    entry.localHeaderOffset + LOCAL_FILE_HEADER_SIZE + header.getUint16(26, true) + header.getUint16(28, true);
+  const dataOffset = entry.localHeaderOffset + LOCAL_FILE_HEADER_SIZE + header.getUint16(26, true) + header.getUint16(28, true);
   if (dataOffset + entry.compressedSize > source.size) {
     throw new ArrayFormatError(
       memberName,
       'data',
-      `truncated: expected ${entry.compressedSize} bytes from offset ${dataOffset}, ` +
-        `but the archive has ${Math.max(0, source.size - dataOffset)}`,
+      `truncated: expected ${entry.compressedSize} bytes from offset ${dataOffset}, ` + `but the archive has ${Math.max(0, source.size - dataOffset)}`,
     );
   }
   if (entry.compressionMethod === COMPRESSION_STORED && entry.compressedSize !== entry.uncompressedSize) {
@@ -401,9 +352,7 @@ export type RawInflater = (input: AsyncIterable<Uint8Array>, consume: (chunk: Ui
 /** A {@link RawInflater} on the web-standard `DecompressionStream('deflate-raw')`. */
 export const inflateRawWithDecompressionStream: RawInflater = async (input, consume) => {
   if (typeof DecompressionStream !== 'function') {
-    throw new Error(
-      "deflate needs the web-standard DecompressionStream('deflate-raw'), which this runtime lacks (Node.js 20+ and current browsers have it)",
-    );
+    throw new Error("deflate needs the web-standard DecompressionStream('deflate-raw'), which this runtime lacks (Node.js 20+ and current browsers have it)");
   }
   const stream = new DecompressionStream('deflate-raw');
   const writer = stream.writable.getWriter();
@@ -471,14 +420,9 @@ async function inflateEntry(
     // Failures to read the archive (I/O errors) and our own format errors pass through as they are.
     if (error instanceof ArrayFormatError || (inputFailure !== undefined && error === inputFailure.error)) throw error;
     const reason = error instanceof Error ? error.message : String(error);
-    throw new ArrayFormatError(
-      memberName,
-      'deflate data',
-      `could not be decompressed (${reason}); the archive is corrupt or truncated`,
-      {
-        cause: error,
-      },
-    );
+    throw new ArrayFormatError(memberName, 'deflate data', `could not be decompressed (${reason}); the archive is corrupt or truncated`, {
+      cause: error,
+    });
   }
 }
 
@@ -511,14 +455,9 @@ export async function readZipEntry(
     try {
       content = new Uint8Array(entry.uncompressedSize);
     } catch (error) {
-      throw new ArrayFormatError(
-        memberName,
-        'uncompressed size',
-        `${entry.uncompressedSize} bytes do not fit in one array in this runtime`,
-        {
-          cause: error,
-        },
-      );
+      throw new ArrayFormatError(memberName, 'uncompressed size', `${entry.uncompressedSize} bytes do not fit in one array in this runtime`, {
+        cause: error,
+      });
     }
     let written = 0;
     await inflateEntry(
@@ -528,11 +467,7 @@ export async function readZipEntry(
       entry.compressedSize,
       (chunk) => {
         if (written + chunk.byteLength > entry.uncompressedSize) {
-          throw new ArrayFormatError(
-            memberName,
-            'uncompressed size',
-            `expected ${entry.uncompressedSize} bytes, but decompression produced more`,
-          );
+          throw new ArrayFormatError(memberName, 'uncompressed size', `expected ${entry.uncompressedSize} bytes, but decompression produced more`);
         }
         content.set(chunk, written);
         written += chunk.byteLength;
@@ -541,11 +476,7 @@ export async function readZipEntry(
       memberName,
     );
     if (written !== entry.uncompressedSize) {
-      throw new ArrayFormatError(
-        memberName,
-        'uncompressed size',
-        `expected ${entry.uncompressedSize} bytes, decompression produced ${written}`,
-      );
+      throw new ArrayFormatError(memberName, 'uncompressed size', `expected ${entry.uncompressedSize} bytes, decompression produced ${written}`);
     }
   }
   const actualChecksum = crc32(content);

@@ -1,5 +1,14 @@
 import type { Architecture, Backbone, BackboneProvider, EmbeddingLayout } from '@medssl/spec';
-import { architectures, classTokenEmbedding, defineBackbone, defineBackboneProvider, evaluationPreprocessing, isBatchCounter, pooledEmbedding, stripPrefixes } from '@medssl/weights';
+import {
+  architectures,
+  classTokenEmbedding,
+  defineBackbone,
+  defineBackboneProvider,
+  evaluationPreprocessing,
+  isBatchCounter,
+  pooledEmbedding,
+  stripPrefixes,
+} from '@medssl/weights';
 
 export type DinoVariant = 'vits16' | 'vits8' | 'vitb16' | 'vitb8' | 'resnet50';
 
@@ -27,7 +36,8 @@ export function dino(options: { variant?: DinoVariant; embedding?: DinoEmbedding
   const { architecture } = release;
   let embedding: EmbeddingLayout;
   if (architecture.family === 'resnet') {
-    if (options.embedding) throw new RangeError(`dino: embedding ${JSON.stringify(options.embedding)} applies to ViTs; dino:resnet50 gives the pooled 2048-d embedding`);
+    if (options.embedding)
+      throw new RangeError(`dino: embedding ${JSON.stringify(options.embedding)} applies to ViTs; dino:resnet50 gives the pooled 2048-d embedding`);
     embedding = pooledEmbedding;
   } else {
     const kind = options.embedding ?? 'cls-last-4';
@@ -52,7 +62,12 @@ export function dino(options: { variant?: DinoVariant; embedding?: DinoEmbedding
     },
     checkpoints: [
       { variant, file: `${release.file}.pth`, url: `${directory}/${release.file}.pth`, license: 'Apache-2.0 (facebookresearch/dino)' },
-      { variant, file: `${release.file}_full_checkpoint.pth`, url: `${directory}/${release.file}_full_checkpoint.pth`, license: 'Apache-2.0 (facebookresearch/dino)' },
+      {
+        variant,
+        file: `${release.file}_full_checkpoint.pth`,
+        url: `${directory}/${release.file}_full_checkpoint.pth`,
+        license: 'Apache-2.0 (facebookresearch/dino)',
+      },
     ],
   });
 }

@@ -34,7 +34,9 @@ export function onnxModel(options: OnnxModelOptions): Backbone {
   const preprocessing: Preprocessing = {
     resize: { size: options.resize ?? 256, interpolation: options.interpolation ?? 'bilinear' },
     centerCrop: options.crop ?? 224,
-    ...(options.mean && options.std ? { normalize: { mean: [...options.mean] as [number, number, number], std: [...options.std] as [number, number, number] } } : {}),
+    ...(options.mean && options.std
+      ? { normalize: { mean: [...options.mean] as [number, number, number], std: [...options.std] as [number, number, number] } }
+      : {}),
     channels: 3,
   };
   return {
@@ -64,7 +66,11 @@ export const onnxProvider: BackboneProvider = {
   variants: [],
   variantPattern: '<path>',
   backbone(variant, options = {}) {
-    const read = readOptions(options, { output: 'string', input: 'string', mean: 'numbers', std: 'numbers', resize: 'integer', crop: 'integer', interpolation: ['bilinear', 'bicubic'] }, `onnx:${variant}`);
+    const read = readOptions(
+      options,
+      { output: 'string', input: 'string', mean: 'numbers', std: 'numbers', resize: 'integer', crop: 'integer', interpolation: ['bilinear', 'bicubic'] },
+      `onnx:${variant}`,
+    );
     for (const name of ['mean', 'std'] as const) {
       const values = read[name] as number[] | undefined;
       if (values !== undefined && values.length !== 3) throw new RangeError(`onnx:${variant}: option ${name} needs 3 values (R,G,B), got ${values.length}`);

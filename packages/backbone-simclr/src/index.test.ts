@@ -10,7 +10,10 @@ const converted = (architecture: ResNetArchitecture = architectures.resnet50) =>
   stateDictInLayout(architecture, (name) => `state_dict.${name}`, { 'state_dict.fc.weight': [1000, 32 * architecture.width], 'state_dict.fc.bias': [1000] });
 
 describeBackbone('simclr:resnet50-1x', () => simclr(), { officialStateDict: () => converted(), embeddingDimension: 2048 });
-describeBackbone('simclr:resnet50-2x', () => simclr({ variant: 'resnet50-2x' }), { officialStateDict: () => converted(architectures.resnet50x2), embeddingDimension: 4096 });
+describeBackbone('simclr:resnet50-2x', () => simclr({ variant: 'resnet50-2x' }), {
+  officialStateDict: () => converted(architectures.resnet50x2),
+  embeddingDimension: 4096,
+});
 
 describe('simclr', () => {
   it('takes [0, 1] inputs without mean/std normalisation', () => {

@@ -1,5 +1,13 @@
 import type { Backbone, BackboneProvider } from '@medssl/spec';
-import { architectures, defineBackbone, defineBackboneProvider, evaluationPreprocessing, isBatchCounter, pooledEmbedding, stripPrefixes } from '@medssl/weights';
+import {
+  architectures,
+  defineBackbone,
+  defineBackboneProvider,
+  evaluationPreprocessing,
+  isBatchCounter,
+  pooledEmbedding,
+  stripPrefixes,
+} from '@medssl/weights';
 
 export type SimclrVariant = 'resnet50-1x' | 'resnet50-2x' | 'resnet50-4x';
 

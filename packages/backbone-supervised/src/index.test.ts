@@ -13,8 +13,14 @@ const torchvisionLayout = () =>
   stateDictInLayout(architectures.resnet50, (name) => name, { 'fc.weight': [1000, 2048], 'fc.bias': [1000], 'bn1.num_batches_tracked': [] });
 
 describeBackbone('supervised:resnet50', () => supervised(), { officialStateDict: torchvisionLayout, embeddingDimension: 2048 });
-describeBackbone('random:resnet50', () => random(), { officialStateDict: () => stateDictInLayout(architectures.resnet50, (name) => name), embeddingDimension: 2048 });
-describeBackbone('random:vits16', () => random({ architecture: 'vits16' }), { officialStateDict: () => stateDictInLayout(architectures.vits16, (name) => name), embeddingDimension: 384 });
+describeBackbone('random:resnet50', () => random(), {
+  officialStateDict: () => stateDictInLayout(architectures.resnet50, (name) => name),
+  embeddingDimension: 2048,
+});
+describeBackbone('random:vits16', () => random({ architecture: 'vits16' }), {
+  officialStateDict: () => stateDictInLayout(architectures.vits16, (name) => name),
+  embeddingDimension: 384,
+});
 
 describe('supervised', () => {
   it('uses the ImageNet evaluation transform and ignores the classifier', () => {
@@ -36,7 +42,9 @@ describe('supervised', () => {
     missing.delete('layer3.2.bn2.running_var');
     expect(() => supervised().fromStateDict(missing, provenance)).toThrow('resnet50-19c8e357.pth: checkpoint key layer3.2.bn2.running_var is missing');
     const wide = stateDictInLayout(architectures.resnet50x2, (name) => name);
-    expect(() => supervised().fromStateDict(wide, provenance)).toThrow('checkpoint key conv1.weight has shape [128, 3, 7, 7], a ResNet-50 (1x width) needs [64, 3, 7, 7] for conv1.weight');
+    expect(() => supervised().fromStateDict(wide, provenance)).toThrow(
+      'checkpoint key conv1.weight has shape [128, 3, 7, 7], a ResNet-50 (1x width) needs [64, 3, 7, 7] for conv1.weight',
+    );
   });
 
   it('refuses unknown variants', () => {

@@ -1,5 +1,14 @@
 import type { Backbone, BackboneProvider, CanonicalWeights } from '@medssl/spec';
-import { architectures, classTokenEmbedding, defineBackbone, defineBackboneProvider, evaluationPreprocessing, isBatchCounter, pooledEmbedding, randomCanonicalWeights } from '@medssl/weights';
+import {
+  architectures,
+  classTokenEmbedding,
+  defineBackbone,
+  defineBackboneProvider,
+  evaluationPreprocessing,
+  isBatchCounter,
+  pooledEmbedding,
+  randomCanonicalWeights,
+} from '@medssl/weights';
 
 export type SupervisedVariant = 'resnet50';
 

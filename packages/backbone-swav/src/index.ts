@@ -1,5 +1,13 @@
 import type { Backbone, BackboneProvider } from '@medssl/spec';
-import { architectures, defineBackbone, defineBackboneProvider, evaluationPreprocessing, isBatchCounter, pooledEmbedding, stripPrefixes } from '@medssl/weights';
+import {
+  architectures,
+  defineBackbone,
+  defineBackboneProvider,
+  evaluationPreprocessing,
+  isBatchCounter,
+  pooledEmbedding,
+  stripPrefixes,
+} from '@medssl/weights';
 
 /**
  * SwAV (Caron et al. 2020), `swav_800ep_pretrain.pth.tar`: a state dict saved from DistributedDataParallel

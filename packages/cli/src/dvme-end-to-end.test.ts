@@ -14,12 +14,20 @@ import { expect, it } from 'vitest';
 // seeded random weights, most stages frozen to keep it quick) on real PCam patches at 32x32.
 const pcam = sharedData('pcam', 'data');
 const SIZE = 32;
-const preprocessing: Preprocessing = { resize: { size: SIZE, interpolation: 'bilinear' }, centerCrop: SIZE, normalize: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }, channels: 3 };
+const preprocessing: Preprocessing = {
+  resize: { size: SIZE, interpolation: 'bilinear' },
+  centerCrop: SIZE,
+  normalize: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+  channels: 3,
+};
 
 async function split(name: string, perClass: number): Promise<{ images: Float32Array; targets: TargetArray }> {
   const files = [0, 1].flatMap((label) => {
     const folder = join(pcam, name, String(label));
-    return readdirSync(folder).sort().slice(0, perClass).map((file) => ({ path: join(folder, file), label }));
+    return readdirSync(folder)
+      .sort()
+      .slice(0, perClass)
+      .map((file) => ({ path: join(folder, file), label }));
   });
   const values = 3 * SIZE * SIZE;
   const images = new Float32Array(files.length * values);
@@ -49,7 +57,14 @@ describeWithSharedData('DVME end to end through runtime-tfjs backbones', ['pcam/
       },
     });
     const report = await trainEndToEnd(
-      { task: { type: 'binary', classes: ['normal', 'tumour'], primaryMetric: 'auc' }, sources, train: asSplit(train), val: asSplit(val), test: asSplit(test), seed: 0 },
+      {
+        task: { type: 'binary', classes: ['normal', 'tumour'], primaryMetric: 'auc' },
+        sources,
+        train: asSplit(train),
+        val: asSplit(val),
+        test: asSplit(test),
+        seed: 0,
+      },
       { fusion: 'dvme', epochs: 2, batchSize: 8, projection: 32, heads: 2, learningRate: 1e-3 },
     );
     expect(report.sources).toEqual(['random:resnet50', 'random:vits16']);

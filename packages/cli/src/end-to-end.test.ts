@@ -41,26 +41,30 @@ describe.skipIf(!haveTorch)('full-size parity with PyTorch, from official checkp
     ['simclr', 'simclr:resnet50-1x', 'simclr.pth'],
     ['swav', 'swav:resnet50', 'swav.pth.tar'],
     ['dino', 'dino:vits16', 'dino_full.pth'],
-  ])('%s: %s from %s', async (name, backboneId, file) => {
-    const expected = Float32Array.from(referenceValues()[name]!);
-    expect(existsSync(join(folder, file))).toBe(true);
-    const backbone = cliRegistry().backbone(backboneId);
-    const weights = await loadBackboneWeights(backbone, join(folder, file), 0);
-    const embedder = await onnxRuntime().createEmbedder(backbone, weights, { threads: 2 });
-    try {
-      const input = preprocess(await decodeImageFile(join(folder, 'image.png')), backbone.preprocessing);
-      const embedding = await embedder.embed({ data: input.data, shape: [1, ...input.shape] });
-      expect(embedding.shape).toEqual([1, expected.length]);
-      let difference = 0;
-      let scale = 0;
-      expected.forEach((value, index) => {
-        difference = Math.max(difference, Math.abs(value - embedding.data[index]!));
-        scale = Math.max(scale, Math.abs(value));
-      });
-      // Relative to the largest value, as the issue defines it.
-      expect(difference / scale).toBeLessThan(1e-4);
-    } finally {
-      await embedder.dispose();
-    }
-  }, 180_000);
+  ])(
+    '%s: %s from %s',
+    async (name, backboneId, file) => {
+      const expected = Float32Array.from(referenceValues()[name]!);
+      expect(existsSync(join(folder, file))).toBe(true);
+      const backbone = cliRegistry().backbone(backboneId);
+      const weights = await loadBackboneWeights(backbone, join(folder, file), 0);
+      const embedder = await onnxRuntime().createEmbedder(backbone, weights, { threads: 2 });
+      try {
+        const input = preprocess(await decodeImageFile(join(folder, 'image.png')), backbone.preprocessing);
+        const embedding = await embedder.embed({ data: input.data, shape: [1, ...input.shape] });
+        expect(embedding.shape).toEqual([1, expected.length]);
+        let difference = 0;
+        let scale = 0;
+        expected.forEach((value, index) => {
+          difference = Math.max(difference, Math.abs(value - embedding.data[index]!));
+          scale = Math.max(scale, Math.abs(value));
+        });
+        // Relative to the largest value, as the issue defines it.
+        expect(difference / scale).toBeLessThan(1e-4);
+      } finally {
+        await embedder.dispose();
+      }
+    },
+    180_000,
+  );
 });

@@ -6,7 +6,6 @@ import { UsageError, type Command } from './command.js';
 import { main } from './main.js';
 import { captureIo } from '@medssl/experiment/testing';
 
-
 const echo: Command = {
   name: 'echo',
   summary: 'prints its arguments',
@@ -64,11 +63,10 @@ describe('medssl main', () => {
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/^medssl \d+\.\d+\.\d+/);
     // The source entry is what ran: the condition resolves @medssl/cli to src/, not dist/.
-    const resolved = execFileSync(
-      'node',
-      ['--conditions=@medssl/source', '--input-type=module', '-e', 'console.log(import.meta.resolve("@medssl/core"))'],
-      { cwd: join(root, 'packages/cli'), encoding: 'utf8' },
-    );
+    const resolved = execFileSync('node', ['--conditions=@medssl/source', '--input-type=module', '-e', 'console.log(import.meta.resolve("@medssl/core"))'], {
+      cwd: join(root, 'packages/cli'),
+      encoding: 'utf8',
+    });
     expect(resolved.trim()).toMatch(/packages\/core\/src\/index\.ts$/);
   });
 });

@@ -34,11 +34,7 @@ Classification Tasks?", ML4H 2021 (arXiv 2108.10048).
 }
 
 /** Runs the CLI and returns the exit code: 0 success, 1 failure, 2 usage error. */
-export async function main(
-  argv: readonly string[],
-  io: CommandIo = processIo,
-  commands: readonly Command[] = registeredCommands,
-): Promise<number> {
+export async function main(argv: readonly string[], io: CommandIo = processIo, commands: readonly Command[] = registeredCommands): Promise<number> {
   const [first, ...rest] = argv;
   if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
     const topic = first === 'help' ? commands.find((command) => command.name === rest[0]) : undefined;

@@ -34,8 +34,19 @@ describe('the paper preset', () => {
       { id: 'chestxray14', root: '/data/chestxray14' },
       { id: 'chestxray14:pneumonia', root: '/data/chestxray14' },
     ]);
-    expect(config.backbones.map((entry) => ('id' in entry ? entry.id : entry.backbone.id))).toEqual(['simclr:resnet50-1x', 'swav:resnet50', 'dino:vits16', 'supervised:resnet50', 'random:resnet50']);
-    expect(config.backbones.filter((entry) => entry.weights !== undefined).map((entry) => entry.weights!.startsWith(weights))).toEqual([true, true, true, true]);
+    expect(config.backbones.map((entry) => ('id' in entry ? entry.id : entry.backbone.id))).toEqual([
+      'simclr:resnet50-1x',
+      'swav:resnet50',
+      'dino:vits16',
+      'supervised:resnet50',
+      'random:resnet50',
+    ]);
+    expect(config.backbones.filter((entry) => entry.weights !== undefined).map((entry) => entry.weights!.startsWith(weights))).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
     expect(config.protocols).toEqual(['linear', 'knn', 'finetune']);
     expect(config.fractions).toEqual([0.01, 0.1, 1]);
     expect(config.seeds).toEqual([0, 1, 2]);
@@ -44,9 +55,16 @@ describe('the paper preset', () => {
 
   it('names the checkpoint it cannot find, and a protocol it does not know', async () => {
     const weights = weightsFolder('no-swav', ['swav:resnet50']);
-    expect(() => paperExperiment(registry, { dataRoot: '/data', weightsRoot: weights })).toThrow(/no checkpoint for swav:resnet50 in .*no-swav; expected swav_800ep_pretrain\.pth\.tar/);
+    expect(() => paperExperiment(registry, { dataRoot: '/data', weightsRoot: weights })).toThrow(
+      /no checkpoint for swav:resnet50 in .*no-swav; expected swav_800ep_pretrain\.pth\.tar/,
+    );
     const unknown = captureIo();
-    expect(await main(['run', '--preset', 'paper', '--data', root, '--weights', weightsFolder('all'), '--out', join(root, 'out'), '--protocols', 'linear,svm'], unknown.io)).toBe(2);
+    expect(
+      await main(
+        ['run', '--preset', 'paper', '--data', root, '--weights', weightsFolder('all'), '--out', join(root, 'out'), '--protocols', 'linear,svm'],
+        unknown.io,
+      ),
+    ).toBe(2);
     expect(unknown.err.join('')).toMatch(/--protocols: unknown protocol "svm"; known: linear, knn, finetune/);
     const both = captureIo();
     expect(await main(['run', 'medssl.config.json', '--out', join(root, 'out'), '--protocols', 'linear'], both.io)).toBe(2);

@@ -36,7 +36,16 @@ const tinyProvider = defineBackboneProvider({
         method: 'tiny',
         variant: 'vit',
         // SwiGLU, LayerScale and two registers, as DINOv2's, at a fraction of the width.
-        architecture: vitArchitecture({ patchSize: 8, embedDim: 32, depth: 2, heads: 2, mlp: { kind: 'swiglu', hidden: 64 }, layerScale: true, registers: 2, positions: { grid: 4, resampling: { mode: 'bicubic', antialias: true } } }),
+        architecture: vitArchitecture({
+          patchSize: 8,
+          embedDim: 32,
+          depth: 2,
+          heads: 2,
+          mlp: { kind: 'swiglu', hidden: 64 },
+          layerScale: true,
+          registers: 2,
+          positions: { grid: 4, resampling: { mode: 'bicubic', antialias: true } },
+        }),
         preprocessing: { ...evaluationPreprocessing('bicubic', true), resize: { size: 32, interpolation: 'bicubic' }, centerCrop: 32 },
         embedding: classTokenEmbedding(2, { patchMean: true }),
         pretraining: { supervision: 'none', data: 'none', domain: 'natural' },
@@ -86,7 +95,16 @@ function stripes(): Dataset {
 }
 
 const stripesProvider = defineDatasetProvider({
-  datasets: [{ id: 'stripes', title: 'Generated stripes (test)', layout: '(generated; the root is not read)', source: 'this test', license: 'none', modality: 'natural' }],
+  datasets: [
+    {
+      id: 'stripes',
+      title: 'Generated stripes (test)',
+      layout: '(generated; the root is not read)',
+      source: 'this test',
+      license: 'none',
+      modality: 'natural',
+    },
+  ],
   open: async () => stripes(),
 });
 
@@ -122,13 +140,17 @@ describe('a backbone and a dataset provider that live only in this test', () => 
     const run = captureIo();
     const code = await main(['run', configFile, '--out', join(root, 'out'), '--store', join(root, 'store'), '--no-report'], run.io, commands);
     expect(code, run.err.join('')).toBe(0);
-    const document = JSON.parse(readFileSync(join(root, 'out', 'run.json'), 'utf8')) as { results: { protocol: string; summary: { metrics: Record<string, { mean: number }> }[] }[] };
+    const document = JSON.parse(readFileSync(join(root, 'out', 'run.json'), 'utf8')) as {
+      results: { protocol: string; summary: { metrics: Record<string, { mean: number }> }[] }[];
+    };
     expect(document.results.map((result) => result.protocol)).toEqual(['linear', 'knn', 'linear', 'knn', 'concat']);
     for (const result of document.results) expect(result.summary[0]!.metrics.auc!.mean).toBeGreaterThan(0.5);
 
     // Without the test's providers the same ids are unknown, and the error lists what is known.
     const unknown = captureIo();
     expect(await main(['run', configFile, '--out', join(root, 'out2'), '--store', join(root, 'store')], unknown.io)).toBe(2);
-    expect(unknown.err.join('')).toMatch(/unknown dataset "stripes"; known: pcam, aptos, chestxray14, chestxray14:pneumonia, pneumonia, medmnist:<flag>, folder/);
+    expect(unknown.err.join('')).toMatch(
+      /unknown dataset "stripes"; known: pcam, aptos, chestxray14, chestxray14:pneumonia, pneumonia, medmnist:<flag>, folder/,
+    );
   }, 120_000);
 });

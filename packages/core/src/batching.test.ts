@@ -35,10 +35,14 @@ describe('mapConcurrent', () => {
   it('keeps input order when work finishes out of order', async () => {
     const delays = [30, 5, 20, 1, 10, 2];
     const output: number[] = [];
-    for await (const value of mapConcurrent(delays, async (delay, index) => {
-      await sleep(delay);
-      return index;
-    }, { concurrency: 3 })) {
+    for await (const value of mapConcurrent(
+      delays,
+      async (delay, index) => {
+        await sleep(delay);
+        return index;
+      },
+      { concurrency: 3 },
+    )) {
       output.push(value);
     }
     expect(output).toEqual([0, 1, 2, 3, 4, 5]);
@@ -48,13 +52,17 @@ describe('mapConcurrent', () => {
     let running = 0;
     let peak = 0;
     const results = [];
-    for await (const value of mapConcurrent(Array.from({ length: 20 }, (_, i) => i), async (item) => {
-      running++;
-      peak = Math.max(peak, running);
-      await sleep(2);
-      running--;
-      return item;
-    }, { concurrency: 4 })) {
+    for await (const value of mapConcurrent(
+      Array.from({ length: 20 }, (_, i) => i),
+      async (item) => {
+        running++;
+        peak = Math.max(peak, running);
+        await sleep(2);
+        running--;
+        return item;
+      },
+      { concurrency: 4 },
+    )) {
       results.push(value);
     }
     expect(results).toHaveLength(20);
@@ -81,10 +89,14 @@ describe('mapConcurrent', () => {
     const { state, source } = countingSource(100);
     const seen: number[] = [];
     await expect(async () => {
-      for await (const value of mapConcurrent(source, async (item) => {
-        if (item === 5) throw new Error('decode failed at 5');
-        return item;
-      }, { concurrency: 3 })) {
+      for await (const value of mapConcurrent(
+        source,
+        async (item) => {
+          if (item === 5) throw new Error('decode failed at 5');
+          return item;
+        },
+        { concurrency: 3 },
+      )) {
         seen.push(value);
       }
     }).rejects.toThrow('decode failed at 5');
@@ -143,7 +155,10 @@ describe('inOrder', () => {
   function later<T>() {
     let resolve!: (value: T) => void;
     let reject!: (error: Error) => void;
-    const promise = new Promise<T>((yes, no) => ((resolve = yes), (reject = no)));
+    const promise = new Promise<T>((yes, no) => {
+      resolve = yes;
+      reject = no;
+    });
     return { promise, resolve, reject };
   }
 

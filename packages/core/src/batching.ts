@@ -31,11 +31,7 @@ export interface MapConcurrentOptions {
  * read further until the consumer takes one. Errors from the source or from `work` are thrown at their
  * position, after the results before them; leaving the loop early closes the source.
  */
-export async function* mapConcurrent<T, U>(
-  source: Source<T>,
-  work: (item: T, index: number) => Promise<U>,
-  options: MapConcurrentOptions,
-): AsyncGenerator<U> {
+export async function* mapConcurrent<T, U>(source: Source<T>, work: (item: T, index: number) => Promise<U>, options: MapConcurrentOptions): AsyncGenerator<U> {
   assertPositiveInteger(options.concurrency, 'concurrency');
   const iterator = toAsyncIterator(source);
   const waiting: Promise<U>[] = [];

@@ -5,7 +5,11 @@ describe('parseCsv', () => {
   it('reads quoted fields, doubled quotes, line breaks in quotes, CRLF and a byte order mark', () => {
     const table = parseCsv('\ufeffpath,label\r\n"a,b.png",1\r\n"say ""hi""\nthere",0\nlast,', 'x.csv');
     expect(table.header).toEqual(['path', 'label']);
-    expect(table.rows).toEqual([['a,b.png', '1'], ['say "hi"\nthere', '0'], ['last', '']]);
+    expect(table.rows).toEqual([
+      ['a,b.png', '1'],
+      ['say "hi"\nthere', '0'],
+      ['last', ''],
+    ]);
     expect(table.lines).toEqual([2, 3, 5]);
   });
 

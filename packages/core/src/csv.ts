@@ -99,7 +99,9 @@ export function csvColumns<Name extends string>(table: CsvTable, names: readonly
     positions[name] = position;
   }
   if (missing.length > 0) {
-    throw new Error(`${source}: missing column${missing.length > 1 ? 's' : ''} ${missing.map((name) => JSON.stringify(name)).join(', ')}; the header has ${table.header.map((name) => JSON.stringify(name)).join(', ')}`);
+    throw new Error(
+      `${source}: missing column${missing.length > 1 ? 's' : ''} ${missing.map((name) => JSON.stringify(name)).join(', ')}; the header has ${table.header.map((name) => JSON.stringify(name)).join(', ')}`,
+    );
   }
   return positions;
 }

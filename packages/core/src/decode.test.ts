@@ -32,14 +32,19 @@ describe('decodeImage', () => {
 
   it('turns grey+alpha into grey', async () => {
     const raw = Uint8Array.from([10, 255, 20, 128, 30, 0, 40, 255]);
-    const png = await sharp(raw, { raw: { width: 2, height: 2, channels: 2 } }).toColourspace('b-w').png().toBuffer();
+    const png = await sharp(raw, { raw: { width: 2, height: 2, channels: 2 } })
+      .toColourspace('b-w')
+      .png()
+      .toBuffer();
     const image = await decodeImage(png, 'grey-alpha.png');
     expect(image.channels).toBe(1);
     expect(Array.from(image.data)).toEqual([10, 20, 30, 40]);
   });
 
   it('names a truncated file and a file that is not an image', async () => {
-    const png = await sharp(new Uint8Array(64 * 64 * 3).fill(90), { raw: { width: 64, height: 64, channels: 3 } }).png().toBuffer();
+    const png = await sharp(new Uint8Array(64 * 64 * 3).fill(90), { raw: { width: 64, height: 64, channels: 3 } })
+      .png()
+      .toBuffer();
     await expect(decodeImage(png.subarray(0, png.length - 40), 'cut.png')).rejects.toThrow(/^cut\.png: cannot decode image/);
     await expect(decodeImage(new TextEncoder().encode('id,label\n'), 'labels.csv')).rejects.toThrow(/^labels\.csv: cannot decode image/);
     const folder = mkdtempSync(join(tmpdir(), 'medssl-decode-'));

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { RawImage } from '@medssl/spec';
 import { decodePng, isPng } from './png.js';
 
-type Sharp = (typeof import('sharp'))['default'];
+type Sharp = typeof import('sharp')['default'];
 
 let sharpModule: Promise<Sharp> | undefined;
 

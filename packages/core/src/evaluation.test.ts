@@ -5,7 +5,12 @@ import { evaluateLabelFractions, summarize } from './evaluation.js';
 
 const task: Task = { type: 'binary', classes: ['normal', 'tumour'], primaryMetric: 'auc' };
 const pool = syntheticFeatureSet(task, { rows: 200, dimension: 4, seed: 1 });
-const input = { task, train: pool, val: syntheticFeatureSet(task, { rows: 20, dimension: 4, seed: 2, split: 'val' }), test: syntheticFeatureSet(task, { rows: 20, dimension: 4, seed: 3, split: 'test' }) };
+const input = {
+  task,
+  train: pool,
+  val: syntheticFeatureSet(task, { rows: 20, dimension: 4, seed: 2, split: 'val' }),
+  test: syntheticFeatureSet(task, { rows: 20, dimension: 4, seed: 3, split: 'test' }),
+};
 
 /** Reports the training rows it was given, so the test can see the subsets. */
 function recordingProtocol(seen: Int32Array[]): Protocol {
@@ -36,9 +41,15 @@ describe('evaluateLabelFractions', () => {
       },
     });
     expect(result.rows.map((row) => [row.fraction, row.seed, row.trainCount])).toEqual([
-      [0.05, 0, 10], [0.5, 0, 100], [1, 0, 200],
-      [0.05, 1, 10], [0.5, 1, 100], [1, 1, 200],
-      [0.05, 2, 10], [0.5, 2, 100], [1, 2, 200],
+      [0.05, 0, 10],
+      [0.5, 0, 100],
+      [1, 0, 200],
+      [0.05, 1, 10],
+      [0.5, 1, 100],
+      [1, 1, 200],
+      [0.05, 2, 10],
+      [0.5, 2, 100],
+      [1, 2, 200],
     ]);
     expect(progress).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     const small = new Set(seen[0]);
@@ -52,7 +63,12 @@ describe('evaluateLabelFractions', () => {
   });
 
   it('names the fraction, seed and subset when a run fails', async () => {
-    const failing: Protocol = { ...recordingProtocol([]), evaluate: async () => { throw new Error('only one class in the training rows'); } };
+    const failing: Protocol = {
+      ...recordingProtocol([]),
+      evaluate: async () => {
+        throw new Error('only one class in the training rows');
+      },
+    };
     await expect(evaluateLabelFractions({ protocol: failing, input, pool, dataset: 'synthetic', fractions: [0.005], seeds: [4] })).rejects.toThrow(
       /recording at fraction 0\.005, seed 4 \(2 training rows\): only one class/,
     );

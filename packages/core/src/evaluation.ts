@@ -100,7 +100,10 @@ export async function evaluateLabelFractions<Input extends LabelFractionRunInput
         result = await options.protocol.evaluate(input as unknown as Input);
       } catch (error) {
         if ((error as Error).name === 'AbortError') throw error;
-        throw new Error(`${options.protocol.id} at fraction ${subset.fraction}, seed ${seed} (${subset.rows.length} training rows${missing}): ${(error as Error).message}`, { cause: error });
+        throw new Error(
+          `${options.protocol.id} at fraction ${subset.fraction}, seed ${seed} (${subset.rows.length} training rows${missing}): ${(error as Error).message}`,
+          { cause: error },
+        );
       }
       const row: EvaluationRow = {
         fraction: subset.fraction,

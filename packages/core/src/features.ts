@@ -20,7 +20,12 @@ export function validateFeatureSet(set: FeatureSet, where: string): void {
  * held in memory. Checks the manifest, `[count, dimension]`, one target row and one unique id per row.
  */
 export function validateFeatureRows(
-  set: { readonly manifest: FeatureManifest; readonly targets: FeatureSet['targets']; readonly ids: readonly string[]; readonly shape: readonly [number, number] },
+  set: {
+    readonly manifest: FeatureManifest;
+    readonly targets: FeatureSet['targets'];
+    readonly ids: readonly string[];
+    readonly shape: readonly [number, number];
+  },
   where: string,
 ): void {
   const { manifest, targets, ids } = set;
@@ -48,7 +53,9 @@ export function assertFiniteFeatures(set: FeatureSet, where: string): void {
   const { data, shape } = set.features;
   for (let index = 0; index < data.length; index++) {
     if (!Number.isFinite(data[index]!)) {
-      throw new RangeError(`${where}: feature row ${Math.floor(index / shape[1])} (${set.ids[Math.floor(index / shape[1])]}), column ${index % shape[1]} is ${data[index]}`);
+      throw new RangeError(
+        `${where}: feature row ${Math.floor(index / shape[1])} (${set.ids[Math.floor(index / shape[1])]}), column ${index % shape[1]} is ${data[index]}`,
+      );
     }
   }
 }
@@ -67,7 +74,9 @@ export function assertSameSamples(sets: readonly FeatureSet[], where: string): v
     }
     const row = other.ids.findIndex((id, index) => id !== first.ids[index]);
     if (row >= 0) {
-      throw new RangeError(`${name}: row ${row} is ${JSON.stringify(other.ids[row])}, feature set 1 has ${JSON.stringify(first.ids[row])}; ids must be in the same order`);
+      throw new RangeError(
+        `${name}: row ${row} is ${JSON.stringify(other.ids[row])}, feature set 1 has ${JSON.stringify(first.ids[row])}; ids must be in the same order`,
+      );
     }
     if (JSON.stringify(other.manifest.task) !== JSON.stringify(first.manifest.task)) {
       throw new RangeError(`${name} has a different task than feature set 1`);

@@ -25,44 +25,76 @@ describe('decodePng', () => {
     for (const [name, colorType] of Object.entries(COLOR_TYPES)) {
       for (const depth of [8, 16] as const) {
         for (const filter of [0, 1, 2, 3, 4, 'cycle'] as const) {
-          const png = encodePng({ width, height, colorType, depth, samples: randomSamples(width * height * STORED_CHANNELS[colorType]!, depth, colorType * 97 + depth), filter });
+          const png = encodePng({
+            width,
+            height,
+            colorType,
+            depth,
+            samples: randomSamples(width * height * STORED_CHANNELS[colorType]!, depth, colorType * 97 + depth),
+            filter,
+          });
           const ours = decodePng(png);
           const reference = await decodeWithSharp(png, `${name}-${depth}-${filter}.png`);
           expect(ours, `${name}, ${depth} bits, filter ${filter}`).toBeDefined();
-          expect({ ...ours!, data: Array.from(ours!.data) }, `${name}, ${depth} bits, filter ${filter}`).toEqual({ ...reference, data: Array.from(reference.data) });
+          expect({ ...ours!, data: Array.from(ours!.data) }, `${name}, ${depth} bits, filter ${filter}`).toEqual({
+            ...reference,
+            data: Array.from(reference.data),
+          });
           expect(ours!.data.constructor).toBe(reference.data.constructor);
         }
       }
     }
   });
 
-  itWithSharedData("gives sharp's values for the real ChestX-ray14 PNGs (grey with gamma and text chunks, RGB, RGBA)", ['chestxray14/images', 'xray-samples'], async () => {
-    let fast = 0;
-    for (const folder of realPngs) {
-      for (const file of readdirSync(folder).filter((name) => name.endsWith('.png'))) {
-        const bytes = readFileSync(join(folder, file));
-        const ours = decodePng(bytes);
-        const reference = await decodeWithSharp(bytes, file);
-        if (ours === undefined) continue;
-        fast++;
-        expect(ours.channels, file).toBe(reference.channels);
-        expect(Buffer.from(ours.data.buffer, ours.data.byteOffset, ours.data.byteLength).equals(Buffer.from(reference.data.buffer, reference.data.byteOffset, reference.data.byteLength)), file).toBe(true);
+  itWithSharedData(
+    "gives sharp's values for the real ChestX-ray14 PNGs (grey with gamma and text chunks, RGB, RGBA)",
+    ['chestxray14/images', 'xray-samples'],
+    async () => {
+      let fast = 0;
+      for (const folder of realPngs) {
+        for (const file of readdirSync(folder).filter((name) => name.endsWith('.png'))) {
+          const bytes = readFileSync(join(folder, file));
+          const ours = decodePng(bytes);
+          const reference = await decodeWithSharp(bytes, file);
+          if (ours === undefined) continue;
+          fast++;
+          expect(ours.channels, file).toBe(reference.channels);
+          expect(
+            Buffer.from(ours.data.buffer, ours.data.byteOffset, ours.data.byteLength).equals(
+              Buffer.from(reference.data.buffer, reference.data.byteOffset, reference.data.byteLength),
+            ),
+            file,
+          ).toBe(true);
+        }
       }
-    }
-    expect(fast).toBe(252); // all of them: 247 RGB, 3 RGBA, 2 grey 512x512
-  });
+      expect(fast).toBe(252); // all of them: 247 RGB, 3 RGBA, 2 grey 512x512
+    },
+  );
 
   it('leaves interlaced, palette, transparent and colour-managed PNGs to sharp, which decodes them', async () => {
     const samples = randomSamples(8 * 6 * 3, 8, 5);
     const interlaced = encodePng({ width: 8, height: 6, colorType: 2, depth: 8, samples, filter: 0, interlace: true });
     expect(decodePng(interlaced)).toBeUndefined();
-    const palette = await sharp(Uint8Array.from(samples), { raw: { width: 8, height: 6, channels: 3 } }).png({ palette: true }).toBuffer();
+    const palette = await sharp(Uint8Array.from(samples), { raw: { width: 8, height: 6, channels: 3 } })
+      .png({ palette: true })
+      .toBuffer();
     expect(decodePng(palette)).toBeUndefined();
     expect(await decodeImage(palette, 'palette.png')).toMatchObject({ width: 8, height: 6, channels: 3 });
     const transparent = encodePng({ width: 8, height: 6, colorType: 2, depth: 8, samples, filter: 1, extra: [['tRNS', Uint8Array.from([0, 0, 0, 0, 0, 0])]] });
     expect(decodePng(transparent)).toBeUndefined();
     expect(await decodeImage(transparent, 'transparent.png')).toMatchObject({ channels: 4 });
-    const text = encodePng({ width: 8, height: 6, colorType: 2, depth: 8, samples, filter: 4, extra: [['tEXt', new TextEncoder().encode('Comment\0x')], ['gAMA', Uint8Array.from([0, 0, 0xb1, 0x8f])]] });
+    const text = encodePng({
+      width: 8,
+      height: 6,
+      colorType: 2,
+      depth: 8,
+      samples,
+      filter: 4,
+      extra: [
+        ['tEXt', new TextEncoder().encode('Comment\0x')],
+        ['gAMA', Uint8Array.from([0, 0, 0xb1, 0x8f])],
+      ],
+    });
     expect(decodePng(text)).toBeDefined();
   });
 
@@ -72,7 +104,10 @@ describe('decodePng', () => {
     const levels = [...Array.from({ length: 13 }, (_, value) => value), 127, 128, 250, 251, 252, 253, 254, 255];
     const triples = levels.flatMap((a) => levels.flatMap((b) => levels.map((c) => [a, b, c] as const)));
     const width = 2 * triples.length;
-    for (const [colorType, channels] of [[0, 1], [2, 3]] as const) {
+    for (const [colorType, channels] of [
+      [0, 1],
+      [2, 3],
+    ] as const) {
       const samples = new Uint16Array(2 * width * channels);
       triples.forEach(([a, b, c], index) => {
         for (let channel = 0; channel < channels; channel++) {
@@ -94,7 +129,9 @@ describe('decodePng', () => {
     flipped[png.length - 30] = flipped[png.length - 30]! ^ 0xff;
     expect(() => decodePng(flipped)).toThrow(/damaged PNG: chunk IDAT at byte \d+ fails its CRC \(stored 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8}\)/);
     await expect(decodeImage(flipped, 'scan.png')).rejects.toThrow(/^scan\.png: cannot decode image \(damaged PNG: chunk IDAT/);
-    expect(() => decodePng(png.subarray(0, png.length - 20))).toThrow(/truncated PNG: chunk IDAT at byte \d+ needs \d+ bytes, the file ends first|truncated PNG: the chunk at byte/);
+    expect(() => decodePng(png.subarray(0, png.length - 20))).toThrow(
+      /truncated PNG: chunk IDAT at byte \d+ needs \d+ bytes, the file ends first|truncated PNG: the chunk at byte/,
+    );
     const badFilter = encodePng({ width: 4, height: 2, colorType: 0, depth: 8, samples: randomSamples(8, 8, 1), filter: 7 as 0 });
     expect(() => decodePng(badFilter)).toThrow(/row 0 has filter type 7, expected 0 to 4/);
     const noEnd = png.subarray(0, png.length - 12);

@@ -135,7 +135,8 @@ function unfilter(filtered: Uint8Array, height: number, rowBytes: number, pixelB
 /** The first row, with zeros above it: up adds nothing, average halves the left neighbour, Paeth predicts the left one (as sub). */
 function unfilterFirstRow(filtered: Uint8Array, shift: number, out: Uint8Array, end: number, pixelBytes: number, filter: number): void {
   if (filter === 2) out.set(filtered.subarray(shift, end + shift), 0);
-  else if (filter === 3) for (let index = 0; index < end; index++) out[index] = filtered[index + shift]! + (index < pixelBytes ? 0 : out[index - pixelBytes]! >> 1);
+  else if (filter === 3)
+    for (let index = 0; index < end; index++) out[index] = filtered[index + shift]! + (index < pixelBytes ? 0 : out[index - pixelBytes]! >> 1);
   else unfilterSub(filtered, shift, out, 0, end, pixelBytes);
 }
 

@@ -81,7 +81,8 @@ function readOption(value: unknown, kind: OptionKind, where: string): unknown {
     case 'integer':
     case 'number': {
       const number = text !== undefined && text !== '' ? Number(text) : value;
-      if (typeof number !== 'number' || !Number.isFinite(number) || (kind === 'integer' && !Number.isSafeInteger(number))) fail(kind === 'integer' ? 'an integer' : 'a number');
+      if (typeof number !== 'number' || !Number.isFinite(number) || (kind === 'integer' && !Number.isSafeInteger(number)))
+        fail(kind === 'integer' ? 'an integer' : 'a number');
       return number;
     }
     case 'boolean':
@@ -91,12 +92,14 @@ function readOption(value: unknown, kind: OptionKind, where: string): unknown {
       return fail('true or false');
     case 'strings': {
       const list = text !== undefined ? text.split(',').map((item) => item.trim()) : value;
-      if (!Array.isArray(list) || list.length === 0 || !list.every((item) => typeof item === 'string' && item.length > 0)) fail('a list of names (comma-separated on the command line)');
+      if (!Array.isArray(list) || list.length === 0 || !list.every((item) => typeof item === 'string' && item.length > 0))
+        fail('a list of names (comma-separated on the command line)');
       return list;
     }
     case 'numbers': {
       const list = text !== undefined ? text.split(',').map((item) => Number(item.trim())) : value;
-      if (!Array.isArray(list) || list.length === 0 || !list.every((item) => typeof item === 'number' && Number.isFinite(item))) fail('a list of numbers (comma-separated on the command line)');
+      if (!Array.isArray(list) || list.length === 0 || !list.every((item) => typeof item === 'number' && Number.isFinite(item)))
+        fail('a list of numbers (comma-separated on the command line)');
       return list;
     }
     case 'json': {

@@ -2,9 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createRng } from './rng.js';
 
-const fixtures: { seed: number; uint32: number[]; float: number[] }[] = JSON.parse(
-  readFileSync(new URL('./__fixtures__/rng.json', import.meta.url), 'utf8'),
-);
+const fixtures: { seed: number; uint32: number[]; float: number[] }[] = JSON.parse(readFileSync(new URL('./__fixtures__/rng.json', import.meta.url), 'utf8'));
 
 describe('createRng', () => {
   it.each(fixtures)('matches the independent Python implementation for seed $seed', ({ seed, uint32, float }) => {

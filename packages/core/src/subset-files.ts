@@ -16,10 +16,7 @@ export async function saveSubsetFiles(folder: string, subsets: readonly LabelFra
 }
 
 /** Loads a subset index file; with `pool`, refuses a file drawn from other ids or targets. */
-export async function loadSubsetFile(
-  path: string,
-  pool?: { ids: readonly string[]; targets: TargetArray },
-): Promise<LabelFractionSubset> {
+export async function loadSubsetFile(path: string, pool?: { ids: readonly string[]; targets: TargetArray }): Promise<LabelFractionSubset> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');

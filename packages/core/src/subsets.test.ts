@@ -144,7 +144,22 @@ describe('labelFractionSubsets, multilabel', () => {
 
   const tablePath = sharedData('chestxray14', 'Data_Entry_2017_v2020.csv.gz');
   itWithSharedData('stratifies the 112,120 rows of the real ChestX-ray14 label table', ['chestxray14/Data_Entry_2017_v2020.csv.gz'], async () => {
-    const findings = ['Atelectasis', 'Cardiomegaly', 'Effusion', 'Infiltration', 'Mass', 'Nodule', 'Pneumonia', 'Pneumothorax', 'Consolidation', 'Edema', 'Emphysema', 'Fibrosis', 'Pleural_Thickening', 'Hernia'];
+    const findings = [
+      'Atelectasis',
+      'Cardiomegaly',
+      'Effusion',
+      'Infiltration',
+      'Mass',
+      'Nodule',
+      'Pneumonia',
+      'Pneumothorax',
+      'Consolidation',
+      'Edema',
+      'Emphysema',
+      'Fibrosis',
+      'Pleural_Thickening',
+      'Hernia',
+    ];
     const lines = gunzipSync(readFileSync(tablePath)).toString('utf8').trim().split('\n').slice(1);
     const data = new Uint8Array(lines.length * findings.length);
     const ids = lines.map((line, row) => {
@@ -161,7 +176,7 @@ describe('labelFractionSubsets, multilabel', () => {
     const subsets = await labelFractionSubsets({ task: cxr, targets, ids, seed: 0, dataset: 'chestxray14', fractions: [0.01, 0.1, 1] });
     expect(subsets.map((subset) => subset.rows.length)).toEqual([1121, 11212, 112_120]);
     const full = subsets[2]!.counts;
-    expect(full['Hernia']).toBe(227); // the rarest finding in NIH's v2020 table
+    expect(full.Hernia).toBe(227); // the rarest finding in NIH's v2020 table
     for (const subset of subsets.slice(0, 2)) {
       expect(subset.missing).toEqual([]);
       for (const finding of findings) {
@@ -194,7 +209,9 @@ describe('subset index files', () => {
     await expect(parseSubset(JSON.stringify(outOfRange), 'subset.json')).rejects.toThrow(/subset\.json: rows\[3\] = 100 is not a row of a 100-row split/);
     const unsorted = { ...parsed, rows: [5, 3] };
     await expect(parseSubset(JSON.stringify(unsorted), 'subset.json')).rejects.toThrow(/rows must be ascending and unique; rows\[1\] = 3 follows 5/);
-    await expect(parseSubset(JSON.stringify({ ...parsed, fraction: 2 }), 'subset.json')).rejects.toThrow(/field "fraction" must be a number in \(0, 1\], got 2/);
+    await expect(parseSubset(JSON.stringify({ ...parsed, fraction: 2 }), 'subset.json')).rejects.toThrow(
+      /field "fraction" must be a number in \(0, 1\], got 2/,
+    );
     await expect(parseSubset('{"format": "other"}', 'subset.json')).rejects.toThrow(/format must be "medssl.subset\/v1"/);
     await expect(parseSubset('not json', 'subset.json')).rejects.toThrow(/subset\.json: not a JSON subset index file/);
   });

@@ -215,9 +215,7 @@ function stratifiedOrder(categories: Categories, poolSize: number, seed: number)
   };
 
   // Every category once, rarest first (ties in a seeded order), so small subsets still hold every class.
-  const byRarity = rng
-    .shuffle(Array.from({ length: categoryCount }, (_, category) => category))
-    .sort((a, b) => pools[a]!.length - pools[b]!.length);
+  const byRarity = rng.shuffle(Array.from({ length: categoryCount }, (_, category) => category)).sort((a, b) => pools[a]!.length - pools[b]!.length);
   for (const category of byRarity) {
     if (have[category] === 0) {
       if (nextFree(category) >= 0) take(closestToShares(category, length + 1));
@@ -289,11 +287,7 @@ export function serializeSubset(subset: LabelFractionSubset): string {
  * Reads a subset index file and checks it; with `pool`, also checks it was drawn from these very ids and
  * targets. `source` names the file in errors.
  */
-export async function parseSubset(
-  text: string,
-  source: string,
-  pool?: { ids: readonly string[]; targets: TargetArray },
-): Promise<LabelFractionSubset> {
+export async function parseSubset(text: string, source: string, pool?: { ids: readonly string[]; targets: TargetArray }): Promise<LabelFractionSubset> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -334,7 +328,9 @@ export async function parseSubset(
     }
     const actual = await fingerprintPool(pool.ids, pool.targets);
     if (actual !== poolFingerprint) {
-      throw new Error(`${source}: drawn from a different ${dataset}/${split} (pool fingerprint ${poolFingerprint.slice(0, 12)}…, this split ${actual.slice(0, 12)}…): ids or targets changed`);
+      throw new Error(
+        `${source}: drawn from a different ${dataset}/${split} (pool fingerprint ${poolFingerprint.slice(0, 12)}…, this split ${actual.slice(0, 12)}…): ids or targets changed`,
+      );
     }
   }
   return { format: SUBSET_FORMAT, dataset, split, fraction, seed, poolSize, poolFingerprint, rows, counts, missing };

@@ -71,7 +71,11 @@ const retinaLayout = once(async (): Promise<RetinaLayout> => {
       grades.push(grade);
       lines.push(`${id},${grade}`);
       const raw = pixels.subarray(index * 28 * 28 * 3, (index + 1) * 28 * 28 * 3);
-      writes.push(sharp(raw, { raw: { width: 28, height: 28, channels: 3 } }).png().toFile(join(root, 'train_images', `${id}.png`)));
+      writes.push(
+        sharp(raw, { raw: { width: 28, height: 28, channels: 3 } })
+          .png()
+          .toFile(join(root, 'train_images', `${id}.png`)),
+      );
     }
   }
   await Promise.all(writes);
@@ -195,7 +199,9 @@ describeWithSharedData('aptos on RetinaMNIST laid out as APTOS 2019', ['medmnist
     expect((await idsBySplit(reused)).test).toContain(moved);
 
     writeFileSync(path, JSON.stringify({ ...saved, splits: { ...saved.splits, train: saved.splits.train.slice(1) } }));
-    await expect(aptos({ root })).rejects.toThrow(`${path}: the saved split does not match the labelled images: 1 id (${moved}) of ${join(root, 'train.csv')} is not in it; delete ${path}`);
+    await expect(aptos({ root })).rejects.toThrow(
+      `${path}: the saved split does not match the labelled images: 1 id (${moved}) of ${join(root, 'train.csv')} is not in it; delete ${path}`,
+    );
     writeFileSync(path, JSON.stringify({ ...saved, splits: { ...saved.splits, val: [...saved.splits.val, 'retina_9999'] } }));
     await expect(aptos({ root })).rejects.toThrow(/1 id \(retina_9999\) in it is not among the usable rows/);
     writeFileSync(path, JSON.stringify({ ...saved, splits: { ...saved.splits, val: [...saved.splits.val, moved] } }));
@@ -208,7 +214,9 @@ describeWithSharedData('aptos on RetinaMNIST laid out as APTOS 2019', ['medmnist
     await expect(aptos({ root, splitFile: elsewhere, seed: 1 })).rejects.toThrow(`${elsewhere}: drawn with seed 0, but the options ask for seed 1`);
     await expect(aptos({ root, splitFile: elsewhere, fractions: { train: 0.8, val: 0.1, test: 0.1 } })).rejects.toThrow(`${elsewhere}: drawn with fractions`);
     expect(await idsBySplit(await aptos({ root, splitFile: elsewhere }))).toEqual(original);
-    await expect(aptos({ root, splitFile: join(root, 'no-such-folder', 'split.json') })).rejects.toThrow(/no-such-folder\/split\.json: cannot save the APTOS split \(ENOENT\)/);
+    await expect(aptos({ root, splitFile: join(root, 'no-such-folder', 'split.json') })).rejects.toThrow(
+      /no-such-folder\/split\.json: cannot save the APTOS split \(ENOENT\)/,
+    );
   });
 });
 
@@ -276,7 +284,11 @@ interface SmallLayout {
   readonly images?: Readonly<Record<string, Buffer>>;
 }
 
-const smallPng = once(() => sharp(Buffer.alloc(8 * 8 * 3, 90), { raw: { width: 8, height: 8, channels: 3 } }).png().toBuffer());
+const smallPng = once(() =>
+  sharp(Buffer.alloc(8 * 8 * 3, 90), { raw: { width: 8, height: 8, channels: 3 } })
+    .png()
+    .toBuffer(),
+);
 const SMALL_IDS = Array.from({ length: 10 }, (_, index) => `img${index}`);
 const SMALL_CSV = `id_code,diagnosis\n${SMALL_IDS.map((id, index) => `${id},${index % 5}`).join('\n')}\n`;
 
@@ -299,7 +311,9 @@ describe('aptos on small layouts', () => {
 
   it('crops the black border inside decode() when asked, and says so in its version', async () => {
     const image = borderedImage();
-    const bordered = await sharp(image.data, { raw: { width: 40, height: 30, channels: 3 } }).png().toBuffer();
+    const bordered = await sharp(image.data, { raw: { width: 40, height: 30, channels: 3 } })
+      .png()
+      .toBuffer();
     const root = await smallLayout({ images: { ...Object.fromEntries(SMALL_IDS.map((id) => [`${id}.png`, bordered])) } });
     const plain = await aptos({ root });
     const cropped = await aptos({ root, cropBlackBorder: true });
@@ -357,15 +371,23 @@ describe('aptos on small layouts', () => {
     const png = await smallPng();
     const root = await smallLayout({ images: { ...Object.fromEntries(SMALL_IDS.map((id) => [`${id}.png`, png])), 'extra.png': png } });
     expect((await aptos({ root })).issues!()).toEqual([
-      { kind: 'missing-label', message: `${join(root, 'train_images')}: 1 file (extra.png) not listed in ${join(root, 'train.csv')}; skipped`, file: join(root, 'train_images') },
+      {
+        kind: 'missing-label',
+        message: `${join(root, 'train_images')}: 1 file (extra.png) not listed in ${join(root, 'train.csv')}; skipped`,
+        file: join(root, 'train_images'),
+      },
     ]);
     const repeated = await smallLayout({ csv: `${SMALL_CSV}img2,4\n` });
-    await expect(aptos({ root: repeated })).rejects.toThrow(`${join(repeated, 'train.csv')}: line 12 (id_code img2): id_code img2 is listed again (first at line 4)`);
+    await expect(aptos({ root: repeated })).rejects.toThrow(
+      `${join(repeated, 'train.csv')}: line 12 (id_code img2): id_code img2 is listed again (first at line 4)`,
+    );
   });
 
   it('rejects a truncated PNG on decode, naming the file', async () => {
     const png = await smallPng();
-    const root = await smallLayout({ images: { ...Object.fromEntries(SMALL_IDS.map((id) => [`${id}.png`, png])), 'img4.png': png.subarray(0, png.length - 30) } });
+    const root = await smallLayout({
+      images: { ...Object.fromEntries(SMALL_IDS.map((id) => [`${id}.png`, png])), 'img4.png': png.subarray(0, png.length - 30) },
+    });
     const dataset = await aptos({ root });
     const samples = (await Promise.all(dataset.splits.map((split) => collect(dataset, split)))).flat();
     for (const sample of samples) {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { assertSeed, csvColumns, defineDatasetProvider, describeNames, IssueLog, parseCsv, sampleRange } from '@medssl/core';
 import { decodeImageFile, readImageFile } from '@medssl/core/node';
 import { writeFileAtomic } from '@medssl/arrays/node';
-import type { Dataset, DatasetInfo, DatasetProvider, DatasetIssue, OnError, RawImage, Sample, SampleOptions, SplitName, Task } from '@medssl/spec';
+import type { Dataset, DatasetInfo, DatasetProvider, DatasetIssue, OnError, RawImage, Sample, SplitName, Task } from '@medssl/spec';
 import { checkBlackBorderOptions, cropBlackBorder, describeBlackBorder, type BlackBorderOptions } from './crop.js';
 import { DEFAULT_FRACTIONS, drawSplit, loadSplit, serializeSplit, SPLITS, type AptosSplit, type SplitFractions, type SplitRecord } from './split.js';
 
@@ -44,7 +44,8 @@ export const aptosInfo: DatasetInfo = {
     '<root>/medssl-aptos-split-seed<seed>.json (written on first use; test_images/ and test.csv are not read)',
   ].join('\n'),
   source: 'https://www.kaggle.com/competitions/aptos2019-blindness-detection/data',
-  license: 'Kaggle competition data (Asia Pacific Tele-Ophthalmology Society, Aravind Eye Hospital); use is governed by the competition rules, accepted on Kaggle before download',
+  license:
+    'Kaggle competition data (Asia Pacific Tele-Ophthalmology Society, Aravind Eye Hospital); use is governed by the competition rules, accepted on Kaggle before download',
   modality: 'fundus',
   folder: 'aptos',
   officialSizes: { train: 2_563, val: 366, test: 733, note: "APTOS 2019's 3,662 labelled images in this package's 0.7/0.1/0.2 split (about)" },
@@ -109,14 +110,27 @@ async function readLabelledImages(root: string, log: IssueLog): Promise<Labelled
     const where = `${csvPath}: line ${line}${id ? ` (${ID_COLUMN} ${id})` : ''}`;
     if (id === '') return log.problem({ kind: 'skipped', message: `${where}: empty ${ID_COLUMN}`, file: csvPath, row: line });
     // An id names a file inside train_images/; a separator would reach outside it.
-    if (/[\\/]/.test(id)) return log.problem({ kind: 'skipped', message: `${where}: ${ID_COLUMN} must be a plain file name, without / or \\`, file: csvPath, row: line });
+    if (/[\\/]/.test(id))
+      return log.problem({ kind: 'skipped', message: `${where}: ${ID_COLUMN} must be a plain file name, without / or \\`, file: csvPath, row: line });
     listed.add(`${id}.png`);
     if (!/^[0-4]$/.test(diagnosis)) {
-      return log.problem({ kind: 'skipped', message: `${where}: ${DIAGNOSIS_COLUMN} ${JSON.stringify(diagnosis)} is not a grade 0..4`, file: csvPath, row: line });
+      return log.problem({
+        kind: 'skipped',
+        message: `${where}: ${DIAGNOSIS_COLUMN} ${JSON.stringify(diagnosis)} is not a grade 0..4`,
+        file: csvPath,
+        row: line,
+      });
     }
-    if (lineOf.has(id)) return log.problem({ kind: 'skipped', message: `${where}: ${ID_COLUMN} ${id} is listed again (first at line ${lineOf.get(id)})`, file: csvPath, row: line });
+    if (lineOf.has(id))
+      return log.problem({
+        kind: 'skipped',
+        message: `${where}: ${ID_COLUMN} ${id} is listed again (first at line ${lineOf.get(id)})`,
+        file: csvPath,
+        row: line,
+      });
     const path = join(imageFolder, `${id}.png`);
-    if (!onDisk.has(`${id}.png`)) return log.problem({ kind: 'missing-file', message: `${path}: image not found (${CSV_NAME} line ${line})`, file: path, row: line });
+    if (!onDisk.has(`${id}.png`))
+      return log.problem({ kind: 'missing-file', message: `${path}: image not found (${CSV_NAME} line ${line})`, file: path, row: line });
     lineOf.set(id, line);
     ids.push(id);
     grades.push(Number(diagnosis));
@@ -135,7 +149,15 @@ async function readLabelledImages(root: string, log: IssueLog): Promise<Labelled
  * location that cannot be written (a read-only dataset folder) is a note, not an error: the split is a
  * pure function of the ids, grades, fractions and seed, so it is drawn again identically next time.
  */
-async function obtainSplit(path: string, explicit: boolean, images: LabelledImages, fractions: SplitFractions, seed: number, csvPath: string, log: IssueLog): Promise<SplitRecord> {
+async function obtainSplit(
+  path: string,
+  explicit: boolean,
+  images: LabelledImages,
+  fractions: SplitFractions,
+  seed: number,
+  csvPath: string,
+  log: IssueLog,
+): Promise<SplitRecord> {
   if (existsSync(path)) return loadSplit(path, images.ids, seed, fractions, csvPath);
   const record = drawSplit(images.ids, images.grades, APTOS_CLASSES.length, fractions, seed);
   try {
@@ -143,7 +165,11 @@ async function obtainSplit(path: string, explicit: boolean, images: LabelledImag
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     if (explicit) throw new Error(`${path}: cannot save the APTOS split (${reason})`);
-    log.report({ kind: 'note', message: `${path}: cannot save the APTOS split (${reason}); drew it in memory (pass splitFile to keep it elsewhere)`, file: path });
+    log.report({
+      kind: 'note',
+      message: `${path}: cannot save the APTOS split (${reason}); drew it in memory (pass splitFile to keep it elsewhere)`,
+      file: path,
+    });
   }
   return record;
 }
@@ -160,10 +186,14 @@ export async function aptos(options: AptosOptions): Promise<Dataset> {
   const fractions = options.fractions ?? DEFAULT_FRACTIONS;
   for (const split of SPLITS) checkFraction(fractions[split], `fractions.${split}`);
   const sum = fractions.train + fractions.val + fractions.test;
-  if (Math.abs(sum - 1) > 1e-9) throw new RangeError(`aptos: fractions must add up to 1, got ${fractions.train} + ${fractions.val} + ${fractions.test} = ${sum}`);
+  if (Math.abs(sum - 1) > 1e-9)
+    throw new RangeError(`aptos: fractions must add up to 1, got ${fractions.train} + ${fractions.val} + ${fractions.test} = ${sum}`);
   const onError = options.onError ?? 'throw';
   if (onError !== 'throw' && onError !== 'skip') throw new TypeError(`aptos: onError must be 'throw' or 'skip', got ${JSON.stringify(onError)}`);
-  const crop = options.cropBlackBorder === undefined || options.cropBlackBorder === false ? undefined : checkBlackBorderOptions(options.cropBlackBorder === true ? {} : options.cropBlackBorder);
+  const crop =
+    options.cropBlackBorder === undefined || options.cropBlackBorder === false
+      ? undefined
+      : checkBlackBorderOptions(options.cropBlackBorder === true ? {} : options.cropBlackBorder);
 
   let rootIsFolder = false;
   try {

@@ -87,7 +87,8 @@ export async function loadSplit(path: string, ids: readonly string[], seed: numb
   const splitOf = new Map<string, AptosSplit>();
   for (const split of SPLITS) {
     const list = record.splits?.[split];
-    if (!Array.isArray(list) || list.some((id) => typeof id !== 'string')) throw new Error(`${path}: splits.${split} must be an array of id_code strings; ${advice}`);
+    if (!Array.isArray(list) || list.some((id) => typeof id !== 'string'))
+      throw new Error(`${path}: splits.${split} must be an array of id_code strings; ${advice}`);
     for (const id of list) {
       const other = splitOf.get(id);
       if (other !== undefined) throw new Error(`${path}: id ${id} is in both ${other} and ${split}; ${advice}`);
@@ -100,9 +101,17 @@ export async function loadSplit(path: string, ids: readonly string[], seed: numb
   if (onlyInCsv.length > 0 || onlyInFile.length > 0) {
     const parts = [];
     if (onlyInCsv.length > 0) parts.push(`${describeNames(onlyInCsv, 'id')} of ${csvPath} ${onlyInCsv.length === 1 ? 'is' : 'are'} not in it`);
-    if (onlyInFile.length > 0) parts.push(`${describeNames(onlyInFile, 'id')} in it ${onlyInFile.length === 1 ? 'is' : 'are'} not among the usable rows of ${csvPath}`);
+    if (onlyInFile.length > 0)
+      parts.push(`${describeNames(onlyInFile, 'id')} in it ${onlyInFile.length === 1 ? 'is' : 'are'} not among the usable rows of ${csvPath}`);
     throw new Error(`${path}: the saved split does not match the labelled images: ${parts.join('; ')}; ${advice}`);
   }
   const splits = Object.fromEntries(SPLITS.map((split) => [split, [...record.splits![split]!].sort(compareIds)])) as Record<AptosSplit, string[]>;
-  return { format: SPLIT_FORMAT, seed, fractions, rounding: record.rounding ?? ROUNDING_RULE, counts: record.counts ?? { train: [], val: [], test: [] }, splits };
+  return {
+    format: SPLIT_FORMAT,
+    seed,
+    fractions,
+    rounding: record.rounding ?? ROUNDING_RULE,
+    counts: record.counts ?? { train: [], val: [], test: [] },
+    splits,
+  };
 }

@@ -71,14 +71,26 @@ function computeExpected(seed = 0): Expected {
     const fields = line.split(',');
     return { name: fields[0]!, findings: fields[1]!.split('|'), patient: Number(fields[3]) };
   });
-  const imageNames = readdirSync(join(sampleFolder, 'images')).filter((name) => name.endsWith('.png')).sort();
+  const imageNames = readdirSync(join(sampleFolder, 'images'))
+    .filter((name) => name.endsWith('.png'))
+    .sort();
 
-  const trainValPatients = shuffledPatients(rows.filter((row) => !isTestPatient(row.patient)).map((row) => row.patient), seed, 'chestxray14/val-patients');
+  const trainValPatients = shuffledPatients(
+    rows.filter((row) => !isTestPatient(row.patient)).map((row) => row.patient),
+    seed,
+    'chestxray14/val-patients',
+  );
   const valPatients = new Set(trainValPatients.slice(0, Math.round(0.1 * trainValPatients.length)));
-  const allPatients = shuffledPatients(rows.map((row) => row.patient), seed, 'chestxray14/patient-split');
+  const allPatients = shuffledPatients(
+    rows.map((row) => row.patient),
+    seed,
+    'chestxray14/patient-split',
+  );
   const testCount = Math.round(0.2 * allPatients.length);
   const valCount = Math.round(0.1 * allPatients.length);
-  const fallbackSplit = new Map(allPatients.map((patient, position) => [patient, position < testCount ? 'test' : position < testCount + valCount ? 'val' : 'train']));
+  const fallbackSplit = new Map(
+    allPatients.map((patient, position) => [patient, position < testCount ? 'test' : position < testCount + valCount ? 'val' : 'train']),
+  );
 
   const rowOf = new Map(rows.map((row) => [row.name, row]));
   const officialSplit = new Map<string, string>();
@@ -123,8 +135,20 @@ function flatLayout(withLists: boolean, expected: Expected): string {
 }
 
 function writeLists(root: string, rows: readonly TableRow[]): void {
-  writeFileSync(join(root, 'train_val_list.txt'), `${rows.filter((row) => !isTestPatient(row.patient)).map((row) => row.name).join('\n')}\n`);
-  writeFileSync(join(root, 'test_list.txt'), `${rows.filter((row) => isTestPatient(row.patient)).map((row) => row.name).join('\n')}\n`);
+  writeFileSync(
+    join(root, 'train_val_list.txt'),
+    `${rows
+      .filter((row) => !isTestPatient(row.patient))
+      .map((row) => row.name)
+      .join('\n')}\n`,
+  );
+  writeFileSync(
+    join(root, 'test_list.txt'),
+    `${rows
+      .filter((row) => isTestPatient(row.patient))
+      .map((row) => row.name)
+      .join('\n')}\n`,
+  );
 }
 
 /** NIH's twelve `images_NNN/images/` folders (copies, not links), image k in folder k mod 12. */
@@ -165,8 +189,22 @@ describeWithSharedData('chestxray14 on the real sample', ['chestxray14/images', 
   });
 
   describe('official lists, images/', () => {
-    describeDataset('chestxray14', findings, { get counts() { return official().counts; }, get classCounts() { return official().labelCounts; } });
-    describeDataset('chestxray14:pneumonia', pneumonia, { get counts() { return official().counts; }, get classCounts() { return official().pneumoniaCounts; } });
+    describeDataset('chestxray14', findings, {
+      get counts() {
+        return official().counts;
+      },
+      get classCounts() {
+        return official().labelCounts;
+      },
+    });
+    describeDataset('chestxray14:pneumonia', pneumonia, {
+      get counts() {
+        return official().counts;
+      },
+      get classCounts() {
+        return official().pneumoniaCounts;
+      },
+    });
 
     it('puts every image where the lists and the seeded val carve say, grouped by patient', async () => {
       const dataset = await findings();
@@ -183,7 +221,11 @@ describeWithSharedData('chestxray14 on the real sample', ['chestxray14/images', 
           patientsBySplit[split]!.add(sample.group!);
         }
       }
-      for (const [a, b] of [['train', 'val'], ['train', 'test'], ['val', 'test']] as const) {
+      for (const [a, b] of [
+        ['train', 'val'],
+        ['train', 'test'],
+        ['val', 'test'],
+      ] as const) {
         expect([...patientsBySplit[a]!].filter((patient) => patientsBySplit[b]!.has(patient))).toEqual([]);
       }
     });
@@ -219,7 +261,9 @@ describeWithSharedData('chestxray14 on the real sample', ['chestxray14/images', 
         expect(binary.map((sample) => sample.id)).toEqual(multilabel.map((sample) => sample.id));
         binary.forEach((sample, position) => expect(sample.target).toBe((multilabel[position]!.target as Uint8Array)[6]));
       }
-      expect(official().pneumoniaCounts.train!.pneumonia! + official().pneumoniaCounts.val!.pneumonia! + official().pneumoniaCounts.test!.pneumonia!).toBeGreaterThan(0);
+      expect(
+        official().pneumoniaCounts.train!.pneumonia! + official().pneumoniaCounts.val!.pneumonia! + official().pneumoniaCounts.test!.pneumonia!,
+      ).toBeGreaterThan(0);
     });
 
     it('names the table revision and the split seed in its version', async () => {
@@ -233,7 +277,14 @@ describeWithSharedData('chestxray14 on the real sample', ['chestxray14/images', 
   });
 
   describe("NIH's images_001/images/ ... images_012/images/ folders", () => {
-    describeDataset('chestxray14 (images_NNN)', parts, { get counts() { return official().counts; }, get classCounts() { return official().labelCounts; } });
+    describeDataset('chestxray14 (images_NNN)', parts, {
+      get counts() {
+        return official().counts;
+      },
+      get classCounts() {
+        return official().labelCounts;
+      },
+    });
 
     it('finds the same samples as the flat layout, in the part folders', async () => {
       const dataset = await parts();
@@ -247,7 +298,14 @@ describeWithSharedData('chestxray14 on the real sample', ['chestxray14/images', 
   });
 
   describe('without the split lists', () => {
-    describeDataset('chestxray14 (patient split)', noLists, { get counts() { return fallback().counts; }, get classCounts() { return fallback().labelCounts; } });
+    describeDataset('chestxray14 (patient split)', noLists, {
+      get counts() {
+        return fallback().counts;
+      },
+      get classCounts() {
+        return fallback().labelCounts;
+      },
+    });
 
     it('splits patients 0.7/0.1/0.2 by seed and says so', async () => {
       const dataset = await noLists();
@@ -269,7 +327,10 @@ describeWithSharedData('chestxray14 on the real sample', ['chestxray14/images', 
 const HEADER = 'Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,View Position';
 let png: Buffer;
 beforeAll(async () => {
-  png = await sharp(Buffer.alloc(16, 120), { raw: { width: 4, height: 4, channels: 1 } }).toColourspace('b-w').png().toBuffer();
+  png = await sharp(Buffer.alloc(16, 120), { raw: { width: 4, height: 4, channels: 1 } })
+    .toColourspace('b-w')
+    .png()
+    .toBuffer();
 });
 
 interface SmallLayout {
@@ -329,9 +390,13 @@ describe('chestxray14 on bad input', () => {
   });
 
   it('refuses a missing root, table or image folder, naming it', async () => {
-    await expect(chestxray14({ root: join(tmpdir(), 'no-such-chestxray14-folder') })).rejects.toThrow(/no-such-chestxray14-folder: ChestX-ray14 folder not found/);
+    await expect(chestxray14({ root: join(tmpdir(), 'no-such-chestxray14-folder') })).rejects.toThrow(
+      /no-such-chestxray14-folder: ChestX-ray14 folder not found/,
+    );
     const noTable = smallLayout({ table: null });
-    await expect(chestxray14({ root: noTable })).rejects.toThrow(`${noTable}: no ChestX-ray14 label table; expected one of Data_Entry_2017_v2020.csv, Data_Entry_2017_v2020.csv.gz`);
+    await expect(chestxray14({ root: noTable })).rejects.toThrow(
+      `${noTable}: no ChestX-ray14 label table; expected one of Data_Entry_2017_v2020.csv, Data_Entry_2017_v2020.csv.gz`,
+    );
     const noImages = smallLayout();
     rmSync(join(noImages, 'images'), { recursive: true });
     await expect(chestxray14({ root: noImages })).rejects.toThrow(`${noImages}: no image folder; expected ${join(noImages, 'images')}`);
@@ -351,7 +416,9 @@ describe('chestxray14 on bad input', () => {
     await expect(chestxray14({ root })).rejects.toThrow(`${table}: line 4 (00000002_000.png): unknown finding "Pneumonitis"`);
     const dataset = await chestxray14({ root, onError: 'skip' });
     const issues = dataset.issues!();
-    expect(issues.filter((issue) => issue.kind === 'skipped')).toEqual([{ kind: 'skipped', message: expect.stringContaining('unknown finding "Pneumonitis"'), file: table, row: 4 }]);
+    expect(issues.filter((issue) => issue.kind === 'skipped')).toEqual([
+      { kind: 'skipped', message: expect.stringContaining('unknown finding "Pneumonitis"'), file: table, row: 4 },
+    ]);
     // The image of the skipped row is not reported a second time as unlabelled.
     expect(issues.some((issue) => issue.kind === 'missing-label')).toBe(false);
     let total = 0;
@@ -362,9 +429,13 @@ describe('chestxray14 on bad input', () => {
   it('refuses "No Finding" mixed with findings, and a repeated image row', async () => {
     const mixed = [...DEFAULT_ROWS];
     mixed[1] = '00000001_001.png,No Finding|Mass,1,1,58,M,PA';
-    await expect(chestxray14({ root: smallLayout({ rows: mixed }) })).rejects.toThrow(/line 3 \(00000001_001\.png\): "No Finding" together with other findings/);
+    await expect(chestxray14({ root: smallLayout({ rows: mixed }) })).rejects.toThrow(
+      /line 3 \(00000001_001\.png\): "No Finding" together with other findings/,
+    );
     const repeated = [...DEFAULT_ROWS, '00000001_000.png,Mass,0,1,57,M,PA'];
-    await expect(chestxray14({ root: smallLayout({ rows: repeated }) })).rejects.toThrow(/line 8 \(00000001_000\.png\): image 00000001_000\.png is listed again \(first at line 2\)/);
+    await expect(chestxray14({ root: smallLayout({ rows: repeated }) })).rejects.toThrow(
+      /line 8 \(00000001_000\.png\): image 00000001_000\.png is listed again \(first at line 2\)/,
+    );
   });
 
   it('rejects a truncated image on decode, naming the file', async () => {
@@ -385,7 +456,10 @@ describe('chestxray14 on bad input', () => {
     const root = smallLayout({ images, ...officialLists });
     const dataset = await chestxray14({ root });
     expect(dataset.issues!().map((issue) => [issue.kind, issue.message])).toEqual([
-      ['missing-file', `${join(root, 'Data_Entry_2017_v2020.csv')}: 1 row (00000003_000.png) of the train, val and test splits has no image in ${join(root, 'images')}; skipped`],
+      [
+        'missing-file',
+        `${join(root, 'Data_Entry_2017_v2020.csv')}: 1 row (00000003_000.png) of the train, val and test splits has no image in ${join(root, 'images')}; skipped`,
+      ],
       ['missing-label', `${join(root, 'images')}: 1 image (00000099_000.png) not in the label table ${join(root, 'Data_Entry_2017_v2020.csv')}; skipped`],
     ]);
     await expect(chestxray14({ root, requireAllImages: true })).rejects.toThrow(/1 row \(00000003_000\.png\) .* has no image .*requireAllImages is set/);
@@ -401,8 +475,13 @@ describe('chestxray14 on bad input', () => {
   });
 
   it('refuses a patient on both sides of the lists, or leaves its train_val images out', async () => {
-    const root = smallLayout({ trainVal: ['00000001_000.png', '00000002_000.png', '00000003_000.png'], test: ['00000001_001.png', '00000004_000.png', '00000005_000.png'] });
-    await expect(chestxray14({ root })).rejects.toThrow(/train_val_list\.txt: patient 1 also has images in .*test_list\.txt; left out the train_val 1 image \(00000001_000\.png\)/);
+    const root = smallLayout({
+      trainVal: ['00000001_000.png', '00000002_000.png', '00000003_000.png'],
+      test: ['00000001_001.png', '00000004_000.png', '00000005_000.png'],
+    });
+    await expect(chestxray14({ root })).rejects.toThrow(
+      /train_val_list\.txt: patient 1 also has images in .*test_list\.txt; left out the train_val 1 image \(00000001_000\.png\)/,
+    );
     const dataset = await chestxray14({ root, onError: 'skip' });
     expect((await dataset.size('train')) + (await dataset.size('val'))).toBe(2);
     expect(await dataset.size('test')).toBe(3);
@@ -410,7 +489,9 @@ describe('chestxray14 on bad input', () => {
 
   it('refuses one list without the other', async () => {
     const root = smallLayout({ trainVal: officialLists.trainVal });
-    await expect(chestxray14({ root })).rejects.toThrow(`${join(root, 'test_list.txt')}: split list not found, but ${join(root, 'train_val_list.txt')} is present`);
+    await expect(chestxray14({ root })).rejects.toThrow(
+      `${join(root, 'test_list.txt')}: split list not found, but ${join(root, 'train_val_list.txt')} is present`,
+    );
   });
 
   it('refuses an image name found in two part folders, or keeps the first', async () => {
@@ -423,7 +504,9 @@ describe('chestxray14 on bad input', () => {
     });
     const duplicate = join(root, 'images_002', 'images', '00000001_000.png');
     writeFileSync(duplicate, png);
-    await expect(chestxray14({ root })).rejects.toThrow(`${duplicate}: image 00000001_000.png is also at ${join(root, 'images_001', 'images', '00000001_000.png')}`);
+    await expect(chestxray14({ root })).rejects.toThrow(
+      `${duplicate}: image 00000001_000.png is also at ${join(root, 'images_001', 'images', '00000001_000.png')}`,
+    );
     const dataset = await chestxray14({ root, onError: 'skip' });
     const sources = (await Promise.all(dataset.splits.map((split) => collect(dataset, split)))).flat().map((sample) => sample.source);
     expect(sources).toContain(join(root, 'images_001', 'images', '00000001_000.png'));
@@ -464,7 +547,11 @@ describe('chestxray14 on bad input', () => {
     expect(testIds[1]).toEqual(testIds[0]);
     expect(seeded[0]!.version).toContain(';seed=0;');
     expect(seeded[1]!.version).toContain(';seed=1;');
-    const expectedVal = shuffledPatients(Array.from({ length: 40 }, (_, index) => index + 1).filter((patient) => patient % 5 !== 0), 1, 'chestxray14/val-patients').slice(0, 3);
+    const expectedVal = shuffledPatients(
+      Array.from({ length: 40 }, (_, index) => index + 1).filter((patient) => patient % 5 !== 0),
+      1,
+      'chestxray14/val-patients',
+    ).slice(0, 3);
     expect(valPatients[1]).toEqual(expectedVal.map(String).sort());
   });
 

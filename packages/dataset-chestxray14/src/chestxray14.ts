@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { assertSeed, defineDatasetProvider, describeNames, IssueLog, sampleRange } from '@medssl/core';
 import { decodeImageFile, readImageFile } from '@medssl/core/node';
-import type { Dataset, DatasetInfo, DatasetProvider, DatasetSizes, DatasetIssue, OnError, Sample, SampleOptions, SplitName, Task } from '@medssl/spec';
+import type { Dataset, DatasetInfo, DatasetProvider, DatasetSizes, DatasetIssue, OnError, Sample, SplitName, Task } from '@medssl/spec';
 import { indexImages, readOfficialLists, TEST_LIST, TRAIN_VAL_LIST } from './layout.js';
 import { officialSplit, patientSplit, SPLITS, type ChestXray14Split, type SplitFractions } from './split.js';
 import { CHESTXRAY14_LABELS, findTable, LABEL_COUNT, PNEUMONIA_LABEL, readLabelTable, type LabelTable } from './table.js';
@@ -38,11 +38,16 @@ const SOURCE = 'https://nihcc.app.box.com/v/ChestXray-NIHCC';
 const LICENSE = 'NIH Clinical Center: no restriction on use; cite Wang et al., "ChestX-ray8", CVPR 2017, and acknowledge the NIH Clinical Center';
 const LAYOUT = [
   '<root>/Data_Entry_2017_v2020.csv (or Data_Entry_2017.csv; either may be gzipped as .csv.gz)',
-  '<root>/images/00000001_000.png ... (or NIH\'s images_001/images/ ... images_012/images/)',
+  "<root>/images/00000001_000.png ... (or NIH's images_001/images/ ... images_012/images/)",
   `<root>/${TRAIN_VAL_LIST} and <root>/${TEST_LIST} (optional: without them, a seeded patient split)`,
 ].join('\n');
 
-const OFFICIAL_SIZES: DatasetSizes = { train: 77_872, val: 8_652, test: 25_596, note: "NIH's test list, and its train_val list less about 10 % of patients for val" };
+const OFFICIAL_SIZES: DatasetSizes = {
+  train: 77_872,
+  val: 8_652,
+  test: 25_596,
+  note: "NIH's test list, and its train_val list less about 10 % of patients for val",
+};
 
 export const chestxray14Info: DatasetInfo = {
   id: 'chestxray14',
@@ -85,10 +90,20 @@ function checkOptions(options: ChestXray14Options): Required<Omit<ChestXray14Opt
   const fractions = options.fractions ?? DEFAULT_FRACTIONS;
   for (const split of SPLITS) checkFraction(fractions[split], `fractions.${split}`, true);
   const sum = fractions.train + fractions.val + fractions.test;
-  if (Math.abs(sum - 1) > 1e-9) throw new RangeError(`chestxray14: fractions must add up to 1, got ${fractions.train} + ${fractions.val} + ${fractions.test} = ${sum}`);
+  if (Math.abs(sum - 1) > 1e-9)
+    throw new RangeError(`chestxray14: fractions must add up to 1, got ${fractions.train} + ${fractions.val} + ${fractions.test} = ${sum}`);
   const onError = options.onError ?? 'throw';
   if (onError !== 'throw' && onError !== 'skip') throw new TypeError(`chestxray14: onError must be 'throw' or 'skip', got ${JSON.stringify(onError)}`);
-  return { root: options.root, view, seed, valFraction, fractions, labelTable: options.labelTable, onError, requireAllImages: options.requireAllImages ?? false };
+  return {
+    root: options.root,
+    view,
+    seed,
+    valFraction,
+    fractions,
+    labelTable: options.labelTable,
+    onError,
+    requireAllImages: options.requireAllImages ?? false,
+  };
 }
 
 /** Rows of each split that have an image, sorted by file name, with their image paths. */
@@ -147,7 +162,11 @@ export async function chestxray14(options: ChestXray14Options): Promise<Dataset>
   }
   const unlabelled = [...images.pathOf.keys()].filter((name) => !table.rowOf.has(name) && !table.skippedNames.has(name)).sort();
   if (unlabelled.length > 0) {
-    log.report({ kind: 'missing-label', message: `${images.folders.join(', ')}: ${describeNames(unlabelled, 'image')} not in the label table ${table.path}; skipped`, file: images.folders[0]! });
+    log.report({
+      kind: 'missing-label',
+      message: `${images.folders.join(', ')}: ${describeNames(unlabelled, 'image')} not in the label table ${table.path}; skipped`,
+      file: images.folders[0]!,
+    });
   }
 
   const splitRows = new Map<string, SplitRows>();
@@ -173,7 +192,13 @@ export function chestxray14Pneumonia(options: Omit<ChestXray14Options, 'view'>):
   return chestxray14({ ...options, view: 'pneumonia' });
 }
 
-function makeDataset(view: ChestXray14View, version: string, table: LabelTable, splitRows: ReadonlyMap<string, SplitRows>, issues: readonly DatasetIssue[]): Dataset {
+function makeDataset(
+  view: ChestXray14View,
+  version: string,
+  table: LabelTable,
+  splitRows: ReadonlyMap<string, SplitRows>,
+  issues: readonly DatasetIssue[],
+): Dataset {
   const id = view === 'pneumonia' ? 'chestxray14:pneumonia' : 'chestxray14';
   const task: Task =
     view === 'pneumonia'

@@ -1,4 +1,4 @@
-import { describeNames, IssueLog } from '@medssl/core';
+import { describeNames, type IssueLog } from '@medssl/core';
 import { existsSync, type Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -37,7 +37,10 @@ export async function indexImages(root: string, log: IssueLog): Promise<ImageInd
   const entries = await listFolder(root);
   const folders: string[] = [];
   if (await isDirectory(join(root, 'images'))) folders.push(join(root, 'images'));
-  const parts = entries.map((entry) => entry.name).filter((name) => PART_FOLDER.test(name)).sort();
+  const parts = entries
+    .map((entry) => entry.name)
+    .filter((name) => PART_FOLDER.test(name))
+    .sort();
   for (const part of parts) {
     if (!(await isDirectory(join(root, part)))) continue; // e.g. images_001.tar.gz left beside the folders
     const inner = join(root, part, 'images');
@@ -45,7 +48,9 @@ export async function indexImages(root: string, log: IssueLog): Promise<ImageInd
     else log.problem({ kind: 'missing-file', message: `${join(root, part)}: expected the images in ${inner}, which is not a folder`, file: inner });
   }
   if (folders.length === 0) {
-    throw new Error(`${root}: no image folder; expected ${join(root, 'images')} or ${join(root, 'images_001', 'images')} ... ${join(root, 'images_012', 'images')}`);
+    throw new Error(
+      `${root}: no image folder; expected ${join(root, 'images')} or ${join(root, 'images_001', 'images')} ... ${join(root, 'images_012', 'images')}`,
+    );
   }
 
   const pathOf = new Map<string, string>();
@@ -68,7 +73,11 @@ export async function indexImages(root: string, log: IssueLog): Promise<ImageInd
     }
     if (others.length > 0) {
       others.sort();
-      log.report({ kind: 'note', message: `${folder}: ignored ${describeNames(others, 'entry')} that ${others.length === 1 ? 'is' : 'are'} not a PNG file`, file: folder });
+      log.report({
+        kind: 'note',
+        message: `${folder}: ignored ${describeNames(others, 'entry')} that ${others.length === 1 ? 'is' : 'are'} not a PNG file`,
+        file: folder,
+      });
     }
   }
   return { pathOf, folders };

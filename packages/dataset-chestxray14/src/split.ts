@@ -1,4 +1,4 @@
-import { createRng, describeNames, IssueLog } from '@medssl/core';
+import { createRng, describeNames, type IssueLog } from '@medssl/core';
 import type { ImageList } from './layout.js';
 import type { LabelTable } from './table.js';
 
@@ -64,12 +64,22 @@ export function officialSplit(
       const row = table.rowOf.get(name);
       if (row === undefined) {
         if (table.skippedNames.has(name)) return; // its bad table row is already reported
-        log.problem({ kind: 'missing-label', message: `${list.path}: line ${line}: image ${name} is not in the label table ${table.path}`, file: list.path, row: line });
+        log.problem({
+          kind: 'missing-label',
+          message: `${list.path}: line ${line}: image ${name} is not in the label table ${table.path}`,
+          file: list.path,
+          row: line,
+        });
         return;
       }
       if (membership[row] !== 0) {
         const earlier = `${listPath(membership[row]!)} line ${listedLine[row]}`;
-        log.problem({ kind: 'skipped', message: `${list.path}: line ${line}: image ${name} is already listed at ${earlier} (kept the first)`, file: list.path, row: line });
+        log.problem({
+          kind: 'skipped',
+          message: `${list.path}: line ${line}: image ${name} is already listed at ${earlier} (kept the first)`,
+          file: list.path,
+          row: line,
+        });
         return;
       }
       membership[row] = value;
@@ -79,7 +89,11 @@ export function officialSplit(
 
   const unlisted = table.names.filter((_, row) => membership[row] === 0);
   if (unlisted.length > 0) {
-    log.report({ kind: 'skipped', message: `${table.path}: ${describeNames(unlisted, 'row')} in neither ${lists.trainVal.path} nor ${lists.test.path}; left out of every split`, file: table.path });
+    log.report({
+      kind: 'skipped',
+      message: `${table.path}: ${describeNames(unlisted, 'row')} in neither ${lists.trainVal.path} nor ${lists.test.path}; left out of every split`,
+      file: table.path,
+    });
   }
 
   // NIH's lists keep each patient on one side; a patient on both sides would leak into test.

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import { csvColumns, IssueLog, parseCsv } from '@medssl/core';
+import { csvColumns, type IssueLog, parseCsv } from '@medssl/core';
 
 /** The 14 findings, in the order of NIH's papers and of every published ChestX-ray14 model. */
 export const CHESTXRAY14_LABELS = [
@@ -29,12 +29,7 @@ const NO_FINDING = 'No Finding';
 const LABEL_INDEX = new Map<string, number>(CHESTXRAY14_LABELS.map((label, index) => [label, index]));
 
 /** Label table names NIH has published, newest labels first: the first one present is read. */
-export const TABLE_FILE_NAMES = [
-  'Data_Entry_2017_v2020.csv',
-  'Data_Entry_2017_v2020.csv.gz',
-  'Data_Entry_2017.csv',
-  'Data_Entry_2017.csv.gz',
-] as const;
+export const TABLE_FILE_NAMES = ['Data_Entry_2017_v2020.csv', 'Data_Entry_2017_v2020.csv.gz', 'Data_Entry_2017.csv', 'Data_Entry_2017.csv.gz'] as const;
 
 const IMAGE_COLUMN = 'Image Index';
 const FINDINGS_COLUMN = 'Finding Labels';

@@ -28,7 +28,11 @@ async function collect(dataset: Dataset, split: string): Promise<Sample[]> {
 
 /** PCam's labels.csv: rows of path, split (train/valid/test), label (0/1). */
 const pcamRows = havePcam
-  ? parseCsv(readFileSync(join(pcamFolder, 'labels.csv'), 'utf8'), 'labels.csv').rows.map(([path, split, label]) => ({ path: path!, split: split!, label: label! }))
+  ? parseCsv(readFileSync(join(pcamFolder, 'labels.csv'), 'utf8'), 'labels.csv').rows.map(([path, split, label]) => ({
+      path: path!,
+      split: split!,
+      label: label!,
+    }))
   : [];
 const CLASS_NAMES: Record<string, string> = { 0: 'normal', 1: 'tumour' };
 
@@ -156,8 +160,14 @@ describe.skipIf(!havePcam)(sharedDataTitle('class folders (PCam patches)', haveP
     const image = sharp(join(flatRoot, 'tumour', file!));
     mkdirSync(join(root, 'tumour', 'slide-7'), { recursive: true });
     mkdirSync(join(root, 'normal'), { recursive: true });
-    await image.clone().tiff().toFile(join(root, 'tumour', 'slide-7', 'patch.tif'));
-    await image.clone().png().toFile(join(root, 'normal', 'patch.PNG'));
+    await image
+      .clone()
+      .tiff()
+      .toFile(join(root, 'tumour', 'slide-7', 'patch.tif'));
+    await image
+      .clone()
+      .png()
+      .toFile(join(root, 'normal', 'patch.PNG'));
     const dataset = await folder({ root, fractions: { train: 0.5, val: 0, test: 0.5 } });
     const all = [...(await collect(dataset, 'train')), ...(await collect(dataset, 'test'))];
     expect(all.map((sample) => sample.id).sort()).toEqual(['normal/patch.PNG', 'tumour/slide-7/patch.tif']);
@@ -203,8 +213,8 @@ describe.skipIf(!haveChest)(sharedDataTitle('multilabel CSV (ChestX-ray14 images
   mkdirSync(csvFolder, { recursive: true });
   const present = haveChest ? new Set(readdirSync(images)) : new Set<string>();
   const entries = haveChest
-    ? parseCsv(gunzipSync(readFileSync(join(chestFolder, 'Data_Entry_2017_v2020.csv.gz'))).toString('utf8'), 'Data_Entry_2017_v2020.csv').rows.filter(
-        (row) => present.has(row[0]!),
+    ? parseCsv(gunzipSync(readFileSync(join(chestFolder, 'Data_Entry_2017_v2020.csv.gz'))).toString('utf8'), 'Data_Entry_2017_v2020.csv').rows.filter((row) =>
+        present.has(row[0]!),
       )
     : [];
   // Patients 0 mod 5 go to test, 1 mod 5 to val, the rest to train: a patient-wise split made here.
@@ -214,7 +224,7 @@ describe.skipIf(!haveChest)(sharedDataTitle('multilabel CSV (ChestX-ray14 images
     const flags = FINDINGS.map((finding) => (findings.includes(finding) ? '1' : '0'));
     return [relative(csvFolder, join(images, row[0]!)), ...flags, splitOf(row[3]!), row[3]!].join(',');
   });
-  writeFileSync(join(csvFolder, 'labels.csv'), [['image', ...FINDINGS, 'fold', 'patient'].join(','), ...lines].join('\n') + '\n');
+  writeFileSync(join(csvFolder, 'labels.csv'), `${[['image', ...FINDINGS, 'fold', 'patient'].join(','), ...lines].join('\n')}\n`);
   writeFileSync(join(csvFolder, 'labels-unsplit.csv'), [['image', ...FINDINGS, 'fold', 'patient'].join(','), ...lines].join('\r\n'));
 
   const counts: Record<string, number> = {};
@@ -238,7 +248,11 @@ describe.skipIf(!haveChest)(sharedDataTitle('multilabel CSV (ChestX-ray14 images
     const dataset = await folder(options);
     expect(dataset.task).toEqual({ type: 'multilabel', labels: FINDINGS, primaryMetric: 'mean_auc' });
     const first = (await collect(dataset, 'train'))[0]!;
-    expect(first.id).toBe(relative(csvFolder, join(images, first.id.split('/').at(-1)!)).split('\\').join('/'));
+    expect(first.id).toBe(
+      relative(csvFolder, join(images, first.id.split('/').at(-1)!))
+        .split('\\')
+        .join('/'),
+    );
     expect(first.target).toBeInstanceOf(Uint8Array);
     expect(first.group).toMatch(/^\d+$/);
     expect(await first.decode()).toMatchObject({ width: 64, height: 64 });
@@ -258,10 +272,14 @@ describe.skipIf(!haveChest)(sharedDataTitle('multilabel CSV (ChestX-ray14 images
       }
     }
     expect(samples).toBe(250);
-    const expectedTotals = Object.fromEntries(FINDINGS.map((finding) => [finding, (positives.train?.[finding] ?? 0) + (positives.val?.[finding] ?? 0) + (positives.test?.[finding] ?? 0)]));
+    const expectedTotals = Object.fromEntries(
+      FINDINGS.map((finding) => [finding, (positives.train?.[finding] ?? 0) + (positives.val?.[finding] ?? 0) + (positives.test?.[finding] ?? 0)]),
+    );
     expect(totals).toEqual(expectedTotals);
     expect(patientSplit.size).toBe(138);
-    expect(dataset.issues!().at(-1)?.message).toMatch(/^no split folders or split column: made a seeded stratified split \(seed 0; train 0.7, val 0.1, test 0.2\), keeping each of 138 groups whole: train \d+, val \d+, test \d+$/);
+    expect(dataset.issues!().at(-1)?.message).toMatch(
+      /^no split folders or split column: made a seeded stratified split \(seed 0; train 0.7, val 0.1, test 0.2\), keeping each of 138 groups whole: train \d+, val \d+, test \d+$/,
+    );
   });
 });
 
@@ -270,7 +288,9 @@ describe('bad input', () => {
   const csvPath = join(root, 'manifest.csv');
   const tiny = async (path: string) => {
     mkdirSync(join(path, '..'), { recursive: true });
-    await sharp({ create: { width: 4, height: 4, channels: 3, background: '#808080' } }).png().toFile(path);
+    await sharp({ create: { width: 4, height: 4, channels: 3, background: '#808080' } })
+      .png()
+      .toFile(path);
   };
   const ready = (async () => {
     for (const name of ['a.png', 'b.png', 'c.png', 'd.png']) await tiny(join(root, 'images', name));

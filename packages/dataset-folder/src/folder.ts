@@ -3,7 +3,20 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { csvColumns, defineDatasetProvider, labelFractionSubsets, mapConcurrent, parseCsv, sampleRange, type CsvTable, validateTask } from '@medssl/core';
 import { decodeImageFile, readImageFile } from '@medssl/core/node';
-import type { Dataset, DatasetInfo, DatasetIssue, DatasetProvider, MetricId, Modality, OnError, Sample, SampleOptions, SplitName, TargetArray, Task } from '@medssl/spec';
+import type {
+  Dataset,
+  DatasetInfo,
+  DatasetIssue,
+  DatasetProvider,
+  MetricId,
+  Modality,
+  OnError,
+  Sample,
+  SampleOptions,
+  SplitName,
+  TargetArray,
+  Task,
+} from '@medssl/spec';
 
 export type FolderSplit = 'train' | 'val' | 'test';
 
@@ -50,7 +63,7 @@ export interface FolderOptions {
 
 export const folderInfo: DatasetInfo = {
   id: 'folder',
-  title: "Your own labelled images: class folders or a CSV manifest",
+  title: 'Your own labelled images: class folders or a CSV manifest',
   layout: [
     '<root>/<class>/*.{png,jpg,jpeg,tif,tiff}                (a seeded stratified split is made)',
     '<root>/{train,val,test}/<class>/*.{png,jpg,jpeg,tif,tiff}',
@@ -145,8 +158,7 @@ export async function folder(options: FolderOptions): Promise<Dataset> {
   }
   const problems = new Problems(onError);
 
-  const listed =
-    options.csv !== undefined ? await listManifest(options.csv, options, problems) : await listFolders(options.root!, options, problems);
+  const listed = options.csv !== undefined ? await listManifest(options.csv, options, problems) : await listFolders(options.root!, options, problems);
   const task = makeTask(options, listed, problems);
   const entries = toEntries(listed, task, options, problems);
   const splitOf = new Map<Entry, FolderSplit>();
@@ -160,7 +172,13 @@ export async function folder(options: FolderOptions): Promise<Dataset> {
     checkGroups(entries, splitOf, listed, options);
     splitDescription = 'given';
   } else {
-    splitDescription = await makeSplit(entries.filter((entry): entry is Entry => entry !== undefined), task, options, splitOf, problems);
+    splitDescription = await makeSplit(
+      entries.filter((entry): entry is Entry => entry !== undefined),
+      task,
+      options,
+      splitOf,
+      problems,
+    );
   }
 
   const tables = new Map<FolderSplit, Entry[]>();
@@ -299,7 +317,11 @@ async function walkImages(folder: string, extensions: ReadonlySet<string>, probl
     } else if (info?.isFile() && extensions.has(extensionOf(entry.name))) {
       found(path);
     } else {
-      problems.note({ kind: 'skipped', file: path, message: `not an image (expected ${[...extensions].map((extension) => `.${extension}`).join(', ')}); not read` });
+      problems.note({
+        kind: 'skipped',
+        file: path,
+        message: `not an image (expected ${[...extensions].map((extension) => `.${extension}`).join(', ')}); not read`,
+      });
     }
   }
 }
@@ -364,7 +386,12 @@ async function listManifest(csvPath: string, options: FolderOptions, problems: P
   });
 
   // Every listed image must exist; checked now so that a missing file is named with its row, not met mid-run.
-  const present = await mapConcurrentArray(listed, async (item) => stat(item.path).then((info) => info.isFile(), () => false));
+  const present = await mapConcurrentArray(listed, async (item) =>
+    stat(item.path).then(
+      (info) => info.isFile(),
+      () => false,
+    ),
+  );
   const kept: Listed[] = [];
   listed.forEach((item, index) => {
     if (present[index]) kept.push(item);
@@ -442,7 +469,12 @@ function toEntries(listed: readonly Listed[], task: Task, options: FolderOptions
       const index = classIndex.get(item.label as string);
       if (index === undefined) {
         if (item.line !== undefined) {
-          problems.report({ kind: 'skipped', file: options.csv!, row: item.line, message: `label ${JSON.stringify(item.label)} is not one of the classes ${classes}` });
+          problems.report({
+            kind: 'skipped',
+            file: options.csv!,
+            row: item.line,
+            message: `label ${JSON.stringify(item.label)} is not one of the classes ${classes}`,
+          });
         } else {
           const folderPath = item.classFolder!;
           const known = unknownFolders.get(folderPath);
@@ -462,7 +494,12 @@ function toEntries(listed: readonly Listed[], task: Task, options: FolderOptions
 }
 
 /** A group listed in two splits would leak between training and testing: always an error. */
-function checkGroups(entries: readonly (Entry | undefined)[], splitOf: ReadonlyMap<Entry, FolderSplit>, listed: readonly Listed[], options: FolderOptions): void {
+function checkGroups(
+  entries: readonly (Entry | undefined)[],
+  splitOf: ReadonlyMap<Entry, FolderSplit>,
+  listed: readonly Listed[],
+  options: FolderOptions,
+): void {
   const first = new Map<string, { split: FolderSplit; line: number | undefined }>();
   entries.forEach((entry, index) => {
     if (entry?.group === undefined) return;
@@ -488,8 +525,14 @@ async function makeSplit(entries: readonly Entry[], task: Task, options: FolderO
   const fractions = options.fractions ?? DEFAULT_FRACTIONS;
   const seed = options.seed ?? 0;
   const total = fractions.train + fractions.val + fractions.test;
-  if (![fractions.train, fractions.val, fractions.test].every((value) => Number.isFinite(value) && value >= 0) || Math.abs(total - 1) > 1e-9 || fractions.train <= 0) {
-    throw new RangeError(`folder: fractions must be non-negative, sum to 1 and leave train above 0, got train ${fractions.train}, val ${fractions.val}, test ${fractions.test}`);
+  if (
+    ![fractions.train, fractions.val, fractions.test].every((value) => Number.isFinite(value) && value >= 0) ||
+    Math.abs(total - 1) > 1e-9 ||
+    fractions.train <= 0
+  ) {
+    throw new RangeError(
+      `folder: fractions must be non-negative, sum to 1 and leave train above 0, got train ${fractions.train}, val ${fractions.val}, test ${fractions.test}`,
+    );
   }
   if (entries.length === 0) throw new Error(`${options.csv ?? options.root}: no images to split`);
 
@@ -503,7 +546,10 @@ async function makeSplit(entries: readonly Entry[], task: Task, options: FolderO
   }
   const units = [...unitOf.entries()];
   const grouped = entries.some((entry) => entry.group !== undefined);
-  const targets = unitTargets(units.map(([, members]) => members), task);
+  const targets = unitTargets(
+    units.map(([, members]) => members),
+    task,
+  );
   const cumulative = [fractions.test, fractions.test + fractions.val].filter((value, index, all) => value > 0 && (index === 0 || value > all[index - 1]!));
   const subsets =
     cumulative.length === 0
@@ -561,4 +607,3 @@ function unitTargets(units: readonly (readonly Entry[])[], task: Task): TargetAr
   });
   return { type: 'class', data, shape: [units.length] };
 }
-

@@ -21,11 +21,20 @@ const realData = sharedData('medmnist');
 const breastFile = npzBytes(
   {
     train_images: noisyUint8([160, 28, 28], 1),
-    train_labels: uint8Array([160, 1], Array.from({ length: 160 }, (_, row) => row % 2)),
+    train_labels: uint8Array(
+      [160, 1],
+      Array.from({ length: 160 }, (_, row) => row % 2),
+    ),
     val_images: noisyUint8([40, 28, 28], 2),
-    val_labels: uint8Array([40, 1], Array.from({ length: 40 }, (_, row) => row % 2)),
+    val_labels: uint8Array(
+      [40, 1],
+      Array.from({ length: 40 }, (_, row) => row % 2),
+    ),
     test_images: noisyUint8([60, 28, 28], 3),
-    test_labels: uint8Array([60, 1], Array.from({ length: 60 }, (_, row) => row % 2)),
+    test_labels: uint8Array(
+      [60, 1],
+      Array.from({ length: 60 }, (_, row) => row % 2),
+    ),
   },
   'deflated',
 );
@@ -79,7 +88,7 @@ beforeAll(async () => {
     }
     const part = body.subarray(start);
     const drop = behavior.dropAfter;
-    if (drop !== undefined && drop.requests.includes(index)) {
+    if (drop?.requests.includes(index)) {
       // Destroyed a moment after the bytes are flushed, so that the client surely holds them: a drop mid-body.
       response.write(part.subarray(0, drop.bytes), () => setTimeout(() => response.socket?.destroy(), 30));
       return;
@@ -152,8 +161,12 @@ describe('downloadMedmnist', () => {
     const { url, ranges } = serve(breastFile, { dropAfter: { requests: [0], bytes: 50_000 }, statusFrom: { request: 1, status: 503 } });
     const root = freshFolder();
     const partPath = join(root, 'breastmnist.npz.part');
-    await expect(downloadMedmnist({ flag: 'breastmnist', root, url, md5: breastMd5, onProgress: false, retries: 1, retryDelayMilliseconds: 0 })).rejects.toThrow(
-      new RegExp(`^${escape(url)}: download failed \\(HTTP 503 Service Unavailable\\); \\d+ bytes are kept in ${escape(partPath)}, and calling downloadMedmnist again resumes from there$`),
+    await expect(
+      downloadMedmnist({ flag: 'breastmnist', root, url, md5: breastMd5, onProgress: false, retries: 1, retryDelayMilliseconds: 0 }),
+    ).rejects.toThrow(
+      new RegExp(
+        `^${escapeRegExp(url)}: download failed \\(HTTP 503 Service Unavailable\\); \\d+ bytes are kept in ${escapeRegExp(partPath)}, and calling downloadMedmnist again resumes from there$`,
+      ),
     );
     const kept = readFileSync(partPath).length;
     expect(kept).toBeGreaterThan(0);
@@ -291,6 +304,6 @@ describe('terminalProgress', () => {
   });
 });
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

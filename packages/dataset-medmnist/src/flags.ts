@@ -31,19 +31,7 @@ export interface MedmnistFlagInfo {
   readonly md5: Readonly<Partial<Record<MedmnistSize, string>>>;
 }
 
-const ORGAN_NAMES = [
-  'bladder',
-  'femur-left',
-  'femur-right',
-  'heart',
-  'kidney-left',
-  'kidney-right',
-  'liver',
-  'lung-left',
-  'lung-right',
-  'pancreas',
-  'spleen',
-];
+const ORGAN_NAMES = ['bladder', 'femur-left', 'femur-right', 'heart', 'kidney-left', 'kidney-right', 'liver', 'lung-left', 'lung-right', 'pancreas', 'spleen'];
 
 const CC_BY = 'CC BY 4.0';
 
@@ -297,19 +285,7 @@ const FLAGS: readonly MedmnistFlagInfo[] = [
     title: 'OrganMNIST3D: abdominal CT volumes (LiTS)',
     dimensions: 3,
     kind: 'multiclass',
-    names: [
-      'liver',
-      'kidney-right',
-      'kidney-left',
-      'femur-right',
-      'femur-left',
-      'bladder',
-      'heart',
-      'lung-right',
-      'lung-left',
-      'spleen',
-      'pancreas',
-    ],
+    names: ['liver', 'kidney-right', 'kidney-left', 'femur-right', 'femur-left', 'bladder', 'heart', 'lung-right', 'lung-left', 'spleen', 'pancreas'],
     channels: 1,
     counts: { train: 971, val: 161, test: 610 },
     license: CC_BY,

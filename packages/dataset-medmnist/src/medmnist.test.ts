@@ -290,7 +290,11 @@ describe('bad input', () => {
 
   it('refuses a label outside the task naming file and row, or skips and reports it', async () => {
     const path = join(work, 'breast-bad-label.npz');
-    writeNpz(path, breast((split, row) => (split === 'val' && row === 2 ? 7 : row % 2)), 'deflated');
+    writeNpz(
+      path,
+      breast((split, row) => (split === 'val' && row === 2 ? 7 : row % 2)),
+      'deflated',
+    );
     await expect(medmnist({ flag: 'breastmnist', file: path })).rejects.toThrow(
       `${path}[val_labels.npy]: row 2: label 7 is outside 0..1 (malignant, normal, benign)`,
     );
@@ -305,7 +309,9 @@ describe('bad input', () => {
   it('refuses images with the wrong number of channels for the flag', async () => {
     const path = join(work, 'breast-rgb.npz');
     writeNpz(path, syntheticArrays({ size: 28, channels: 3, counts: breastCounts, labelColumns: 1, label: () => 0 }), 'stored');
-    await expect(medmnist({ flag: 'breastmnist', file: path })).rejects.toThrow(`${path}[train_images.npy]: breastmnist images have 1 channel, this file has 3`);
+    await expect(medmnist({ flag: 'breastmnist', file: path })).rejects.toThrow(
+      `${path}[train_images.npy]: breastmnist images have 1 channel, this file has 3`,
+    );
   });
 
   it('refuses labels whose count differs from the images', async () => {
@@ -373,7 +379,11 @@ it('keeps int64 labels (numpy default integers) working', async () => {
   const arrays = syntheticArrays({ size: 28, channels: 1, counts: { train: 4, val: 2, test: 2 }, labelColumns: 1, label: (_s, row) => row % 2 });
   for (const split of SPLITS) {
     const labels = arrays[`${split}_labels`]!;
-    arrays[`${split}_labels`] = createNdArray('int64', labels.shape, BigInt64Array.from(labels.data as Uint8Array, (value) => BigInt(value)));
+    arrays[`${split}_labels`] = createNdArray(
+      'int64',
+      labels.shape,
+      BigInt64Array.from(labels.data as Uint8Array, (value) => BigInt(value)),
+    );
   }
   writeNpz(path, arrays, 'deflated');
   const dataset = await medmnist({ flag: 'pneumoniamnist', file: path });

@@ -4,7 +4,20 @@ import { join } from 'node:path';
 import { readZipDirectory, type NdArray, type NpyHeader, type ZipEntry, zipEntryDataOffset } from '@medssl/arrays';
 import { defineDatasetProvider, sampleRange } from '@medssl/core';
 import { byteSourceFromFileHandle, openNpzFile } from '@medssl/arrays/node';
-import type { Dataset, DatasetInfo, DatasetIssue, DatasetProvider, Modality, OnError, RawImage, Sample, SampleOptions, SplitName, Target, Task } from '@medssl/spec';
+import type {
+  Dataset,
+  DatasetInfo,
+  DatasetIssue,
+  DatasetProvider,
+  Modality,
+  OnError,
+  RawImage,
+  Sample,
+  SampleOptions,
+  SplitName,
+  Target,
+  Task,
+} from '@medssl/spec';
 import { assertMedmnistSize, medmnistFileName, medmnistFlag, medmnistTask, medmnistUrl, type MedmnistFlagInfo, type MedmnistSize } from './flags.js';
 import { SharedFile, WholeMemberCache, rowReader, type ImagesMember, type RowAccess, type RowReader } from './rows.js';
 
@@ -176,8 +189,7 @@ export async function medmnist(options: MedmnistOptions): Promise<MedmnistDatase
 
   const sampleAt = (split: MedmnistSplit, table: SplitTable, position: number): Sample => {
     const row = table.rows[position]!;
-    const target: Target =
-      task.type === 'multilabel' ? table.labels.slice(row * labelsPerRow, (row + 1) * labelsPerRow) : table.labels[row]!;
+    const target: Target = task.type === 'multilabel' ? table.labels.slice(row * labelsPerRow, (row + 1) * labelsPerRow) : table.labels[row]!;
     return {
       id: `${split}/${String(row).padStart(6, '0')}`,
       target,
@@ -325,4 +337,3 @@ function labelTable(
   }
   return { rows: Int32Array.from(kept), labels };
 }
-

@@ -8,7 +8,13 @@ describe('medmnistProvider', () => {
   it('answers every flag by its id, each with the modality of its images', () => {
     expect(medmnistProvider.answers('medmnist:chestmnist')).toBe(true);
     expect(medmnistProvider.answers('pathmnist')).toBe(false);
-    expect(['pathmnist', 'retinamnist', 'pneumoniamnist', 'chestmnist', 'dermamnist'].map(medmnistModality)).toEqual(['pathology', 'fundus', 'chest-xray', 'chest-xray', 'natural']);
+    expect(['pathmnist', 'retinamnist', 'pneumoniamnist', 'chestmnist', 'dermamnist'].map(medmnistModality)).toEqual([
+      'pathology',
+      'fundus',
+      'chest-xray',
+      'chest-xray',
+      'natural',
+    ]);
   });
 
   it('names an unknown flag when opened', async () => {

@@ -115,7 +115,11 @@ describeWithSharedData('PatchCamelyon on 500 real patches', ['pcam/labels.csv'],
     const dataset = await pcam({ root, sliceSize });
     expect(dataset.issues?.()).toEqual([]);
     expect(dataset.version).toBe(PCAM_RELEASE);
-    for (const [split, official] of [['train', 'train'], ['val', 'valid'], ['test', 'test']] as const) {
+    for (const [split, official] of [
+      ['train', 'train'],
+      ['val', 'valid'],
+      ['test', 'test'],
+    ] as const) {
       const samples = await collect(dataset.samples(split));
       expect(samples).toHaveLength(splits[official].pixels.length);
       for (const [index, sample] of samples.entries()) {
@@ -146,7 +150,8 @@ describeWithSharedData('PatchCamelyon on 500 real patches', ['pcam/labels.csv'],
 
 // Bad input, on small synthetic files.
 
-const patchesOf = (count: number, seed = 1): Uint8Array => Uint8Array.from({ length: count * PATCH_BYTES }, (_, byte) => (byte * 31 + seed * 7 + (byte >> 9)) % 251);
+const patchesOf = (count: number, seed = 1): Uint8Array =>
+  Uint8Array.from({ length: count * PATCH_BYTES }, (_, byte) => (byte * 31 + seed * 7 + (byte >> 9)) % 251);
 
 /** Writes all six files with `count` patches per split; `change` replaces or removes files per split. */
 async function syntheticLayout(
@@ -179,7 +184,10 @@ describe('PatchCamelyon bad input', () => {
   it('names a missing file and lists what the folder holds', async () => {
     const root = await syntheticLayout('missing', { test_y: null });
     const missing = join(root, 'camelyonpatch_level_2_split_test_y.h5');
-    const error = await pcam({ root }).then(() => undefined, (failure: Error) => failure);
+    const error = await pcam({ root }).then(
+      () => undefined,
+      (failure: Error) => failure,
+    );
     expect(error?.message).toContain(`missing ${missing}`);
     expect(error?.message).toContain(`${root} holds: camelyonpatch_level_2_split_test_x.h5, camelyonpatch_level_2_split_train_x.h5`);
   });
@@ -189,7 +197,11 @@ describe('PatchCamelyon bad input', () => {
     const dataset = await pcam({ root, onError: 'skip' });
     expect(dataset.splits).toEqual(['train', 'val']);
     expect(dataset.issues?.()).toEqual([
-      expect.objectContaining({ kind: 'missing-file', file: join(root, 'camelyonpatch_level_2_split_test_y.h5'), message: expect.stringMatching(/split test left out/) }),
+      expect.objectContaining({
+        kind: 'missing-file',
+        file: join(root, 'camelyonpatch_level_2_split_test_y.h5'),
+        message: expect.stringMatching(/split test left out/),
+      }),
     ]);
     await expect(dataset.size('test')).rejects.toThrow('pcam: no split "test"; splits are train, val');
   });
@@ -199,7 +211,10 @@ describe('PatchCamelyon bad input', () => {
     for (const official of ['train', 'valid', 'test'] as const) {
       for (const array of ['x', 'y'] as const) writeFileSync(join(root, `${pcamFileName(official, array)}.gz`), Uint8Array.from([0x1f, 0x8b, 8, 0]));
     }
-    const error = await pcam({ root }).then(() => undefined, (failure: Error) => failure);
+    const error = await pcam({ root }).then(
+      () => undefined,
+      (failure: Error) => failure,
+    );
     expect(error?.message).toMatch(/found only the gzip downloads .*camelyonpatch_level_2_split_train_x\.h5\.gz.*: gunzip them first/);
     expect(error?.message).not.toMatch(/missing/);
   });
@@ -214,11 +229,36 @@ describe('PatchCamelyon bad input', () => {
   });
 
   it.each([
-    ['x of 64x64 patches', { train_x: [{ key: 'x', data: new Uint8Array(4 * 64 * 64 * 3), shape: [4, 64, 64, 3], dtype: '<B' }] }, 'train_x', 'dataset "x" must have shape (N, 96, 96, 3), got (4, 64, 64, 3)'],
-    ['y without its trailing axes', { test_y: [{ key: 'y', data: new Uint8Array(4), shape: [4], dtype: '<B' }] }, 'test_y', 'dataset "y" must have shape (N, 1, 1, 1), got (4)'],
-    ['float32 labels', { valid_y: [{ key: 'y', data: new Float32Array(4), shape: [4, 1, 1, 1], dtype: '<f' }] }, 'valid_y', 'dataset "y" must hold uint8 values, got float32'],
-    ['16-bit patches', { train_x: [{ key: 'x', data: new Uint16Array(4 * PATCH_BYTES), shape: [4, 96, 96, 3], dtype: '<H' }] }, 'train_x', 'dataset "x" must hold uint8 values, got uint16'],
-    ['x stored under another name', { test_x: [{ key: 'images', data: patchesOf(4), shape: [4, 96, 96, 3], dtype: '<B' }] }, 'test_x', 'cannot read dataset "x" (no dataset "x"; the file holds "images")'],
+    [
+      'x of 64x64 patches',
+      { train_x: [{ key: 'x', data: new Uint8Array(4 * 64 * 64 * 3), shape: [4, 64, 64, 3], dtype: '<B' }] },
+      'train_x',
+      'dataset "x" must have shape (N, 96, 96, 3), got (4, 64, 64, 3)',
+    ],
+    [
+      'y without its trailing axes',
+      { test_y: [{ key: 'y', data: new Uint8Array(4), shape: [4], dtype: '<B' }] },
+      'test_y',
+      'dataset "y" must have shape (N, 1, 1, 1), got (4)',
+    ],
+    [
+      'float32 labels',
+      { valid_y: [{ key: 'y', data: new Float32Array(4), shape: [4, 1, 1, 1], dtype: '<f' }] },
+      'valid_y',
+      'dataset "y" must hold uint8 values, got float32',
+    ],
+    [
+      '16-bit patches',
+      { train_x: [{ key: 'x', data: new Uint16Array(4 * PATCH_BYTES), shape: [4, 96, 96, 3], dtype: '<H' }] },
+      'train_x',
+      'dataset "x" must hold uint8 values, got uint16',
+    ],
+    [
+      'x stored under another name',
+      { test_x: [{ key: 'images', data: patchesOf(4), shape: [4, 96, 96, 3], dtype: '<B' }] },
+      'test_x',
+      'cannot read dataset "x" (no dataset "x"; the file holds "images")',
+    ],
   ] as const)('names the file and expected vs actual for %s', async (_, change, file, message) => {
     const root = await syntheticLayout('shape', change as Parameters<typeof syntheticLayout>[1]);
     const [official, array] = file.split('_') as [PcamOfficialSplit, 'x' | 'y'];
@@ -248,14 +288,16 @@ describe('PatchCamelyon bad input', () => {
     ]);
     // The skipped index is not read in place of its neighbour.
     expect(Buffer.compare((await samples[2]!.decode()).data as Uint8Array, patchesOf(4).subarray(3 * PATCH_BYTES))).toBe(0);
-    expect(dataset.issues?.()).toEqual([{ kind: 'skipped', file: yPath, row: 2, message: `${yPath}: label 2 at index 2 is neither 0 (normal) nor 1 (tumour); patch skipped` }]);
+    expect(dataset.issues?.()).toEqual([
+      { kind: 'skipped', file: yPath, row: 2, message: `${yPath}: label 2 at index 2 is neither 0 (normal) nor 1 (tumour); patch skipped` },
+    ]);
     expect(dataset.version).toBe(`${PCAM_RELEASE}+skipped-1`);
   });
 
   it('rejects decode() naming the file when a compressed chunk is corrupt', async () => {
     // Incompressible pixels in one-patch chunks, so the middle of the file is chunk data.
     let state = 12345;
-    const noise = Uint8Array.from({ length: 8 * PATCH_BYTES }, () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) >>> 24));
+    const noise = Uint8Array.from({ length: 8 * PATCH_BYTES }, () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) >>> 24);
     const root = await syntheticLayout('corrupt', { test_x: [{ key: 'x', data: noise, shape: [8, 96, 96, 3], dtype: '<B', gzipLevel: 1, chunkRows: 1 }] }, 8);
     const xPath = join(root, pcamFileName('test', 'x'));
     const bytes = readFileSync(xPath);
@@ -269,7 +311,9 @@ describe('PatchCamelyon bad input', () => {
       await sample.decode().catch((error: Error) => failures.push(error.message));
     }
     expect(failures.length).toBeGreaterThan(0);
-    expect(failures[0]).toMatch(new RegExp(`^${xPath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: cannot read patches \\d+\\.\\.\\d+ \\(HDF5: .*\\) while decoding patch \\d+$`));
+    expect(failures[0]).toMatch(
+      new RegExp(`^${xPath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: cannot read patches \\d+\\.\\.\\d+ \\(HDF5: .*\\) while decoding patch \\d+$`),
+    );
     // Other patches still decode after a failed read.
     expect(failures.length).toBeLessThan(8);
   });

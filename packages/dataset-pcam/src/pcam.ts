@@ -1,4 +1,5 @@
 import { defineDatasetProvider, sampleRange } from '@medssl/core';
+import type { Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BinaryTask, Dataset, DatasetInfo, DatasetProvider, DatasetIssue, OnError, RawImage, Sample, SampleOptions, SplitName } from '@medssl/spec';
@@ -174,7 +175,7 @@ interface PcamSplit {
 }
 
 async function listFolder(root: string): Promise<string[]> {
-  let info;
+  let info: Stats;
   try {
     info = await stat(root);
   } catch (error) {

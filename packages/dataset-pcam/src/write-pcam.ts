@@ -30,9 +30,7 @@ export async function writeHdf5Arrays(path: string, arrays: readonly Hdf5ArrayTo
         data: array.data,
         shape: [...array.shape],
         dtype: array.dtype,
-        ...(chunked
-          ? { chunks: [Math.min(array.chunkRows ?? 32, Math.max(1, array.shape[0]!)), ...array.shape.slice(1)], compression: array.gzipLevel }
-          : {}),
+        ...(chunked ? { chunks: [Math.min(array.chunkRows ?? 32, Math.max(1, array.shape[0]!)), ...array.shape.slice(1)], compression: array.gzipLevel } : {}),
       });
     }
   } finally {

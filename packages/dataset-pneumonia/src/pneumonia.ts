@@ -116,7 +116,13 @@ export async function pneumonia(options: PneumoniaOptions): Promise<Dataset> {
       let images = 0;
       for (const entry of names) {
         const path = join(classFolder, entry.name);
-        const isFile = entry.isFile() || (entry.isSymbolicLink() && (await stat(path).then((info) => info.isFile(), () => false)));
+        const isFile =
+          entry.isFile() ||
+          (entry.isSymbolicLink() &&
+            (await stat(path).then(
+              (info) => info.isFile(),
+              () => false,
+            )));
         if (!isFile || !IMAGE_EXTENSIONS.has(extensionOf(entry.name))) {
           issues.push({
             kind: 'skipped',
@@ -177,7 +183,8 @@ export async function pneumonia(options: PneumoniaOptions): Promise<Dataset> {
 
 /** The folder with the split folders: `root` itself, or `root/chest_xray` as the Kaggle archive unpacks. */
 async function findDataRoot(root: string): Promise<string> {
-  if (!(await isDirectory(root))) throw new Error(`${root}: folder not found (expected the pneumonia data: ${ALL_SPLITS.map((split) => `${split}/`).join(', ')})`);
+  if (!(await isDirectory(root)))
+    throw new Error(`${root}: folder not found (expected the pneumonia data: ${ALL_SPLITS.map((split) => `${split}/`).join(', ')})`);
   for (const candidate of [root, join(root, 'chest_xray')]) {
     for (const split of ALL_SPLITS) if (await isDirectory(join(candidate, split))) return candidate;
   }
@@ -201,4 +208,3 @@ function extensionOf(name: string): string {
 function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
-

@@ -16,7 +16,14 @@ const task: Task = { type: 'binary', classes: ['left', 'right'], primaryMetric: 
 function patchConvNet(id: string, patch: number, filters: number, seed: number): TrainableBackbone {
   const rng = createRng(seed);
   const inputs = patch * patch;
-  const kernel = tf.variable(tf.tensor2d(Float32Array.from({ length: inputs * filters }, () => rng.normal() * Math.sqrt(2 / inputs)), [inputs, filters]), true, `${id}/kernel`);
+  const kernel = tf.variable(
+    tf.tensor2d(
+      Float32Array.from({ length: inputs * filters }, () => rng.normal() * Math.sqrt(2 / inputs)),
+      [inputs, filters],
+    ),
+    true,
+    `${id}/kernel`,
+  );
   const bias = tf.variable(tf.zeros([filters]), true, `${id}/bias`);
   const patches = (SIZE / patch) ** 2;
   return {
@@ -28,7 +35,10 @@ function patchConvNet(id: string, patch: number, filters: number, seed: number):
       const batch = images.shape[0];
       const blocks = SIZE / patch;
       // [B, H, W, 1] → [B, H/p, p, W/p, p] → [B, H/p, W/p, p, p] → one row per patch.
-      const rows = tf.reshape(tf.transpose(tf.reshape(images, [batch, blocks, patch, blocks, patch]), [0, 1, 3, 2, 4]), [batch * patches, inputs]) as tf.Tensor2D;
+      const rows = tf.reshape(tf.transpose(tf.reshape(images, [batch, blocks, patch, blocks, patch]), [0, 1, 3, 2, 4]), [
+        batch * patches,
+        inputs,
+      ]) as tf.Tensor2D;
       // relu(rows · kernel + bias), flattened per image; the images need no gradient.
       return operation<tf.Tensor2D>([kernel, bias], ([weight, offset], save) => {
         const activations = tf.relu(tf.add(tf.matMul(rows, weight!), offset!));
@@ -43,7 +53,12 @@ function patchConvNet(id: string, patch: number, filters: number, seed: number):
       });
     },
     async canonicalWeights() {
-      return { tensors: new Map([['kernel', { data: (await kernel.data()) as Float32Array, shape: [...kernel.shape] }], ['bias', { data: (await bias.data()) as Float32Array, shape: [...bias.shape] }]]) };
+      return {
+        tensors: new Map([
+          ['kernel', { data: (await kernel.data()) as Float32Array, shape: [...kernel.shape] }],
+          ['bias', { data: (await bias.data()) as Float32Array, shape: [...bias.shape] }],
+        ]),
+      };
     },
     dispose() {
       tf.dispose([kernel, bias]);
@@ -94,10 +109,12 @@ describe('trainEndToEnd', () => {
     expect(report.result.attention![0]!.weights).toHaveLength(2 * 2 * 2);
     expect(report.backend).toBe('wasm');
     // Gradients reached every backbone variable: all of them moved.
-    sources.flatMap((source) => source.trainableVariables).forEach((variable, index) => {
-      const moved = Math.max(...Array.from(variable.dataSync(), (value, position) => Math.abs(value - initial[index]![position]!)));
-      expect(moved, variable.name).toBeGreaterThan(1e-4);
-    });
+    sources
+      .flatMap((source) => source.trainableVariables)
+      .forEach((variable, index) => {
+        const moved = Math.max(...Array.from(variable.dataSync(), (value, position) => Math.abs(value - initial[index]![position]!)));
+        expect(moved, variable.name).toBeGreaterThan(1e-4);
+      });
     sources.forEach((source) => source.dispose());
   });
 
@@ -125,7 +142,9 @@ describe('trainEndToEnd', () => {
     const base = { task, train: imageSplit(40, 1), val: imageSplit(20, 2), test: imageSplit(20, 3), seed: 0 };
     await expect(trainEndToEnd({ ...base, sources: [one] })).rejects.toThrow(/fuses at least 2 backbones, got 1 \(K = 1\)/);
     const lying = { ...patchConvNet('tiny:lying', 2, 2, 3), dimension: 5 };
-    await expect(trainEndToEnd({ ...base, sources: [one, lying] }, options)).rejects.toThrow(/source 2 \(tiny:lying\) embedded 40 images as \[40, 32\], expected \[40, 5\]/);
+    await expect(trainEndToEnd({ ...base, sources: [one, lying] }, options)).rejects.toThrow(
+      /source 2 \(tiny:lying\) embedded 40 images as \[40, 32\], expected \[40, 5\]/,
+    );
     await expect(trainEndToEnd({ ...base, sources: [one, one] }, options)).rejects.toThrow(/a variable appears in the trainableVariables of two sources/);
     one.dispose();
     lying.dispose();

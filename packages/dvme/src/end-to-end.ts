@@ -76,10 +76,12 @@ export async function trainEndToEnd(input: EndToEndInput, options: EndToEndOptio
   const architecture = resolveArchitecture(options);
   const training = resolveTraining(options);
   const sourceLearningRate = options.sourceLearningRate ?? training.learningRate / 10;
-  if (!(sourceLearningRate >= 0) || !Number.isFinite(sourceLearningRate)) throw new RangeError(`${name}: sourceLearningRate must be a non-negative number, got ${String(sourceLearningRate)}`);
+  if (!(sourceLearningRate >= 0) || !Number.isFinite(sourceLearningRate))
+    throw new RangeError(`${name}: sourceLearningRate must be a non-negative number, got ${String(sourceLearningRate)}`);
   const sourceWeightDecay = options.sourceWeightDecay ?? training.weightDecay;
   const standardizationRows = options.standardizationRows ?? 1024;
-  if (!Number.isSafeInteger(standardizationRows) || standardizationRows < 1) throw new RangeError(`${name}: standardisationRows must be a positive integer, got ${String(standardizationRows)}`);
+  if (!Number.isSafeInteger(standardizationRows) || standardizationRows < 1)
+    throw new RangeError(`${name}: standardisationRows must be a positive integer, got ${String(standardizationRows)}`);
 
   const { task, sources } = input;
   validateTask(task, `${name}: task`);
@@ -87,7 +89,8 @@ export async function trainEndToEnd(input: EndToEndInput, options: EndToEndOptio
   const names = uniqueNames(sources.map((source) => source.id));
   sources.forEach((source, index) => checkTrainableBackbone(source, `${name}: source ${index + 1} (${source.id})`));
   const allVariables = sources.flatMap((source) => source.trainableVariables);
-  if (new Set(allVariables).size !== allVariables.length) throw new RangeError(`${name}: a variable appears in the trainableVariables of two sources (or twice in one)`);
+  if (new Set(allVariables).size !== allVariables.length)
+    throw new RangeError(`${name}: a variable appears in the trainableVariables of two sources (or twice in one)`);
   for (const split of ['train', 'val', 'test'] as const) validateTargets(task, input[split].targets, `${name}: ${split} targets`);
   const trainCount = input.train.targets.shape[0];
   const trainRows = input.trainRows ?? Int32Array.from({ length: trainCount }, (_, row) => row);
@@ -109,7 +112,9 @@ export async function trainEndToEnd(input: EndToEndInput, options: EndToEndOptio
     for (const tensor of list) {
       if (tensor.rank !== 4 || tensor.shape[0] !== rows.length) {
         tf.dispose([...list]);
-        throw new RangeError(`${name}: ${where} images for ${rows.length} rows have shape [${tensor.shape.join(', ')}], expected [${rows.length}, ...] of rank 4`);
+        throw new RangeError(
+          `${name}: ${where} images for ${rows.length} rows have shape [${tensor.shape.join(', ')}], expected [${rows.length}, ...] of rank 4`,
+        );
       }
     }
     return list;
@@ -118,16 +123,32 @@ export async function trainEndToEnd(input: EndToEndInput, options: EndToEndOptio
     sources.map((source, index) => {
       const embedding = source.embed(batch[batch.length === 1 ? 0 : index]!, training);
       if (embedding.rank !== 2 || embedding.shape[0] !== batch[0]!.shape[0] || embedding.shape[1] !== source.dimension) {
-        throw new RangeError(`${name}: source ${index + 1} (${source.id}) embedded ${batch[0]!.shape[0]} images as [${embedding.shape.join(', ')}], expected [${batch[0]!.shape[0]}, ${source.dimension}]`);
+        throw new RangeError(
+          `${name}: source ${index + 1} (${source.id}) embedded ${batch[0]!.shape[0]} images as [${embedding.shape.join(', ')}], expected [${batch[0]!.shape[0]}, ${source.dimension}]`,
+        );
       }
       return embedding;
     });
 
   const rng = createRng(input.seed);
   const standardization = training.standardize
-    ? await fitStandardization(trainRows.subarray(0, Math.min(trainRows.length, standardizationRows)), (rows) => load(input.train, rows, 'train'), embed, sources.map((source) => source.dimension), training.evaluationBatchSize)
+    ? await fitStandardization(
+        trainRows.subarray(0, Math.min(trainRows.length, standardizationRows)),
+        (rows) => load(input.train, rows, 'train'),
+        embed,
+        sources.map((source) => source.dimension),
+        training.evaluationBatchSize,
+      )
     : undefined;
-  const model = new FusionModel(kind, sources.map((source) => source.dimension), outputCount(task), architecture, rng.fork(`${kind}:init`), standardization, true);
+  const model = new FusionModel(
+    kind,
+    sources.map((source) => source.dimension),
+    outputCount(task),
+    architecture,
+    rng.fork(`${kind}:init`),
+    standardization,
+    true,
+  );
   try {
     const sourceParameters: Parameter[] = sources.flatMap((source) =>
       source.trainableVariables.map((variable) => ({ name: `${source.id}/${variable.name}`, variable, decay: variable.rank >= 2 })),
@@ -135,7 +156,12 @@ export async function trainEndToEnd(input: EndToEndInput, options: EndToEndOptio
     const data: BatchSource<ImageBatch> = {
       trainCount: trainRows.length,
       evaluationCounts: { val: input.val.targets.shape[0], test: input.test.targets.shape[0] },
-      loadTrain: (positions) => load(input.train, Int32Array.from(positions, (position) => trainRows[position]!), 'train'),
+      loadTrain: (positions) =>
+        load(
+          input.train,
+          Int32Array.from(positions, (position) => trainRows[position]!),
+          'train',
+        ),
       loadEvaluation: (split: EvaluationSplit, rows) => load(input[split], rows, split),
       embed,
       dispose: (batch) => tf.dispose([...batch]),

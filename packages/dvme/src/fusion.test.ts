@@ -76,7 +76,8 @@ describe('fusions on a task whose signal is split across backbones', () => {
     expect(samples.shape).toEqual([400, 1, 4, K, K]);
     // The average of the per-sample maps is the exported map.
     const mean = new Float64Array(4 * K * K);
-    for (let sample = 0; sample < 400; sample++) for (let index = 0; index < mean.length; index++) mean[index]! += samples.data[sample * mean.length + index]! / 400;
+    for (let sample = 0; sample < 400; sample++)
+      for (let index = 0; index < mean.length; index++) mean[index]! += samples.data[sample * mean.length + index]! / 400;
     mean.forEach((value, index) => expect(value).toBeCloseTo(map.weights[index]!, 5));
     expect(reports.dme!.sampleAttention!.shape).toEqual([400, K]);
   });
@@ -118,7 +119,13 @@ describe('fitFusion', () => {
     const input = splits({ rows: 300 });
     const trainRows = Int32Array.from({ length: 150 }, (_, index) => index * 2);
     // Rows outside the subset carry wrong targets: a fusion that looked at them would do worse.
-    const poisoned = input.train.map((set) => ({ ...set, targets: { ...set.targets, data: (set.targets.data as Int32Array).map((target, row) => (row % 2 === 0 ? target : 1 - target)) } }) as FeatureSet);
+    const poisoned = input.train.map(
+      (set) =>
+        ({
+          ...set,
+          targets: { ...set.targets, data: (set.targets.data as Int32Array).map((target, row) => (row % 2 === 0 ? target : 1 - target)) },
+        }) as FeatureSet,
+    );
     const subset = input.train.map((set) => selectRows(set, trainRows));
     const options = { ...small, epochs: 5 };
     const withRows = await fitFusion({ ...input, train: poisoned, trainRows }, 'dme', options);
@@ -139,7 +146,10 @@ describe('fitFusion', () => {
         const set = syntheticFeatureSet(task, { rows, dimension, seed, split: name, separation: 1.5 });
         return { ...set, manifest: { ...set.manifest, backbone: `synthetic:blobs-${source}` } };
       });
-    const multilabel = await fitFusion({ task, train: split('train', 300, 1), val: split('val', 100, 2), test: split('test', 150, 3), seed: 0 }, 'dvme', { ...small, epochs: 15 });
+    const multilabel = await fitFusion({ task, train: split('train', 300, 1), val: split('val', 100, 2), test: split('test', 150, 3), seed: 0 }, 'dvme', {
+      ...small,
+      epochs: 15,
+    });
     expect(multilabel.result.metrics.mean_auc).toBeGreaterThan(0.8);
     expect(Object.keys(multilabel.result.perLabel!.mean_auc!)).toEqual(['a', 'b', 'c']);
     expect(multilabel.result.scores!.shape).toEqual([150, 3]);
@@ -152,13 +162,25 @@ describe('fitFusion', () => {
     const cases: [FusionInput, RegExp, ('dvme' | 'single')?][] = [
       [only(input, 0), /dvme: fuses at least 2 backbones, got 1 feature set per split \(K = 1\)/],
       [{ ...input, val: input.val.slice(0, 3) }, /train has 4 feature sets but val has 3/],
-      [{ ...input, val: [input.val[0]!, swapped(input.val[1]!), ...input.val.slice(2)] }, /val feature set 2 \(synthetic:part-b\) row 5 is "val-6", val feature set 1 \(synthetic:part-a\) row 5 is "val-5"; the sources of a split must hold the same ids in the same order/],
-      [{ ...input, test: [input.test[0]!, input.test[1]!, withTask(input.test[2]!, ordinalTask), input.test[3]!] }, /test feature set 3 \(synthetic:part-c\) is a multiclass \(low, middle, high\) task, the fusion's task is binary \(negative, positive\)/],
+      [
+        { ...input, val: [input.val[0]!, swapped(input.val[1]!), ...input.val.slice(2)] },
+        /val feature set 2 \(synthetic:part-b\) row 5 is "val-6", val feature set 1 \(synthetic:part-a\) row 5 is "val-5"; the sources of a split must hold the same ids in the same order/,
+      ],
+      [
+        { ...input, test: [input.test[0]!, input.test[1]!, withTask(input.test[2]!, ordinalTask), input.test[3]!] },
+        /test feature set 3 \(synthetic:part-c\) is a multiclass \(low, middle, high\) task, the fusion's task is binary \(negative, positive\)/,
+      ],
       [{ ...input, task: ordinalTask }, /train feature set 1 \(synthetic:part-a\) is a binary \(negative, positive\) task, the fusion's task is multiclass/],
       [{ ...input, test: [input.test[1]!, input.test[0]!, ...input.test.slice(2)] }, /source 1 is synthetic:part-a in train but synthetic:part-b in test/],
-      [{ ...input, test: [input.test[0]!, input.test[1]!, syntheticSources({ rows: 400, split: 'test', seed: 3, dimension: 9 })[2]!, input.test[3]!] }, /source 3 \(synthetic:part-c\) has train features \[60, 16\] but test features \[400, 9\]/],
+      [
+        { ...input, test: [input.test[0]!, input.test[1]!, syntheticSources({ rows: 400, split: 'test', seed: 3, dimension: 9 })[2]!, input.test[3]!] },
+        /source 3 \(synthetic:part-c\) has train features \[60, 16\] but test features \[400, 9\]/,
+      ],
       [{ ...input, trainRows: Int32Array.of(0, 60) }, /trainRows\[1\] = 60 is not a row of the 60-row train split/],
-      [{ ...input, trainRows: Int32Array.of(0, 2, 4).filter((row) => input.train[0]!.targets.data[row] === input.train[0]!.targets.data[0]) }, /training rows hold one class only/],
+      [
+        { ...input, trainRows: Int32Array.of(0, 2, 4).filter((row) => input.train[0]!.targets.data[row] === input.train[0]!.targets.data[0]) },
+        /training rows hold one class only/,
+      ],
     ];
     for (const [bad, pattern, kind] of cases) await expect(fitFusion(bad, kind ?? 'dvme', small)).rejects.toThrow(pattern);
     await expect(fitFusion(input, 'svm' as 'dvme')).rejects.toThrow(/unknown fusion "svm"; expected one of dvme, dme, concat, single/);

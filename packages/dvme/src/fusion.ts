@@ -15,7 +15,7 @@ import {
   type ResolvedTraining,
 } from './options.js';
 import { parameterCount } from './parameters.js';
-import { activeBackend, train, type BatchSource, type EvaluationSplit, type TrainingOutcome } from './train.js';
+import { activeBackend, train, type BatchSource, type EvaluationSplit } from './train.js';
 import { checkFusionInput, checkTrainingClasses, selectTargets } from './validation.js';
 
 const SUPPORTED: readonly TaskType[] = ['binary', 'multiclass', 'multilabel'];
@@ -111,13 +111,19 @@ export async function fitFusion(input: FusionInput, kind: FusionKind, options: F
     chosen = best!.run;
     chosenSource = best!.source;
   } else {
-    chosen = await runOne(checked.sources.map((_, source) => source), kind, kind);
+    chosen = await runOne(
+      checked.sources.map((_, source) => source),
+      kind,
+      kind,
+    );
   }
 
   const { outcome } = chosen;
   const sources = checked.sources;
   const attention: AttentionMap[] | undefined = outcome.test.attention?.map((weights) => ({ sources, heads: architecture.heads, weights }));
-  const sourceWeights = outcome.test.sourceWeights ? Object.fromEntries(sources.map((source, index) => [source, outcome.test.sourceWeights![index]!])) : undefined;
+  const sourceWeights = outcome.test.sourceWeights
+    ? Object.fromEntries(sources.map((source, index) => [source, outcome.test.sourceWeights![index]!]))
+    : undefined;
   const result: FusionResult = {
     metrics: outcome.testMetrics,
     validation: outcome.validation,
@@ -198,7 +204,11 @@ function featureBatches(input: FusionInput, sourceIndices: readonly number[], tr
   return {
     trainCount: trainRows.length,
     evaluationCounts: { val: input.val[0]!.ids.length, test: input.test[0]!.ids.length },
-    loadTrain: async (positions) => gather(input.train, Int32Array.from(positions, (position) => trainRows[position]!)),
+    loadTrain: async (positions) =>
+      gather(
+        input.train,
+        Int32Array.from(positions, (position) => trainRows[position]!),
+      ),
     loadEvaluation: async (split: EvaluationSplit, rows) => gather(input[split], rows),
     embed: (batch) => batch,
     dispose: (batch) => tf.dispose(batch),

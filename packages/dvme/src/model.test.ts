@@ -38,7 +38,9 @@ interface AdamWCase {
   initial: Record<'weight' | 'bias', Stored>;
   steps: { gradients: Record<'weight' | 'bias', Stored>; factor: number; weight: Stored; bias: Stored }[];
 }
-const fixtures = JSON.parse(readFileSync(join(import.meta.dirname, '__fixtures__/parity.json'), 'utf8')) as Record<'dvme' | 'dme' | 'concat', Case> & { adamw: AdamWCase };
+const fixtures = JSON.parse(readFileSync(join(import.meta.dirname, '__fixtures__/parity.json'), 'utf8')) as Record<'dvme' | 'dme' | 'concat', Case> & {
+  adamw: AdamWCase;
+};
 
 const architectures: Record<ModuleKind, ResolvedArchitecture> = {
   dvme: { projection: 8, blocks: 2, heads: 2, mlpRatio: 2, dropout: 0, sourceEmbeddings: true },
@@ -100,7 +102,8 @@ describe.each(['dvme', 'dme', 'concat'] as const)('%s module against PyTorch', (
         value.dispose();
       }
       const inputs = fixture.inputs.map((input) => tf.tensor2d(input.data, input.shape as [number, number]));
-      const targets = task.type === 'multilabel' ? tf.tensor2d(fixture.targets, [fixture.inputs[0]!.shape[0]!, fixture.outputs]) : tf.tensor1d(fixture.targets, 'int32');
+      const targets =
+        task.type === 'multilabel' ? tf.tensor2d(fixture.targets, [fixture.inputs[0]!.shape[0]!, fixture.outputs]) : tf.tensor1d(fixture.targets, 'int32');
       const output = tf.tidy(() => {
         const result = model.apply(inputs, { training: false, inspect: true });
         return { logits: result.logits, attention: result.attention ?? [], weights: result.sourceWeights ? [result.sourceWeights] : [] };
@@ -142,14 +145,28 @@ describe.each(['dvme', 'dme', 'concat'] as const)('%s module against PyTorch', (
 describe('modules', () => {
   it('give attention rows that sum to 1 and a gradient to every projection, from random initial parameters', () => {
     const dimensions = [6, 3, 5, 4];
-    const model = new FusionModel('dvme', dimensions, 2, { projection: 16, blocks: 2, heads: 4, mlpRatio: 2, dropout: 0.1, sourceEmbeddings: false }, createRng(5));
+    const model = new FusionModel(
+      'dvme',
+      dimensions,
+      2,
+      { projection: 16, blocks: 2, heads: 4, mlpRatio: 2, dropout: 0.1, sourceEmbeddings: false },
+      createRng(5),
+    );
     const rng = createRng(6);
-    const inputs = dimensions.map((dimension) => tf.tensor2d(Float32Array.from({ length: 9 * dimension }, () => rng.normal()), [9, dimension]));
+    const inputs = dimensions.map((dimension) =>
+      tf.tensor2d(
+        Float32Array.from({ length: 9 * dimension }, () => rng.normal()),
+        [9, dimension],
+      ),
+    );
     const targets = tf.tensor1d([0, 1, 0, 1, 1, 0, 0, 1, 1], 'int32');
     const task: Task = { type: 'binary', classes: ['a', 'b'], primaryMetric: 'auc' };
     let seed = 0;
     const { attention } = tf.tidy(() => ({ attention: model.apply(inputs, { training: false, inspect: true }).attention! }));
-    expect(attention.map((map) => map.shape)).toEqual([[9, 4, 4, 4], [9, 4, 4, 4]]);
+    expect(attention.map((map) => map.shape)).toEqual([
+      [9, 4, 4, 4],
+      [9, 4, 4, 4],
+    ]);
     for (const map of attention) {
       const values = map.dataSync();
       for (let row = 0; row < values.length / 4; row++) {
@@ -174,7 +191,9 @@ describe('modules', () => {
   it('refuses inputs that do not match the sources', () => {
     const model = new FusionModel('dme', [3, 4], 2, { ...DEFAULT_ARCHITECTURE, projection: 8 }, createRng(0));
     expect(() => tf.tidy(() => model.apply([tf.zeros([2, 3]) as tf.Tensor2D], { training: false }).logits)).toThrow(/takes 2 inputs, got 1/);
-    expect(() => tf.tidy(() => model.apply([tf.zeros([2, 3]), tf.zeros([2, 5])] as tf.Tensor2D[], { training: false }).logits)).toThrow(/input 2 is \[2, 5\], the model expects \[batch, 4\]/);
+    expect(() => tf.tidy(() => model.apply([tf.zeros([2, 3]), tf.zeros([2, 5])] as tf.Tensor2D[], { training: false }).logits)).toThrow(
+      /input 2 is \[2, 5\], the model expects \[batch, 4\]/,
+    );
     expect(() => new FusionModel('dvme', [3], 2, DEFAULT_ARCHITECTURE, createRng(0))).toThrow(/dvme fuses at least 2 sources, got 1/);
     model.dispose();
   });
@@ -186,13 +205,25 @@ describe('AdamW and the schedule', () => {
     const weight = tf.variable(tf.tensor(initial.weight.data, initial.weight.shape));
     const bias = tf.variable(tf.tensor(initial.bias.data, initial.bias.shape));
     const optimizer = new AdamW(
-      [{ parameters: [{ variable: weight, decay: true }, { variable: bias, decay: false }], learningRate, weightDecay }],
+      [
+        {
+          parameters: [
+            { variable: weight, decay: true },
+            { variable: bias, decay: false },
+          ],
+          learningRate,
+          weightDecay,
+        },
+      ],
       { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
     );
     steps.forEach((step, index) => {
       const factor = scheduleFactor(index, totalSteps, warmupSteps);
       expect(factor).toBeCloseTo(step.factor, 12);
-      const gradients = { [weight.name]: tf.tensor(step.gradients.weight.data, step.gradients.weight.shape), [bias.name]: tf.tensor(step.gradients.bias.data, step.gradients.bias.shape) };
+      const gradients = {
+        [weight.name]: tf.tensor(step.gradients.weight.data, step.gradients.weight.shape),
+        [bias.name]: tf.tensor(step.gradients.bias.data, step.gradients.bias.shape),
+      };
       optimizer.step(gradients, factor);
       tf.dispose(Object.values(gradients));
       expect(largestDifference(weight.dataSync(), step.weight.data).difference).toBeLessThan(2e-6);

@@ -1,7 +1,26 @@
 import type { Rng } from '@medssl/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { FusionKind, ResolvedArchitecture } from './options.js';
-import { add, addConstant, concat, dropout, erf, linear, matMul, mean, multiply, reshape, rsqrt, scale, softmax, stack, subtract, subtractConstant, sum, transpose } from './operations.js';
+import {
+  add,
+  addConstant,
+  concat,
+  dropout,
+  erf,
+  linear,
+  matMul,
+  mean,
+  multiply,
+  reshape,
+  rsqrt,
+  scale,
+  softmax,
+  stack,
+  subtract,
+  subtractConstant,
+  sum,
+  transpose,
+} from './operations.js';
 import { ParameterFactory, type Dense, type Norm, type Parameter } from './parameters.js';
 
 /** Per-backbone input standardisation: `(x - mean) * inverseScale`, fixed before training. */
@@ -157,7 +176,10 @@ export class FusionModel {
     const batch = inputs[0]!.shape[0];
     const sources = inputs.length;
     const width = this.architecture.projection;
-    const projected = stack(inputs.map((input, source) => dense(input, this.projections[source]!, this.inputGradients)), 1) as tf.Tensor3D; // [B, K, D]
+    const projected = stack(
+      inputs.map((input, source) => dense(input, this.projections[source]!, this.inputGradients)),
+      1,
+    ) as tf.Tensor3D; // [B, K, D]
     const scores = reshape<tf.Tensor2D>(matMul(reshape<tf.Tensor2D>(projected, [batch * sources, width]), this.attentionVector!), [batch, sources]);
     const weights = softmax(scores);
     const fused = sum(multiply(projected, reshape(weights, [batch, sources, 1])), 1) as tf.Tensor2D;
@@ -169,12 +191,16 @@ export class FusionModel {
     const sources = inputs.length;
     const { projection: width, heads } = this.architecture;
     const headWidth = width / heads;
-    let tokens = stack(inputs.map((input, source) => dense(input, this.projections[source]!, this.inputGradients)), 1) as tf.Tensor3D; // [B, K, D]
+    let tokens = stack(
+      inputs.map((input, source) => dense(input, this.projections[source]!, this.inputGradients)),
+      1,
+    ) as tf.Tensor3D; // [B, K, D]
     if (this.sourceEmbedding) tokens = add(tokens, this.sourceEmbedding);
     let stream = reshape<tf.Tensor2D>(tokens, [batch * sources, width]);
     const attention: tf.Tensor4D[] = [];
     // [B·K, D] → [B·H, K, D/H]: one attention problem per sample and head.
-    const splitHeads = (x: tf.Tensor2D) => reshape<tf.Tensor3D>(transpose(reshape<tf.Tensor4D>(x, [batch, sources, heads, headWidth]), [0, 2, 1, 3]), [batch * heads, sources, headWidth]);
+    const splitHeads = (x: tf.Tensor2D) =>
+      reshape<tf.Tensor3D>(transpose(reshape<tf.Tensor4D>(x, [batch, sources, heads, headWidth]), [0, 2, 1, 3]), [batch * heads, sources, headWidth]);
     for (const block of this.blocks) {
       const normed = layerNorm(stream, block.attentionNorm);
       const query = splitHeads(dense(normed, block.query));

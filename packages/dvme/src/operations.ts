@@ -186,7 +186,15 @@ export function stack(parts: tf.Tensor[], axis: number): tf.Tensor {
 /** The tensors joined along an existing axis. */
 export function concat(parts: tf.Tensor[], axis: number): tf.Tensor {
   const resolved = tf.util.parseAxisParam(axis, parts[0]!.shape)[0]!;
-  return operation(parts, (inputs) => ({ value: tf.concat(inputs, axis), gradient: (dy) => tf.split(dy, parts.map((part) => part.shape[resolved]!), resolved) }));
+  return operation(parts, (inputs) => ({
+    value: tf.concat(inputs, axis),
+    gradient: (dy) =>
+      tf.split(
+        dy,
+        parts.map((part) => part.shape[resolved]!),
+        resolved,
+      ),
+  }));
 }
 
 // ----- helpers of the gradients -----

@@ -117,11 +117,7 @@ function positiveInteger(value: unknown, name: string): number {
 }
 
 function inRange(value: unknown, name: string, low: number, high: number, lowOpen: boolean, highOpen: boolean): number {
-  const ok =
-    typeof value === 'number' &&
-    Number.isFinite(value) &&
-    (lowOpen ? value > low : value >= low) &&
-    (highOpen ? value < high : value <= high);
+  const ok = typeof value === 'number' && Number.isFinite(value) && (lowOpen ? value > low : value >= low) && (highOpen ? value < high : value <= high);
   if (!ok) {
     const range = `${lowOpen ? '(' : '['}${low}, ${high === Infinity ? '∞' : high}${highOpen ? ')' : ']'}`;
     throw new RangeError(`${name} must be a number in ${range}, got ${String(value)}`);

@@ -112,7 +112,10 @@ export async function train<Batch>(run: TrainingRun<Batch>): Promise<TrainingOut
     planEpoch: epochPlanner(run, shuffleRng, batchSize),
     validate: () => validationMetrics(run),
     test: () => testOutcome(run),
-    diverged: (loss, epoch) => new RangeError(`${run.name}: the training loss is ${loss} at epoch ${epoch + 1}; training diverged (try a lower learningRate than ${training.learningRate})`),
+    diverged: (loss, epoch) =>
+      new RangeError(
+        `${run.name}: the training loss is ${loss} at epoch ${epoch + 1}; training diverged (try a lower learningRate than ${training.learningRate})`,
+      ),
     ...(run.signal ? { signal: run.signal } : {}),
     onEpoch: (record) => {
       history.push(epochRecord(run, record));
@@ -137,7 +140,12 @@ function fusionTrainee<Batch>(run: TrainingRun<Batch>, dropoutRng: Rng): Trainin
   return {
     groups: run.groups,
     loss: (batch) => classificationLoss(run.task, run.model.apply(run.data.embed(batch.inputs, true), { training: true, nextSeed }).logits, batch.targets),
-    tensors: async () => new Map<string, Tensor>(await Promise.all(variables.map(async (variable) => [variable.name, { data: (await variable.data()) as Float32Array, shape: [...variable.shape] }] as const))),
+    tensors: async () =>
+      new Map<string, Tensor>(
+        await Promise.all(
+          variables.map(async (variable) => [variable.name, { data: (await variable.data()) as Float32Array, shape: [...variable.shape] }] as const),
+        ),
+      ),
     keep: () => keepValues(variables),
     dispose: () => undefined,
   };
@@ -159,7 +167,9 @@ function epochPlanner<Batch>(run: TrainingRun<Batch>, shuffleRng: Rng, batchSize
   const order = Int32Array.from({ length: data.trainCount }, (_, position) => position);
   return () => {
     shuffleRng.shuffle(order);
-    const batches = Array.from({ length: Math.ceil(order.length / batchSize) }, (_, index) => order.subarray(index * batchSize, Math.min(order.length, (index + 1) * batchSize)));
+    const batches = Array.from({ length: Math.ceil(order.length / batchSize) }, (_, index) =>
+      order.subarray(index * batchSize, Math.min(order.length, (index + 1) * batchSize)),
+    );
     return {
       batches,
       load: async (positions) => ({ inputs: await data.loadTrain(positions), targets: targetTensor(run.trainTargets, positions) }),
@@ -205,7 +215,11 @@ function epochRecord<Batch>(run: TrainingRun<Batch>, record: TrainingEpoch): Epo
 }
 
 /** Runs the model over a split in evaluation mode (no dropout), in batches, and reads the results back. */
-export async function scoreSplit<Batch>(run: Pick<TrainingRun<Batch>, 'model' | 'data' | 'training' | 'keepSampleAttention' | 'signal'>, split: EvaluationSplit, inspect: boolean): Promise<SplitScores> {
+export async function scoreSplit<Batch>(
+  run: Pick<TrainingRun<Batch>, 'model' | 'data' | 'training' | 'keepSampleAttention' | 'signal'>,
+  split: EvaluationSplit,
+  inspect: boolean,
+): Promise<SplitScores> {
   const { model, data } = run;
   const count = data.evaluationCounts[split];
   const sources = model.dimensions.length;
@@ -268,6 +282,9 @@ export function activeBackend(where: string): string {
   } catch {
     name = undefined;
   }
-  if (!name) throw new Error(`${where}: no tfjs backend is active; register one first (useTfjsBackend('wasm') of @medssl/runtime-tfjs, or import '@tensorflow/tfjs-backend-wasm' and await tf.setBackend('wasm'))`);
+  if (!name)
+    throw new Error(
+      `${where}: no tfjs backend is active; register one first (useTfjsBackend('wasm') of @medssl/runtime-tfjs, or import '@tensorflow/tfjs-backend-wasm' and await tf.setBackend('wasm'))`,
+    );
   return name;
 }

@@ -50,7 +50,9 @@ export function checkFusionInput(input: FusionInput, kind: FusionKind): CheckedF
   }
   for (const split of SPLITS) {
     if (input[split].length !== sources) {
-      throw new RangeError(`${name}: train has ${sources} feature sets but ${split} has ${input[split].length}; every split needs one per backbone, in the same order`);
+      throw new RangeError(
+        `${name}: train has ${sources} feature sets but ${split} has ${input[split].length}; every split needs one per backbone, in the same order`,
+      );
     }
   }
   const names = sourceNames(input.train);
@@ -65,30 +67,43 @@ export function checkFusionInput(input: FusionInput, kind: FusionKind): CheckedF
         throw new RangeError(`${name}: ${where} features of shape [${rows}, ${columns}] need ${rows * columns} values, got ${set.features.data.length}`);
       }
       if (set.targets.shape[0] !== rows || set.ids.length !== rows) {
-        throw new RangeError(`${name}: ${where} has ${rows} feature rows, ${set.targets.shape[0]} target rows and ${set.ids.length} ids; they must line up one to one`);
+        throw new RangeError(
+          `${name}: ${where} has ${rows} feature rows, ${set.targets.shape[0]} target rows and ${set.ids.length} ids; they must line up one to one`,
+        );
       }
       if (rows === 0) throw new RangeError(`${name}: ${where} has no rows`);
       if (JSON.stringify(set.manifest.task) !== JSON.stringify(input.task)) {
-        throw new RangeError(`${name}: ${where} is a ${describeTask(set.manifest.task)} task, the fusion's task is ${describeTask(input.task)}; every feature set must come from the same task`);
+        throw new RangeError(
+          `${name}: ${where} is a ${describeTask(set.manifest.task)} task, the fusion's task is ${describeTask(input.task)}; every feature set must come from the same task`,
+        );
       }
       validateTargets(input.task, set.targets, `${name}: ${where} targets`);
       const trainSet = input.train[source]!;
       if (set.manifest.backbone !== trainSet.manifest.backbone) {
-        throw new RangeError(`${name}: source ${source + 1} is ${trainSet.manifest.backbone} in train but ${set.manifest.backbone} in ${split}; give the feature sets of every split in the same backbone order`);
+        throw new RangeError(
+          `${name}: source ${source + 1} is ${trainSet.manifest.backbone} in train but ${set.manifest.backbone} in ${split}; give the feature sets of every split in the same backbone order`,
+        );
       }
       if (columns !== trainSet.features.shape[1]) {
-        throw new RangeError(`${name}: source ${source + 1} (${trainSet.manifest.backbone}) has train features [${trainSet.features.shape.join(', ')}] but ${split} features [${rows}, ${columns}]; a source needs one dimension in every split`);
+        throw new RangeError(
+          `${name}: source ${source + 1} (${trainSet.manifest.backbone}) has train features [${trainSet.features.shape.join(', ')}] but ${split} features [${rows}, ${columns}]; a source needs one dimension in every split`,
+        );
       }
       if (source === 0) return;
       if (rows !== first.ids.length) {
-        throw new RangeError(`${name}: ${where} has ${rows} rows, ${label(split, 0)} has ${first.ids.length}; the sources of a split must hold the same samples`);
+        throw new RangeError(
+          `${name}: ${where} has ${rows} rows, ${label(split, 0)} has ${first.ids.length}; the sources of a split must hold the same samples`,
+        );
       }
       const row = set.ids.findIndex((id, index) => id !== first.ids[index]);
       if (row >= 0) {
-        throw new RangeError(`${name}: ${where} row ${row} is ${JSON.stringify(set.ids[row])}, ${label(split, 0)} row ${row} is ${JSON.stringify(first.ids[row])}; the sources of a split must hold the same ids in the same order`);
+        throw new RangeError(
+          `${name}: ${where} row ${row} is ${JSON.stringify(set.ids[row])}, ${label(split, 0)} row ${row} is ${JSON.stringify(first.ids[row])}; the sources of a split must hold the same ids in the same order`,
+        );
       }
       const differs = firstDifference(set.targets, first.targets);
-      if (differs >= 0) throw new RangeError(`${name}: ${where} targets differ from ${label(split, 0)} at row ${differs} (${JSON.stringify(set.ids[differs])})`);
+      if (differs >= 0)
+        throw new RangeError(`${name}: ${where} targets differ from ${label(split, 0)} at row ${differs} (${JSON.stringify(set.ids[differs])})`);
     });
     sets.forEach((set, source) => assertFiniteFeatures(set, `${name}: ${label(split, source)}`));
   }

@@ -72,7 +72,20 @@ export interface FinetuneEntry extends Pick<FinetuneEvaluationOptions, FinetuneS
 }
 
 /** What a finetune entry may set, as `runFinetuneEvaluation` takes it. */
-const FINETUNE_SETTINGS = ['epochs', 'patience', 'batchSize', 'backboneLearningRate', 'headLearningRate', 'frozenStages', 'resize', 'crop', 'modality', 'runtime', 'limit', 'evalLimit'] as const;
+const FINETUNE_SETTINGS = [
+  'epochs',
+  'patience',
+  'batchSize',
+  'backboneLearningRate',
+  'headLearningRate',
+  'frozenStages',
+  'resize',
+  'crop',
+  'modality',
+  'runtime',
+  'limit',
+  'evalLimit',
+] as const;
 type FinetuneSetting = (typeof FINETUNE_SETTINGS)[number];
 
 export type FusionMethod = 'dvme' | 'dme' | 'concat';
@@ -118,7 +131,10 @@ const FUSION_METHODS: readonly FusionMethod[] = ['dvme', 'dme', 'concat'];
  * Checks a config read from JSON or a module, before anything runs: every error names where it is and
  * what was expected. Returns the config with defaults filled in.
  */
-export function validateExperimentConfig(value: unknown, source = 'config'): Required<Pick<ExperimentConfig, 'fractions' | 'seeds' | 'fusions'>> & ExperimentConfig {
+export function validateExperimentConfig(
+  value: unknown,
+  source = 'config',
+): Required<Pick<ExperimentConfig, 'fractions' | 'seeds' | 'fusions'>> & ExperimentConfig {
   const fail = (path: string, message: string): never => {
     throw new ExperimentConfigError(`${source}: ${path}: ${message}`);
   };
@@ -141,7 +157,8 @@ export function validateExperimentConfig(value: unknown, source = 'config'): Req
       if (typeof entry.id !== 'string') fail(`${path}.id`, `expected a dataset id, got ${describe(entry.id)}`);
       if (typeof entry.root !== 'string') fail(`${path}.root`, `expected the dataset's folder, got ${describe(entry.root)}`);
     }
-    if (entry.options !== undefined && !isRecord(entry.options)) fail(`${path}.options`, `expected the provider's options as an object, got ${describe(entry.options)}`);
+    if (entry.options !== undefined && !isRecord(entry.options))
+      fail(`${path}.options`, `expected the provider's options as an object, got ${describe(entry.options)}`);
     if (entry.splits !== undefined) {
       if (!isRecord(entry.splits)) return fail(`${path}.splits`, `expected { train, val, test } split names, got ${describe(entry.splits)}`);
       for (const [role, split] of Object.entries(entry.splits)) {
@@ -160,11 +177,13 @@ export function validateExperimentConfig(value: unknown, source = 'config'): Req
     backboneIds.add(id);
     if (entry.weights !== undefined && typeof entry.weights !== 'string') fail(`${path}.weights`, `expected a checkpoint path, got ${describe(entry.weights)}`);
     if (entry.seed !== undefined && !isNonNegativeInteger(entry.seed)) fail(`${path}.seed`, `expected a non-negative integer, got ${describe(entry.seed)}`);
-    if (entry.options !== undefined && !isRecord(entry.options)) fail(`${path}.options`, `expected the provider's options as an object, got ${describe(entry.options)}`);
+    if (entry.options !== undefined && !isRecord(entry.options))
+      fail(`${path}.options`, `expected the provider's options as an object, got ${describe(entry.options)}`);
   });
   list('protocols', true).forEach((entry, index) => {
     const id = typeof entry === 'string' ? entry : isRecord(entry) ? entry.id : undefined;
-    if (!PROTOCOL_IDS.includes(id as (typeof PROTOCOL_IDS)[number])) fail(`protocols[${index}]`, `expected one of ${PROTOCOL_IDS.join(', ')}, got ${describe(id)}`);
+    if (!PROTOCOL_IDS.includes(id as (typeof PROTOCOL_IDS)[number]))
+      fail(`protocols[${index}]`, `expected one of ${PROTOCOL_IDS.join(', ')}, got ${describe(id)}`);
     if (isRecord(entry) && entry.k !== undefined && (!Array.isArray(entry.k) || !entry.k.every((k) => isNonNegativeInteger(k) && k > 0))) {
       fail(`protocols[${index}].k`, `expected positive integers, got ${describe(entry.k)}`);
     }
@@ -174,12 +193,16 @@ export function validateExperimentConfig(value: unknown, source = 'config'): Req
   fusions.forEach((entry, index) => {
     const path = `fusions[${index}]`;
     if (!isRecord(entry)) return fail(path, `expected { method, backbones }, got ${describe(entry)}`);
-    if (!FUSION_METHODS.includes(entry.method as FusionMethod)) fail(`${path}.method`, `expected one of ${FUSION_METHODS.join(', ')}, got ${describe(entry.method)}`);
-    if (!Array.isArray(entry.backbones) || entry.backbones.length < 2) fail(`${path}.backbones`, `expected two or more backbone ids, got ${describe(entry.backbones)}`);
+    if (!FUSION_METHODS.includes(entry.method as FusionMethod))
+      fail(`${path}.method`, `expected one of ${FUSION_METHODS.join(', ')}, got ${describe(entry.method)}`);
+    if (!Array.isArray(entry.backbones) || entry.backbones.length < 2)
+      fail(`${path}.backbones`, `expected two or more backbone ids, got ${describe(entry.backbones)}`);
     for (const id of entry.backbones as unknown[]) {
-      if (typeof id !== 'string' || !backboneIds.has(id)) fail(`${path}.backbones`, `${describe(id)} is not one of the config's backbones (${[...backboneIds].join(', ')})`);
+      if (typeof id !== 'string' || !backboneIds.has(id))
+        fail(`${path}.backbones`, `${describe(id)} is not one of the config's backbones (${[...backboneIds].join(', ')})`);
     }
-    if (entry.epochs !== undefined && !(isNonNegativeInteger(entry.epochs) && entry.epochs > 0)) fail(`${path}.epochs`, `expected a positive integer, got ${describe(entry.epochs)}`);
+    if (entry.epochs !== undefined && !(isNonNegativeInteger(entry.epochs) && entry.epochs > 0))
+      fail(`${path}.epochs`, `expected a positive integer, got ${describe(entry.epochs)}`);
   });
   const fractions = value.fractions === undefined ? DEFAULT_FRACTIONS : value.fractions;
   if (!Array.isArray(fractions) || fractions.length === 0) fail('fractions', `expected a non-empty array of fractions in (0, 1], got ${describe(fractions)}`);
@@ -191,12 +214,14 @@ export function validateExperimentConfig(value: unknown, source = 'config'): Req
     }
   });
   const seeds = value.seeds === undefined ? [0] : value.seeds;
-  if (!Array.isArray(seeds) || seeds.length === 0 || !seeds.every(isNonNegativeInteger)) fail('seeds', `expected non-negative integers, got ${describe(seeds)}`);
+  if (!Array.isArray(seeds) || seeds.length === 0 || !seeds.every(isNonNegativeInteger))
+    fail('seeds', `expected non-negative integers, got ${describe(seeds)}`);
   const extraction = value.extraction;
   if (extraction !== undefined) {
     if (!isRecord(extraction)) fail('extraction', `expected an object, got ${describe(extraction)}`);
     for (const [key, setting] of Object.entries(extraction as Record<string, unknown>)) {
-      if (!['limit', 'batch', 'threads', 'workers', 'resize', 'crop', 'together'].includes(key)) fail(`extraction.${key}`, 'unknown setting; known: limit, batch, threads, workers, resize, crop, together');
+      if (!['limit', 'batch', 'threads', 'workers', 'resize', 'crop', 'together'].includes(key))
+        fail(`extraction.${key}`, 'unknown setting; known: limit, batch, threads, workers, resize, crop, together');
       if (key === 'together') {
         if (typeof setting !== 'boolean') fail('extraction.together', `expected true or false, got ${describe(setting)}`);
       } else if (!(isNonNegativeInteger(setting) && setting > 0)) fail(`extraction.${key}`, `expected a positive integer, got ${describe(setting)}`);
@@ -208,17 +233,22 @@ export function validateExperimentConfig(value: unknown, source = 'config'): Req
 
 function validateFinetuneEntry(entry: Record<string, unknown>, path: string, fail: (path: string, message: string) => never): void {
   for (const key of Object.keys(entry)) {
-    if (key !== 'id' && !FINETUNE_SETTINGS.includes(key as FinetuneSetting)) fail(`${path}.${key}`, `unknown finetune setting; known: ${FINETUNE_SETTINGS.join(', ')}`);
+    if (key !== 'id' && !FINETUNE_SETTINGS.includes(key as FinetuneSetting))
+      fail(`${path}.${key}`, `unknown finetune setting; known: ${FINETUNE_SETTINGS.join(', ')}`);
   }
   for (const key of FINETUNE_INTEGERS) {
-    if (entry[key] !== undefined && !(isNonNegativeInteger(entry[key]) && entry[key] > 0)) fail(`${path}.${key}`, `expected a positive integer, got ${describe(entry[key])}`);
+    if (entry[key] !== undefined && !(isNonNegativeInteger(entry[key]) && entry[key] > 0))
+      fail(`${path}.${key}`, `expected a positive integer, got ${describe(entry[key])}`);
   }
-  if (entry.frozenStages !== undefined && !isNonNegativeInteger(entry.frozenStages)) fail(`${path}.frozenStages`, `expected a non-negative integer, got ${describe(entry.frozenStages)}`);
+  if (entry.frozenStages !== undefined && !isNonNegativeInteger(entry.frozenStages))
+    fail(`${path}.frozenStages`, `expected a non-negative integer, got ${describe(entry.frozenStages)}`);
   for (const key of ['backboneLearningRate', 'headLearningRate']) {
     const rate = entry[key];
-    if (rate !== undefined && !(typeof rate === 'number' && Number.isFinite(rate) && rate >= 0)) fail(`${path}.${key}`, `expected a non-negative number, got ${describe(rate)}`);
+    if (rate !== undefined && !(typeof rate === 'number' && Number.isFinite(rate) && rate >= 0))
+      fail(`${path}.${key}`, `expected a non-negative number, got ${describe(rate)}`);
   }
-  if (entry.modality !== undefined && !MODALITIES.includes(entry.modality as Modality)) fail(`${path}.modality`, `expected one of ${MODALITIES.join(', ')}, got ${describe(entry.modality)}`);
+  if (entry.modality !== undefined && !MODALITIES.includes(entry.modality as Modality))
+    fail(`${path}.modality`, `expected one of ${MODALITIES.join(', ')}, got ${describe(entry.modality)}`);
   if (entry.runtime !== undefined && !Object.hasOwn(FINETUNE_RUNTIMES, entry.runtime as string)) {
     fail(`${path}.runtime`, `expected one of ${Object.keys(FINETUNE_RUNTIMES).join(', ')}, got ${describe(entry.runtime)}`);
   }

@@ -1,7 +1,15 @@
 import { batches, outputCount } from '@medssl/core';
 import { onnxRuntime } from '@medssl/runtime-onnx';
 import type { Backbone, CanonicalWeights, Dataset, Embedder, Preprocessing, TargetArray } from '@medssl/spec';
-import { backboneModel, defaultFeatureStore, embedBatches, extractFeatureSets, type ExtractionEvent, type FeatureModel, type PipelineStats } from '@medssl/store';
+import {
+  backboneModel,
+  defaultFeatureStore,
+  embedBatches,
+  extractFeatureSets,
+  type ExtractionEvent,
+  type FeatureModel,
+  type PipelineStats,
+} from '@medssl/store';
 import type { Io } from './io.js';
 import { createProgress, type Progress } from './progress.js';
 import { loadBackboneWeights } from './weights.js';
@@ -15,7 +23,6 @@ export function overridePreprocessing(base: Preprocessing, size: number | undefi
   };
 }
 
-
 /**
  * Turns extraction events into lines on standard error and a progress bar (or periodic lines). `bar` says, when computing starts, whether this
  * extraction draws the bar (with what label): of models embedded in one pass, one does.
@@ -27,7 +34,9 @@ export function extractionReporter(label: string, io: Io, bar: () => string | un
   return (event) => {
     switch (event.type) {
       case 'reused':
-        io.stderr(`reusing stored features: ${event.count} x ${event.dimension} in ${event.folder} (key ${event.key.slice(0, 16)}, made ${event.created}); nothing to compute\n`);
+        io.stderr(
+          `reusing stored features: ${event.count} x ${event.dimension} in ${event.folder} (key ${event.key.slice(0, 16)}, made ${event.created}); nothing to compute\n`,
+        );
         break;
       case 'stored-damaged':
         io.stderr(`stored features in ${event.folder} fail their checks (${event.problems.join('; ')}); computing them again\n`);
@@ -41,7 +50,9 @@ export function extractionReporter(label: string, io: Io, bar: () => string | un
         break;
       case 'started':
         provider = event.provider;
-        io.stderr(`embedding ${event.rowsToCompute} of ${event.rowsTotal} rows into ${event.folder} on ${event.provider} (${event.workers} preprocessing worker${event.workers === 1 ? '' : 's'})\n`);
+        io.stderr(
+          `embedding ${event.rowsToCompute} of ${event.rowsTotal} rows into ${event.folder} on ${event.provider} (${event.workers} preprocessing worker${event.workers === 1 ? '' : 's'})\n`,
+        );
         {
           const barLabel = bar();
           if (barLabel !== undefined) progress = createProgress(barLabel, event.rowsTotal, io.stderr, { initial: resumedRows });
@@ -101,7 +112,14 @@ export interface ExtractSplitRequest extends ExtractSplitBackbone {
   readonly split: string;
   /** More backbones that preprocess like `backbone` (after `resize`/`crop`): embedded in the same pass, each image decoded once. */
   readonly companions?: readonly ExtractSplitBackbone[];
-  readonly settings: { readonly limit?: number; readonly batch?: number; readonly threads?: number; readonly workers?: number; readonly resize?: number; readonly crop?: number };
+  readonly settings: {
+    readonly limit?: number;
+    readonly batch?: number;
+    readonly threads?: number;
+    readonly workers?: number;
+    readonly resize?: number;
+    readonly crop?: number;
+  };
   readonly io: Io;
   readonly signal?: AbortSignal;
   /** Default `defaultFeatureStore()`. */
@@ -148,7 +166,11 @@ export async function extractSplit(request: ExtractSplitRequest): Promise<Extrac
     ...(settings.batch !== undefined ? { batchSize: settings.batch } : {}),
     ...(settings.workers !== undefined ? { workers: settings.workers } : {}),
     interrupted: 'resume',
-    onEvent: passReporters(`${request.dataset.id}/${request.split}`, entries.map((entry) => entry.backbone.id), request.io),
+    onEvent: passReporters(
+      `${request.dataset.id}/${request.split}`,
+      entries.map((entry) => entry.backbone.id),
+      request.io,
+    ),
     ...(request.signal ? { signal: request.signal } : {}),
   });
   const folders = results.map((result) => ({ folder: result.folder, reused: result.reused, key: result.key }));

@@ -96,7 +96,13 @@ export async function runFinetuneEvaluation(options: FinetuneEvaluationOptions):
   const settings = resolveSettings({
     preprocessing,
     modality: options.modality ?? dataset.modality ?? 'natural',
-    ...definedOnly({ epochs: options.epochs, patience: options.patience, batchSize: options.batchSize, backboneLearningRate: options.backboneLearningRate, headLearningRate: options.headLearningRate }),
+    ...definedOnly({
+      epochs: options.epochs,
+      patience: options.patience,
+      batchSize: options.batchSize,
+      backboneLearningRate: options.backboneLearningRate,
+      headLearningRate: options.headLearningRate,
+    }),
   });
   try {
     await useTfjsBackend(tfjsBackend);
@@ -117,14 +123,17 @@ export async function runFinetuneEvaluation(options: FinetuneEvaluationOptions):
 
   const where = options.datasetRoot === undefined ? dataset.id : `${dataset.id} at ${options.datasetRoot}`;
   for (const [role, split] of Object.entries(splitNames)) {
-    if (!dataset.splits.includes(split)) throw new Error(`${where} has no "${split}" split for ${role} (it has ${dataset.splits.join(', ')}); finetuning needs train, val and test`);
+    if (!dataset.splits.includes(split))
+      throw new Error(`${where} has no "${split}" split for ${role} (it has ${dataset.splits.join(', ')}); finetuning needs train, val and test`);
   }
   const cache = new DecodedImages(DECODED_CACHE_BYTES);
-  const [train, val, test] = await Promise.all(
+  const [train, val, test] = (await Promise.all(
     (['train', 'val', 'test'] as const).map((role) => imageSplit(dataset, splitNames[role], role === 'train' ? limit : evalLimit, cache)),
-  ) as [ImageSplit, ImageSplit, ImageSplit];
+  )) as [ImageSplit, ImageSplit, ImageSplit];
   if (options.modality === undefined && dataset.modality === undefined) {
-    io.stderr(`note: no modality is known for dataset ${dataset.id}: crops and horizontal flips only; pass --modality pathology|fundus|chest-xray to add the flips and rotations those images allow\n`);
+    io.stderr(
+      `note: no modality is known for dataset ${dataset.id}: crops and horizontal flips only; pass --modality pathology|fundus|chest-xray to add the flips and rotations those images allow\n`,
+    );
   }
   io.stderr(
     `finetune ${backbone.id} on ${dataset.id} (${runtimeName}, ${settings.modality} augmentations, input ${describeSize(preprocessing)}): ` +
@@ -136,7 +145,15 @@ export async function runFinetuneEvaluation(options: FinetuneEvaluationOptions):
   let estimate: object | undefined;
   const printEstimate = async () => {
     const sampleImages = await Promise.all(Array.from({ length: Math.min(settings.batchSize, train.ids.length) }, (_, row) => train.image(row)));
-    const throughput = await measureThroughput({ backbone: createBackbone, preprocessing, task: dataset.task, images: sampleImages, modality: settings.modality, batchSize: settings.batchSize, steps: estimateSteps });
+    const throughput = await measureThroughput({
+      backbone: createBackbone,
+      preprocessing,
+      task: dataset.task,
+      images: sampleImages,
+      modality: settings.modality,
+      batchSize: settings.batchSize,
+      steps: estimateSteps,
+    });
     const trainRows = fractions.flatMap((fraction) => seeds.map(() => Math.max(outputCount(dataset.task), Math.round(fraction * train.ids.length))));
     const requested = estimateSeconds(throughput, { trainRows, val: val.ids.length, test: test.ids.length, epochs: settings.epochs });
     const fullSizes = options.officialSizes ?? {
@@ -169,7 +186,13 @@ export async function runFinetuneEvaluation(options: FinetuneEvaluationOptions):
     const runs = fractions.length * seeds.length;
     estimate = {
       runtime: runtimeName,
-      measured: { input: `${throughput.width}x${throughput.height}`, batch: throughput.batchSize, steps: throughput.steps, trainSecondsPerImage: throughput.trainSecondsPerImage, evaluationSecondsPerImage: throughput.evaluationSecondsPerImage },
+      measured: {
+        input: `${throughput.width}x${throughput.height}`,
+        batch: throughput.batchSize,
+        steps: throughput.steps,
+        trainSecondsPerImage: throughput.trainSecondsPerImage,
+        evaluationSecondsPerImage: throughput.evaluationSecondsPerImage,
+      },
       requestedSeconds: requested,
       fullSize: {
         input: `${FULL_SIZE_INPUT}x${FULL_SIZE_INPUT}`,
@@ -231,7 +254,9 @@ export async function runFinetuneEvaluation(options: FinetuneEvaluationOptions):
       onRow: (row, run, done, total) => {
         const primary = row.metrics[dataset.task.primaryMetric];
         const origin = run.fromCheckpoint ? ', from its finished checkpoint' : '';
-        io.stderr(`  [${done}/${total}] test ${dataset.task.primaryMetric} ${primary?.toFixed(4)} with epoch ${run.bestEpoch + 1}'s weights (${run.stop === 'patience' ? 'stopped early' : 'all epochs'}${origin})\n`);
+        io.stderr(
+          `  [${done}/${total}] test ${dataset.task.primaryMetric} ${primary?.toFixed(4)} with epoch ${run.bestEpoch + 1}'s weights (${run.stop === 'patience' ? 'stopped early' : 'all epochs'}${origin})\n`,
+        );
       },
     }),
     runtimeName,
@@ -277,7 +302,10 @@ async function explainMemory<T>(work: Promise<T>, runtimeName: string): Promise<
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (/memory access out of bounds|Aborted\(\)|out of memory/i.test(message)) {
-      throw new Error(`${message}: ${runtimeName} ran out of memory (WebAssembly holds 4 GiB at most; ResNet-50 at 224x224 trains at batch 2 there); lower --batch or --crop`, { cause: error });
+      throw new Error(
+        `${message}: ${runtimeName} ran out of memory (WebAssembly holds 4 GiB at most; ResNet-50 at 224x224 trains at batch 2 there); lower --batch or --crop`,
+        { cause: error },
+      );
     }
     throw error;
   }
@@ -324,7 +352,10 @@ class DecodedImages {
 async function imageSplit(dataset: Dataset, split: string, limit: number | undefined, cache: DecodedImages): Promise<ImageSplit> {
   const samples: Sample[] = [];
   for await (const sample of dataset.samples(split)) samples.push(sample);
-  const chosen = limit === undefined || limit >= samples.length ? samples : Array.from({ length: limit }, (_, index) => samples[Math.floor((index * samples.length) / limit)]!);
+  const chosen =
+    limit === undefined || limit >= samples.length
+      ? samples
+      : Array.from({ length: limit }, (_, index) => samples[Math.floor((index * samples.length) / limit)]!);
   const task = dataset.task;
   const targets =
     task.type === 'multilabel'

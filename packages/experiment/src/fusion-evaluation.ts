@@ -3,7 +3,16 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { writeFileAtomic, writeNpyFile } from '@medssl/arrays/node';
 import { evaluateLabelFractions } from '@medssl/core';
 import { saveSubsetFiles } from '@medssl/core/node';
-import { TFJS_CORE_VERSION, fitFusion, resolveArchitecture, resolveTraining, sourceNames, type FusionKind, type FusionOptions, type FusionReport } from '@medssl/dvme';
+import {
+  TFJS_CORE_VERSION,
+  fitFusion,
+  resolveArchitecture,
+  resolveTraining,
+  sourceNames,
+  type FusionKind,
+  type FusionOptions,
+  type FusionReport,
+} from '@medssl/dvme';
 import { useTfjsBackend, type TfjsBackendName } from '@medssl/runtime-tfjs';
 import type { AttentionMap, FeatureSet, Protocol, Task } from '@medssl/spec';
 import type { Io } from './io.js';
@@ -51,7 +60,11 @@ export async function evaluateFusion(request: FusionEvaluationRequest) {
     id: fusion,
     supports: ['binary', 'multiclass', 'multilabel'],
     async evaluate(input) {
-      const report = await fitFusion({ task, train: sets.train, val: sets.val, test: sets.test, trainRows: input.trainRows, seed: input.seed, signal: input.signal }, fusion, options);
+      const report = await fitFusion(
+        { task, train: sets.train, val: sets.val, test: sets.test, trainRows: input.trainRows, seed: input.seed, signal: input.signal },
+        fusion,
+        options,
+      );
       reports.push(report);
       return report.result;
     },
@@ -108,7 +121,10 @@ export async function evaluateFusion(request: FusionEvaluationRequest) {
     sources,
     weightsSha256: sets.train.map((set) => set.manifest.weightsSha256),
     inputs: Object.fromEntries(
-      SPLITS.map((split) => [split, sets[split].map((set, source) => ({ folder: resolve(folders[split][source]!), count: set.ids.length, manifest: set.manifest }))]),
+      SPLITS.map((split) => [
+        split,
+        sets[split].map((set, source) => ({ folder: resolve(folders[split][source]!), count: set.ids.length, manifest: set.manifest })),
+      ]),
     ),
     subsetFiles: subsetFiles.map((path) => relative(folder, path)),
     elapsedSeconds: (Date.now() - started) / 1000,
@@ -137,7 +153,9 @@ export function checkFeatureSets(sets: Record<Split, FeatureSet[]>, folders: Rec
       const where = `${folders[split][source]} (--${split}, backbone ${source + 1})`;
       const { manifest } = set;
       if (JSON.stringify(manifest.task) !== JSON.stringify(reference.manifest.task)) {
-        throw new Error(`${where} has a ${describeTask(manifest.task)} task, ${referenceWhere} a ${describeTask(reference.manifest.task)} task; every feature set must come from the same task`);
+        throw new Error(
+          `${where} has a ${describeTask(manifest.task)} task, ${referenceWhere} a ${describeTask(reference.manifest.task)} task; every feature set must come from the same task`,
+        );
       }
       if (manifest.dataset.id !== reference.manifest.dataset.id) {
         throw new Error(`${where} is from dataset ${manifest.dataset.id}, ${referenceWhere} from ${reference.manifest.dataset.id}`);
@@ -150,16 +168,21 @@ export function checkFeatureSets(sets: Record<Split, FeatureSet[]>, folders: Rec
             `(weights ${trainSet.manifest.weightsSha256.slice(0, 12)}); give the backbones in the same order for every split`,
         );
       }
-      if (manifest.dimension !== trainSet.manifest.dimension) throw new Error(`${where} has ${manifest.dimension}-d features, ${trainWhere} ${trainSet.manifest.dimension}-d`);
+      if (manifest.dimension !== trainSet.manifest.dimension)
+        throw new Error(`${where} has ${manifest.dimension}-d features, ${trainWhere} ${trainSet.manifest.dimension}-d`);
       if (source === 0) return;
       const first = sets[split][0]!;
       const firstWhere = `${folders[split][0]} (--${split}, backbone 1)`;
       if (set.ids.length !== first.ids.length) {
-        throw new Error(`${where} holds ${set.ids.length} samples, ${firstWhere} ${first.ids.length}; the backbones of a split must hold the same samples in the same order`);
+        throw new Error(
+          `${where} holds ${set.ids.length} samples, ${firstWhere} ${first.ids.length}; the backbones of a split must hold the same samples in the same order`,
+        );
       }
       const row = set.ids.findIndex((id, index) => id !== first.ids[index]);
       if (row >= 0) {
-        throw new Error(`row ${row} of ${where} is ${JSON.stringify(set.ids[row])}, of ${firstWhere} ${JSON.stringify(first.ids[row])}; the backbones of a split must hold the same samples in the same order`);
+        throw new Error(
+          `row ${row} of ${where} is ${JSON.stringify(set.ids[row])}, of ${firstWhere} ${JSON.stringify(first.ids[row])}; the backbones of a split must hold the same samples in the same order`,
+        );
       }
     });
   }

@@ -7,10 +7,31 @@ export type { Registry } from './registry.js';
 export { ExperimentRequestError } from './errors.js';
 export type { Io } from './io.js';
 export { defineExperiment, validateExperimentConfig, ExperimentConfigError } from './config.js';
-export type { BackboneEntry, DatasetEntry, ExperimentConfig, ExtractionSettings, FinetuneEntry, FusionEntry, FusionMethod, ProtocolEntry, SplitNames } from './config.js';
+export type {
+  BackboneEntry,
+  DatasetEntry,
+  ExperimentConfig,
+  ExtractionSettings,
+  FinetuneEntry,
+  FusionEntry,
+  FusionMethod,
+  ProtocolEntry,
+  SplitNames,
+} from './config.js';
 export { loadExperimentConfig } from './load-config.js';
 export { entryBackbone, registryOf, runExperiment, splitNames } from './runner.js';
-export type { ExtractBackbone, ExtractedSplit, ExtractRequest, ExtractSplit, FinetuneRequest, FusionRequest, RunExperimentOptions, RunFinetune, RunFusion, RunOutcome } from './runner.js';
+export type {
+  ExtractBackbone,
+  ExtractedSplit,
+  ExtractRequest,
+  ExtractSplit,
+  FinetuneRequest,
+  FusionRequest,
+  RunExperimentOptions,
+  RunFinetune,
+  RunFusion,
+  RunOutcome,
+} from './runner.js';
 export { runExperimentWithDefaults } from './run-with-defaults.js';
 export type { RunWithDefaultsOptions } from './run-with-defaults.js';
 export { PAPER_PROTOCOLS, paperExperiment, presetBackboneIds } from './presets.js';

@@ -65,7 +65,9 @@ export function createProgress(label: string, total: number, write: (text: strin
       const seconds = (now() - started) / 1000;
       const computed = total - initial;
       const resumed = initial > 0 ? ` (${initial} resumed)` : '';
-      write(`${interactive ? '\r' : ''}${label} ${total}/${total}${resumed} in ${formatDuration(seconds)} (${(computed / Math.max(seconds, 1e-9)).toFixed(1)} img/s)${interactive ? '\x1b[K' : ''}\n`);
+      write(
+        `${interactive ? '\r' : ''}${label} ${total}/${total}${resumed} in ${formatDuration(seconds)} (${(computed / Math.max(seconds, 1e-9)).toFixed(1)} img/s)${interactive ? '\x1b[K' : ''}\n`,
+      );
     },
   };
 }

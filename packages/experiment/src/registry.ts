@@ -31,7 +31,10 @@ export function createRegistry(providers: readonly Provider[]): Registry {
   if (unknown) throw new TypeError(`registry: a provider has kind ${JSON.stringify((unknown as { kind?: unknown }).kind)}; expected 'backbone' or 'dataset'`);
   const methods = new Map<string, BackboneProvider>();
   for (const provider of backbones) {
-    if (methods.has(provider.method)) throw new TypeError(`registry: two backbone providers for method ${JSON.stringify(provider.method)} (${methods.get(provider.method)!.title}; ${provider.title})`);
+    if (methods.has(provider.method))
+      throw new TypeError(
+        `registry: two backbone providers for method ${JSON.stringify(provider.method)} (${methods.get(provider.method)!.title}; ${provider.title})`,
+      );
     methods.set(provider.method, provider);
   }
   const datasetIds = new Map<string, DatasetProvider>();
@@ -41,7 +44,12 @@ export function createRegistry(providers: readonly Provider[]): Registry {
       datasetIds.set(info.id, provider);
     }
   }
-  const backboneIds = () => backbones.flatMap((provider) => (provider.variantPattern !== undefined ? [`${provider.method}:${provider.variantPattern}`] : provider.variants.map((variant) => `${provider.method}:${variant}`)));
+  const backboneIds = () =>
+    backbones.flatMap((provider) =>
+      provider.variantPattern !== undefined
+        ? [`${provider.method}:${provider.variantPattern}`]
+        : provider.variants.map((variant) => `${provider.method}:${variant}`),
+    );
   const datasetList = () => datasets.flatMap((provider) => provider.datasets.map((info) => info.id));
   const datasetProvider = (id: string) => datasets.find((provider) => provider.answers(id));
   return {

@@ -88,12 +88,23 @@ export async function runExperimentWithDefaults(config: ExperimentConfig, option
     });
     return document!;
   };
-  const outcome = await runExperiment(config, { providers: registry, out: options.out, io, extract, fuse, finetune, ...(options.signal ? { signal: options.signal } : {}) });
+  const outcome = await runExperiment(config, {
+    providers: registry,
+    out: options.out,
+    io,
+    extract,
+    fuse,
+    finetune,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   io.stderr(`${outcome.computed} unit${outcome.computed === 1 ? '' : 's'} computed, ${outcome.reused} reused; results in ${options.out}\n`);
   if (options.report === false) return outcome;
   const reportFile = resolve(options.out, 'report.html');
   const documents = outcome.documents.flatMap((document, index) => readResultsDocument(document, `run.json › results[${index}]`));
-  await writeFileAtomic(reportFile, renderReport(documents, { title: `medssl · ${config.name}`, generated: new Date().toISOString(), ...(options.notice ? { notice: options.notice } : {}) }));
+  await writeFileAtomic(
+    reportFile,
+    renderReport(documents, { title: `medssl · ${config.name}`, generated: new Date().toISOString(), ...(options.notice ? { notice: options.notice } : {}) }),
+  );
   io.stderr(`wrote ${reportFile}\n`);
   return { ...outcome, reportFile };
 }

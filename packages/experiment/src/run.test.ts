@@ -21,7 +21,10 @@ beforeAll(async () => {
   config = defineExperiment({
     name: 'tiny',
     datasets: [{ id: 'folder', root: join(root, 'data') }],
-    backbones: [{ id: 'random:resnet50', seed: 1 }, { id: 'random:vits16', seed: 2 }],
+    backbones: [
+      { id: 'random:resnet50', seed: 1 },
+      { id: 'random:vits16', seed: 2 },
+    ],
     protocols: ['linear', { id: 'knn', k: [5, 10] }],
     fusions: [{ method: 'dme', backbones: ['random:resnet50', 'random:vits16'], epochs: 3 }],
     fractions: [0.25, 1],
@@ -34,7 +37,12 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 /** What must not change between runs: everything but times and paths. */
 function comparable(document: object): unknown {
-  const { rows, summary, protocol, unitKey } = document as { rows: { metrics: unknown; selected: unknown; fraction: number; seed: number }[]; summary: unknown; protocol: string; unitKey: string };
+  const { rows, summary, protocol, unitKey } = document as {
+    rows: { metrics: unknown; selected: unknown; fraction: number; seed: number }[];
+    summary: unknown;
+    protocol: string;
+    unitKey: string;
+  };
   return { protocol, unitKey, rows: rows.map(({ metrics, selected, fraction, seed }) => ({ metrics, selected, fraction, seed })), summary };
 }
 
@@ -68,7 +76,9 @@ describe('medssl run', () => {
         if (text.startsWith('knn · folder · random:resnet50')) controller.abort(new Error('interrupted by the test'));
       },
     };
-    await expect(runExperimentWithDefaults(config, { providers, out: join(root, 'third'), io, store, signal: controller.signal, report: false })).rejects.toThrow();
+    await expect(
+      runExperimentWithDefaults(config, { providers, out: join(root, 'third'), io, store, signal: controller.signal, report: false }),
+    ).rejects.toThrow();
     const resumed = captureIo();
     const finished = await runExperimentWithDefaults(config, { providers, out: join(root, 'third'), io: resumed.io, store, report: false });
     expect(finished.reused).toBe(1);
@@ -98,7 +108,12 @@ describe('medssl run', () => {
     expect(readFileSync(outcome.reportFile!, 'utf8')).toMatch(/finetune · random:resnet50/);
     // Finetuning reads images: nothing was extracted for it.
     expect(whole.err.join('')).not.toMatch(/extract|reusing stored features/);
-    const [document] = outcome.documents as { protocol: string; config: { options: object }; rows: { metrics: { auc: number } }[]; training: { history: unknown[] }[] }[];
+    const [document] = outcome.documents as {
+      protocol: string;
+      config: { options: object };
+      rows: { metrics: { auc: number } }[];
+      training: { history: unknown[] }[];
+    }[];
     expect(document!.protocol).toBe('finetune');
     expect(document!.config.options).toMatchObject({ epochs: 2, batchSize: 8, modality: 'pathology', frozenStages: 2, runtime: 'tfjs-wasm', limit: 16 });
     expect(document!.training[0]!.history).toHaveLength(2);
@@ -115,7 +130,9 @@ describe('medssl run', () => {
       },
     };
     const out = join(root, 'finetune-interrupted');
-    await expect(runExperimentWithDefaults(finetuneConfig, { providers, out, io, store, signal: controller.signal, report: false })).rejects.toThrow(/interrupted by the test/);
+    await expect(runExperimentWithDefaults(finetuneConfig, { providers, out, io, store, signal: controller.signal, report: false })).rejects.toThrow(
+      /interrupted by the test/,
+    );
     const resumed = captureIo();
     const finished = await runExperimentWithDefaults(finetuneConfig, { providers, out, io: resumed.io, store, report: false });
     expect(resumed.err.join('')).toMatch(/resuming after epoch 1 from .*checkpoints/);
@@ -135,12 +152,22 @@ describe('medssl run', () => {
     expect(() => validateExperimentConfig({ ...base, name: 'a b' })).toThrow(/config: name: expected a name/);
     expect(() => validateExperimentConfig({ ...base, datasets: [{ id: 'folder' }] })).toThrow(/datasets\[0\]\.root: expected the dataset's folder/);
     expect(() => validateExperimentConfig({ ...base, protocols: ['svm'] })).toThrow(/protocols\[0\]: expected one of linear, knn, finetune, got "svm"/);
-    expect(() => validateExperimentConfig({ ...base, protocols: [{ id: 'finetune', epochs: 0 }] })).toThrow(/protocols\[0\]\.epochs: expected a positive integer, got 0/);
-    expect(() => validateExperimentConfig({ ...base, protocols: [{ id: 'finetune', modality: 'dermoscopy' }] })).toThrow(/protocols\[0\]\.modality: expected one of .*pathology/);
-    expect(() => validateExperimentConfig({ ...base, protocols: [{ id: 'finetune', runtime: 'onnx' }] })).toThrow(/protocols\[0\]\.runtime: expected one of tfjs-wasm, tfjs-webgpu, tfjs-cpu, got "onnx"/);
+    expect(() => validateExperimentConfig({ ...base, protocols: [{ id: 'finetune', epochs: 0 }] })).toThrow(
+      /protocols\[0\]\.epochs: expected a positive integer, got 0/,
+    );
+    expect(() => validateExperimentConfig({ ...base, protocols: [{ id: 'finetune', modality: 'dermoscopy' }] })).toThrow(
+      /protocols\[0\]\.modality: expected one of .*pathology/,
+    );
+    expect(() => validateExperimentConfig({ ...base, protocols: [{ id: 'finetune', runtime: 'onnx' }] })).toThrow(
+      /protocols\[0\]\.runtime: expected one of tfjs-wasm, tfjs-webgpu, tfjs-cpu, got "onnx"/,
+    );
     expect(() => validateExperimentConfig({ ...base, protocols: [{ id: 'finetune', lr: 1 }] })).toThrow(/protocols\[0\]\.lr: unknown finetune setting/);
-    expect(() => validateExperimentConfig({ ...base, fusions: [{ method: 'dvme', backbones: ['random:resnet50'] }] })).toThrow(/fusions\[0\]\.backbones: expected two or more/);
-    expect(() => validateExperimentConfig({ ...base, fusions: [{ method: 'dvme', backbones: ['random:resnet50', 'dino:vits16'] }] })).toThrow(/"dino:vits16" is not one of the config's backbones/);
+    expect(() => validateExperimentConfig({ ...base, fusions: [{ method: 'dvme', backbones: ['random:resnet50'] }] })).toThrow(
+      /fusions\[0\]\.backbones: expected two or more/,
+    );
+    expect(() => validateExperimentConfig({ ...base, fusions: [{ method: 'dvme', backbones: ['random:resnet50', 'dino:vits16'] }] })).toThrow(
+      /"dino:vits16" is not one of the config's backbones/,
+    );
     expect(() => validateExperimentConfig({ ...base, fractions: [0] })).toThrow(/fractions\[0\]/);
     expect(() => validateExperimentConfig({ ...base, backbones: [{ id: 'random:resnet50' }, { id: 'random:resnet50' }] })).toThrow(/listed twice/);
     expect(() => validateExperimentConfig({ ...base, extraction: { crops: 3 } })).toThrow(/extraction\.crops: unknown setting/);

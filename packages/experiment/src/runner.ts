@@ -169,7 +169,8 @@ export async function runExperiment(rawConfig: ExperimentConfig, options: RunExp
           const entry = (typeof protocolEntry === 'string' ? { id: 'finetune' } : protocolEntry) as FinetuneEntry;
           if (!options.finetune) throw new Error(`protocols[${config.protocols.indexOf(protocolEntry)}]: this runner has no finetuning support`);
           rowHashes ??= splitRowHashes(dataset, splits);
-          const weights = backboneEntry.weights === undefined ? { seed: backboneEntry.seed ?? 0 } : { sha256: await checkpointSha256(backboneEntry.weights, weightsHashes) };
+          const weights =
+            backboneEntry.weights === undefined ? { seed: backboneEntry.seed ?? 0 } : { sha256: await checkpointSha256(backboneEntry.weights, weightsHashes) };
           const unit = unitKey({
             kind: 'finetune',
             entry,
@@ -205,7 +206,14 @@ export async function runExperiment(rawConfig: ExperimentConfig, options: RunExp
           continue;
         }
         const { protocol, name, options: protocolOptions } = makeProtocol(protocolEntry);
-        const unit = unitKey({ kind: 'protocol', protocol: name, protocolOptions, fractions: config.fractions, seeds: config.seeds, features: manifestKeys(sets!) });
+        const unit = unitKey({
+          kind: 'protocol',
+          protocol: name,
+          protocolOptions,
+          fractions: config.fractions,
+          seeds: config.seeds,
+          features: manifestKeys(sets!),
+        });
         const out = join(options.out, 'results', slug(dataset.id), `${slug(backbone.id)}.${name}.json`);
         const label = `${name} · ${dataset.id} · ${backbone.id}`;
         await unitResult(out, unit, label, async () => {
@@ -237,8 +245,12 @@ export async function runExperiment(rawConfig: ExperimentConfig, options: RunExp
     for (const fusion of config.fusions) {
       signal?.throwIfAborted();
       if (!options.fuse) throw new Error(`fusions[${config.fusions.indexOf(fusion)}]: this runner has no fusion support`);
-      const folderLists = Object.fromEntries(ROLES.map((role) => [role, fusion.backbones.map((id) => featureFolders.get(id)![role]!)])) as EvaluationSplits<string[]>;
-      const sets = Object.fromEntries(await Promise.all(ROLES.map(async (role) => [role, await Promise.all(folderLists[role].map((folder) => readFeatureSet(folder)))] as const))) as EvaluationSplits<FeatureSet[]>;
+      const folderLists = Object.fromEntries(ROLES.map((role) => [role, fusion.backbones.map((id) => featureFolders.get(id)![role]!)])) as EvaluationSplits<
+        string[]
+      >;
+      const sets = Object.fromEntries(
+        await Promise.all(ROLES.map(async (role) => [role, await Promise.all(folderLists[role].map((folder) => readFeatureSet(folder)))] as const)),
+      ) as EvaluationSplits<FeatureSet[]>;
       const unit = unitKey({
         kind: 'fusion',
         fusion,
@@ -350,7 +362,10 @@ function checkpointSha256(path: string, known: Map<string, Promise<string>>): Pr
 function makeProtocol(entry: ProtocolEntry): { protocol: Protocol; name: 'linear' | 'knn'; options: object } {
   const id = typeof entry === 'string' ? entry : entry.id;
   if (id === 'knn') {
-    const options = typeof entry === 'object' && entry.id === 'knn' ? { ...(entry.k ? { ks: entry.k } : {}), ...(entry.temperature !== undefined ? { temperature: entry.temperature } : {}) } : {};
+    const options =
+      typeof entry === 'object' && entry.id === 'knn'
+        ? { ...(entry.k ? { ks: entry.k } : {}), ...(entry.temperature !== undefined ? { temperature: entry.temperature } : {}) }
+        : {};
     return { protocol: knnProbe(options), name: 'knn', options };
   }
   return { protocol: linearProbe(), name: 'linear', options: {} };
@@ -407,6 +422,10 @@ function serializableConfig(config: ExperimentConfig): object {
   return {
     ...config,
     datasets: config.datasets.map((entry) => ('dataset' in entry ? { dataset: '(object)', ...(entry.splits ? { splits: entry.splits } : {}) } : entry)),
-    backbones: config.backbones.map((entry) => ('backbone' in entry ? { id: entry.backbone.id, ...(entry.weights ? { weights: entry.weights } : {}), ...(entry.seed !== undefined ? { seed: entry.seed } : {}) } : entry)),
+    backbones: config.backbones.map((entry) =>
+      'backbone' in entry
+        ? { id: entry.backbone.id, ...(entry.weights ? { weights: entry.weights } : {}), ...(entry.seed !== undefined ? { seed: entry.seed } : {}) }
+        : entry,
+    ),
   };
 }

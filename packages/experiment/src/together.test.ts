@@ -26,7 +26,12 @@ beforeAll(async () => {
   // A supervised ResNet-50 checkpoint with seeded random weights, in torchvision's names, as safetensors.
   const weights = await randomCanonicalWeights(registry.backbone('supervised:resnet50').architecture, 5);
   weightsFile = join(root, 'resnet50.safetensors');
-  writeFileSync(weightsFile, encodeSafetensors(Object.fromEntries([...weights.tensors].map(([name, tensor]) => [name, { dtype: 'F32' as const, shape: tensor.shape, data: tensor.data }]))));
+  writeFileSync(
+    weightsFile,
+    encodeSafetensors(
+      Object.fromEntries([...weights.tensors].map(([name, tensor]) => [name, { dtype: 'F32' as const, shape: tensor.shape, data: tensor.data }])),
+    ),
+  );
 });
 
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -37,7 +42,10 @@ describe('extraction of backbones that preprocess alike', () => {
       defineExperiment({
         name: 'together',
         datasets: [{ id: 'folder', root: join(root, 'data') }],
-        backbones: [{ id: 'random:resnet50', seed: 1 }, { id: 'supervised:resnet50', weights: weightsFile }],
+        backbones: [
+          { id: 'random:resnet50', seed: 1 },
+          { id: 'supervised:resnet50', weights: weightsFile },
+        ],
         protocols: [{ id: 'knn', k: [3] }],
         fractions: [1],
         extraction: { resize: 32, crop: 32, batch: 8, workers: 1, together },
@@ -48,7 +56,10 @@ describe('extraction of backbones that preprocess alike', () => {
     const extract: ExtractSplit = async (request) => {
       asked.push([request.backbone.id, ...(request.companions ?? []).map((companion) => `+${companion.backbone.id}`)].join(' '));
       const answer = await extractSplit({ ...request, store });
-      for (const [id, folder] of [[request.backbone.id, answer.folder], ...(request.companions ?? []).map((companion, position) => [companion.backbone.id, answer.companions![position]!.folder])] as const) {
+      for (const [id, folder] of [
+        [request.backbone.id, answer.folder],
+        ...(request.companions ?? []).map((companion, position) => [companion.backbone.id, answer.companions![position]!.folder]),
+      ] as const) {
         folders.set(id, [...(folders.get(id) ?? []), folder]);
       }
       return answer;
@@ -58,8 +69,20 @@ describe('extraction of backbones that preprocess alike', () => {
 
     // The same features as each backbone alone (another store, so that nothing is reused).
     const dataset = await registry.openDataset('folder', join(root, 'data'));
-    for (const [id, weightsPath, seed] of [['random:resnet50', undefined, 1], ['supervised:resnet50', weightsFile, 0]] as const) {
-      const alone = await extractSplit({ dataset, split: 'train', backbone: registry.backbone(id), weightsPath, seed, settings: { resize: 32, crop: 32, batch: 8, workers: 1 }, io: captureIo().io, store: join(root, 'store-alone') });
+    for (const [id, weightsPath, seed] of [
+      ['random:resnet50', undefined, 1],
+      ['supervised:resnet50', weightsFile, 0],
+    ] as const) {
+      const alone = await extractSplit({
+        dataset,
+        split: 'train',
+        backbone: registry.backbone(id),
+        weightsPath,
+        seed,
+        settings: { resize: 32, crop: 32, batch: 8, workers: 1 },
+        io: captureIo().io,
+        store: join(root, 'store-alone'),
+      });
       expect(readFileSync(join(alone.folder, 'features.npy')).equals(readFileSync(join(folders.get(id)![0]!, 'features.npy'))), id).toBe(true);
     }
 
@@ -74,7 +97,15 @@ describe('extraction of backbones that preprocess alike', () => {
   it('leaves out a companion that preprocesses otherwise, for the runner to ask alone', async () => {
     const dataset = await registry.openDataset('folder', join(root, 'data'));
     const io = captureIo();
-    const request = { dataset, split: 'train', seed: 1, weightsPath: undefined, settings: { resize: 32, crop: 32, batch: 8, workers: 1, limit: 8 }, io: io.io, store: join(root, 'store-alone') };
+    const request = {
+      dataset,
+      split: 'train',
+      seed: 1,
+      weightsPath: undefined,
+      settings: { resize: 32, crop: 32, batch: 8, workers: 1, limit: 8 },
+      io: io.io,
+      store: join(root, 'store-alone'),
+    };
     const answer = await extractSplit({
       ...request,
       backbone: registry.backbone('random:resnet50'),
@@ -90,7 +121,12 @@ describe('extraction of backbones that preprocess alike', () => {
 
     // The first model stored already: the companion that computes draws the progress bar.
     const later = captureIo();
-    const next = await extractSplit({ ...request, io: later.io, backbone: registry.backbone('random:resnet50'), companions: [{ backbone: registry.backbone('random:resnet50'), weightsPath: undefined, seed: 4 }] });
+    const next = await extractSplit({
+      ...request,
+      io: later.io,
+      backbone: registry.backbone('random:resnet50'),
+      companions: [{ backbone: registry.backbone('random:resnet50'), weightsPath: undefined, seed: 4 }],
+    });
     expect(next).toMatchObject({ folder: answer.folder, reused: true, companions: [{ reused: false }] });
     expect(later.err.join('')).toMatch(/reusing stored features[\s\S]*train × random:resnet50 \(\+1 in the same pass\)/);
   }, 120_000);

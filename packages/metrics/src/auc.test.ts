@@ -26,8 +26,11 @@ describe('rocAuc against scikit-learn roc_auc_score', () => {
   });
 
   it('includes cases large enough for the radix sort', () => {
-    expect(cases.some((fixture) => fixture.targets.filter((target) => target === 0).length >= 2048 &&
-      fixture.targets.filter((target) => target === 1).length >= 2048)).toBe(true);
+    expect(
+      cases.some(
+        (fixture) => fixture.targets.filter((target) => target === 0).length >= 2048 && fixture.targets.filter((target) => target === 1).length >= 2048,
+      ),
+    ).toBe(true);
   });
 });
 
@@ -37,8 +40,18 @@ describe('rocAuc', () => {
     const scores = [0.1, 0.4, 0.4, 0.35, 0.8, 0.4, 0.2, 0.9, 0.1, 0.7];
     const value = rocAuc(targets, scores);
     const order = [9, 3, 0, 7, 1, 8, 5, 2, 6, 4];
-    expect(rocAuc(order.map((index) => targets[index]!), order.map((index) => scores[index]!))).toBeCloseTo(value, 15);
-    expect(rocAuc(targets, scores.map((score) => -score))).toBeCloseTo(1 - value, 15);
+    expect(
+      rocAuc(
+        order.map((index) => targets[index]!),
+        order.map((index) => scores[index]!),
+      ),
+    ).toBeCloseTo(value, 15);
+    expect(
+      rocAuc(
+        targets,
+        scores.map((score) => -score),
+      ),
+    ).toBeCloseTo(1 - value, 15);
   });
 
   it('counts a tie between a positive and a negative as one half', () => {
@@ -117,20 +130,10 @@ describe('perLabelAuc', () => {
 
   it('names what is wrong with the input', () => {
     const scores = Float32Array.from([0.1, 0.2, 0.3, 0.4]);
-    expect(() => perLabelAuc(Uint8Array.from([0, 1, 1]), scores, labels)).toThrow(
-      /targets has 3 entries but scores has 4; both must be \[rows, 2\]/,
-    );
-    expect(() => perLabelAuc(Uint8Array.from([0, 1, 1]), Float32Array.from([1, 2, 3]), labels)).toThrow(
-      /3 entries is not a whole number of rows of 2 labels/,
-    );
-    expect(() => perLabelAuc(Uint8Array.from([0, 1, 2, 0]), scores, labels)).toThrow(
-      /label 'effusion', row 1: target is 2/,
-    );
-    expect(() => perLabelAuc(Uint8Array.from([0, 1, 1, 0]), Float32Array.from([0.1, NaN, 0.3, 0.4]), labels)).toThrow(
-      /label 'hernia', row 0: score is NaN/,
-    );
-    expect(() => perLabelAuc(Uint8Array.from([0, 1]), Float32Array.from([0.1, 0.2]), ['a', 'a'])).toThrow(
-      /label 'a' appears more than once/,
-    );
+    expect(() => perLabelAuc(Uint8Array.from([0, 1, 1]), scores, labels)).toThrow(/targets has 3 entries but scores has 4; both must be \[rows, 2\]/);
+    expect(() => perLabelAuc(Uint8Array.from([0, 1, 1]), Float32Array.from([1, 2, 3]), labels)).toThrow(/3 entries is not a whole number of rows of 2 labels/);
+    expect(() => perLabelAuc(Uint8Array.from([0, 1, 2, 0]), scores, labels)).toThrow(/label 'effusion', row 1: target is 2/);
+    expect(() => perLabelAuc(Uint8Array.from([0, 1, 1, 0]), Float32Array.from([0.1, NaN, 0.3, 0.4]), labels)).toThrow(/label 'hernia', row 0: score is NaN/);
+    expect(() => perLabelAuc(Uint8Array.from([0, 1]), Float32Array.from([0.1, 0.2]), ['a', 'a'])).toThrow(/label 'a' appears more than once/);
   });
 });

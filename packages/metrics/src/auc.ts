@@ -31,8 +31,7 @@ export function rocAuc(targets: ArrayLike<number>, scores: ArrayLike<number>): n
   const negativeCount = count - positiveCount;
   if (positiveCount === 0 || negativeCount === 0) {
     throw new UndefinedMetricError(
-      `rocAuc: only one class present in targets (${positiveCount} positives, ${negativeCount} negatives ` +
-        `of ${count}); ROC AUC is undefined`,
+      `rocAuc: only one class present in targets (${positiveCount} positives, ${negativeCount} negatives ` + `of ${count}); ROC AUC is undefined`,
     );
   }
 
@@ -55,10 +54,7 @@ export function rocAuc(targets: ArrayLike<number>, scores: ArrayLike<number>): n
  * AUC from the scores of each class, each sorted ascending (both non-empty, all finite).
  * One merge pass: for every run of equal positive scores, count the negatives below and equal to it.
  */
-function aucOfSortedClasses(
-  positiveScores: Float32Array | Float64Array,
-  negativeScores: Float32Array | Float64Array,
-): number {
+function aucOfSortedClasses(positiveScores: Float32Array | Float64Array, negativeScores: Float32Array | Float64Array): number {
   const positiveCount = positiveScores.length;
   const negativeCount = negativeScores.length;
   // Twice U, so that ties add whole numbers and the sum stays an exact integer (below 2^53).
@@ -71,10 +67,7 @@ function aucOfSortedClasses(
     while (runEnd < positiveCount && positiveScores[runEnd] === value) runEnd++;
     while (negativesBelow < negativeCount && (negativeScores[negativesBelow] as number) < value) negativesBelow++;
     let negativesEqual = 0;
-    while (
-      negativesBelow + negativesEqual < negativeCount &&
-      negativeScores[negativesBelow + negativesEqual] === value
-    ) {
+    while (negativesBelow + negativesEqual < negativeCount && negativeScores[negativesBelow + negativesEqual] === value) {
       negativesEqual++;
     }
     twiceU += (runEnd - runStart) * (2 * negativesBelow + negativesEqual);
@@ -110,15 +103,10 @@ export function perLabelAuc(targets: Uint8Array, scores: Float32Array, labels: r
     seen.add(label);
   }
   if (targets.length !== scores.length) {
-    throw new RangeError(
-      `perLabelAuc: targets has ${targets.length} entries but scores has ${scores.length}; ` +
-        `both must be [rows, ${labelCount}]`,
-    );
+    throw new RangeError(`perLabelAuc: targets has ${targets.length} entries but scores has ${scores.length}; ` + `both must be [rows, ${labelCount}]`);
   }
   if (targets.length % labelCount !== 0) {
-    throw new RangeError(
-      `perLabelAuc: ${targets.length} entries is not a whole number of rows of ${labelCount} labels`,
-    );
+    throw new RangeError(`perLabelAuc: ${targets.length} entries is not a whole number of rows of ${labelCount} labels`);
   }
   const rowCount = targets.length / labelCount;
 
@@ -155,8 +143,7 @@ export function perLabelAuc(targets: Uint8Array, scores: Float32Array, labels: r
   const definedCount = labelCount - excludedLabels.length;
   if (definedCount === 0) {
     throw new UndefinedMetricError(
-      `perLabelAuc: every label has one class only in the targets (${rowCount} rows); ` +
-        `no label has an AUC, so macro AUC is undefined`,
+      `perLabelAuc: every label has one class only in the targets (${rowCount} rows); no label has an AUC, so macro AUC is undefined`,
     );
   }
   return {

@@ -87,13 +87,15 @@ describe('bootstrapInterval', () => {
 
   it('throws when every resample is undefined, and passes other errors through', () => {
     const oneRow = resampledAuc(Uint8Array.from([1]), Float64Array.from([0.5]));
-    expect(() => bootstrapInterval(oneRow, 1, { seed: 1, resamples: 10 })).toThrow(
-      /undefined on all 10 resamples of 1 rows/,
-    );
+    expect(() => bootstrapInterval(oneRow, 1, { seed: 1, resamples: 10 })).toThrow(/undefined on all 10 resamples of 1 rows/);
     expect(() =>
-      bootstrapInterval(() => {
-        throw new TypeError('broken metric');
-      }, 3, { seed: 1 }),
+      bootstrapInterval(
+        () => {
+          throw new TypeError('broken metric');
+        },
+        3,
+        { seed: 1 },
+      ),
     ).toThrow('broken metric');
   });
 

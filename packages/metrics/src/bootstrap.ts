@@ -32,11 +32,7 @@ export interface BootstrapInterval {
  * others. Any other error from `metric` is thrown as is. Percentiles interpolate linearly between
  * order statistics, as numpy's default `percentile`.
  */
-export function bootstrapInterval(
-  metric: (indices: Int32Array) => number,
-  n: number,
-  options: BootstrapOptions,
-): BootstrapInterval {
+export function bootstrapInterval(metric: (indices: Int32Array) => number, n: number, options: BootstrapOptions): BootstrapInterval {
   const resampleCount = options.resamples ?? 1000;
   const confidence = options.confidence ?? 0.95;
   if (!Number.isInteger(n) || n < 1 || n > 2 ** 31 - 1) {
@@ -63,9 +59,7 @@ export function bootstrapInterval(
   }
   const skipped = resampleCount - definedCount;
   if (definedCount === 0) {
-    throw new UndefinedMetricError(
-      `bootstrapInterval: the metric was undefined on all ${resampleCount} resamples of ${n} rows; no interval`,
-    );
+    throw new UndefinedMetricError(`bootstrapInterval: the metric was undefined on all ${resampleCount} resamples of ${n} rows; no interval`);
   }
 
   const sortedValues = values.subarray(0, definedCount).sort();

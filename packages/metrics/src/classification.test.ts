@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classificationCases } from './__fixtures__/fixtures.js';
-import {
-  accuracy,
-  balancedAccuracy,
-  cohenKappa,
-  confusionMatrix,
-  f1PerClass,
-  macroF1,
-  recallPerClass,
-} from './classification.js';
+import { accuracy, balancedAccuracy, cohenKappa, confusionMatrix, f1PerClass, macroF1, recallPerClass } from './classification.js';
 import { UndefinedMetricError } from './errors.js';
 
 const TOLERANCE = 1e-9;
@@ -59,15 +51,11 @@ describe('cohenKappa', () => {
   });
 
   it('is undefined when everything is one class', () => {
-    expect(() => cohenKappa([2, 2, 2], [2, 2, 2], 5, 'quadratic')).toThrow(
-      /all 3 targets and predictions are the same single class/,
-    );
+    expect(() => cohenKappa([2, 2, 2], [2, 2, 2], 5, 'quadratic')).toThrow(/all 3 targets and predictions are the same single class/);
   });
 
   it('names a wrong class index, a length mismatch, and unknown weights', () => {
-    expect(() => cohenKappa([0, 5, 1], [0, 1, 1], 5, 'quadratic')).toThrow(
-      /cohenKappa: targets\[1\] is 5; expected a class index in \[0, 4\]/,
-    );
+    expect(() => cohenKappa([0, 5, 1], [0, 1, 1], 5, 'quadratic')).toThrow(/cohenKappa: targets\[1\] is 5; expected a class index in \[0, 4\]/);
     expect(() => cohenKappa([0, 1], [0, -1], 5, 'linear')).toThrow(/predictions\[1\] is -1/);
     expect(() => cohenKappa([0, 1], [0, 1.5], 5, 'linear')).toThrow(/predictions\[1\] is 1.5/);
     expect(() => cohenKappa([0, 1, 1], [0, 1], 5, 'none')).toThrow(/targets has 3 entries but predictions has 2/);

@@ -14,15 +14,9 @@ function checkClassCount(functionName: string, classCount: number): void {
   }
 }
 
-function checkPairedLengths(
-  functionName: string,
-  targets: ArrayLike<number>,
-  predictions: ArrayLike<number>,
-): void {
+function checkPairedLengths(functionName: string, targets: ArrayLike<number>, predictions: ArrayLike<number>): void {
   if (targets.length !== predictions.length) {
-    throw new RangeError(
-      `${functionName}: targets has ${targets.length} entries but predictions has ${predictions.length}`,
-    );
+    throw new RangeError(`${functionName}: targets has ${targets.length} entries but predictions has ${predictions.length}`);
   }
   if (targets.length === 0) throw new RangeError(`${functionName}: targets and predictions are empty`);
 }
@@ -33,20 +27,11 @@ function checkPairedLengths(
  * Every target and prediction must be a class index in that range. (scikit-learn, given `labels`,
  * silently drops samples outside it; here they are an error, since they mean the class count is wrong.)
  */
-export function confusionMatrix(
-  targets: ArrayLike<number>,
-  predictions: ArrayLike<number>,
-  classCount: number,
-): ConfusionMatrix {
+export function confusionMatrix(targets: ArrayLike<number>, predictions: ArrayLike<number>, classCount: number): ConfusionMatrix {
   return buildConfusionMatrix('confusionMatrix', targets, predictions, classCount);
 }
 
-function buildConfusionMatrix(
-  functionName: string,
-  targets: ArrayLike<number>,
-  predictions: ArrayLike<number>,
-  classCount: number,
-): ConfusionMatrix {
+function buildConfusionMatrix(functionName: string, targets: ArrayLike<number>, predictions: ArrayLike<number>, classCount: number): ConfusionMatrix {
   checkClassCount(functionName, classCount);
   checkPairedLengths(functionName, targets, predictions);
   const counts = new Float64Array(classCount * classCount);
@@ -54,14 +39,10 @@ function buildConfusionMatrix(
     const target = targets[index] as number;
     const prediction = predictions[index] as number;
     if (!Number.isInteger(target) || target < 0 || target >= classCount) {
-      throw new RangeError(
-        `${functionName}: targets[${index}] is ${target}; expected a class index in [0, ${classCount - 1}]`,
-      );
+      throw new RangeError(`${functionName}: targets[${index}] is ${target}; expected a class index in [0, ${classCount - 1}]`);
     }
     if (!Number.isInteger(prediction) || prediction < 0 || prediction >= classCount) {
-      throw new RangeError(
-        `${functionName}: predictions[${index}] is ${prediction}; expected a class index in [0, ${classCount - 1}]`,
-      );
+      throw new RangeError(`${functionName}: predictions[${index}] is ${prediction}; expected a class index in [0, ${classCount - 1}]`);
     }
     counts[target * classCount + prediction]! += 1;
   }
@@ -82,11 +63,7 @@ export function accuracy(targets: ArrayLike<number>, predictions: ArrayLike<numb
  * Recall of each class (correct predictions of the class / its targets); `null` for a class that no
  * target holds, where recall is undefined.
  */
-export function recallPerClass(
-  targets: ArrayLike<number>,
-  predictions: ArrayLike<number>,
-  classCount: number,
-): (number | null)[] {
+export function recallPerClass(targets: ArrayLike<number>, predictions: ArrayLike<number>, classCount: number): (number | null)[] {
   return recallsOf(buildConfusionMatrix('recallPerClass', targets, predictions, classCount));
 }
 
@@ -109,11 +86,7 @@ function recallsOf({ counts, classCount }: ConfusionMatrix): (number | null)[] {
  * same and warns ("y_pred contains classes not in y_true") when such a class is predicted; here nothing
  * is printed: `recallPerClass` (and the `balanced_accuracy` metric's detail) shows those classes as `null`.
  */
-export function balancedAccuracy(
-  targets: ArrayLike<number>,
-  predictions: ArrayLike<number>,
-  classCount: number,
-): number {
+export function balancedAccuracy(targets: ArrayLike<number>, predictions: ArrayLike<number>, classCount: number): number {
   const recalls = recallsOf(buildConfusionMatrix('balancedAccuracy', targets, predictions, classCount));
   let sum = 0;
   let presentCount = 0;
@@ -130,11 +103,7 @@ export function balancedAccuracy(
  * F1 of each class `0 .. classCount - 1`, with scikit-learn's `zero_division=0`: a precision or recall
  * with nothing to divide by counts as 0, and so does F1 when both are 0.
  */
-export function f1PerClass(
-  targets: ArrayLike<number>,
-  predictions: ArrayLike<number>,
-  classCount: number,
-): number[] {
+export function f1PerClass(targets: ArrayLike<number>, predictions: ArrayLike<number>, classCount: number): number[] {
   const { counts } = buildConfusionMatrix('f1PerClass', targets, predictions, classCount);
   const scores: number[] = [];
   for (let classIndex = 0; classIndex < classCount; classIndex++) {
@@ -173,12 +142,7 @@ export function macroF1(targets: ArrayLike<number>, predictions: ArrayLike<numbe
  * Throws `UndefinedMetricError` when the expected disagreement is 0, i.e. every target and every
  * prediction is the same single class (scikit-learn returns nan there).
  */
-export function cohenKappa(
-  targets: ArrayLike<number>,
-  predictions: ArrayLike<number>,
-  classCount: number,
-  weights: KappaWeights,
-): number {
+export function cohenKappa(targets: ArrayLike<number>, predictions: ArrayLike<number>, classCount: number, weights: KappaWeights): number {
   if (weights !== 'none' && weights !== 'linear' && weights !== 'quadratic') {
     throw new RangeError(`cohenKappa: weights must be 'none', 'linear' or 'quadratic', got '${String(weights)}'`);
   }
@@ -201,14 +165,12 @@ export function cohenKappa(
       const weight = weights === 'none' ? (distance === 0 ? 0 : 1) : weights === 'linear' ? distance : distance * distance;
       if (weight === 0) continue;
       observedDisagreement += weight * (counts[target * classCount + prediction] as number);
-      expectedDisagreement +=
-        (weight * (targetCounts[target] as number) * (predictedCounts[prediction] as number)) / sampleCount;
+      expectedDisagreement += (weight * (targetCounts[target] as number) * (predictedCounts[prediction] as number)) / sampleCount;
     }
   }
   if (expectedDisagreement === 0) {
     throw new UndefinedMetricError(
-      `cohenKappa: all ${sampleCount} targets and predictions are the same single class, so no ` +
-        `disagreement is expected by chance; kappa is undefined`,
+      `cohenKappa: all ${sampleCount} targets and predictions are the same single class, so no disagreement is expected by chance; kappa is undefined`,
     );
   }
   return 1 - observedDisagreement / expectedDisagreement;

@@ -2,16 +2,7 @@ import type { BinaryTask, Matrix, Metric, MulticlassTask, MultilabelTask, Target
 import { describe, expect, it } from 'vitest';
 import { taskCases } from './__fixtures__/fixtures.js';
 import { UndefinedMetricError } from './errors.js';
-import {
-  accuracyMetric,
-  aucMetric,
-  builtInMetrics,
-  computeMetrics,
-  kappaMetric,
-  meanAucMetric,
-  metricsForTask,
-  predictedClasses,
-} from './metric.js';
+import { accuracyMetric, aucMetric, builtInMetrics, computeMetrics, kappaMetric, meanAucMetric, metricsForTask, predictedClasses } from './metric.js';
 
 const TOLERANCE = 1e-9;
 
@@ -99,7 +90,12 @@ describe('metricsForTask', () => {
 describe('metric objects', () => {
   it('read binary scores from column 1 of [n, 2] or the only column of [n, 1]', () => {
     const targets = classTargets([0, 1, 0, 1]);
-    const twoColumns = matrix([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.7, 0.3]]);
+    const twoColumns = matrix([
+      [0.9, 0.1],
+      [0.2, 0.8],
+      [0.6, 0.4],
+      [0.7, 0.3],
+    ]);
     const oneColumn = matrix([[0.1], [0.8], [0.4], [0.3]]);
     expect(aucMetric.compute(targets, twoColumns, binary).value).toBe(0.75);
     expect(aucMetric.compute(targets, oneColumn, binary).value).toBe(0.75);
@@ -107,26 +103,51 @@ describe('metric objects', () => {
 
   it('name expected and actual shapes', () => {
     const targets = classTargets([0, 1, 0]);
-    expect(() => aucMetric.compute(targets, matrix([[0.1, 0.2, 0.7]]), binary)).toThrow(
-      /targets have shape \[3\] but scores have shape \[1, 3\]/,
-    );
-    expect(() => aucMetric.compute(targets, matrix([[1, 2, 3], [1, 2, 3], [1, 2, 3]]), binary)).toThrow(
-      /needs scores of shape \[3, 2\] \(one per class\) or \[3, 1\] \(positive class\), got \[3, 3\]/,
-    );
-    expect(() => kappaMetric.compute(targets, matrix([[1, 0], [0, 1], [1, 0]]), grades)).toThrow(
-      /a multiclass task with 5 classes needs scores of shape \[3, 5\], got \[3, 2\]/,
-    );
+    expect(() => aucMetric.compute(targets, matrix([[0.1, 0.2, 0.7]]), binary)).toThrow(/targets have shape \[3\] but scores have shape \[1, 3\]/);
+    expect(() =>
+      aucMetric.compute(
+        targets,
+        matrix([
+          [1, 2, 3],
+          [1, 2, 3],
+          [1, 2, 3],
+        ]),
+        binary,
+      ),
+    ).toThrow(/needs scores of shape \[3, 2\] \(one per class\) or \[3, 1\] \(positive class\), got \[3, 3\]/);
+    expect(() =>
+      kappaMetric.compute(
+        targets,
+        matrix([
+          [1, 0],
+          [0, 1],
+          [1, 0],
+        ]),
+        grades,
+      ),
+    ).toThrow(/a multiclass task with 5 classes needs scores of shape \[3, 5\], got \[3, 2\]/);
     const labelTargets: TargetArray = { type: 'labels', data: Uint8Array.from([0, 1, 1, 0, 1, 0]), shape: [2, 3] };
-    expect(() => meanAucMetric.compute(labelTargets, matrix([[1, 2, 3], [1, 2, 3]]), findings)).toThrow(
-      /2 labels needs targets of shape \[2, 2\], got labels targets \[2, 3\]/,
-    );
+    expect(() =>
+      meanAucMetric.compute(
+        labelTargets,
+        matrix([
+          [1, 2, 3],
+          [1, 2, 3],
+        ]),
+        findings,
+      ),
+    ).toThrow(/2 labels needs targets of shape \[2, 2\], got labels targets \[2, 3\]/);
     const badData: Matrix = { data: new Float32Array(5), shape: [3, 2] };
     expect(() => accuracyMetric.compute(targets, badData, binary)).toThrow(/holds 5 values but its shape \[3, 2\] needs 6/);
   });
 
   it('refuse a task type they do not apply to, and weighted kappa on nominal classes', () => {
     const targets = classTargets([0, 1, 2]);
-    const scores = matrix([[1, 0, 0], [0, 1, 0], [0, 0, 1]]);
+    const scores = matrix([
+      [1, 0, 0],
+      [0, 1, 0],
+      [0, 0, 1],
+    ]);
     expect(() => meanAucMetric.compute(targets, scores, nominal)).toThrow(/applies to multilabel tasks, not to a multiclass task/);
     expect(() => kappaMetric.compute(targets, scores, nominal)).toThrow(/ordinal: false/);
     expect(accuracyMetric.compute(targets, scores, nominal).value).toBe(1);
@@ -135,22 +156,52 @@ describe('metric objects', () => {
   it('report per-class detail keyed by class name', () => {
     // Class 'c' never occurs in the targets: its recall is undefined.
     const targets = classTargets([0, 0, 1]);
-    const scores = matrix([[0.9, 0.1, 0], [0.1, 0.2, 0.7], [0, 1, 0]]);
+    const scores = matrix([
+      [0.9, 0.1, 0],
+      [0.1, 0.2, 0.7],
+      [0, 1, 0],
+    ]);
     const balanced = builtInMetrics.find((metric) => metric.id === 'balanced_accuracy')!;
     expect(balanced.compute(targets, scores, nominal)).toEqual({ value: 0.75, detail: { a: 0.5, b: 1, c: null } });
   });
 
   it('fail loudly where a metric is undefined on the data', () => {
-    expect(() => computeMetrics(binary, classTargets([1, 1]), matrix([[0.2, 0.8], [0.6, 0.4]]))).toThrow(UndefinedMetricError);
+    expect(() =>
+      computeMetrics(
+        binary,
+        classTargets([1, 1]),
+        matrix([
+          [0.2, 0.8],
+          [0.6, 0.4],
+        ]),
+      ),
+    ).toThrow(UndefinedMetricError);
   });
 });
 
 describe('predictedClasses', () => {
   it('takes the first of tied maxima, as numpy argmax', () => {
-    expect(Array.from(predictedClasses(matrix([[0.2, 0.4, 0.4], [0.5, 0.5, 0], [-Infinity, -Infinity, -Infinity]])))).toEqual([1, 0, 0]);
+    expect(
+      Array.from(
+        predictedClasses(
+          matrix([
+            [0.2, 0.4, 0.4],
+            [0.5, 0.5, 0],
+            [-Infinity, -Infinity, -Infinity],
+          ]),
+        ),
+      ),
+    ).toEqual([1, 0, 0]);
   });
 
   it('names a NaN score', () => {
-    expect(() => predictedClasses(matrix([[0.1, 0.2], [0.3, NaN]]))).toThrow(/row 1, column 1 is NaN/);
+    expect(() =>
+      predictedClasses(
+        matrix([
+          [0.1, 0.2],
+          [0.3, NaN],
+        ]),
+      ),
+    ).toThrow(/row 1, column 1 is NaN/);
   });
 });

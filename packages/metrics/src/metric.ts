@@ -1,13 +1,4 @@
-import type {
-  BinaryTask,
-  Matrix,
-  Metric,
-  MetricId,
-  MetricResult,
-  MulticlassTask,
-  TargetArray,
-  Task,
-} from '@medssl/spec';
+import type { BinaryTask, Matrix, Metric, MetricId, MetricResult, MulticlassTask, TargetArray, Task } from '@medssl/spec';
 import { perLabelAuc, rocAuc } from './auc.js';
 import { accuracy, balancedAccuracy, cohenKappa, f1PerClass, macroF1, recallPerClass } from './classification.js';
 
@@ -22,38 +13,29 @@ function checkShapes(metricId: MetricId, targets: TargetArray, scores: Matrix): 
   const [scoreRows, scoreColumns] = scores.shape;
   if (scores.data.length !== scoreRows * scoreColumns) {
     throw new RangeError(
-      `${metricId}: scores.data holds ${scores.data.length} values but its shape ${shapeText(scores.shape)} ` +
-        `needs ${scoreRows * scoreColumns}`,
+      `${metricId}: scores.data holds ${scores.data.length} values but its shape ${shapeText(scores.shape)} ` + `needs ${scoreRows * scoreColumns}`,
     );
   }
   const targetValues = targets.type === 'class' ? targets.shape[0] : targets.shape[0] * targets.shape[1];
   if (targets.data.length !== targetValues) {
-    throw new RangeError(
-      `${metricId}: targets.data holds ${targets.data.length} values but its shape ` +
-        `${shapeText(targets.shape)} needs ${targetValues}`,
-    );
+    throw new RangeError(`${metricId}: targets.data holds ${targets.data.length} values but its shape ` + `${shapeText(targets.shape)} needs ${targetValues}`);
   }
   if (targets.shape[0] !== scoreRows) {
     throw new RangeError(
-      `${metricId}: targets have shape ${shapeText(targets.shape)} but scores have shape ` +
-        `${shapeText(scores.shape)}; the row counts must match`,
+      `${metricId}: targets have shape ${shapeText(targets.shape)} but scores have shape ` + `${shapeText(scores.shape)}; the row counts must match`,
     );
   }
 }
 
 function checkAppliesTo(metric: Pick<Metric, 'id' | 'appliesTo'>, task: Task): void {
   if (!metric.appliesTo.includes(task.type)) {
-    throw new RangeError(
-      `${metric.id}: applies to ${metric.appliesTo.join(' and ')} tasks, not to a ${task.type} task`,
-    );
+    throw new RangeError(`${metric.id}: applies to ${metric.appliesTo.join(' and ')} tasks, not to a ${task.type} task`);
   }
 }
 
 function classTargetsOf(metricId: MetricId, task: ClassTask, targets: TargetArray): Int32Array {
   if (targets.type !== 'class') {
-    throw new RangeError(
-      `${metricId}: a ${task.type} task needs class targets [n], got label targets ${shapeText(targets.shape)}`,
-    );
+    throw new RangeError(`${metricId}: a ${task.type} task needs class targets [n], got label targets ${shapeText(targets.shape)}`);
   }
   return targets.data;
 }
@@ -91,8 +73,7 @@ function classDecisionsOf(metricId: MetricId, task: ClassTask, scores: Matrix): 
   if (columnCount !== classCount) {
     const why =
       columnCount === 1 && task.type === 'binary'
-        ? '; one column cannot be turned into class predictions without knowing whether it holds ' +
-          'probabilities or logits'
+        ? '; one column cannot be turned into class predictions without knowing whether it holds ' + 'probabilities or logits'
         : '';
     throw new RangeError(
       `${metricId}: a ${task.type} task with ${classCount} classes needs scores of shape ` +
@@ -128,8 +109,7 @@ function detailByClass(task: ClassTask, values: readonly (number | null)[]): Rec
 function checkOrdinal(metricId: MetricId, task: ClassTask): void {
   if (task.type === 'multiclass' && !task.ordinal) {
     throw new RangeError(
-      `${metricId}: weights disagreements by the distance between classes, which needs ordered classes; ` +
-        `this multiclass task has ordinal: false`,
+      `${metricId}: weights disagreements by the distance between classes, which needs ordered classes; this multiclass task has ordinal: false`,
     );
   }
 }
@@ -189,8 +169,7 @@ export const meanAucMetric: Metric = {
     }
     if (scores.shape[1] !== labelCount) {
       throw new RangeError(
-        `mean_auc: a multilabel task with ${labelCount} labels needs scores of shape ` +
-          `[${scores.shape[0]}, ${labelCount}], got ${shapeText(scores.shape)}`,
+        `mean_auc: a multilabel task with ${labelCount} labels needs scores of shape ` + `[${scores.shape[0]}, ${labelCount}], got ${shapeText(scores.shape)}`,
       );
     }
     const result = perLabelAuc(targets.data, scores.data, task.labels);
@@ -211,34 +190,27 @@ export const linearKappaMetric: Metric = classDecisionMetric(
 );
 
 /** Accuracy of the argmax predictions. */
-export const accuracyMetric: Metric = classDecisionMetric(
-  { id: 'accuracy', name: 'Accuracy' },
-  (targets, predictions) => ({ value: accuracy(targets, predictions) }),
-);
+export const accuracyMetric: Metric = classDecisionMetric({ id: 'accuracy', name: 'Accuracy' }, (targets, predictions) => ({
+  value: accuracy(targets, predictions),
+}));
 
 /** Balanced accuracy of the argmax predictions; detail: each class's recall, `null` for a class absent from the targets. */
-export const balancedAccuracyMetric: Metric = classDecisionMetric(
-  { id: 'balanced_accuracy', name: 'Balanced accuracy' },
-  (targets, predictions, task) => {
-    const classCount = task.classes.length;
-    return {
-      value: balancedAccuracy(targets, predictions, classCount),
-      detail: detailByClass(task, recallPerClass(targets, predictions, classCount)),
-    };
-  },
-);
+export const balancedAccuracyMetric: Metric = classDecisionMetric({ id: 'balanced_accuracy', name: 'Balanced accuracy' }, (targets, predictions, task) => {
+  const classCount = task.classes.length;
+  return {
+    value: balancedAccuracy(targets, predictions, classCount),
+    detail: detailByClass(task, recallPerClass(targets, predictions, classCount)),
+  };
+});
 
 /** Macro F1 of the argmax predictions over every class of the task; detail: each class's F1. */
-export const macroF1Metric: Metric = classDecisionMetric(
-  { id: 'macro_f1', name: 'Macro F1' },
-  (targets, predictions, task) => {
-    const classCount = task.classes.length;
-    return {
-      value: macroF1(targets, predictions, classCount),
-      detail: detailByClass(task, f1PerClass(targets, predictions, classCount)),
-    };
-  },
-);
+export const macroF1Metric: Metric = classDecisionMetric({ id: 'macro_f1', name: 'Macro F1' }, (targets, predictions, task) => {
+  const classCount = task.classes.length;
+  return {
+    value: macroF1(targets, predictions, classCount),
+    detail: detailByClass(task, f1PerClass(targets, predictions, classCount)),
+  };
+});
 
 /** Every metric this package defines. */
 export const builtInMetrics: readonly Metric[] = [

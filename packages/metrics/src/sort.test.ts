@@ -15,12 +15,21 @@ describe('sortAscending', () => {
     for (let index = 0; index < count; index++) {
       const kind = random.int(6);
       values[index] =
-        kind === 0 ? random.next() * 2 - 1 // dense around 0, both signs
-        : kind === 1 ? (random.next() - 0.5) * 1e300 // huge magnitudes
-        : kind === 2 ? (random.next() - 0.5) * 1e-300 // tiny, including subnormal-scale values
-        : kind === 3 ? Math.round(random.next() * 10) / 10 // heavy ties
-        : kind === 4 ? (random.int(2) === 0 ? -0 : 0)
-        : (random.int(2) === 0 ? -Infinity : Infinity);
+        kind === 0
+          ? random.next() * 2 - 1 // dense around 0, both signs
+          : kind === 1
+            ? (random.next() - 0.5) * 1e300 // huge magnitudes
+            : kind === 2
+              ? (random.next() - 0.5) * 1e-300 // tiny, including subnormal-scale values
+              : kind === 3
+                ? Math.round(random.next() * 10) / 10 // heavy ties
+                : kind === 4
+                  ? random.int(2) === 0
+                    ? -0
+                    : 0
+                  : random.int(2) === 0
+                    ? -Infinity
+                    : Infinity;
     }
     return values;
   }

@@ -90,7 +90,10 @@ export interface TrainingDescription {
   readonly images: number;
   readonly cases: Readonly<Record<string, TrainingCase>>;
   /** ResNet units and max pooling one by one, under `ops/<tag>/...` in training.npz. */
-  readonly operations: { readonly units: readonly ConvolutionUnitCase[]; readonly maxpool: { readonly shape: readonly number[]; readonly outputShape: readonly number[] } };
+  readonly operations: {
+    readonly units: readonly ConvolutionUnitCase[];
+    readonly maxpool: { readonly shape: readonly number[]; readonly outputShape: readonly number[] };
+  };
 }
 
 const descriptions = new Map<string, unknown>();

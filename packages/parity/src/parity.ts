@@ -56,7 +56,12 @@ export interface ParityMeasurement {
 }
 
 /** Embeds one case and measures it against PyTorch; a wrong embedding shape is an error naming both shapes. */
-export async function checkParityCase(runtime: Runtime, parityCase: ParityCase, references: ReadonlyMap<string, Float32Array>, cache?: FormulaWeightCache): Promise<ParityMeasurement> {
+export async function checkParityCase(
+  runtime: Runtime,
+  parityCase: ParityCase,
+  references: ReadonlyMap<string, Float32Array>,
+  cache?: FormulaWeightCache,
+): Promise<ParityMeasurement> {
   const expected = fixtureArray(references, 'parity.npz', parityCase.reference);
   const actual = await embedParityCase(runtime, parityCase, cache);
   const images = parityDescription().images;
@@ -72,13 +77,16 @@ export async function checkParityCase(runtime: Runtime, parityCase: ParityCase, 
  */
 export function checkFormulaFixtures(): void {
   const description = parityDescription();
-  if (description.formulaVersion !== FORMULA_VERSION) throw new Error(`parity.json was made with formula version ${description.formulaVersion}, this is ${FORMULA_VERSION}`);
+  if (description.formulaVersion !== FORMULA_VERSION)
+    throw new Error(`parity.json was made with formula version ${description.formulaVersion}, this is ${FORMULA_VERSION}`);
   for (const [name, architecture] of Object.entries(description.weightSets)) {
     const expected = description.weightChecksums[name]!;
     const names = [...canonicalTensorShapes(architecture).keys()];
-    if (names.sort().join() !== Object.keys(expected).sort().join()) throw new Error(`weight set ${name}: canonical tensors [${names.join(', ')}], PyTorch's [${Object.keys(expected).join(', ')}]`);
+    if (names.sort().join() !== Object.keys(expected).sort().join())
+      throw new Error(`weight set ${name}: canonical tensors [${names.join(', ')}], PyTorch's [${Object.keys(expected).join(', ')}]`);
     for (const [tensorName, tensor] of formulaCanonicalWeights(architecture).tensors) {
-      if (checksum(tensor.data) !== expected[tensorName]) throw new Error(`weight set ${name}: formula tensor ${tensorName} has checksum ${checksum(tensor.data)}, make_fixtures.py's ${expected[tensorName]}`);
+      if (checksum(tensor.data) !== expected[tensorName])
+        throw new Error(`weight set ${name}: formula tensor ${tensorName} has checksum ${checksum(tensor.data)}, make_fixtures.py's ${expected[tensorName]}`);
     }
   }
   for (const [size, expected] of Object.entries(description.imageChecksums)) {
@@ -103,7 +111,10 @@ export function describeRuntimeParity(runtimeName: string, makeRuntime: () => Ru
   const { cases } = parityDescription();
   const skip = options.skip ?? {};
   const unknown = Object.keys(skip).filter((id) => !cases.some((parityCase) => parityCase.id === id));
-  if (unknown.length > 0) throw new Error(`${runtimeName}: the skip list names no parity case ${unknown.join(', ')}; cases are ${cases.map((parityCase) => parityCase.id).join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(
+      `${runtimeName}: the skip list names no parity case ${unknown.join(', ')}; cases are ${cases.map((parityCase) => parityCase.id).join(', ')}`,
+    );
   const tolerance = options.tolerance ?? PARITY_TOLERANCE;
 
   describe(`${runtimeName} against PyTorch (@medssl/parity)`, () => {
@@ -116,7 +127,10 @@ export function describeRuntimeParity(runtimeName: string, makeRuntime: () => Ru
     });
     afterAll(() => {
       cache.clear();
-      if (measured.length > 0) console.log(`${runtimeName} against PyTorch (max |difference| / max |reference|; PyTorch float32 against float64 in brackets):\n  ${measured.join('\n  ')}`);
+      if (measured.length > 0)
+        console.log(
+          `${runtimeName} against PyTorch (max |difference| / max |reference|; PyTorch float32 against float64 in brackets):\n  ${measured.join('\n  ')}`,
+        );
     });
 
     for (const parityCase of cases) {

@@ -20,7 +20,16 @@ function patternImage(height: number, width: number): RawImage {
 }
 
 const plain: Preprocessing = { centerCrop: 8, channels: 3 };
-const whole = (image: RawImage): Augmentation => ({ top: 0, left: 0, height: image.height, width: image.width, horizontalFlip: false, verticalFlip: false, quarterTurns: 0, rotationDegrees: 0 });
+const whole = (image: RawImage): Augmentation => ({
+  top: 0,
+  left: 0,
+  height: image.height,
+  width: image.width,
+  horizontalFlip: false,
+  verticalFlip: false,
+  quarterTurns: 0,
+  rotationDegrees: 0,
+});
 
 function augmented(image: RawImage, augmentation: Augmentation, preprocessing: Preprocessing = plain, layout: 'NCHW' | 'NHWC' = 'NCHW'): Float32Array {
   const { height, width } = inputSize(preprocessing);
@@ -112,7 +121,17 @@ describe('augmentations', () => {
     expect(at(tilted, 16, 2, 15, 15)).toBeCloseTo(-0.3 / 0.3, 5);
     // Near the centre the rotation moves pixels by less than one: values stay between neighbours.
     const center = at(tilted, 16, 1, 8, 8);
-    const neighbors = [at(straight, 16, 1, 7, 7), at(straight, 16, 1, 7, 8), at(straight, 16, 1, 8, 7), at(straight, 16, 1, 8, 8), at(straight, 16, 1, 8, 9), at(straight, 16, 1, 9, 8), at(straight, 16, 1, 9, 9), at(straight, 16, 1, 7, 9), at(straight, 16, 1, 9, 7)];
+    const neighbors = [
+      at(straight, 16, 1, 7, 7),
+      at(straight, 16, 1, 7, 8),
+      at(straight, 16, 1, 8, 7),
+      at(straight, 16, 1, 8, 8),
+      at(straight, 16, 1, 8, 9),
+      at(straight, 16, 1, 9, 8),
+      at(straight, 16, 1, 9, 9),
+      at(straight, 16, 1, 7, 9),
+      at(straight, 16, 1, 9, 7),
+    ];
     expect(center).toBeGreaterThanOrEqual(Math.min(...neighbors) - 1e-6);
     expect(center).toBeLessThanOrEqual(Math.max(...neighbors) + 1e-6);
     expect(Array.from(tilted)).not.toEqual(Array.from(straight));

@@ -264,8 +264,5 @@ function bilinear(source: Float32Array, planeStart: number, height: number, widt
   const down = y - top;
   const at = (row: number, column: number): number =>
     row < 0 || row >= height || column < 0 || column >= width ? fill : source[planeStart + row * width + column]!;
-  return (
-    (1 - down) * ((1 - across) * at(top, left) + across * at(top, left + 1)) +
-    down * ((1 - across) * at(top + 1, left) + across * at(top + 1, left + 1))
-  );
+  return (1 - down) * ((1 - across) * at(top, left) + across * at(top, left + 1)) + down * ((1 - across) * at(top + 1, left) + across * at(top + 1, left + 1));
 }

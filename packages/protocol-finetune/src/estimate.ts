@@ -48,7 +48,8 @@ export async function measureThroughput(options: MeasureThroughputOptions): Prom
   if (!Number.isSafeInteger(steps) || steps < 1) throw new RangeError(`measureThroughput: steps must be a positive integer, got ${String(steps)}`);
   if (options.images.length === 0) throw new RangeError('measureThroughput: needs at least one training image');
   const measuredBatchSize = options.measuredBatchSize ?? settings.batchSize;
-  if (!Number.isSafeInteger(measuredBatchSize) || measuredBatchSize < 1) throw new RangeError(`measureThroughput: measuredBatchSize must be a positive integer, got ${String(measuredBatchSize)}`);
+  if (!Number.isSafeInteger(measuredBatchSize) || measuredBatchSize < 1)
+    throw new RangeError(`measureThroughput: measuredBatchSize must be a positive integer, got ${String(measuredBatchSize)}`);
   const { task } = options;
   const size = inputSize(settings.preprocessing);
   const backbone = await options.backbone();
@@ -58,7 +59,8 @@ export async function measureThroughput(options: MeasureThroughputOptions): Prom
     { parameters: trainableParameters(head.variables), learningRate: settings.headLearningRate, weightDecay: settings.weightDecay },
   ]);
   const layout = backbone.inputLayout;
-  const shape = (count: number): [number, number, number, number] => (layout === 'NCHW' ? [count, 3, size.height, size.width] : [count, size.height, size.width, 3]);
+  const shape = (count: number): [number, number, number, number] =>
+    layout === 'NCHW' ? [count, 3, size.height, size.width] : [count, size.height, size.width, 3];
   const imageValues = 3 * size.height * size.width;
   const scratch = new Float32Array(imageValues);
   const rng = createRng(0).fork('finetune/throughput');
@@ -70,13 +72,27 @@ export async function measureThroughput(options: MeasureThroughputOptions): Prom
       const values = new Float32Array(count * imageValues);
       for (let index = 0; index < count; index++) {
         const image = options.images[index % options.images.length]!;
-        writeAugmentedImage(image, drawAugmentation(rng, image, size, AUGMENTATION_POLICIES[settings.modality], settings.cropRanges), settings.preprocessing, values, index, layout, scratch);
+        writeAugmentedImage(
+          image,
+          drawAugmentation(rng, image, size, AUGMENTATION_POLICIES[settings.modality], settings.cropRanges),
+          settings.preprocessing,
+          values,
+          index,
+          layout,
+          scratch,
+        );
       }
       const batch = tf.tensor4d(values, shape(count));
       const targets =
         task.type === 'multilabel'
-          ? tf.tensor2d(Float32Array.from({ length: count * outputs }, (_, index) => index % 2), [count, outputs])
-          : tf.tensor1d(Int32Array.from({ length: count }, (_, index) => index % outputs), 'int32');
+          ? tf.tensor2d(
+              Float32Array.from({ length: count * outputs }, (_, index) => index % 2),
+              [count, outputs],
+            )
+          : tf.tensor1d(
+              Int32Array.from({ length: count }, (_, index) => index % outputs),
+              'int32',
+            );
       const { value, grads } = tf.variableGrads(() => {
         const embeddings = backbone.embed(batch, true);
         checkEmbeddings(embeddings, head);
@@ -92,7 +108,8 @@ export async function measureThroughput(options: MeasureThroughputOptions): Prom
     const evaluationBatch = async () => {
       const count = Math.min(settings.evaluationBatchSize, 2 * measuredBatchSize);
       const values = new Float32Array(count * imageValues);
-      for (let index = 0; index < count; index++) writeEvaluationImage(options.images[index % options.images.length]!, settings.preprocessing, values, index, layout, scratch);
+      for (let index = 0; index < count; index++)
+        writeEvaluationImage(options.images[index % options.images.length]!, settings.preprocessing, values, index, layout, scratch);
       const logits = tf.tidy(() => head.logits(backbone.embed(tf.tensor4d(values, shape(count)), false)));
       await logits.data();
       logits.dispose();
@@ -159,7 +176,10 @@ export interface RunPlan {
  */
 export function estimateSeconds(throughput: Throughput, plan: RunPlan): number {
   return plan.trainRows.reduce(
-    (total, rows) => total + plan.epochs * (rows * throughput.trainSecondsPerImage + plan.val * throughput.evaluationSecondsPerImage) + plan.test * throughput.evaluationSecondsPerImage,
+    (total, rows) =>
+      total +
+      plan.epochs * (rows * throughput.trainSecondsPerImage + plan.val * throughput.evaluationSecondsPerImage) +
+      plan.test * throughput.evaluationSecondsPerImage,
     0,
   );
 }

@@ -74,13 +74,16 @@ describeWithSharedData('finetuning on real PCam patches (small backbone)', ['pca
 
     const store = memoryCheckpointStore();
     const controller = new AbortController();
-    const interrupted = runFinetune({ ...input, run: 'a', signal: controller.signal }, {
-      ...settings,
-      checkpoints: store,
-      onEpoch: (record) => {
-        if (record.epoch === 1) controller.abort();
+    const interrupted = runFinetune(
+      { ...input, run: 'a', signal: controller.signal },
+      {
+        ...settings,
+        checkpoints: store,
+        onEpoch: (record) => {
+          if (record.epoch === 1) controller.abort();
+        },
       },
-    });
+    );
     await expect(interrupted).rejects.toThrow(/abort/i);
     expect((await store.load('a'))!.state.epochsCompleted).toBe(2);
 
@@ -95,7 +98,13 @@ describeWithSharedData('finetuning on real PCam patches (small backbone)', ['pca
     const resumedEpochs: number[] = [];
     const resumed = await runFinetune(
       { ...input, run: 'a' },
-      { ...settings, backbone: smallBackboneFactory(7, () => builds.push(builds.length)), checkpoints: store, resume: true, onEpoch: (record) => void resumedEpochs.push(record.epoch) },
+      {
+        ...settings,
+        backbone: smallBackboneFactory(7, () => builds.push(builds.length)),
+        checkpoints: store,
+        resume: true,
+        onEpoch: (record) => void resumedEpochs.push(record.epoch),
+      },
     );
     expect(resumedEpochs[0]).toBe(2);
     expect(resumed.history.map((record) => record.loss)).toEqual(whole.history.map((record) => record.loss));
@@ -113,12 +122,29 @@ describeWithSharedData('finetuning on real PCam patches (small backbone)', ['pca
   });
 
   it('runs at label fractions and seeds with the rows and summary of the linear protocol', async () => {
-    const evaluation = await finetuneLabelFractions({ protocol: finetune(options({ epochs: 1 })), input: { task: PCAM_TASK, ...splits }, dataset: 'pcam-sample', fractions: [0.25, 1], seeds: [0, 1] });
+    const evaluation = await finetuneLabelFractions({
+      protocol: finetune(options({ epochs: 1 })),
+      input: { task: PCAM_TASK, ...splits },
+      dataset: 'pcam-sample',
+      fractions: [0.25, 1],
+      seeds: [0, 1],
+    });
     expect(evaluation.rows.map((row) => [row.fraction, row.seed, row.trainCount])).toEqual([
-      [0.25, 0, 12], [1, 0, 48], [0.25, 1, 12], [1, 1, 48],
+      [0.25, 0, 12],
+      [1, 0, 48],
+      [0.25, 1, 12],
+      [1, 1, 48],
     ]);
-    expect(evaluation.runs.map((run) => run.name)).toEqual(['pcam-sample-train-f0.25-s0', 'pcam-sample-train-f1-s0', 'pcam-sample-train-f0.25-s1', 'pcam-sample-train-f1-s1']);
-    expect(evaluation.summary.map((entry) => [entry.fraction, entry.metrics.auc!.count])).toEqual([[0.25, 2], [1, 2]]);
+    expect(evaluation.runs.map((run) => run.name)).toEqual([
+      'pcam-sample-train-f0.25-s0',
+      'pcam-sample-train-f1-s0',
+      'pcam-sample-train-f0.25-s1',
+      'pcam-sample-train-f1-s1',
+    ]);
+    expect(evaluation.summary.map((entry) => [entry.fraction, entry.metrics.auc!.count])).toEqual([
+      [0.25, 2],
+      [1, 2],
+    ]);
     const small = evaluation.subsets.find((subset) => subset.fraction === 0.25 && subset.seed === 0)!;
     const all = evaluation.subsets.find((subset) => subset.fraction === 1 && subset.seed === 0)!;
     expect(Array.from(small.rows).every((row) => all.rows.includes(row))).toBe(true);
@@ -134,7 +160,10 @@ describeWithSharedData('finetuning on real PCam patches (small backbone)', ['pca
       for (let row = 0; row < rows; row++) data[row * 2 + (split.targets.data[row] === 1 ? 0 : 1)] = 1;
       return { ...split, targets: { type: 'labels', data, shape: [rows, 2] } };
     };
-    const result = await runFinetune({ task, train: asFlags(splits.train), val: asFlags(splits.val), test: asFlags(splits.test), seed: 1 }, options({ epochs: 3 }));
+    const result = await runFinetune(
+      { task, train: asFlags(splits.train), val: asFlags(splits.val), test: asFlags(splits.test), seed: 1 },
+      options({ epochs: 3 }),
+    );
     expect(result.history[2]!.loss).toBeLessThan(result.history[0]!.loss);
     expect(Object.keys(result.metrics)).toEqual(['mean_auc']);
     expect(Object.keys(result.perLabel!.mean_auc!)).toEqual(['tumour', 'normal']);
@@ -144,17 +173,28 @@ describeWithSharedData('finetuning on real PCam patches (small backbone)', ['pca
   });
 
   it('names what is wrong with the input', async () => {
-    const run = (overrides: Partial<FinetuneInput>, optionOverrides: Partial<FinetuneOptions> = {}) => runFinetune({ ...input, ...overrides }, options({ epochs: 1, ...optionOverrides }));
+    const run = (overrides: Partial<FinetuneInput>, optionOverrides: Partial<FinetuneOptions> = {}) =>
+      runFinetune({ ...input, ...overrides }, options({ epochs: 1, ...optionOverrides }));
     const multilabel: Task = { type: 'multilabel', labels: ['effusion', 'mass', 'nodule'], primaryMetric: 'mean_auc' };
     const flags = (labels: number): ImageSplit => ({ ...splits.train, targets: { type: 'labels', data: new Uint8Array(48 * labels), shape: [48, labels] } });
-    await expect(run({ task: multilabel, train: flags(2), val: flags(2), test: flags(2) })).rejects.toThrow('finetune: train targets: expected shape [48, 3], got [48, 2]');
+    await expect(run({ task: multilabel, train: flags(2), val: flags(2), test: flags(2) })).rejects.toThrow(
+      'finetune: train targets: expected shape [48, 3], got [48, 2]',
+    );
     await expect(run({ task: multilabel })).rejects.toThrow('finetune: train targets: a multilabel task needs label targets [n, 3], got class targets');
-    await expect(run({ trainRows: Int32Array.from([0, 2, 4]) })).rejects.toThrow('finetune: the 3 training rows hold one class only ("normal"); a classifier needs two or more');
+    await expect(run({ trainRows: Int32Array.from([0, 2, 4]) })).rejects.toThrow(
+      'finetune: the 3 training rows hold one class only ("normal"); a classifier needs two or more',
+    );
     await expect(run({ trainRows: Int32Array.from([0, 99]) })).rejects.toThrow('finetune: trainRows[1] = 99 is not a row of the 48-row train split');
-    await expect(run({}, { preprocessing: { resize: { size: 32, interpolation: 'bilinear' }, channels: 3 } })).rejects.toThrow(/needs one input size for every image/);
-    expect(() => finetune(options({ modality: 'dermatology' as never }))).toThrow('modality must be one of pathology, fundus, chest-xray, natural, got "dermatology"');
+    await expect(run({}, { preprocessing: { resize: { size: 32, interpolation: 'bilinear' }, channels: 3 } })).rejects.toThrow(
+      /needs one input size for every image/,
+    );
+    expect(() => finetune(options({ modality: 'dermatology' as never }))).toThrow(
+      'modality must be one of pathology, fundus, chest-xray, natural, got "dermatology"',
+    );
     expect(() => finetune(options({ batchSize: 0 }))).toThrow('finetune: batchSize must be a positive integer, got 0');
-    await expect(finetuneLabelFractions({ protocol: finetune(options()), input: { task: PCAM_TASK, ...splits }, dataset: 'pcam', fractions: [0] })).rejects.toThrow('label fraction must be in (0, 1], got 0');
+    await expect(
+      finetuneLabelFractions({ protocol: finetune(options()), input: { task: PCAM_TASK, ...splits }, dataset: 'pcam', fractions: [0] }),
+    ).rejects.toThrow('label fraction must be in (0, 1], got 0');
     // A backbone whose embeddings do not fit the head of a resumed checkpoint, or a head for another task.
     const wide = async () => ({ ...(await smallBackboneFactory(1)()), dimension: 32 });
     await expect(run({}, { backbone: wide })).rejects.toThrow('loss: the backbone gave embeddings of shape [8,16], the head takes 32-d ones');

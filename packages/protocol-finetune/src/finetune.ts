@@ -137,7 +137,9 @@ export interface FinetuneResult extends ProtocolResult {
   readonly seconds: number;
 }
 
-export function resolveSettings(options: Omit<FinetuneOptions, 'backbone' | 'checkpoints' | 'resume' | 'onEpoch' | 'beforeTraining' | 'backboneIdentity'>): FinetuneSettings {
+export function resolveSettings(
+  options: Omit<FinetuneOptions, 'backbone' | 'checkpoints' | 'resume' | 'onEpoch' | 'beforeTraining' | 'backboneIdentity'>,
+): FinetuneSettings {
   const positiveInteger = (value: number, name: string) => {
     if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`finetune: ${name} must be a positive integer, got ${String(value)}`);
     return value;
@@ -153,7 +155,8 @@ export function resolveSettings(options: Omit<FinetuneOptions, 'backbone' | 'che
   inputSize(options.preprocessing);
   const batchSize = positiveInteger(options.batchSize ?? DEFAULT_BATCH_SIZE, 'batchSize');
   const warmupEpochs = options.warmupEpochs ?? DEFAULT_WARMUP_EPOCHS;
-  if (!Number.isSafeInteger(warmupEpochs) || warmupEpochs < 0) throw new RangeError(`finetune: warmupEpochs must be a non-negative integer, got ${String(warmupEpochs)}`);
+  if (!Number.isSafeInteger(warmupEpochs) || warmupEpochs < 0)
+    throw new RangeError(`finetune: warmupEpochs must be a non-negative integer, got ${String(warmupEpochs)}`);
   return {
     modality,
     cropRanges: { scale: [...cropRanges.scale], ratio: [...cropRanges.ratio] } as CropRanges,
@@ -212,7 +215,13 @@ interface ImageBatch {
 }
 
 /** Finetuning as @medssl/training's epoch loop: what it trains, on which batches, and how it scores. */
-function finetuneLoop(input: FinetuneInput, options: FinetuneOptions, settings: FinetuneSettings, trainRows: Int32Array, run: string): EpochLoop<ImageBatch, FinetuneModel, ProtocolResult> {
+function finetuneLoop(
+  input: FinetuneInput,
+  options: FinetuneOptions,
+  settings: FinetuneSettings,
+  trainRows: Int32Array,
+  run: string,
+): EpochLoop<ImageBatch, FinetuneModel, ProtocolResult> {
   const { task, signal } = input;
   const stepsPerEpoch = Math.ceil(trainRows.length / settings.batchSize);
   const totalSteps = settings.epochs * stepsPerEpoch;
@@ -255,7 +264,14 @@ function epochStream(epoch: number): string {
 }
 
 /** The backbone (pretrained, or from a checkpoint's tensors) and the head (initial, or from the tensors). */
-async function buildModel(task: Task, options: FinetuneOptions, settings: FinetuneSettings, seed: number, run: string, tensors?: ReadonlyMap<string, Tensor>): Promise<FinetuneModel> {
+async function buildModel(
+  task: Task,
+  options: FinetuneOptions,
+  settings: FinetuneSettings,
+  seed: number,
+  run: string,
+  tensors?: ReadonlyMap<string, Tensor>,
+): Promise<FinetuneModel> {
   const backbone = await options.backbone(tensors ? tensorsUnder(tensors, BACKBONE_PREFIX) : undefined);
   let head: LinearHead | undefined;
   try {
@@ -293,7 +309,9 @@ function planEpoch(input: FinetuneInput, settings: FinetuneSettings, trainRows: 
   const rng = createRng(input.seed).fork(epochStream(epoch));
   const order = rng.shuffle(trainRows.slice());
   const { batchSize } = settings;
-  const batches = Array.from({ length: Math.ceil(order.length / batchSize) }, (_, index) => order.subarray(index * batchSize, Math.min(order.length, (index + 1) * batchSize)));
+  const batches = Array.from({ length: Math.ceil(order.length / batchSize) }, (_, index) =>
+    order.subarray(index * batchSize, Math.min(order.length, (index + 1) * batchSize)),
+  );
   const policy = AUGMENTATION_POLICIES[settings.modality];
   const size = inputSize(settings.preprocessing);
   const imageValues = 3 * size.height * size.width;
@@ -383,7 +401,8 @@ function checkTrainRows(task: Task, train: ImageSplit, trainRows: Int32Array | u
   const rows = trainRows ?? Int32Array.from({ length: count }, (_, row) => row);
   if (rows.length === 0) throw new RangeError('finetune: trainRows is empty; there is nothing to train on');
   rows.forEach((row, position) => {
-    if (!Number.isInteger(row) || row < 0 || row >= count) throw new RangeError(`finetune: trainRows[${position}] = ${row} is not a row of the ${count}-row train split`);
+    if (!Number.isInteger(row) || row < 0 || row >= count)
+      throw new RangeError(`finetune: trainRows[${position}] = ${row} is not a row of the ${count}-row train split`);
   });
   if (task.type !== 'multilabel' && train.targets.type === 'class') {
     const present = new Set(Array.from(rows, (row) => train.targets.data[row]!));
@@ -407,7 +426,13 @@ function loadImages(split: ImageSplit, rows: Int32Array): Promise<RawImage[]> {
 }
 
 /** Logits `[n, outputs]` of every row of a split, with the evaluation preprocessing. */
-async function scoreSplit(backbone: TrainableBackbone, head: LinearHead, split: ImageSplit, settings: FinetuneSettings, signal: AbortSignal | undefined): Promise<Float32Array> {
+async function scoreSplit(
+  backbone: TrainableBackbone,
+  head: LinearHead,
+  split: ImageSplit,
+  settings: FinetuneSettings,
+  signal: AbortSignal | undefined,
+): Promise<Float32Array> {
   const rows = split.targets.shape[0];
   const size = inputSize(settings.preprocessing);
   const imageValues = 3 * size.height * size.width;
@@ -450,7 +475,8 @@ function metricsOf(task: Task, targets: TargetArray, logits: Float32Array, split
 /** The backbone's canonical weights and the head, as named host tensors (what `buildModel` rebuilds from). */
 async function modelTensorsOf(backbone: TrainableBackbone, head: LinearHead): Promise<Map<string, Tensor>> {
   const tensors = new Map<string, Tensor>();
-  for (const [name, tensor] of (await backbone.canonicalWeights()).tensors) tensors.set(BACKBONE_PREFIX + name, { data: tensor.data.slice(), shape: [...tensor.shape] });
+  for (const [name, tensor] of (await backbone.canonicalWeights()).tensors)
+    tensors.set(BACKBONE_PREFIX + name, { data: tensor.data.slice(), shape: [...tensor.shape] });
   const { weight, bias } = await head.values();
   tensors.set(`${HEAD_PREFIX}weight`, weight);
   tensors.set(`${HEAD_PREFIX}bias`, bias);

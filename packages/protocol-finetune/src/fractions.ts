@@ -19,7 +19,15 @@ export interface FinetuneFractionsOptions {
 
 export interface FinetuneFractionsEvaluation extends LabelFractionEvaluation {
   /** Per run, in row order: the epochs' losses and validation metrics, the kept epoch, why it stopped. */
-  readonly runs: readonly { readonly fraction: number; readonly seed: number; readonly name: string; readonly bestEpoch: number; readonly stop: string; readonly fromCheckpoint: boolean; readonly history: FinetuneResult['history'] }[];
+  readonly runs: readonly {
+    readonly fraction: number;
+    readonly seed: number;
+    readonly name: string;
+    readonly bestEpoch: number;
+    readonly stop: string;
+    readonly fromCheckpoint: boolean;
+    readonly history: FinetuneResult['history'];
+  }[];
 }
 
 /**
@@ -45,7 +53,15 @@ export async function finetuneLabelFractions(options: FinetuneFractionsOptions):
       await options.onRunStart?.(run, index, total);
     },
     onRow: async (row, done, total, result) => {
-      runs.push({ fraction: row.fraction, seed: row.seed, name: current!.name, bestEpoch: result.bestEpoch, stop: result.stop, fromCheckpoint: result.fromCheckpoint, history: result.history });
+      runs.push({
+        fraction: row.fraction,
+        seed: row.seed,
+        name: current!.name,
+        bestEpoch: result.bestEpoch,
+        stop: result.stop,
+        fromCheckpoint: result.fromCheckpoint,
+        history: result.history,
+      });
       await options.onRow?.(row, result, done, total);
     },
   });

@@ -10,7 +10,12 @@ import { fileCheckpointStore, SIDECAR_FILE } from './node.js';
 import { PCAM_TASK, pcamSplits } from './__fixtures__/pcam.js';
 import { smallBackboneFactory } from './__fixtures__/small-backbone.js';
 
-const SMALL_INPUT: Preprocessing = { resize: { size: 32, interpolation: 'bilinear' }, centerCrop: 32, normalize: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }, channels: 3 };
+const SMALL_INPUT: Preprocessing = {
+  resize: { size: 32, interpolation: 'bilinear' },
+  centerCrop: 32,
+  normalize: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+  channels: 3,
+};
 
 describeWithSharedData('checkpoint files', ['pcam/labels.csv'], () => {
   let input: FinetuneInput;
@@ -36,20 +41,29 @@ describeWithSharedData('checkpoint files', ['pcam/labels.csv'], () => {
     const controller = new AbortController();
     const files: string[][] = [];
     await expect(
-      runFinetune({ ...input, signal: controller.signal }, {
-        ...settings,
-        checkpoints: store,
-        onEpoch: (record) => {
-          files.push(readdirSync(join(folder, 'pcam-train-f1-s3')).sort());
-          if (record.epoch === 2) controller.abort();
+      runFinetune(
+        { ...input, signal: controller.signal },
+        {
+          ...settings,
+          checkpoints: store,
+          onEpoch: (record) => {
+            files.push(readdirSync(join(folder, 'pcam-train-f1-s3')).sort());
+            if (record.epoch === 2) controller.abort();
+          },
         },
-      }),
+      ),
     ).rejects.toThrow(/abort/i);
     // Each epoch's tensors, and the sidecar; earlier epochs' files go unless they hold the best epoch.
     expect(files[0]).toEqual([SIDECAR_FILE, 'epoch-0001.npz']);
     for (const listing of files) expect(listing.length).toBeLessThanOrEqual(3);
     const sidecar = JSON.parse(readFileSync(join(folder, 'pcam-train-f1-s3', SIDECAR_FILE), 'utf8'));
-    expect(sidecar).toMatchObject({ format: 'medssl.finetune-checkpoint/v1', run: 'pcam-train-f1-s3', epochsCompleted: 3, optimizerSteps: 12, random: { seed: 3, nextStream: 'finetune/epoch-3' } });
+    expect(sidecar).toMatchObject({
+      format: 'medssl.finetune-checkpoint/v1',
+      run: 'pcam-train-f1-s3',
+      epochsCompleted: 3,
+      optimizerSteps: 12,
+      random: { seed: 3, nextStream: 'finetune/epoch-3' },
+    });
     expect(sidecar.files.latest).toBe('epoch-0003.npz');
     expect(sidecar.history).toHaveLength(3);
     const tensors = await (await store.load('pcam-train-f1-s3'))!.tensors();
@@ -79,6 +93,8 @@ describeWithSharedData('checkpoint files', ['pcam/labels.csv'], () => {
     writeFileSync(join(runFolder, SIDECAR_FILE), '{"format": "medssl.finetune-checkpoint/v1", "files"');
     await expect(store.load('broken')).rejects.toThrow(`checkpoint sidecar ${join(runFolder, SIDECAR_FILE)} is not JSON`);
     writeFileSync(join(runFolder, SIDECAR_FILE), '{"format": "other/v9"}');
-    await expect(store.load('broken')).rejects.toThrow(`checkpoint sidecar ${join(runFolder, SIDECAR_FILE)}: format is "other/v9", expected medssl.finetune-checkpoint/v1`);
+    await expect(store.load('broken')).rejects.toThrow(
+      `checkpoint sidecar ${join(runFolder, SIDECAR_FILE)}: format is "other/v9", expected medssl.finetune-checkpoint/v1`,
+    );
   });
 });

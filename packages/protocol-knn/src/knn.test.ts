@@ -108,8 +108,12 @@ describe('knnProbe', () => {
     const input = clusteredSets();
     const broken = Float32Array.from(input.val.features.data);
     broken[16 * 3 + 2] = Number.POSITIVE_INFINITY;
-    await expect(knnProbe().evaluate({ ...input, val: { ...input.val, features: { ...input.val.features, data: broken } } })).rejects.toThrow(/knn: val: feature row 3 \(val-3\), column 2 is Infinity/);
-    await expect(knnProbe().evaluate({ ...input, trainRows: Int32Array.from([0, 400]) })).rejects.toThrow(/trainRows\[1\] = 400 is not a row of the 400-row train split/);
+    await expect(knnProbe().evaluate({ ...input, val: { ...input.val, features: { ...input.val.features, data: broken } } })).rejects.toThrow(
+      /knn: val: feature row 3 \(val-3\), column 2 is Infinity/,
+    );
+    await expect(knnProbe().evaluate({ ...input, trainRows: Int32Array.from([0, 400]) })).rejects.toThrow(
+      /trainRows\[1\] = 400 is not a row of the 400-row train split/,
+    );
     expect(() => knnProbe({ ks: [0] })).toThrow(/ks must be positive integers/);
   });
 });

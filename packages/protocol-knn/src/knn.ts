@@ -71,7 +71,9 @@ function checkInput(input: ProtocolInput): number {
     const set = input[split];
     const [rows, columns] = set.features.shape;
     if (columns !== dimension) {
-      throw new RangeError(`knn: train features are [${input.train.features.shape.join(', ')}], ${split} features [${rows}, ${columns}]; dimensions must agree`);
+      throw new RangeError(
+        `knn: train features are [${input.train.features.shape.join(', ')}], ${split} features [${rows}, ${columns}]; dimensions must agree`,
+      );
     }
     if (set.targets.shape[0] !== rows || set.ids.length !== rows) {
       throw new RangeError(`knn: ${split} has ${rows} feature rows, ${set.targets.shape[0]} target rows and ${set.ids.length} ids`);

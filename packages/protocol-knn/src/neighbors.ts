@@ -27,14 +27,7 @@ const QUERY_BLOCK = 32;
 const TRAIN_BLOCK = 256;
 
 /** The `k` most similar train rows of every query; ties keep the lower train row first. */
-export function nearestNeighbors(
-  queries: Float32Array,
-  queryCount: number,
-  train: Float32Array,
-  trainCount: number,
-  dimension: number,
-  k: number,
-): Neighbors {
+export function nearestNeighbors(queries: Float32Array, queryCount: number, train: Float32Array, trainCount: number, dimension: number, k: number): Neighbors {
   const rows = new Int32Array(queryCount * k);
   const similarities = new Float32Array(queryCount * k);
   const block = new Float32Array(QUERY_BLOCK * TRAIN_BLOCK);

@@ -43,13 +43,13 @@ describe.each(['wasm-simd', 'javascript'] as const)('against scikit-learn 1.2.1 
         const input = fixtureInput(fixture);
         const report = await fitLinearProbe(input, { l2Grid: [reference.l2], kernels });
         const { result, model } = report;
-        expect(result.selected['l2']).toBe(reference.l2);
-        expect(result.selected['C_sklearn']).toBeCloseTo(reference.C, 10);
+        expect(result.selected.l2).toBe(reference.l2);
+        expect(result.selected.C_sklearn).toBeCloseTo(reference.C, 10);
         for (const [metric, expected] of Object.entries(reference.testMetrics)) {
           expect(Math.abs(result.metrics[metric]! - expected), `test ${metric}`).toBeLessThanOrEqual(0.002);
         }
         if (reference.testPerLabelAuc) {
-          const perLabel = result.perLabel!['mean_auc']!;
+          const perLabel = result.perLabel!.mean_auc!;
           (fixture.task as unknown as { labels: string[] }).labels.forEach((label, index) => {
             expect(Math.abs(perLabel[label]! - reference.testPerLabelAuc![index]!), `test AUC of ${label}`).toBeLessThanOrEqual(0.002);
           });
@@ -87,8 +87,8 @@ describe.each(['wasm-simd', 'javascript'] as const)('against scikit-learn 1.2.1 
     expect(selection.margin).toBeGreaterThan(0.002);
     const report = await fitLinearProbe(fixtureInput(fixture), { kernels });
     expect(report.selectedIndex).toBe(selection.selectedIndex);
-    expect(report.result.selected['l2']).toBe(DEFAULT_L2_GRID[selection.selectedIndex]);
-    expect(report.result.validation['auc']).toBeCloseTo(selection.validationScores[selection.selectedIndex]!, 4);
+    expect(report.result.selected.l2).toBe(DEFAULT_L2_GRID[selection.selectedIndex]);
+    expect(report.result.validation.auc).toBeCloseTo(selection.validationScores[selection.selectedIndex]!, 4);
   });
 });
 
@@ -98,19 +98,19 @@ describe('results', () => {
     const report = await fitLinearProbe(input);
     const { result } = report;
     expect(Object.keys(result.selected)).toEqual(['l2', 'C_sklearn', 'iterations', 'stop']);
-    expect(result.selected['C_sklearn']).toBeCloseTo(1 / (120 * (result.selected['l2'] as number)), 12);
-    expect(result.selected['stop']).toBe('converged');
+    expect(result.selected.C_sklearn).toBeCloseTo(1 / (120 * (result.selected.l2 as number)), 12);
+    expect(result.selected.stop).toBe('converged');
     expect(result.scores!.shape).toEqual([120, 2]);
-    expect(result.validation['auc']).toBe(report.grid[report.selectedIndex]!.validationScore);
+    expect(result.validation.auc).toBe(report.grid[report.selectedIndex]!.validationScore);
     // Nothing beats the selected value on the validation split; equal scores go to the stronger λ.
     for (const fit of report.grid) {
-      expect(fit.validationScore).toBeLessThanOrEqual(result.validation['auc']!);
-      if (fit.validationScore === result.validation['auc']) expect(fit.l2).toBeLessThanOrEqual(result.selected['l2'] as number);
+      expect(fit.validationScore).toBeLessThanOrEqual(result.validation.auc!);
+      if (fit.validationScore === result.validation.auc) expect(fit.l2).toBeLessThanOrEqual(result.selected.l2 as number);
     }
     // The scores are the model's probabilities. Metrics come from the logits, which order the rows the
     // same way but keep apart probabilities that float32 rounds to the same value near 0 or 1.
     const positive = Float64Array.from({ length: 120 }, (_, row) => result.scores!.data[row * 2 + 1]!);
-    expect(Math.abs(rocAuc(input.test.targets.data as Int32Array, positive) - result.metrics['auc']!)).toBeLessThan(2e-3);
+    expect(Math.abs(rocAuc(input.test.targets.data as Int32Array, positive) - result.metrics.auc!)).toBeLessThan(2e-3);
   });
 
   it('is deterministic, and the two kernel implementations agree', async () => {
@@ -142,7 +142,7 @@ describe('results', () => {
     const input = syntheticInput(conformanceTasks.multiclass);
     const trainRows = Int32Array.from({ length: 120 }, (_, row) => row).filter((row) => input.train.targets.data[row] !== 3);
     const { result, model } = await fitLinearProbe({ ...input, trainRows });
-    expect(result.selected['absentClasses']).toBe('3');
+    expect(result.selected.absentClasses).toBe('3');
     for (let row = 0; row < 120; row++) expect(result.scores!.data[row * 5 + 3]).toBe(0);
     expect(model.intercepts[3]).toBe(-Infinity);
   });
@@ -153,9 +153,9 @@ describe('results', () => {
     for (let row = 0; row < 120; row++) flags[row * 3 + 1] = 0;
     const train: FeatureSet = { ...input.train, targets: { type: 'labels', data: flags, shape: [120, 3] } };
     const { result } = await fitLinearProbe({ ...input, train });
-    expect(result.selected['constantLabels']).toBe('b');
-    expect(result.perLabel!['mean_auc']!['b']).toBe(0.5);
-    expect(result.perLabel!['mean_auc']!['a']).toBeGreaterThan(0.8);
+    expect(result.selected.constantLabels).toBe('b');
+    expect(result.perLabel!.mean_auc!.b).toBe(0.5);
+    expect(result.perLabel!.mean_auc!.a).toBeGreaterThan(0.8);
     for (let row = 0; row < 120; row++) expect(result.scores!.data[row * 3 + 1]).toBe(0);
   });
 

@@ -141,7 +141,9 @@ export async function fitLinearProbe(input: ProtocolInput, options: LinearProbeO
   if (primaryMetric === undefined) {
     throw new RangeError(
       `linear: the task's primary metric '${task.primaryMetric}' is not one @medssl/metrics computes for a ${task.type} task ` +
-        `(${metricsForTask(task).map((metric) => metric.id).join(', ')}); λ is chosen on it`,
+        `(${metricsForTask(task)
+          .map((metric) => metric.id)
+          .join(', ')}); λ is chosen on it`,
     );
   }
   const trainTargets = selectTargets(input.train.targets, trainRows);
@@ -183,7 +185,15 @@ export async function fitLinearProbe(input: ProtocolInput, options: LinearProbeO
 
   clock.push(performance.now());
   // Selection on the validation split, strongest regularisation first so that ties keep it.
-  const validationScores = scoreGrid(workspace, input.val, scaling, task, layout, fitsByGrid, grid.map((_, index) => index));
+  const validationScores = scoreGrid(
+    workspace,
+    input.val,
+    scaling,
+    task,
+    layout,
+    fitsByGrid,
+    grid.map((_, index) => index),
+  );
   const byStrength = grid.map((_, index) => index).sort((left, right) => grid[right]! - grid[left]! || left - right);
   let selectedIndex = byStrength[0]!;
   let bestScore: number | undefined;
@@ -218,10 +228,10 @@ export async function fitLinearProbe(input: ProtocolInput, options: LinearProbeO
     stop: chosen.stop,
   };
   if (task.type === 'multiclass' && layout.presentClasses.length < task.classes.length) {
-    selected['absentClasses'] = task.classes.filter((_, index) => !layout.presentClasses.includes(index)).join(', ');
+    selected.absentClasses = task.classes.filter((_, index) => !layout.presentClasses.includes(index)).join(', ');
   }
   if (task.type === 'multilabel' && layout.constantLabels.size > 0) {
-    selected['constantLabels'] = [...layout.constantLabels.keys()].map((label) => task.labels[label]!).join(', ');
+    selected.constantLabels = [...layout.constantLabels.keys()].map((label) => task.labels[label]!).join(', ');
   }
   clock.push(performance.now());
   const seconds = { preparation: 0, spectrum: 0, fits: 0, scoring: 0 };

@@ -30,8 +30,8 @@ export function lossAndResiduals(
   if (problem.kind === 'sigmoid') {
     const targets = problem.targets;
     const intercept = intercepts[interceptOffset]!;
-    const base = ((firstColumn >> 3) * paddedRows) * PANEL_WIDTH + (firstColumn & 7);
-    const lowBase = lowFirstColumn < 0 ? -1 : ((lowFirstColumn >> 3) * paddedRows) * PANEL_WIDTH + (lowFirstColumn & 7);
+    const base = (firstColumn >> 3) * paddedRows * PANEL_WIDTH + (firstColumn & 7);
+    const lowBase = lowFirstColumn < 0 ? -1 : (lowFirstColumn >> 3) * paddedRows * PANEL_WIDTH + (lowFirstColumn & 7);
     let loss = 0;
     let residualSum = 0;
     let curvatureSum = 0;
@@ -62,10 +62,10 @@ export function lossAndResiduals(
   const lowColumnIndex = new Int32Array(outputs).fill(-1);
   for (let output = 0; output < outputs; output++) {
     const column = firstColumn + output;
-    columnIndex[output] = ((column >> 3) * paddedRows) * PANEL_WIDTH + (column & 7);
+    columnIndex[output] = (column >> 3) * paddedRows * PANEL_WIDTH + (column & 7);
     if (lowFirstColumn >= 0) {
       const lowColumn = lowFirstColumn + output;
-      lowColumnIndex[output] = ((lowColumn >> 3) * paddedRows) * PANEL_WIDTH + (lowColumn & 7);
+      lowColumnIndex[output] = (lowColumn >> 3) * paddedRows * PANEL_WIDTH + (lowColumn & 7);
     }
   }
   const values = new Float64Array(outputs);

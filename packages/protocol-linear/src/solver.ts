@@ -356,8 +356,10 @@ class ProblemRun {
   private remember(): void {
     const size = this.settings.historySize;
     const slot = (this.newestPair + 1) % size;
-    const step = (this.steps[slot] ??= new Float64Array(this.length));
-    const change = (this.gradientChanges[slot] ??= new Float64Array(this.length));
+    const step = this.steps[slot] ?? new Float64Array(this.length);
+    const change = this.gradientChanges[slot] ?? new Float64Array(this.length);
+    this.steps[slot] = step;
+    this.gradientChanges[slot] = change;
     let curvature = 0;
     for (let index = 0; index < this.length; index++) {
       step[index] = this.trial[index]! - this.position[index]!;
@@ -437,8 +439,17 @@ function evaluateTogether(workspace: Workspace, runs: readonly ProblemRun[]): vo
     run.trialGradient.fill(0, run.weightCount);
     const first = firstColumns[runIndex]!;
     return lossAndResiduals(
-      run.problem, logits, paddedRows, rows, first, run.precise ? first + run.problem.outputs : -1,
-      run.trial, run.weightCount, run.trialGradient, run.weightCount, run.trialCurvature,
+      run.problem,
+      logits,
+      paddedRows,
+      rows,
+      first,
+      run.precise ? first + run.problem.outputs : -1,
+      run.trial,
+      run.weightCount,
+      run.trialGradient,
+      run.weightCount,
+      run.trialCurvature,
     );
   });
   workspace.backward(panels);

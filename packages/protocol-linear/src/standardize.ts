@@ -51,13 +51,7 @@ export function fitScaling(features: Matrix, rows: Int32Array | undefined): Feat
  * `intoStride` values per row; columns past the dimension and rows past the count are left as they are
  * (zero in a fresh workspace).
  */
-export function writeStandardized(
-  features: Matrix,
-  rows: Int32Array | undefined,
-  scaling: FeatureScaling,
-  into: Float32Array,
-  intoStride: number,
-): void {
+export function writeStandardized(features: Matrix, rows: Int32Array | undefined, scaling: FeatureScaling, into: Float32Array, intoStride: number): void {
   const [allRows, dimension] = features.shape;
   const count = rows?.length ?? allRows;
   const inverseScale = scaling.scale.map((scale) => 1 / scale);

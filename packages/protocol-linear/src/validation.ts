@@ -31,8 +31,7 @@ export function checkInput(input: ProtocolInput): number {
     }
     if (set.targets.shape[0] !== rows || set.ids.length !== rows) {
       throw new RangeError(
-        `linear: ${split} has ${rows} feature rows but ${set.targets.shape[0]} target rows and ${set.ids.length} ids; ` +
-          'they must line up one to one',
+        `linear: ${split} has ${rows} feature rows but ${set.targets.shape[0]} target rows and ${set.ids.length} ids; they must line up one to one`,
       );
     }
     if (rows === 0) throw new RangeError(`linear: the ${split} split has no rows`);

@@ -67,16 +67,15 @@ export class Workspace {
     const featureCount = this.paddedRows * this.paddedDimension;
     const transposedCount = featureCount * 4 <= TRANSPOSED_COPY_LIMIT_BYTES ? featureCount : 0;
     const panelFloats = this.maximumPanels * PANEL_WIDTH;
-    [this.features, this.transposedFeatures, this.weights, this.logits, this.gradients, this.evaluationFeatures, this.evaluationLogits] =
-      kernels.allocate([
-        featureCount,
-        transposedCount,
-        this.paddedDimension * panelFloats,
-        this.paddedRows * panelFloats,
-        this.paddedDimension * panelFloats,
-        this.paddedEvaluationRows * this.paddedDimension,
-        this.paddedEvaluationRows * panelFloats,
-      ]) as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
+    [this.features, this.transposedFeatures, this.weights, this.logits, this.gradients, this.evaluationFeatures, this.evaluationLogits] = kernels.allocate([
+      featureCount,
+      transposedCount,
+      this.paddedDimension * panelFloats,
+      this.paddedRows * panelFloats,
+      this.paddedDimension * panelFloats,
+      this.paddedEvaluationRows * this.paddedDimension,
+      this.paddedEvaluationRows * panelFloats,
+    ]) as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
   }
 
   /** Fills the transposed copy from `features` (call after writing the features). */
@@ -114,10 +113,19 @@ export class Workspace {
     for (let start = 0; start < paddedDimension; start += slice) {
       const depth = Math.min(slice, paddedDimension - start);
       this.kernels.product(
-        false, rowCount, depth, panels,
-        features, start, paddedDimension,
-        weights, start * PANEL_WIDTH, paddedDimension * PANEL_WIDTH,
-        into, 0, intoRows * PANEL_WIDTH,
+        false,
+        rowCount,
+        depth,
+        panels,
+        features,
+        start,
+        paddedDimension,
+        weights,
+        start * PANEL_WIDTH,
+        paddedDimension * PANEL_WIDTH,
+        into,
+        0,
+        intoRows * PANEL_WIDTH,
         start > 0,
       );
     }
@@ -131,19 +139,37 @@ export class Workspace {
   sampledCovarianceProduct(step: number, rows: number, panels: number): void {
     const { paddedDimension, features, weights, logits, gradients } = this;
     this.kernels.product(
-      false, rows, paddedDimension, panels,
-      features, 0, step * paddedDimension,
-      weights, 0, paddedDimension * PANEL_WIDTH,
-      logits, 0, rows * PANEL_WIDTH,
+      false,
+      rows,
+      paddedDimension,
+      panels,
+      features,
+      0,
+      step * paddedDimension,
+      weights,
+      0,
+      paddedDimension * PANEL_WIDTH,
+      logits,
+      0,
+      rows * PANEL_WIDTH,
       false,
     );
     for (let start = 0; start < rows; start += TRANSPOSED_IN_PLACE_ROWS) {
       const depth = Math.min(TRANSPOSED_IN_PLACE_ROWS, rows - start);
       this.kernels.product(
-        true, paddedDimension, depth, panels,
-        features, start * step * paddedDimension, step * paddedDimension,
-        logits, start * PANEL_WIDTH, rows * PANEL_WIDTH,
-        gradients, 0, paddedDimension * PANEL_WIDTH,
+        true,
+        paddedDimension,
+        depth,
+        panels,
+        features,
+        start * step * paddedDimension,
+        step * paddedDimension,
+        logits,
+        start * PANEL_WIDTH,
+        rows * PANEL_WIDTH,
+        gradients,
+        0,
+        paddedDimension * PANEL_WIDTH,
         start > 0,
       );
     }
@@ -154,10 +180,19 @@ export class Workspace {
     const { paddedRows, paddedDimension, logits, gradients } = this;
     if (this.transposedFeatures.length > 0) {
       this.kernels.product(
-        false, paddedDimension, paddedRows, panels,
-        this.transposedFeatures, 0, paddedRows,
-        logits, 0, paddedRows * PANEL_WIDTH,
-        gradients, 0, paddedDimension * PANEL_WIDTH,
+        false,
+        paddedDimension,
+        paddedRows,
+        panels,
+        this.transposedFeatures,
+        0,
+        paddedRows,
+        logits,
+        0,
+        paddedRows * PANEL_WIDTH,
+        gradients,
+        0,
+        paddedDimension * PANEL_WIDTH,
         false,
       );
       return;
@@ -165,10 +200,19 @@ export class Workspace {
     for (let start = 0; start < paddedRows; start += TRANSPOSED_IN_PLACE_ROWS) {
       const depth = Math.min(TRANSPOSED_IN_PLACE_ROWS, paddedRows - start);
       this.kernels.product(
-        true, paddedDimension, depth, panels,
-        this.features, start * paddedDimension, paddedDimension,
-        logits, start * PANEL_WIDTH, paddedRows * PANEL_WIDTH,
-        gradients, 0, paddedDimension * PANEL_WIDTH,
+        true,
+        paddedDimension,
+        depth,
+        panels,
+        this.features,
+        start * paddedDimension,
+        paddedDimension,
+        logits,
+        start * PANEL_WIDTH,
+        paddedRows * PANEL_WIDTH,
+        gradients,
+        0,
+        paddedDimension * PANEL_WIDTH,
         start > 0,
       );
     }

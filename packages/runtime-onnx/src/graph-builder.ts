@@ -61,7 +61,14 @@ export class GraphBuilder {
   }
 
   /** `node` for an operator of another domain, e.g. onnxruntime's contrib ops (`com.microsoft`, opset 1). */
-  domainNode(domain: string, opset: number, opType: string, name: string, inputs: readonly string[], attributes?: Readonly<Record<string, OnnxAttribute>>): string {
+  domainNode(
+    domain: string,
+    opset: number,
+    opType: string,
+    name: string,
+    inputs: readonly string[],
+    attributes?: Readonly<Record<string, OnnxAttribute>>,
+  ): string {
     this.claim(name);
     this.domains.set(domain, opset);
     this.nodes.push({ opType, domain, name, inputs, outputs: [name], ...(attributes ? { attributes } : {}) });

@@ -11,7 +11,14 @@ import { onnxModelEmbedder } from './model-file.js';
 import { onnxRuntime } from './runtime.js';
 
 // A small ViT keeps these tests quick; the full-size paths are covered by the parity tests.
-const tinyVit: VisionTransformerArchitecture = vitArchitecture({ patchSize: 16, embedDim: 64, depth: 4, heads: 2, mlp: { kind: 'gelu', hidden: 128 }, positions: { grid: 4, resampling: DINO_POSITION_RESAMPLING } });
+const tinyVit: VisionTransformerArchitecture = vitArchitecture({
+  patchSize: 16,
+  embedDim: 64,
+  depth: 4,
+  heads: 2,
+  mlp: { kind: 'gelu', hidden: 128 },
+  positions: { grid: 4, resampling: DINO_POSITION_RESAMPLING },
+});
 const folder = mkdtempSync(join(tmpdir(), 'medssl-runtime-onnx-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 const preprocessing = (size: number) => testBackbone('test:tiny', tinyVit, 'cls', size).preprocessing;
@@ -44,11 +51,21 @@ describe('onnxModelEmbedder', () => {
 
   it('names what is wrong: a missing file, an absent output or input, a size the model does not take', async () => {
     const path = await writeTinyVit();
-    await expect(onnxModelEmbedder(join(folder, 'absent.onnx'), { outputName: 'embedding', preprocessing: preprocessing(64) })).rejects.toThrow(/absent\.onnx does not exist/);
-    await expect(onnxModelEmbedder(path, { outputName: 'logits', preprocessing: preprocessing(64) })).rejects.toThrow(/no output named logits; its outputs are embedding/);
-    await expect(onnxModelEmbedder(path, { outputName: 'embedding', inputName: 'pixels', preprocessing: preprocessing(64) })).rejects.toThrow(/no input named pixels; its inputs are image/);
-    await expect(onnxModelEmbedder(path, { outputName: 'embedding', preprocessing: preprocessing(96) })).rejects.toThrow(/image has shape \[batch, 3, 64, 64\], but the preprocessing gives \[n, 3, 96, 96\]/);
-    await expect(onnxModelEmbedder(path, { outputName: 'embedding', preprocessing: preprocessing(64), dimension: 64 })).rejects.toThrow(/256 values per image, but dimension 64 was given/);
+    await expect(onnxModelEmbedder(join(folder, 'absent.onnx'), { outputName: 'embedding', preprocessing: preprocessing(64) })).rejects.toThrow(
+      /absent\.onnx does not exist/,
+    );
+    await expect(onnxModelEmbedder(path, { outputName: 'logits', preprocessing: preprocessing(64) })).rejects.toThrow(
+      /no output named logits; its outputs are embedding/,
+    );
+    await expect(onnxModelEmbedder(path, { outputName: 'embedding', inputName: 'pixels', preprocessing: preprocessing(64) })).rejects.toThrow(
+      /no input named pixels; its inputs are image/,
+    );
+    await expect(onnxModelEmbedder(path, { outputName: 'embedding', preprocessing: preprocessing(96) })).rejects.toThrow(
+      /image has shape \[batch, 3, 64, 64\], but the preprocessing gives \[n, 3, 96, 96\]/,
+    );
+    await expect(onnxModelEmbedder(path, { outputName: 'embedding', preprocessing: preprocessing(64), dimension: 64 })).rejects.toThrow(
+      /256 values per image, but dimension 64 was given/,
+    );
   });
 
   it('learns a symbolic output width from one probe run', async () => {
@@ -67,7 +84,9 @@ describe('onnxModelEmbedder', () => {
       const buffer = new Float32Array(4 * 3 * 32 * 32).map((_, index) => Math.floor(index / (3 * 32 * 32)));
       const view = await embedder.embed({ data: buffer.subarray(2 * 3 * 32 * 32), shape: [2, 3, 32, 32] });
       expect(Array.from(view.data)).toEqual([2, 2, 2, 3, 3, 3]);
-      await expect(embedder.embed({ data: new Float32Array(3 * 64 * 32), shape: [1, 3, 64, 32] })).rejects.toThrow(/onnx:pool: expected a batch of shape \[n, 3, 32, 32\], got \[1, 3, 64, 32\]/);
+      await expect(embedder.embed({ data: new Float32Array(3 * 64 * 32), shape: [1, 3, 64, 32] })).rejects.toThrow(
+        /onnx:pool: expected a batch of shape \[n, 3, 32, 32\], got \[1, 3, 64, 32\]/,
+      );
     } finally {
       await embedder.dispose();
     }

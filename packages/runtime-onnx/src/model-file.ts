@@ -18,7 +18,7 @@ export interface OnnxModelEmbedderOptions extends OnnxSessionOptions {
 }
 
 function staticExtents(metadata: ort.InferenceSession.ValueMetadata | undefined): readonly (number | string)[] | undefined {
-  return metadata && metadata.isTensor ? metadata.shape : undefined;
+  return metadata?.isTensor ? metadata.shape : undefined;
 }
 
 /**
@@ -54,13 +54,18 @@ export async function onnxModelEmbedder(path: string, options: OnnxModelEmbedder
     if (declaredInput) {
       const expected = ['n', ...inputShape];
       const disagrees = declaredInput.length !== 4 || declaredInput.slice(1).some((extent, axis) => typeof extent === 'number' && extent !== inputShape[axis]);
-      if (disagrees) throw new Error(`${path}: input ${inputName} has shape [${declaredInput.join(', ')}], but the preprocessing gives [${expected.join(', ')}]`);
+      if (disagrees)
+        throw new Error(`${path}: input ${inputName} has shape [${declaredInput.join(', ')}], but the preprocessing gives [${expected.join(', ')}]`);
     }
     const declaredOutput = staticExtents(session.session.outputMetadata[outputNames.indexOf(options.outputName)]);
     const outputRow = declaredOutput?.slice(1);
-    const declaredDimension = outputRow && outputRow.every((extent) => typeof extent === 'number') ? outputRow.reduce<number>((product, extent) => product * (extent as number), 1) : undefined;
+    const declaredDimension = outputRow?.every((extent) => typeof extent === 'number')
+      ? outputRow.reduce<number>((product, extent) => product * (extent as number), 1)
+      : undefined;
     if (declaredDimension !== undefined && options.dimension !== undefined && declaredDimension !== options.dimension) {
-      throw new Error(`${path}: output ${options.outputName} has shape [${declaredOutput!.join(', ')}], ${declaredDimension} values per image, but dimension ${options.dimension} was given`);
+      throw new Error(
+        `${path}: output ${options.outputName} has shape [${declaredOutput!.join(', ')}], ${declaredDimension} values per image, but dimension ${options.dimension} was given`,
+      );
     }
     let dimension = options.dimension ?? declaredDimension;
     if (dimension === undefined) {

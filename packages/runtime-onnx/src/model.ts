@@ -38,7 +38,9 @@ export function buildOnnxModel(architecture: Architecture, tensors: ReadonlyMap<
   const graph =
     architecture.family === 'resnet'
       ? buildResNetGraph(architecture, tensors, height, width)
-      : buildVisionTransformerGraph(architecture, tensors, height, width, visionTransformerEmbedding(options.embedding), { fusedAttention: options.fusedAttention ?? false });
+      : buildVisionTransformerGraph(architecture, tensors, height, width, visionTransformerEmbedding(options.embedding), {
+          fusedAttention: options.fusedAttention ?? false,
+        });
   return { bytes: graph.encode(PRODUCER_NAME), inputName: MODEL_INPUT_NAME, outputName: MODEL_OUTPUT_NAME, dimension };
 }
 

@@ -10,5 +10,10 @@ describeRuntimeParity('onnx, fused Attention', () => onnxRuntime());
 // the small ViT's cases (quick to build) all again.
 const sameAsFused = parityDescription().cases.filter((parityCase) => parityCase.weights !== 'reg4' && parityCase.id !== 'vits16/cls-last-4/224');
 describeRuntimeParity('onnx, standard-operator attention', () => onnxRuntime({ fusedAttention: false }), {
-  skip: Object.fromEntries(sameAsFused.map((parityCase) => [parityCase.id, parityCase.architecture.family === 'resnet' ? 'a ResNet has no attention' : 'its attention is checked once, at 224'])),
+  skip: Object.fromEntries(
+    sameAsFused.map((parityCase) => [
+      parityCase.id,
+      parityCase.architecture.family === 'resnet' ? 'a ResNet has no attention' : 'its attention is checked once, at 224',
+    ]),
+  ),
 });

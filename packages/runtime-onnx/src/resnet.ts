@@ -34,7 +34,11 @@ export function foldBatchNorm(
  * `[batch, 2048·width]`, the global average pool of the last stage.
  */
 export function buildResNetGraph(architecture: ResNetArchitecture, tensors: TensorSource, imageHeight: number, imageWidth: number): GraphBuilder {
-  const graph = new GraphBuilder(describeArchitecture(architecture).replace(/[^A-Za-z0-9]+/g, '_').toLowerCase());
+  const graph = new GraphBuilder(
+    describeArchitecture(architecture)
+      .replace(/[^A-Za-z0-9]+/g, '_')
+      .toLowerCase(),
+  );
   const tensor = (name: string) => requireTensor(tensors, name);
 
   /** Convolution `convolutionName` with batch norm `batchNormName` folded in; the node is named `name`. */

@@ -15,7 +15,11 @@ const randomWeights = (name: keyof typeof architectures) => {
 const resnet50 = testBackbone('random:resnet50', architectures.resnet50, 'pooled');
 const vits16 = testBackbone('random:vits16', architectures.vits16, 'cls-last-4');
 
-describeRuntime('onnx runtime, ResNet-50', async () => ({ runtime: onnxRuntime(), backbone: resnet50, weights: await randomWeights('resnet50'), options: { threads: 2 } }), { batchSize: 2 });
+describeRuntime(
+  'onnx runtime, ResNet-50',
+  async () => ({ runtime: onnxRuntime(), backbone: resnet50, weights: await randomWeights('resnet50'), options: { threads: 2 } }),
+  { batchSize: 2 },
+);
 describeRuntime('onnx runtime, ViT-S/16', async () => ({ runtime: onnxRuntime(), backbone: vits16, weights: await randomWeights('vits16') }), { batchSize: 3 });
 // DINOv2 with registers, small (SwiGLU, LayerScale, 4 registers, positions resampled by size with
 // antialiasing), with MAE's global pool: the contract holds for random weights of any description.
@@ -29,8 +33,17 @@ const registersVit = vitArchitecture({
   registers: 4,
   positions: { grid: 5, resampling: { mode: 'bicubic', antialias: true } },
 });
-const globalPool = testBackbone('random:registers', registersVit, { kind: 'tokens', classTokens: 0, patchMean: true, tokenNorm: 'none', outputNorm: 'plain' }, 56);
-describeRuntime('onnx runtime, ViT with SwiGLU, LayerScale and registers', async () => ({ runtime: onnxRuntime(), backbone: globalPool, weights: await randomCanonicalWeights(registersVit, 0) }), { batchSize: 3 });
+const globalPool = testBackbone(
+  'random:registers',
+  registersVit,
+  { kind: 'tokens', classTokens: 0, patchMean: true, tokenNorm: 'none', outputNorm: 'plain' },
+  56,
+);
+describeRuntime(
+  'onnx runtime, ViT with SwiGLU, LayerScale and registers',
+  async () => ({ runtime: onnxRuntime(), backbone: globalPool, weights: await randomCanonicalWeights(registersVit, 0) }),
+  { batchSize: 3 },
+);
 
 describe('onnxRuntime', () => {
   it('reports the CPU execution provider and the input size of the preprocessing', async () => {
@@ -72,7 +85,9 @@ describe('onnxRuntime', () => {
     const embedder = await onnxRuntime().createEmbedder(vits16, await randomWeights('vits16'));
     try {
       await expect(embedder.embed({ data: new Float32Array(10), shape: [1, 3, 224, 224] })).rejects.toThrow(/\[1, 3, 224, 224\] needs 150528 values, got 10/);
-      await expect(embedder.embed({ data: new Float32Array(3 * 224 * 224), shape: [3, 224, 224] })).rejects.toThrow(/expected a batch of shape \[n, 3, 224, 224\], got \[3, 224, 224\]/);
+      await expect(embedder.embed({ data: new Float32Array(3 * 224 * 224), shape: [3, 224, 224] })).rejects.toThrow(
+        /expected a batch of shape \[n, 3, 224, 224\], got \[3, 224, 224\]/,
+      );
     } finally {
       await embedder.dispose();
     }

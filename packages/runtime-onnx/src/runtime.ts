@@ -46,7 +46,8 @@ export function onnxRuntime(options: OnnxRuntimeOptions = {}): OnnxRuntime {
         ...(options.spinning !== undefined ? { spinning: options.spinning } : {}),
       };
       if (architecture.family === 'model-file') {
-        if (backbone.embedding.kind !== 'output') throw new Error(`${backbone.id}: a model file gives a named output as its embedding, not '${backbone.embedding.kind}'`);
+        if (backbone.embedding.kind !== 'output')
+          throw new Error(`${backbone.id}: a model file gives a named output as its embedding, not '${backbone.embedding.kind}'`);
         return onnxModelEmbedder(architecture.path, {
           ...sessionOptions,
           backboneId: backbone.id,
@@ -57,17 +58,32 @@ export function onnxRuntime(options: OnnxRuntimeOptions = {}): OnnxRuntime {
         });
       }
       if (!sameArchitecture(weights.architecture, architecture)) {
-        throw new Error(`${backbone.id} is a ${describeArchitecture(architecture)}, but the weights from ${weights.source} are for a ${describeArchitecture(weights.architecture)}`);
+        throw new Error(
+          `${backbone.id} is a ${describeArchitecture(architecture)}, but the weights from ${weights.source} are for a ${describeArchitecture(weights.architecture)}`,
+        );
       }
       checkCanonicalTensors(architecture, weights.tensors, weights.source);
       const dimension = embeddingDimension(architecture, backbone.embedding);
       if (dimension !== backbone.embedding.dimension) {
-        throw new Error(`${backbone.id}: its embedding is ${dimension}-d for a ${describeArchitecture(architecture)}, but the backbone declares ${backbone.embedding.dimension}`);
+        throw new Error(
+          `${backbone.id}: its embedding is ${dimension}-d for a ${describeArchitecture(architecture)}, but the backbone declares ${backbone.embedding.dimension}`,
+        );
       }
       const inputShape = inputShapeFromPreprocessing(backbone.preprocessing, backbone.id);
-      const model = buildOnnxModel(architecture, weights.tensors, { inputShape, embedding: backbone.embedding, fusedAttention: options.fusedAttention ?? true });
+      const model = buildOnnxModel(architecture, weights.tensors, {
+        inputShape,
+        embedding: backbone.embedding,
+        fusedAttention: options.fusedAttention ?? true,
+      });
       const session = await createOnnxSession(model.bytes, sessionOptions);
-      return new OnnxEmbedder({ session, backboneId: backbone.id, inputName: model.inputName, outputName: model.outputName, inputShape, dimension: dimension! });
+      return new OnnxEmbedder({
+        session,
+        backboneId: backbone.id,
+        inputName: model.inputName,
+        outputName: model.outputName,
+        inputShape,
+        dimension: dimension!,
+      });
     },
   };
 }

@@ -31,15 +31,16 @@ export interface OnnxSession {
 const DEVICES: Readonly<Record<string, string>> = { cpu: 'cpu', cuda: 'cuda' };
 
 const CUDA_HINT =
-  "onnxruntime-node ships only the CPU provider in its npm package; its install script downloads the CUDA provider. " +
-  "Allow that script (pnpm: `allowBuilds: { onnxruntime-node: true }` in pnpm-workspace.yaml) and reinstall with " +
+  'onnxruntime-node ships only the CPU provider in its npm package; its install script downloads the CUDA provider. ' +
+  'Allow that script (pnpm: `allowBuilds: { onnxruntime-node: true }` in pnpm-workspace.yaml) and reinstall with ' +
   '`ONNXRUNTIME_NODE_INSTALL_CUDA=1` (or `ONNXRUNTIME_NODE_INSTALL=cuda12`); it also needs an NVIDIA driver with CUDA 12 and cuDNN 9.';
 
 function executionProvidersFor(options: OnnxSessionOptions): string[] {
   if (options.executionProviders && options.executionProviders.length > 0) return [...options.executionProviders];
   const device = options.device ?? 'cpu';
   const provider = DEVICES[device];
-  if (!provider) throw new Error(`the onnx runtime runs on device 'cpu' or 'cuda', not '${device}' (other onnxruntime providers can be named in executionProviders)`);
+  if (!provider)
+    throw new Error(`the onnx runtime runs on device 'cpu' or 'cuda', not '${device}' (other onnxruntime providers can be named in executionProviders)`);
   return [provider];
 }
 
@@ -67,7 +68,8 @@ function assertProvidersAvailable(providers: readonly string[]): void {
     if ((provider === 'cuda' || provider === 'tensorrt') && process.platform === 'linux') {
       const folder = nativeLibraryFolder();
       const library = folder && join(folder, `libonnxruntime_providers_${provider}.so`);
-      if (library && !existsSync(library)) throw new Error(`the ${provider.toUpperCase()} execution provider is not installed (${library} is missing). ${CUDA_HINT}`);
+      if (library && !existsSync(library))
+        throw new Error(`the ${provider.toUpperCase()} execution provider is not installed (${library} is missing). ${CUDA_HINT}`);
     }
   }
 }
@@ -86,7 +88,8 @@ export async function createOnnxSession(model: Uint8Array | string, options: Onn
     ...(options.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } : {}),
   };
   try {
-    const session = typeof model === 'string' ? await ort.InferenceSession.create(model, sessionOptions) : await ort.InferenceSession.create(model, sessionOptions);
+    const session =
+      typeof model === 'string' ? await ort.InferenceSession.create(model, sessionOptions) : await ort.InferenceSession.create(model, sessionOptions);
     return { session, provider: providers[0]! };
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
@@ -148,7 +151,7 @@ export class OnnxEmbedder implements Embedder {
     const input = new ort.Tensor('float32', batch.data, [count, channels, height, width]);
     const results = await this.session.run({ [this.inputName]: input }, [this.outputName]);
     const output = results[this.outputName];
-    if (!output || output.type !== 'float32') throw new Error(`${this.backboneId}: output ${this.outputName} is ${output?.type ?? 'missing'}, not float32`);
+    if (output?.type !== 'float32') throw new Error(`${this.backboneId}: output ${this.outputName} is ${output?.type ?? 'missing'}, not float32`);
     const rowLength = output.dims.slice(1).reduce((product, extent) => product * extent, 1);
     if (output.dims[0] !== count || rowLength !== this.dimension) {
       throw new Error(`${this.backboneId}: output ${this.outputName} has shape ${describeShape(output.dims)}, expected [${count}, ${this.dimension}]`);

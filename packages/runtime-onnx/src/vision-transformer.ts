@@ -52,13 +52,25 @@ export function buildVisionTransformerGraph(
   const half = once(() => graph.scalar('constant.half', 0.5));
 
   const layerNorm = (name: string, input: string, parameters: string) =>
-    graph.node('LayerNormalization', name, [input, graph.weight(`${name}.weight`, tensor(`${parameters}.weight`).data, [width]), graph.weight(`${name}.bias`, tensor(`${parameters}.bias`).data, [width])], {
-      axis: attribute.int(-1),
-      epsilon: attribute.float(layerNormEpsilon),
-    });
+    graph.node(
+      'LayerNormalization',
+      name,
+      [
+        input,
+        graph.weight(`${name}.weight`, tensor(`${parameters}.weight`).data, [width]),
+        graph.weight(`${name}.bias`, tensor(`${parameters}.bias`).data, [width]),
+      ],
+      {
+        axis: attribute.int(-1),
+        epsilon: attribute.float(layerNormEpsilon),
+      },
+    );
   /** PyTorch's `Linear` (`y = x·Wᵀ + b`) as a MatMul on the transposed weight and an Add. */
   const linear = (name: string, input: string, weight: Float32Array, bias: Float32Array, inputs: number, outputs: number) => {
-    const product = graph.node('MatMul', `${name}.matmul`, [input, graph.weight(`${name}.weight`, transposeMatrix(weight, outputs, inputs), [inputs, outputs])]);
+    const product = graph.node('MatMul', `${name}.matmul`, [
+      input,
+      graph.weight(`${name}.weight`, transposeMatrix(weight, outputs, inputs), [inputs, outputs]),
+    ]);
     return graph.node('Add', name, [product, graph.weight(`${name}.bias`, bias, [outputs])]);
   };
   /** A residual branch's last linear, LayerScale's γ folded into its rows and bias: γ·(x·Wᵀ + b). */
@@ -67,7 +79,14 @@ export function buildVisionTransformerGraph(
     const bias = tensor(`${parameters}.bias`).data;
     if (!gamma) return linear(name, input, weight, bias, inputs, width);
     const scale = tensor(gamma).data;
-    return linear(name, input, scaleRows(weight, scale), bias.map((value, channel) => value * scale[channel]!), inputs, width);
+    return linear(
+      name,
+      input,
+      scaleRows(weight, scale),
+      bias.map((value, channel) => value * scale[channel]!),
+      inputs,
+      width,
+    );
   };
   /** GELU with erf, in the shape onnxruntime fuses into one kernel: x·½·(1 + erf(x/√2)). */
   const gelu = (name: string, input: string) => {
@@ -84,7 +103,14 @@ export function buildVisionTransformerGraph(
     const fused = tensor(`${prefix}.mlp.w12.weight`).data;
     const fusedBias = tensor(`${prefix}.mlp.w12.bias`).data;
     const halfOf = (part: 0 | 1, name: string) =>
-      linear(`${prefix}.mlp.${name}`, input, fused.subarray(part * hidden * width, (part + 1) * hidden * width), fusedBias.subarray(part * hidden, (part + 1) * hidden), width, hidden);
+      linear(
+        `${prefix}.mlp.${name}`,
+        input,
+        fused.subarray(part * hidden * width, (part + 1) * hidden * width),
+        fusedBias.subarray(part * hidden, (part + 1) * hidden),
+        width,
+        hidden,
+      );
     const gateInput = halfOf(0, 'w1');
     const value = halfOf(1, 'w2');
     const gate = graph.node('Mul', `${prefix}.mlp.silu`, [gateInput, graph.node('Sigmoid', `${prefix}.mlp.sigmoid`, [gateInput])]);
@@ -125,30 +151,58 @@ export function buildVisionTransformerGraph(
    * 3·width]`, q | k | v columns), scaling by 1/√(head width), softmax and the heads' merge in one kernel.
    */
   const fusedAttention = (prefix: string, normalized: string, qkvWeight: Float32Array, qkvBias: Float32Array) =>
-    graph.domainNode(CONTRIB_DOMAIN, 1, 'Attention', `${prefix}.attn`, [
-      normalized,
-      graph.weight(`${prefix}.attn.qkv.weight`, transposeMatrix(qkvWeight, 3 * width, width), [width, 3 * width]),
-      graph.weight(`${prefix}.attn.qkv.bias`, qkvBias, [3 * width]),
-    ], { num_heads: attribute.int(heads) });
+    graph.domainNode(
+      CONTRIB_DOMAIN,
+      1,
+      'Attention',
+      `${prefix}.attn`,
+      [
+        normalized,
+        graph.weight(`${prefix}.attn.qkv.weight`, transposeMatrix(qkvWeight, 3 * width, width), [width, 3 * width]),
+        graph.weight(`${prefix}.attn.qkv.bias`, qkvBias, [3 * width]),
+      ],
+      { num_heads: attribute.int(heads) },
+    );
 
   // Tokens: the class token with its position, the register tokens (no position), the patches with theirs.
   const image = graph.input('image', ['batch', 3, imageHeight, imageWidth]);
   const patchKernel = tensor('patch_embed.proj.weight');
-  const patches = graph.node('Conv', 'patch_embed.proj', [image, graph.weight('patch_embed.proj.weight', patchKernel.data, patchKernel.shape), graph.weight('patch_embed.proj.bias', tensor('patch_embed.proj.bias').data, [width])], {
-    kernel_shape: attribute.ints([patchSize, patchSize]),
-    strides: attribute.ints([patchSize, patchSize]),
-  });
+  const patches = graph.node(
+    'Conv',
+    'patch_embed.proj',
+    [
+      image,
+      graph.weight('patch_embed.proj.weight', patchKernel.data, patchKernel.shape),
+      graph.weight('patch_embed.proj.bias', tensor('patch_embed.proj.bias').data, [width]),
+    ],
+    {
+      kernel_shape: attribute.ints([patchSize, patchSize]),
+      strides: attribute.ints([patchSize, patchSize]),
+    },
+  );
   const flatPatches = graph.node('Reshape', 'patch_embed.flatten', [patches, graph.integers('constant.patches_shape', [0, width, -1])]);
   const patchTokens = graph.node('Transpose', 'patch_embed.tokens', [flatPatches], { perm: attribute.ints([0, 2, 1]) });
-  const positions = positionTableForInput({ positionEmbedding: tensor('pos_embed').data, width, patchSize, imageHeight, imageWidth, resampling: architecture.positions.resampling });
-  const positionedPatches = graph.node('Add', 'patch_embed.positioned', [patchTokens, graph.weight('pos_embed.patches', positions.slice(width), [1, rows * columns, width])]);
+  const positions = positionTableForInput({
+    positionEmbedding: tensor('pos_embed').data,
+    width,
+    patchSize,
+    imageHeight,
+    imageWidth,
+    resampling: architecture.positions.resampling,
+  });
+  const positionedPatches = graph.node('Add', 'patch_embed.positioned', [
+    patchTokens,
+    graph.weight('pos_embed.patches', positions.slice(width), [1, rows * columns, width]),
+  ]);
   // The tokens before the patches are constants: the class token plus its position (added here in
   // float32, as PyTorch does), then the registers.
   const prefixTokens = new Float32Array((1 + registers) * width);
   tensor('cls_token').data.forEach((value, channel) => (prefixTokens[channel] = value + positions[channel]!));
   if (registers > 0) prefixTokens.set(tensor('register_tokens').data, width);
   const batchSize = graph.node('Shape', 'image.batch_size', [image], { start: attribute.int(0), end: attribute.int(1) });
-  const prefixShape = graph.node('Concat', 'cls_token.batch_shape', [batchSize, graph.integers('constant.cls_token_shape', [1 + registers, width])], { axis: attribute.int(0) });
+  const prefixShape = graph.node('Concat', 'cls_token.batch_shape', [batchSize, graph.integers('constant.cls_token_shape', [1 + registers, width])], {
+    axis: attribute.int(0),
+  });
   const prefixName = registers > 0 ? 'prefix_tokens.positioned' : 'cls_token.positioned';
   const batchPrefix = graph.node('Expand', 'cls_token.batch', [graph.weight(prefixName, prefixTokens, [1, 1 + registers, width]), prefixShape]);
   let x = graph.node('Concat', 'tokens', [batchPrefix, positionedPatches], { axis: attribute.int(1) });
@@ -225,7 +279,8 @@ function tokenEmbedding(graph: GraphBuilder, parts: TokenEmbeddingParts): string
     const pooled = tokenNorm === 'final' ? layerNorm('norm.patch_tokens', patchTokens, 'norm') : patchTokens;
     outputs.push(graph.node('ReduceMean', pieceName('patch_mean'), [pooled], { axes: attribute.ints([1]), keepdims: attribute.int(0) }));
   }
-  let result = outputs.length === 1 ? outputs[0]! : graph.node('Concat', outputNorm === 'none' ? 'embedding' : 'tokens.concat', outputs, { axis: attribute.int(1) });
+  let result =
+    outputs.length === 1 ? outputs[0]! : graph.node('Concat', outputNorm === 'none' ? 'embedding' : 'tokens.concat', outputs, { axis: attribute.int(1) });
   if (outputNorm === 'plain') {
     // MAE's fc_norm as its linear probe starts it: weights 1, no bias.
     const dimension = pieces * width;

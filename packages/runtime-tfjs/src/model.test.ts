@@ -22,7 +22,12 @@ const registersVit = vitArchitecture({
 const resnet = testBackbone('test:resnet50', architectures.resnet50, 'pooled', 32);
 const vit = testBackbone('test:vit', tinyVit, 'cls-last-4', 40);
 const registers = testBackbone('test:registers', registersVit, classTokenEmbedding(1, { patchMean: true }), 40);
-const globalPool = testBackbone('test:registers', registersVit, { kind: 'tokens', classTokens: 0, patchMean: true, tokenNorm: 'none', outputNorm: 'plain' }, 40);
+const globalPool = testBackbone(
+  'test:registers',
+  registersVit,
+  { kind: 'tokens', classTokens: 0, patchMean: true, tokenNorm: 'none', outputNorm: 'plain' },
+  40,
+);
 let resnetWeights: CanonicalWeights;
 let vitWeights: CanonicalWeights;
 let registersWeights: CanonicalWeights;
@@ -95,7 +100,11 @@ describe('createTfjsModel', () => {
   });
 
   it('exports exactly the weights it was given until they train', async () => {
-    for (const [backbone, weights] of [[resnet, resnetWeights], [vit, vitWeights], [registers, registersWeights]] as const) {
+    for (const [backbone, weights] of [
+      [resnet, resnetWeights],
+      [vit, vitWeights],
+      [registers, registersWeights],
+    ] as const) {
       const model = createTfjsModel(backbone, weights, { frozenStages: 1 });
       try {
         const exported = await model.canonicalWeights();
@@ -116,7 +125,11 @@ describe('createTfjsModel', () => {
   });
 
   it('after a training step, exports weights that the frozen embedder reproduces', async () => {
-    for (const [backbone, weights, size] of [[resnet, resnetWeights, 32], [vit, vitWeights, 40], [globalPool, registersWeights, 40]] as const) {
+    for (const [backbone, weights, size] of [
+      [resnet, resnetWeights, 32],
+      [vit, vitWeights, 40],
+      [globalPool, registersWeights, 40],
+    ] as const) {
       const model = createTfjsModel(backbone, weights, { frozenStages: backbone === resnet ? 3 : 1 });
       const batch = images(4, size);
       try {
@@ -168,7 +181,9 @@ describe('createTfjsModel', () => {
       expect(relativeError((await trainPair.data()).slice(0, 2048), (await trainBatch.data()).slice(0, 2048))).toBeGreaterThan(1e-3);
       expect((await runningVariance.data()).some((value, index) => value !== before[index])).toBe(true);
       tf.dispose([evalAlone, evalBatch, trainBatch, trainPair]);
-      expect(() => model.embed(firstImage, true)).toThrow(/batch norm layer4\.0\.\S+ in train mode needs more than 1 value per channel, got a batch of 1 at 1x1/);
+      expect(() => model.embed(firstImage, true)).toThrow(
+        /batch norm layer4\.0\.\S+ in train mode needs more than 1 value per channel, got a batch of 1 at 1x1/,
+      );
     } finally {
       model.dispose();
       tf.dispose([batch, firstImage]);
@@ -176,7 +191,11 @@ describe('createTfjsModel', () => {
   });
 
   it('keeps no tensor after embedding and training', () => {
-    for (const [backbone, weights] of [[vit, vitWeights], [registers, registersWeights], [globalPool, registersWeights]] as const) {
+    for (const [backbone, weights] of [
+      [vit, vitWeights],
+      [registers, registersWeights],
+      [globalPool, registersWeights],
+    ] as const) {
       const model = createTfjsModel(backbone, weights, { frozenStages: 1 });
       const batch = images(2, 40);
       try {

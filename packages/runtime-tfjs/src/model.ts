@@ -1,4 +1,13 @@
-import { embeddingDimension, type Architecture, type Backbone, type CanonicalWeights, type EmbeddingDefinition, type ResNetArchitecture, type Tensor, type VisionTransformerArchitecture } from '@medssl/spec';
+import {
+  embeddingDimension,
+  type Architecture,
+  type Backbone,
+  type CanonicalWeights,
+  type EmbeddingDefinition,
+  type ResNetArchitecture,
+  type Tensor,
+  type VisionTransformerArchitecture,
+} from '@medssl/spec';
 import type { TrainableBackbone } from '@medssl/training';
 import { canonicalTensorShapes, checkCanonicalTensors, describeArchitecture, sameArchitecture } from '@medssl/weights';
 import * as tf from '@tensorflow/tfjs-core';
@@ -58,14 +67,19 @@ export interface TfjsModel extends TrainableBackbone {
 /** Checks weights against a backbone: architecture, every canonical tensor, the embedding's dimension. */
 export function checkBackboneWeights(backbone: TfjsModelBackbone, weights: CanonicalWeights): number {
   const { architecture } = backbone;
-  if (architecture.family === 'model-file') throw new Error(`${backbone.id}: TensorFlow.js cannot run a model file (${architecture.path}); use @medssl/runtime-onnx`);
+  if (architecture.family === 'model-file')
+    throw new Error(`${backbone.id}: TensorFlow.js cannot run a model file (${architecture.path}); use @medssl/runtime-onnx`);
   if (!sameArchitecture(weights.architecture, architecture)) {
-    throw new Error(`${backbone.id} is a ${describeArchitecture(architecture)}, but the weights from ${weights.source} are for a ${describeArchitecture(weights.architecture)}`);
+    throw new Error(
+      `${backbone.id} is a ${describeArchitecture(architecture)}, but the weights from ${weights.source} are for a ${describeArchitecture(weights.architecture)}`,
+    );
   }
   checkCanonicalTensors(architecture, weights.tensors, weights.source);
   const dimension = embeddingDimension(architecture, backbone.embedding)!;
   if (dimension !== backbone.embedding.dimension) {
-    throw new Error(`${backbone.id}: its embedding is ${dimension}-d for a ${describeArchitecture(architecture)}, but the backbone declares ${backbone.embedding.dimension}`);
+    throw new Error(
+      `${backbone.id}: its embedding is ${dimension}-d for a ${describeArchitecture(architecture)}, but the backbone declares ${backbone.embedding.dimension}`,
+    );
   }
   return dimension;
 }
@@ -74,7 +88,9 @@ export function checkBackboneWeights(backbone: TfjsModelBackbone, weights: Canon
 export function activeBackend(owner: string): TfjsBackendName {
   const active = tf.getBackend() as string | undefined;
   if (!active || !(TFJS_BACKENDS as readonly string[]).includes(active)) {
-    throw new TfjsBackendError(`${owner}: no medssl tfjs backend is active (active: ${active ?? 'none'}); call useTfjsBackend('wasm' | 'cpu' | 'webgpu') first`);
+    throw new TfjsBackendError(
+      `${owner}: no medssl tfjs backend is active (active: ${active ?? 'none'}); call useTfjsBackend('wasm' | 'cpu' | 'webgpu') first`,
+    );
   }
   return active as TfjsBackendName;
 }
@@ -124,7 +140,12 @@ export function createTfjsModel(backbone: TfjsModelBackbone, weights: CanonicalW
     network =
       architecture.family === 'resnet'
         ? new ResNet(architecture, parameters, { firstTrainableStage, batchNormMomentum: momentum, name: backbone.id })
-        : new VisionTransformer(architecture, parameters, { firstTrainableStage, trainableNorm: trainable, embedding: visionTransformerEmbedding(backbone.embedding), name: backbone.id });
+        : new VisionTransformer(architecture, parameters, {
+            firstTrainableStage,
+            trainableNorm: trainable,
+            embedding: visionTransformerEmbedding(backbone.embedding),
+            name: backbone.id,
+          });
   } catch (error) {
     parameters.dispose();
     throw error;
@@ -144,7 +165,8 @@ export function createTfjsModel(backbone: TfjsModelBackbone, weights: CanonicalW
       if (disposed) throw new Error(`${backbone.id}: the tfjs model has been disposed`);
       const active = tf.getBackend();
       if (active !== backend) throw new TfjsBackendError(`${backbone.id}: the model lives on tfjs backend '${backend}', but '${active}' is active now`);
-      if (images.rank !== 4 || images.shape[1] !== 3) throw new Error(`${backbone.id}: expected NCHW images of shape [n, 3, height, width], got [${images.shape.join(', ')}]`);
+      if (images.rank !== 4 || images.shape[1] !== 3)
+        throw new Error(`${backbone.id}: expected NCHW images of shape [n, 3, height, width], got [${images.shape.join(', ')}]`);
       if (images.dtype !== 'float32') throw new Error(`${backbone.id}: expected float32 images, got ${images.dtype}`);
       return tf.tidy(() => network.forward(images, training));
     },

@@ -218,7 +218,12 @@ export interface ConvolutionGeometry {
 type Padding4D = [[number, number], [number, number], [number, number], [number, number]];
 
 function padding4D(top: number, bottom: number, left: number, right: number): Padding4D {
-  return [[0, 0], [top, bottom], [left, right], [0, 0]];
+  return [
+    [0, 0],
+    [top, bottom],
+    [left, right],
+    [0, 0],
+  ];
 }
 
 /** How a unit's batch norm normalises: batch statistics (reported for the running estimates) or running estimates. */
@@ -434,7 +439,13 @@ function convolve(x: tf.Tensor4D, kernel: tf.Tensor4D, { stride, padding }: Conv
 }
 
 /** A convolution's kernel gradient, and its input gradient when asked for. */
-function convolutionGradients(x: tf.Tensor4D, dy: tf.Tensor4D, kernel: tf.Tensor4D, geometry: ConvolutionGeometry, inputGradient: boolean): { x?: tf.Tensor4D; kernel: tf.Tensor4D } {
+function convolutionGradients(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  kernel: tf.Tensor4D,
+  geometry: ConvolutionGeometry,
+  inputGradient: boolean,
+): { x?: tf.Tensor4D; kernel: tf.Tensor4D } {
   const kernelGradient = convolutionKernelGradient(x, dy, kernel.shape, geometry);
   return inputGradient ? { x: convolutionInputGradient(dy, kernel, x.shape, geometry), kernel: kernelGradient } : { kernel: kernelGradient };
 }
@@ -443,7 +454,13 @@ function convolutionKernelGradient(x: tf.Tensor4D, dy: tf.Tensor4D, kernelShape:
   const { stride, padding } = geometry;
   const [kernelSize, , inputChannels, outputChannels] = kernelShape;
   if (!rewriteForXnnpack()) {
-    return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: [stride, stride], pad: padding4D(padding, padding, padding, padding), dataFormat: 'NHWC', filterShape: kernelShape }) as tf.Tensor4D;
+    return tf
+      .engine()
+      .runKernel(
+        'Conv2DBackpropFilter',
+        { x, dy },
+        { strides: [stride, stride], pad: padding4D(padding, padding, padding, padding), dataFormat: 'NHWC', filterShape: kernelShape },
+      ) as tf.Tensor4D;
   }
   if (kernelSize === 1 && stride === 1 && padding === 0) {
     const rows = x.size / inputChannels;
@@ -454,11 +471,17 @@ function convolutionKernelGradient(x: tf.Tensor4D, dy: tf.Tensor4D, kernelShape:
   const swapped = tf.transpose(x, [3, 1, 2, 0]) as tf.Tensor4D;
   const dyKernel = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D;
   let gradient = tf.conv2d(swapped, dyKernel, 1, padding4D(padding, padding, padding, padding), 'NHWC', stride); // [c, ≥k, ≥k, o]
-  if (gradient.shape[1] !== kernelSize || gradient.shape[2] !== kernelSize) gradient = tf.slice(gradient, [0, 0, 0, 0], [inputChannels, kernelSize, kernelSize, outputChannels]);
+  if (gradient.shape[1] !== kernelSize || gradient.shape[2] !== kernelSize)
+    gradient = tf.slice(gradient, [0, 0, 0, 0], [inputChannels, kernelSize, kernelSize, outputChannels]);
   return tf.transpose(gradient, [1, 2, 0, 3]);
 }
 
-function convolutionInputGradient(dy: tf.Tensor4D, kernel: tf.Tensor4D, inputShape: [number, number, number, number], geometry: ConvolutionGeometry): tf.Tensor4D {
+function convolutionInputGradient(
+  dy: tf.Tensor4D,
+  kernel: tf.Tensor4D,
+  inputShape: [number, number, number, number],
+  geometry: ConvolutionGeometry,
+): tf.Tensor4D {
   const { stride, padding } = geometry;
   const [batch, height, width, inputChannels] = inputShape;
   const [kernelSize, , , outputChannels] = kernel.shape;
@@ -472,17 +495,28 @@ function convolutionInputGradient(dy: tf.Tensor4D, kernel: tf.Tensor4D, inputSha
   let spread: tf.Tensor4D = dy;
   const [, rows, columns] = dy.shape;
   if (stride > 1) {
-    const gaps = tf.pad(tf.reshape(dy, [batch, rows, 1, columns, 1, outputChannels]), [[0, 0], [0, 0], [0, stride - 1], [0, 0], [0, stride - 1], [0, 0]]);
+    const gaps = tf.pad(tf.reshape(dy, [batch, rows, 1, columns, 1, outputChannels]), [
+      [0, 0],
+      [0, 0],
+      [0, stride - 1],
+      [0, 0],
+      [0, stride - 1],
+      [0, 0],
+    ]);
     spread = tf.reshape(gaps, [batch, rows * stride, columns * stride, outputChannels]);
   }
   const before = kernelSize - 1 - padding;
   const fit = (extent: number, size: number) => Math.min(extent, size + kernelSize - 1 - before);
   const spreadRows = fit(spread.shape[1], height);
   const spreadColumns = fit(spread.shape[2], width);
-  if (spreadRows !== spread.shape[1] || spreadColumns !== spread.shape[2]) spread = tf.slice(spread, [0, 0, 0, 0], [batch, spreadRows, spreadColumns, outputChannels]);
+  if (spreadRows !== spread.shape[1] || spreadColumns !== spread.shape[2])
+    spread = tf.slice(spread, [0, 0, 0, 0], [batch, spreadRows, spreadColumns, outputChannels]);
   // Flipped in space by a product with the reversing permutation: exact, and far faster than tfjs-wasm's Reverse.
   const taps = kernelSize * kernelSize;
-  const reversing = tf.tensor2d(Float32Array.from({ length: taps * taps }, (_, index) => (Math.floor(index / taps) + (index % taps) === taps - 1 ? 1 : 0)), [taps, taps]);
+  const reversing = tf.tensor2d(
+    Float32Array.from({ length: taps * taps }, (_, index) => (Math.floor(index / taps) + (index % taps) === taps - 1 ? 1 : 0)),
+    [taps, taps],
+  );
   const swapped = tf.reshape(tf.transpose(kernel, [0, 1, 3, 2]), [taps, outputChannels * inputChannels]);
   const flipped = tf.reshape(tf.matMul(reversing, swapped), [kernelSize, kernelSize, outputChannels, inputChannels]) as tf.Tensor4D;
   const pad = padding4D(before, height + kernelSize - 1 - before - spreadRows, before, width + kernelSize - 1 - before - spreadColumns);
@@ -559,8 +593,10 @@ export function attention(x: tf.Tensor2D, projections: QueryKeyValue, batch: num
   const tokens = rows / batch;
   const headWidth = width / heads;
   // [batch·tokens, width] ⇄ [batch·heads, tokens, head width]
-  const splitHeads = (tensor: tf.Tensor) => tf.reshape(tf.transpose(tf.reshape(tensor, [batch, tokens, heads, headWidth]), [0, 2, 1, 3]), [batch * heads, tokens, headWidth]) as tf.Tensor3D;
-  const mergeHeads = (tensor: tf.Tensor) => tf.reshape(tf.transpose(tf.reshape(tensor, [batch, heads, tokens, headWidth]), [0, 2, 1, 3]), [rows, width]) as tf.Tensor2D;
+  const splitHeads = (tensor: tf.Tensor) =>
+    tf.reshape(tf.transpose(tf.reshape(tensor, [batch, tokens, heads, headWidth]), [0, 2, 1, 3]), [batch * heads, tokens, headWidth]) as tf.Tensor3D;
+  const mergeHeads = (tensor: tf.Tensor) =>
+    tf.reshape(tf.transpose(tf.reshape(tensor, [batch, heads, tokens, headWidth]), [0, 2, 1, 3]), [rows, width]) as tf.Tensor2D;
   const { query, key, value } = projections;
   const inputs = [x, query.weight, query.bias, key.weight, key.bias, value.weight, value.bias];
   return operation(inputs, ([input, queryWeight, queryBias, keyWeight, keyBias, valueWeight, valueBias], save) => {
@@ -600,7 +636,13 @@ export function attention(x: tf.Tensor2D, projections: QueryKeyValue, batch: num
  * `[1, registers, width]`, no position), then its patch tokens plus theirs (`positions`: `[1, 1 + patches,
  * width]`, class position first).
  */
-export function assembleTokens(patches: tf.Tensor2D, classToken: tf.Tensor3D, positions: tf.Tensor3D, batch: number, registerTokens?: tf.Tensor3D): tf.Tensor2D {
+export function assembleTokens(
+  patches: tf.Tensor2D,
+  classToken: tf.Tensor3D,
+  positions: tf.Tensor3D,
+  batch: number,
+  registerTokens?: tf.Tensor3D,
+): tf.Tensor2D {
   const [rows, width] = patches.shape;
   const count = rows / batch;
   const registers = registerTokens?.shape[1] ?? 0;
@@ -608,7 +650,9 @@ export function assembleTokens(patches: tf.Tensor2D, classToken: tf.Tensor3D, po
   return operation([patches, classToken, positions, ...(registerTokens ? [registerTokens] : [])], ([patchTokens, token, table, registerTable]) => {
     const classRow = tf.add(token!, tf.slice(table!, [0, 0, 0], [1, 1, width]));
     const positioned = tf.add(tf.reshape(patchTokens!, [batch, count, width]), tf.slice(table!, [0, 1, 0], [1, count, width]));
-    const before = registerTable ? [tf.broadcastTo(classRow, [batch, 1, width]), tf.broadcastTo(registerTable, [batch, registers, width])] : [tf.broadcastTo(classRow, [batch, 1, width])];
+    const before = registerTable
+      ? [tf.broadcastTo(classRow, [batch, 1, width]), tf.broadcastTo(registerTable, [batch, registers, width])]
+      : [tf.broadcastTo(classRow, [batch, 1, width])];
     const tokens = tf.concat([...before, positioned], 1);
     return {
       value: tf.reshape(tokens, [batch * (prefix + count), width]) as tf.Tensor2D,
@@ -631,7 +675,16 @@ export function classTokens(tokens: tf.Tensor2D, batch: number, options: Operati
     [tokens],
     ([input]) => ({
       value: tf.reshape(tf.slice(tf.reshape(input!, [batch, count, width]), [0, 0, 0], [batch, 1, width]), [batch, width]) as tf.Tensor2D,
-      gradient: (dy) => [tf.reshape(tf.pad(tf.reshape(dy, [batch, 1, width]), [[0, 0], [0, count - 1], [0, 0]]), [rows, width])],
+      gradient: (dy) => [
+        tf.reshape(
+          tf.pad(tf.reshape(dy, [batch, 1, width]), [
+            [0, 0],
+            [0, count - 1],
+            [0, 0],
+          ]),
+          [rows, width],
+        ),
+      ],
     }),
     options,
   );
@@ -648,7 +701,16 @@ export function patchMean(tokens: tf.Tensor2D, batch: number, skip: number, opti
       value: tf.mean(tf.slice(tf.reshape(input!, [batch, count, width]), [0, skip, 0], [batch, patches, width]), 1) as tf.Tensor2D,
       gradient: (dy) => {
         const spread = tf.broadcastTo(tf.reshape(tf.div(dy, patches), [batch, 1, width]), [batch, patches, width]);
-        return [tf.reshape(tf.pad(spread, [[0, 0], [skip, 0], [0, 0]]), [rows, width])];
+        return [
+          tf.reshape(
+            tf.pad(spread, [
+              [0, 0],
+              [skip, 0],
+              [0, 0],
+            ]),
+            [rows, width],
+          ),
+        ];
       },
     }),
     options,

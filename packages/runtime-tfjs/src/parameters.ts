@@ -28,7 +28,12 @@ export class ParameterStore {
    * A variable with `data` in the layout tfjs computes in; `exportAs` turns its values back into the
    * canonical tensor `name` (several variables may share one canonical tensor: give `name` once).
    */
-  variable<R extends tf.Rank>(name: string, data: Float32Array, shape: readonly number[], options: { trainable: boolean; exportAs?: (values: Float32Array) => Tensor }): tf.Variable<R> {
+  variable<R extends tf.Rank>(
+    name: string,
+    data: Float32Array,
+    shape: readonly number[],
+    options: { trainable: boolean; exportAs?: (values: Float32Array) => Tensor },
+  ): tf.Variable<R> {
     // The initial tensor is disposed by the tidy; the variable holds its own reference to the data.
     const initial = (): tf.Tensor => tf.tensor(data, [...shape], 'float32');
     const variable = tf.tidy(() => tf.variable(initial(), options.trainable, `${this.prefix}/${name}`)) as unknown as tf.Variable<R>;

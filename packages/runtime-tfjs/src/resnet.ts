@@ -1,7 +1,17 @@
 import type { ResNetArchitecture } from '@medssl/spec';
 import * as tf from '@tensorflow/tfjs-core';
 import { kernelFromHwio, kernelToHwio } from './layout.js';
-import { bottleneck, convolutionUnit, globalAveragePool, maxPool, updateRunningStatistics, withoutGradient, type BottleneckUnits, type ConvolutionGeometry, type Normalization } from './operations.js';
+import {
+  bottleneck,
+  convolutionUnit,
+  globalAveragePool,
+  maxPool,
+  updateRunningStatistics,
+  withoutGradient,
+  type BottleneckUnits,
+  type ConvolutionGeometry,
+  type Normalization,
+} from './operations.js';
 import type { ParameterStore } from './parameters.js';
 
 /** torchvision's BatchNorm2d default. */
@@ -80,7 +90,9 @@ export class ResNet {
     private readonly parameters: ParameterStore,
     private readonly options: ResNetOptions,
   ) {
-    this.stages = stageLayouts(architecture).map((blocks, stage) => blocks.map((units) => units.map((layout) => this.createUnit(layout, stage >= options.firstTrainableStage))));
+    this.stages = stageLayouts(architecture).map((blocks, stage) =>
+      blocks.map((units) => units.map((layout) => this.createUnit(layout, stage >= options.firstTrainableStage))),
+    );
   }
 
   private createUnit(layout: UnitLayout, trainable: boolean): Unit {
@@ -88,7 +100,12 @@ export class ResNet {
     const kernel = kernelToHwio(parameters.get(`${layout.convolution}.weight`));
     const batchNorm = (part: string) => parameters.get(`${layout.batchNorm}.${part}`).data;
     if (!trainable) {
-      const folded = foldBatchNorm(kernel.data, kernel.shape[3], { weight: batchNorm('weight'), bias: batchNorm('bias'), runningMean: batchNorm('running_mean'), runningVariance: batchNorm('running_var') });
+      const folded = foldBatchNorm(kernel.data, kernel.shape[3], {
+        weight: batchNorm('weight'),
+        bias: batchNorm('bias'),
+        runningMean: batchNorm('running_mean'),
+        runningVariance: batchNorm('running_var'),
+      });
       const names = ['weight', 'bias', 'running_mean', 'running_var'].map((part) => `${layout.batchNorm}.${part}`);
       return {
         kind: 'frozen',
@@ -104,7 +121,10 @@ export class ResNet {
     return {
       kind: 'trainable',
       layout,
-      kernel: parameters.variable<tf.Rank.R4>(`${layout.convolution}.weight`, kernel.data, kernel.shape, { trainable: true, exportAs: (values) => kernelFromHwio(values, kernel.shape) }),
+      kernel: parameters.variable<tf.Rank.R4>(`${layout.convolution}.weight`, kernel.data, kernel.shape, {
+        trainable: true,
+        exportAs: (values) => kernelFromHwio(values, kernel.shape),
+      }),
       weight: vector('weight', true),
       bias: vector('bias', true),
       runningMean: vector('running_mean', false),
@@ -136,16 +156,29 @@ export class ResNet {
       const [first, second, third, downsample] = units as [Unit, Unit, Unit, Unit?];
       if (first.kind === 'frozen') {
         const shortcut = downsample ? this.runUnit(downsample, x, training, { relu: false, inputGradient: false }) : x;
-        const branch = this.runUnit(second, this.runUnit(first, x, training, { relu: true, inputGradient: false }), training, { relu: true, inputGradient: false });
+        const branch = this.runUnit(second, this.runUnit(first, x, training, { relu: true, inputGradient: false }), training, {
+          relu: true,
+          inputGradient: false,
+        });
         x = this.runUnit(third, branch, training, { relu: true, residual: shortcut, inputGradient: false });
         return;
       }
       const trainable = (unit: Unit | undefined) => unit as TrainableUnit & { layout: UnitLayout };
-      const parameters: BottleneckUnits = { conv1: trainable(first), conv2: trainable(second), conv3: trainable(third), ...(downsample ? { downsample: trainable(downsample) } : {}) };
+      const parameters: BottleneckUnits = {
+        conv1: trainable(first),
+        conv2: trainable(second),
+        conv3: trainable(third),
+        ...(downsample ? { downsample: trainable(downsample) } : {}),
+      };
       // Each unit's output shape: conv1 keeps the size, conv2 and the projection apply the stride, conv3 keeps it.
       const afterFirst = convolutionOutputShape(x.shape, first.layout.geometry);
       const afterSecond = convolutionOutputShape(afterFirst, second.layout.geometry);
-      const outputShapes: Record<keyof BottleneckUnits, readonly number[]> = { conv1: afterFirst, conv2: afterSecond, conv3: afterSecond, downsample: afterSecond };
+      const outputShapes: Record<keyof BottleneckUnits, readonly number[]> = {
+        conv1: afterFirst,
+        conv2: afterSecond,
+        conv3: afterSecond,
+        downsample: afterSecond,
+      };
       const byName = { conv1: first, conv2: second, conv3: third, downsample } as Record<keyof BottleneckUnits, Unit | undefined>;
       x = bottleneck(x, parameters, {
         stride: second.layout.geometry.stride,
@@ -162,7 +195,10 @@ export class ResNet {
     if (!training) return { mode: 'eval', mean: unit.runningMean, variance: unit.runningVariance };
     const [batch, height, width] = outputShape as [number, number, number];
     const count = batch * height * width;
-    if (count < 2) throw new Error(`${this.options.name}: batch norm ${unit.layout.batchNorm} in train mode needs more than 1 value per channel, got a batch of ${batch} at ${height}x${width}`);
+    if (count < 2)
+      throw new Error(
+        `${this.options.name}: batch norm ${unit.layout.batchNorm} in train mode needs more than 1 value per channel, got a batch of ${batch} at ${height}x${width}`,
+      );
     const momentum = this.options.batchNormMomentum;
     const running = { mean: unit.runningMean, variance: unit.runningVariance };
     return { mode: 'train', statistics: (mean, variance) => updateRunningStatistics(running, { mean, variance, count }, momentum) };
@@ -172,7 +208,14 @@ export class ResNet {
     const { stride, padding } = unit.layout.geometry;
     if (unit.kind === 'frozen') {
       const fused = !options.residual;
-      let y = tf.fused.conv2d({ x, filter: unit.kernel, strides: stride, pad: padding, bias: unit.bias, activation: fused && options.relu ? 'relu' : 'linear' });
+      let y = tf.fused.conv2d({
+        x,
+        filter: unit.kernel,
+        strides: stride,
+        pad: padding,
+        bias: unit.bias,
+        activation: fused && options.relu ? 'relu' : 'linear',
+      });
       if (options.residual) {
         y = tf.add(y, options.residual);
         if (options.relu) y = tf.relu(y);

@@ -1,4 +1,13 @@
-import { SPECIFICATION_VERSION, type Backbone, type CanonicalWeights, type Embedder, type Matrix, type Runtime, type RuntimeOptions, type Tensor } from '@medssl/spec';
+import {
+  SPECIFICATION_VERSION,
+  type Backbone,
+  type CanonicalWeights,
+  type Embedder,
+  type Matrix,
+  type Runtime,
+  type RuntimeOptions,
+  type Tensor,
+} from '@medssl/spec';
 import { inputShapeFromPreprocessing } from '@medssl/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { TFJS_BACKENDS, TfjsBackendError, useTfjsBackend, type TfjsBackendName } from './backend.js';
@@ -46,7 +55,8 @@ class TfjsEmbedder implements Embedder {
       throw new Error(`${this.backboneId}: expected a batch of shape ${describeShape(['n', channels, height, width])}, got ${describeShape(shape)}`);
     }
     const expectedValues = count * channels * height * width;
-    if (batch.data.length !== expectedValues) throw new Error(`${this.backboneId}: a batch of shape ${describeShape(shape)} needs ${expectedValues} values, got ${batch.data.length}`);
+    if (batch.data.length !== expectedValues)
+      throw new Error(`${this.backboneId}: a batch of shape ${describeShape(shape)} needs ${expectedValues} values, got ${batch.data.length}`);
     if (count === 0) return { data: new Float32Array(0), shape: [0, this.dimension] };
     const embeddings = tf.tidy(() => this.model.embed(tf.tensor4d(batch.data, [count, channels, height, width], 'float32'), false));
     try {
@@ -72,7 +82,8 @@ class TfjsEmbedder implements Embedder {
  */
 export function tfjsRuntime(options: TfjsRuntimeOptions): TfjsRuntime {
   const { backend } = options;
-  if (!TFJS_BACKENDS.includes(backend)) throw new TfjsBackendError(`unknown tfjs backend ${JSON.stringify(backend)}; expected one of ${TFJS_BACKENDS.join(', ')}`);
+  if (!TFJS_BACKENDS.includes(backend))
+    throw new TfjsBackendError(`unknown tfjs backend ${JSON.stringify(backend)}; expected one of ${TFJS_BACKENDS.join(', ')}`);
   const id = `tfjs-${backend}` as const;
   return {
     specificationVersion: SPECIFICATION_VERSION,
@@ -80,7 +91,9 @@ export function tfjsRuntime(options: TfjsRuntimeOptions): TfjsRuntime {
     backend,
     async createEmbedder(backbone: Backbone, weights: CanonicalWeights, embedderOptions: RuntimeOptions = {}): Promise<Embedder> {
       if (embedderOptions.device !== undefined && embedderOptions.device !== backend) {
-        throw new TfjsBackendError(`${id} runs on the tfjs '${backend}' backend, not device '${embedderOptions.device}'; create tfjsRuntime({ backend: ... }) for another backend`);
+        throw new TfjsBackendError(
+          `${id} runs on the tfjs '${backend}' backend, not device '${embedderOptions.device}'; create tfjsRuntime({ backend: ... }) for another backend`,
+        );
       }
       checkBackboneWeights(backbone, weights);
       const inputShape = inputShapeFromPreprocessing(backbone.preprocessing, backbone.id);

@@ -95,7 +95,9 @@ export class VisionTransformer {
   /** A canonical vector as a variable or a constant. */
   private vector(name: string, trainable: boolean): tf.Tensor1D {
     const { data, shape } = this.parameters.get(name);
-    return trainable ? this.parameters.variable<tf.Rank.R1>(name, data, shape, { trainable: true }) : this.parameters.constant<tf.Tensor1D>(data, shape, [name]);
+    return trainable
+      ? this.parameters.variable<tf.Rank.R1>(name, data, shape, { trainable: true })
+      : this.parameters.constant<tf.Tensor1D>(data, shape, [name]);
   }
 
   private createNorm(prefix: string, trainable: boolean): Norm {
@@ -108,7 +110,10 @@ export class VisionTransformer {
     const [outputs, inputs] = shape as [number, number];
     const transposed = transposeMatrix(data, outputs, inputs);
     const weight = trainable
-      ? this.parameters.variable<tf.Rank.R2>(`${prefix}.weight`, transposed, [inputs, outputs], { trainable: true, exportAs: (values) => ({ data: transposeMatrix(values, inputs, outputs), shape }) })
+      ? this.parameters.variable<tf.Rank.R2>(`${prefix}.weight`, transposed, [inputs, outputs], {
+          trainable: true,
+          exportAs: (values) => ({ data: transposeMatrix(values, inputs, outputs), shape }),
+        })
       : this.parameters.constant<tf.Tensor2D>(transposed, [inputs, outputs], [`${prefix}.weight`]);
     return { weight, bias: this.vector(`${prefix}.bias`, trainable) };
   }
@@ -120,11 +125,16 @@ export class VisionTransformer {
     // A convolution with stride = kernel is a product of flattened patches with the flattened kernel.
     const transposed = transposeMatrix(data, width, inputs);
     const weight = trainable
-      ? this.parameters.variable<tf.Rank.R2>('patch_embed.proj.weight', transposed, [inputs, width], { trainable: true, exportAs: (values) => ({ data: transposeMatrix(values, inputs, width), shape }) })
+      ? this.parameters.variable<tf.Rank.R2>('patch_embed.proj.weight', transposed, [inputs, width], {
+          trainable: true,
+          exportAs: (values) => ({ data: transposeMatrix(values, inputs, width), shape }),
+        })
       : this.parameters.constant<tf.Tensor2D>(transposed, [inputs, width], ['patch_embed.proj.weight']);
     const tensor3D = (name: string) => {
       const stored = this.parameters.get(name);
-      return trainable ? this.parameters.variable<tf.Rank.R3>(name, stored.data, stored.shape, { trainable: true }) : this.parameters.constant<tf.Tensor3D>(stored.data, stored.shape, [name]);
+      return trainable
+        ? this.parameters.variable<tf.Rank.R3>(name, stored.data, stored.shape, { trainable: true })
+        : this.parameters.constant<tf.Tensor3D>(stored.data, stored.shape, [name]);
     };
     const bias = this.vector('patch_embed.proj.bias', trainable);
     const classToken = tensor3D('cls_token');
@@ -153,7 +163,8 @@ export class VisionTransformer {
       const parts = [query, key, value];
       this.parameters.exportFrom(`${prefix}.attn.qkv.weight`, async () => {
         const data = new Float32Array(3 * width * width);
-        for (const [index, { weight }] of parts.entries()) data.set(transposeMatrix((await weight.data()) as Float32Array, width, width), index * width * width);
+        for (const [index, { weight }] of parts.entries())
+          data.set(transposeMatrix((await weight.data()) as Float32Array, width, width), index * width * width);
         return { data, shape: [3 * width, width] };
       });
       this.parameters.exportFrom(`${prefix}.attn.qkv.bias`, async () => {
@@ -213,7 +224,9 @@ export class VisionTransformer {
     const pieces = count + (withMean ? 1 : 0);
     const piece = { releaseOutputGradient: pieces > 1 || outputNorm !== 'none' };
     const normed = (tokens: tf.Tensor2D, options = {}) => layerNorm(tokens, this.norm.weight, this.norm.bias, epsilon, options);
-    const parts = outputs.slice(outputs.length - count).map((output) => (tokenNorm === 'final' ? normed(classTokens(output, batch), piece) : classTokens(output, batch, piece)));
+    const parts = outputs
+      .slice(outputs.length - count)
+      .map((output) => (tokenNorm === 'final' ? normed(classTokens(output, batch), piece) : classTokens(output, batch, piece)));
     if (withMean) {
       const last = outputs[outputs.length - 1]!;
       parts.push(patchMean(tokenNorm === 'final' ? normed(last) : last, batch, 1 + this.architecture.registers, piece));
@@ -227,7 +240,10 @@ export class VisionTransformer {
     const [batch, channels, height, width] = images.shape;
     const { patchSize } = this.architecture;
     // PyTorch's strided convolution ignores the pixels beyond the last whole patch.
-    const cropped = height === rows * patchSize && width === columns * patchSize ? images : tf.slice(images, [0, 0, 0, 0], [batch, channels, rows * patchSize, columns * patchSize]);
+    const cropped =
+      height === rows * patchSize && width === columns * patchSize
+        ? images
+        : tf.slice(images, [0, 0, 0, 0], [batch, channels, rows * patchSize, columns * patchSize]);
     // [b, c, rows, p, columns, p] → [b, rows, columns, c, p, p], in two 4-D transposes.
     const byRow = tf.transpose(tf.reshape(cropped, [batch * channels * rows, patchSize, columns, patchSize]), [0, 2, 1, 3]); // [b·c·rows, columns, p, p]
     const byPatch = tf.transpose(tf.reshape(byRow, [batch, channels, rows * columns, patchSize * patchSize]), [0, 2, 1, 3]); // [b, rows·columns, c, p·p]

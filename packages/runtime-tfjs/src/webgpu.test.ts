@@ -10,7 +10,13 @@ import { skipReason } from './__fixtures__/webgpu-skip.js';
 
 // SwiftShader runs each of ResNet-50's convolutions in about 0.2 s even at small sizes: the small models,
 // and of the registers ViT one case per resampling rule and the embeddings with every token piece.
-const SMALL = new Set(['resnet101-w16/pooled/64', 'reg4/offset/cls-last-4/42', 'reg4/size-antialias/cls-last-4/42', 'reg4/size-antialias/cls+avgpool/98', 'reg4/size-antialias/global-pool/98']);
+const SMALL = new Set([
+  'resnet101-w16/pooled/64',
+  'reg4/offset/cls-last-4/42',
+  'reg4/size-antialias/cls-last-4/42',
+  'reg4/size-antialias/cls+avgpool/98',
+  'reg4/size-antialias/global-pool/98',
+]);
 const slow = parityDescription().cases.filter((parityCase) => !SMALL.has(parityCase.id));
 
 const measured = measurements('webgpu (Dawn on SwiftShader) against references (max |difference| / max |reference|)');

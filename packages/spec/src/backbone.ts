@@ -171,7 +171,8 @@ export interface Backbone {
  */
 export function embeddingDimension(architecture: Architecture, embedding: EmbeddingLayout): number | undefined {
   if (architecture.family === 'model-file' || embedding.kind === 'output') {
-    if (architecture.family !== 'model-file' || embedding.kind !== 'output') throw new TypeError(`a model file gives an 'output' embedding, and only a model file does; got '${embedding.kind}' for a ${architecture.family}`);
+    if (architecture.family !== 'model-file' || embedding.kind !== 'output')
+      throw new TypeError(`a model file gives an 'output' embedding, and only a model file does; got '${embedding.kind}' for a ${architecture.family}`);
     return undefined;
   }
   if (architecture.family === 'resnet') {

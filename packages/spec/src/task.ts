@@ -9,15 +9,7 @@ export type Task = BinaryTask | MulticlassTask | MultilabelTask;
 export type TaskType = Task['type'];
 
 /** Identifiers of the metrics defined by `@medssl/metrics`; plugins may name others. */
-export type MetricId =
-  | 'auc'
-  | 'mean_auc'
-  | 'kappa'
-  | 'linear_kappa'
-  | 'accuracy'
-  | 'balanced_accuracy'
-  | 'macro_f1'
-  | (string & {});
+export type MetricId = 'auc' | 'mean_auc' | 'kappa' | 'linear_kappa' | 'accuracy' | 'balanced_accuracy' | 'macro_f1' | (string & {});
 
 export interface BinaryTask {
   readonly type: 'binary';

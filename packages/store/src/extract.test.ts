@@ -59,8 +59,17 @@ describe.skipIf(!havePcam)(sharedDataTitle('extractFeatures and the feature stor
     expect(events.filter((event) => event.type === 'chunk-written')).toHaveLength(5);
     const set = await readFeatureSet(first.folder);
     expect(set.features.shape).toEqual([37, 48]);
-    expect(set.ids).toEqual(pcamFiles('train').slice(0, 37).map((file) => file.id));
-    expect(set.manifest).toMatchObject({ key: first.key, dataset: { id: 'test-files', version: 'test-1' }, count: 37, runtime: { id: 'test', provider: 'javascript' } });
+    expect(set.ids).toEqual(
+      pcamFiles('train')
+        .slice(0, 37)
+        .map((file) => file.id),
+    );
+    expect(set.manifest).toMatchObject({
+      key: first.key,
+      dataset: { id: 'test-files', version: 'test-1' },
+      count: 37,
+      runtime: { id: 'test', provider: 'javascript' },
+    });
     expect(readdirSync(first.folder).sort()).toEqual(['features.npy', 'ids.json', 'manifest.json', 'targets.npy']);
     reference = first.folder;
 
@@ -81,7 +90,11 @@ describe.skipIf(!havePcam)(sharedDataTitle('extractFeatures and the feature stor
     const model = gridModel();
     await expect(
       extractFeatures({
-        ...common, dataset, model, store, signal: stop.signal,
+        ...common,
+        dataset,
+        model,
+        store,
+        signal: stop.signal,
         onEvent: (event) => {
           if (event.type === 'chunk-written') stop.abort();
         },
@@ -135,27 +148,47 @@ describe.skipIf(!havePcam)(sharedDataTitle('extractFeatures and the feature stor
     for (let index = 0; index < 3; index++) {
       shards.push(await extractFeatures({ ...common, dataset, model, store, shard: { index, count: 3 }, out: fresh(`shard-${index}`) }));
     }
-    expect(shards.map((shard) => [shard.rows.start, shard.rows.end])).toEqual([[0, 8], [8, 24], [24, 37]]);
+    expect(shards.map((shard) => [shard.rows.start, shard.rows.end])).toEqual([
+      [0, 8],
+      [8, 24],
+      [24, 37],
+    ]);
     expect(new Set(shards.map((shard) => shard.key)).size).toBe(3);
-    const merged = await mergeFeatureSets(shards.map((shard) => shard.outFolder), { out: fresh('merged') });
+    const merged = await mergeFeatureSets(
+      shards.map((shard) => shard.outFolder),
+      { out: fresh('merged') },
+    );
     expect(bytesOf(merged.folder).equals(bytesOf(reference))).toBe(true);
     expect(bytesOf(merged.folder, 'ids.json').equals(bytesOf(reference, 'ids.json'))).toBe(true);
     expect(merged.key).toBe(JSON.parse(readFileSync(join(reference, 'manifest.json'), 'utf8')).key);
 
     // Merged into the store, an unsharded run finds it there.
-    await mergeFeatureSets(shards.map((shard) => shard.folder), { store });
+    await mergeFeatureSets(
+      shards.map((shard) => shard.folder),
+      { store },
+    );
     const unsharded = await extractFeatures({ ...common, dataset, model, store });
     expect(unsharded.reused).toBe(true);
 
-    await expect(mergeFeatureSets([shards[0]!.folder, shards[2]!.folder], { out: fresh('bad') })).rejects.toThrow(/rows 8\.\.23 are missing: no input holds them/);
+    await expect(mergeFeatureSets([shards[0]!.folder, shards[2]!.folder], { out: fresh('bad') })).rejects.toThrow(
+      /rows 8\.\.23 are missing: no input holds them/,
+    );
     await expect(mergeFeatureSets([shards[0]!.folder, shards[1]!.folder, shards[1]!.outFolder, shards[2]!.folder], { out: fresh('bad') })).rejects.toThrow(
       /shard 1\/3 appears twice, in \S+ and \S+shard-1/,
     );
     const firstTen = await extractFeatures({ ...common, dataset, model, store, limit: 10 });
     const unshardedFolder = (await extractFeatures({ ...common, dataset, model, store })).folder;
     await expect(mergeFeatureSets([firstTen.folder, unshardedFolder], { out: fresh('bad') })).rejects.toThrow(/rows 0\.\.9 appear twice/);
-    const otherCrop = await extractFeatures({ ...common, dataset, model: gridModel({ ...preprocessing, centerCrop: 24 }), store, shard: { index: 1, count: 3 } });
-    await expect(mergeFeatureSets([shards[0]!.folder, otherCrop.folder, shards[2]!.folder], { out: fresh('bad') })).rejects.toThrow(/different extractions \(preprocessing: /);
+    const otherCrop = await extractFeatures({
+      ...common,
+      dataset,
+      model: gridModel({ ...preprocessing, centerCrop: 24 }),
+      store,
+      shard: { index: 1, count: 3 },
+    });
+    await expect(mergeFeatureSets([shards[0]!.folder, otherCrop.folder, shards[2]!.folder], { out: fresh('bad') })).rejects.toThrow(
+      /different extractions \(preprocessing: /,
+    );
   });
 
   it('embeds several models in one pass: each image decoded once, each set stored, reused and resumed on its own', async () => {
@@ -169,10 +202,19 @@ describe.skipIf(!havePcam)(sharedDataTitle('extractFeatures and the feature stor
 
     const counting = countingDataset(dataset);
     const events: [ExtractionEvent['type'], number][] = [];
-    const together = await extractFeatureSets({ ...common, dataset: counting, models: [grid4, grid2], store, onEvent: (event, model) => events.push([event.type, model]) });
+    const together = await extractFeatureSets({
+      ...common,
+      dataset: counting,
+      models: [grid4, grid2],
+      store,
+      onEvent: (event, model) => events.push([event.type, model]),
+    });
     expect(counting.decoded).toBe(37);
     expect(events).toContainEqual(['resuming', 1]);
-    expect(events.filter(([type]) => type === 'started')).toEqual([['started', 0], ['started', 1]]);
+    expect(events.filter(([type]) => type === 'started')).toEqual([
+      ['started', 0],
+      ['started', 1],
+    ]);
     expect(events.filter(([type, model]) => type === 'progress' && model === 0)).toHaveLength(Math.ceil(8 / 3) * 4 + Math.ceil(5 / 3));
     expect(together[0]).toMatchObject({ reused: false, rowsComputed: 37 });
     expect(together[1]!.rowsComputed).toBeLessThan(37);

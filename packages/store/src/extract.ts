@@ -1,9 +1,21 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeEmbedding, type Backbone, type CanonicalWeights, type Dataset, type EmbeddingDefinition, type Embedder, type Preprocessing, type Runtime, type RuntimeOptions, type Sample, type SplitName, type TargetArray } from '@medssl/spec';
-import { encodeNpy } from '@medssl/arrays';
+import {
+  describeEmbedding,
+  type Backbone,
+  type CanonicalWeights,
+  type Dataset,
+  type EmbeddingDefinition,
+  type Embedder,
+  type Preprocessing,
+  type Runtime,
+  type RuntimeOptions,
+  type Sample,
+  type SplitName,
+  type TargetArray,
+} from '@medssl/spec';
 import { FEATURE_FILES, writeFeatureFolder } from './feature-files.js';
-import { copyFileAtomic, syncDirectory, writeFileAtomic, type WrittenFile } from '@medssl/arrays/node';
+import { copyFileAtomic, syncDirectory } from '@medssl/arrays/node';
 import { inputShapeFromPreprocessing, outputCount, validateFeatureRows } from '@medssl/core';
 import { featureKey, featureKeyInputs, type FeatureKeyInputs } from './key.js';
 import { DEFAULT_DEPTH, embedPrepared, poolMismatch, prepareBatches, type PipelineStats } from './pipeline.js';
@@ -92,9 +104,24 @@ export function embeddingLabel(embedding: EmbeddingDefinition): string {
 export type ExtractionEvent =
   | { readonly type: 'reused'; readonly folder: string; readonly key: string; readonly count: number; readonly dimension: number; readonly created: string }
   | { readonly type: 'stored-damaged'; readonly folder: string; readonly problems: readonly string[] }
-  | { readonly type: 'resuming'; readonly folder: string; readonly chunksDone: number; readonly chunksTotal: number; readonly rowsDone: number; readonly rowsTotal: number }
+  | {
+      readonly type: 'resuming';
+      readonly folder: string;
+      readonly chunksDone: number;
+      readonly chunksTotal: number;
+      readonly rowsDone: number;
+      readonly rowsTotal: number;
+    }
   | { readonly type: 'chunk-invalid'; readonly chunk: number; readonly rows: RowRange; readonly reason: string }
-  | { readonly type: 'started'; readonly folder: string; readonly key: string; readonly rowsToCompute: number; readonly rowsTotal: number; readonly provider: string; readonly workers: number }
+  | {
+      readonly type: 'started';
+      readonly folder: string;
+      readonly key: string;
+      readonly rowsToCompute: number;
+      readonly rowsTotal: number;
+      readonly provider: string;
+      readonly workers: number;
+    }
   | { readonly type: 'progress'; readonly rowsDone: number; readonly rowsTotal: number; readonly rowsComputed: number }
   | { readonly type: 'chunk-written'; readonly chunk: number; readonly rows: RowRange }
   | { readonly type: 'completed'; readonly folder: string; readonly count: number; readonly dimension: number };
@@ -198,7 +225,12 @@ export async function extractFeatureSets(options: ExtractFeatureSetsOptions): Pr
   const chunkRows = options.chunkRows ?? DEFAULT_CHUNK_ROWS;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const workers = options.workers ?? defaultWorkerCount();
-  for (const [name, value] of [['chunkRows', chunkRows], ['batchSize', batchSize], ['workers', workers], ['depth', options.depth ?? DEFAULT_DEPTH]] as const) {
+  for (const [name, value] of [
+    ['chunkRows', chunkRows],
+    ['batchSize', batchSize],
+    ['workers', workers],
+    ['depth', options.depth ?? DEFAULT_DEPTH],
+  ] as const) {
     if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`extractFeatures: ${name} must be a positive integer, got ${value}`);
   }
   if (options.limit !== undefined && (!Number.isSafeInteger(options.limit) || options.limit < 1)) {
@@ -226,11 +258,19 @@ export async function extractFeatureSets(options: ExtractFeatureSetsOptions): Pr
     const emit = (event: ExtractionEvent) => options.onEvent?.(event, position);
     const entry = await openEntry({ model, position, emit, dataset, split, rows, chunks, chunkRows, store, interrupted: options.interrupted ?? 'resume' });
     const twin = entries.find((other) => other.key === entry.key);
-    if (twin) throw new RangeError(`extractFeatureSets: ${model.backboneId} (model ${position}) makes the same features as model ${twin.position}: ${entry.folder}`);
+    if (twin)
+      throw new RangeError(`extractFeatureSets: ${model.backboneId} (model ${position}) makes the same features as model ${twin.position}: ${entry.folder}`);
     entries.push(entry);
   }
   const results = (entry: Entry, rowsComputed: number): ExtractionResult => ({
-    folder: entry.folder, outFolder: entry.folder, key: entry.key, keyInputs: entry.keyInputs, reused: entry.reused !== undefined, rows, rowsComputed, manifest: entry.reused ?? entry.manifest!,
+    folder: entry.folder,
+    outFolder: entry.folder,
+    key: entry.key,
+    keyInputs: entry.keyInputs,
+    reused: entry.reused !== undefined,
+    rows,
+    rowsComputed,
+    manifest: entry.reused ?? entry.manifest!,
   });
   const computing = entries.filter((entry) => entry.reused === undefined);
   if (computing.length === 0) return entries.map((entry) => results(entry, 0));
@@ -242,7 +282,12 @@ export async function extractFeatureSets(options: ExtractFeatureSetsOptions): Pr
     for (const [index, record] of entry.done) {
       if (record.idsSha256 !== gathered.chunkDigests.get(index)) {
         const chunk = chunks.find((candidate) => candidate.index === index)!;
-        entry.emit({ type: 'chunk-invalid', chunk: index, rows: { start: chunk.start, end: chunk.end }, reason: `the dataset's ids for rows ${chunk.start}..${chunk.end - 1} differ from those it was computed for` });
+        entry.emit({
+          type: 'chunk-invalid',
+          chunk: index,
+          rows: { start: chunk.start, end: chunk.end },
+          reason: `the dataset's ids for rows ${chunk.start}..${chunk.end - 1} differ from those it was computed for`,
+        });
         entry.done.delete(index);
       }
     }
@@ -262,14 +307,20 @@ export async function extractFeatureSets(options: ExtractFeatureSetsOptions): Pr
       entry.embedder = embedder;
       const { model } = entry;
       if (embedder.runtimeId !== model.runtimeId || embedder.precision !== model.precision) {
-        throw new Error(`${model.backboneId}: the embedder runs on ${embedder.runtimeId} in ${embedder.precision}, but its features would be stored as ${model.runtimeId} in ${model.precision}`);
+        throw new Error(
+          `${model.backboneId}: the embedder runs on ${embedder.runtimeId} in ${embedder.precision}, but its features would be stored as ${model.runtimeId} in ${model.precision}`,
+        );
       }
       if (entry.dimension !== undefined && entry.dimension !== embedder.dimension) {
-        throw new Error(`${model.backboneId}: the interrupted extraction in ${workFolder(entry.folder)} stored ${entry.dimension}-d features, this embedder makes ${embedder.dimension}-d`);
+        throw new Error(
+          `${model.backboneId}: the interrupted extraction in ${workFolder(entry.folder)} stored ${entry.dimension}-d features, this embedder makes ${embedder.dimension}-d`,
+        );
       }
       const first = computing.find((other) => other.embedder)!.embedder!;
       if (embedder.inputShape.join('x') !== first.inputShape.join('x')) {
-        throw new Error(`${model.backboneId} takes input [${embedder.inputShape.join(', ')}], ${first.backboneId} [${first.inputShape.join(', ')}]; models embedded together take the same input`);
+        throw new Error(
+          `${model.backboneId} takes input [${embedder.inputShape.join(', ')}], ${first.backboneId} [${first.inputShape.join(', ')}]; models embedded together take the same input`,
+        );
       }
       entry.dimension = embedder.dimension;
       // A model whose input is not the size its preprocessing gives (a model file's own shape) gets the pipeline's pool.
@@ -279,13 +330,28 @@ export async function extractFeatureSets(options: ExtractFeatureSetsOptions): Pr
       }
       if (!entry.resumable) {
         await mkdir(entry.folder, { recursive: true });
-        await writePlan(entry.folder, { format: STORE_FORMAT, key: entry.key, keyInputs: entry.keyInputs, chunkRows, dimension: embedder.dimension, started: new Date().toISOString() });
+        await writePlan(entry.folder, {
+          format: STORE_FORMAT,
+          key: entry.key,
+          keyInputs: entry.keyInputs,
+          chunkRows,
+          dimension: embedder.dimension,
+          started: new Date().toISOString(),
+        });
       }
     }
-    const rowsComputed = new Map(computing.map((entry) => [entry, chunks.filter((chunk) => !entry.done.has(chunk.index)).reduce((sum, chunk) => sum + chunk.end - chunk.start, 0)]));
+    const rowsComputed = new Map(
+      computing.map((entry) => [entry, chunks.filter((chunk) => !entry.done.has(chunk.index)).reduce((sum, chunk) => sum + chunk.end - chunk.start, 0)]),
+    );
     if (pending.length > 0) {
       await computeChunks({
-        dataset, split, pending, entries: computing.filter((entry) => entry.embedder), digests: gathered.chunkDigests, batchSize, workers,
+        dataset,
+        split,
+        pending,
+        entries: computing.filter((entry) => entry.embedder),
+        digests: gathered.chunkDigests,
+        batchSize,
+        workers,
         ...(pool ? { pool } : {}),
         rowsTotal: rows.end - rows.start,
         ...(options.depth !== undefined ? { depth: options.depth } : {}),
@@ -295,8 +361,22 @@ export async function extractFeatureSets(options: ExtractFeatureSetsOptions): Pr
     }
     for (const entry of computing) {
       entry.manifest = await assemble({
-        folder: entry.folder, key: entry.key, keyInputs: entry.keyInputs, dataset, split, rows, splitSize, chunks, records: entry.done, ids: gathered.ids, targets: gathered.targets,
-        dimension: entry.dimension!, model: entry.model, chunkRows, batchSize, workers,
+        folder: entry.folder,
+        key: entry.key,
+        keyInputs: entry.keyInputs,
+        dataset,
+        split,
+        rows,
+        splitSize,
+        chunks,
+        records: entry.done,
+        ids: gathered.ids,
+        targets: gathered.targets,
+        dimension: entry.dimension!,
+        model: entry.model,
+        chunkRows,
+        batchSize,
+        workers,
         ...(options.shard && options.shard.count > 1 ? { shard: { ...options.shard, of: whole } } : {}),
       });
       entry.emit({ type: 'completed', folder: entry.folder, count: entry.manifest.count, dimension: entry.manifest.dimension });
@@ -374,7 +454,9 @@ async function openEntry(fields: {
   const plan = await readPlan(folder);
   if (plan && (plan.key !== key || plan.chunkRows !== chunkRows || interrupted === 'restart')) {
     if (plan.key === key && plan.chunkRows !== chunkRows && interrupted !== 'restart') {
-      throw new RangeError(`${workFolder(folder)}: the interrupted extraction cut its rows into chunks of ${plan.chunkRows}, this one asks for ${chunkRows}; resume with the same chunk size or restart it`);
+      throw new RangeError(
+        `${workFolder(folder)}: the interrupted extraction cut its rows into chunks of ${plan.chunkRows}, this one asks for ${chunkRows}; resume with the same chunk size or restart it`,
+      );
     }
     await rm(workFolder(folder), { recursive: true, force: true });
   } else if (!plan && (await hasWork(folder))) {
@@ -486,9 +568,12 @@ async function computeChunks(fields: ComputeChunksFields): Promise<void> {
   async function* batches(): AsyncGenerator<ChunkBatch> {
     for (const chunk of pending) {
       const samples: Sample[] = [];
-      for await (const sample of dataset.samples(split, { start: chunk.start, end: chunk.end, ...(fields.signal ? { signal: fields.signal } : {}) })) samples.push(sample);
+      for await (const sample of dataset.samples(split, { start: chunk.start, end: chunk.end, ...(fields.signal ? { signal: fields.signal } : {}) }))
+        samples.push(sample);
       if (idsDigest(samples.map((sample) => sample.id)) !== fields.digests.get(chunk.index)) {
-        throw new Error(`${dataset.id}/${split}: rows ${chunk.start}..${chunk.end - 1} changed between two reads (other ids); a dataset must yield the same rows every time`);
+        throw new Error(
+          `${dataset.id}/${split}: rows ${chunk.start}..${chunk.end - 1} changed between two reads (other ids); a dataset must yield the same rows every time`,
+        );
       }
       for (const range of batchRanges(chunk, batchSize)) {
         const batch: ChunkBatch = samples.slice(range.start - chunk.start, range.end - chunk.start);
@@ -504,7 +589,16 @@ async function computeChunks(fields: ComputeChunksFields): Promise<void> {
   const writeInBackground = async (entry: Entry, chunk: Chunk, features: Float32Array, chunkIds: string[]) => {
     const embedder = entry.embedder!;
     while ([...writes.values()].filter((writer) => writer === entry).length >= 2) await Promise.race(writes.keys());
-    const write = writeChunk(entry.folder, { key: entry.key, chunk: chunk.index, rows: chunk, features, dimension: embedder.dimension, ids: chunkIds, provider: embedder.provider, batchSize }).then(
+    const write = writeChunk(entry.folder, {
+      key: entry.key,
+      chunk: chunk.index,
+      rows: chunk,
+      features,
+      dimension: embedder.dimension,
+      ids: chunkIds,
+      provider: embedder.provider,
+      batchSize,
+    }).then(
       (record) => {
         entry.done.set(chunk.index, record);
         entry.emit({ type: 'chunk-written', chunk: chunk.index, rows: { start: chunk.start, end: chunk.end } });
@@ -519,11 +613,28 @@ async function computeChunks(fields: ComputeChunksFields): Promise<void> {
 
   // What each model computes: the chunks it lacks (fixed now: chunks it writes meanwhile join its `done`).
   const lacking = new Map(entries.map((entry) => [entry, new Set(pending.filter((chunk) => !entry.done.has(chunk.index)))]));
-  const progress = new Map(entries.map((entry) => {
-    const rowsToCompute = [...lacking.get(entry)!].reduce((sum, chunk) => sum + chunk.end - chunk.start, 0);
-    entry.emit({ type: 'started', folder: entry.folder, key: entry.key, rowsToCompute, rowsTotal: fields.rowsTotal, provider: entry.embedder!.provider, workers: fields.workers });
-    return [entry, { rowsDoneBefore: fields.rowsTotal - rowsToCompute, rowsComputed: 0, current: undefined as { chunk: Chunk; features: Float32Array; filled: number; ids: string[] } | undefined }];
-  }));
+  const progress = new Map(
+    entries.map((entry) => {
+      const rowsToCompute = [...lacking.get(entry)!].reduce((sum, chunk) => sum + chunk.end - chunk.start, 0);
+      entry.emit({
+        type: 'started',
+        folder: entry.folder,
+        key: entry.key,
+        rowsToCompute,
+        rowsTotal: fields.rowsTotal,
+        provider: entry.embedder!.provider,
+        workers: fields.workers,
+      });
+      return [
+        entry,
+        {
+          rowsDoneBefore: fields.rowsTotal - rowsToCompute,
+          rowsComputed: 0,
+          current: undefined as { chunk: Chunk; features: Float32Array; filled: number; ids: string[] } | undefined,
+        },
+      ];
+    }),
+  );
   try {
     for await (const { samples, input } of prepareBatches({
       inputShape: first.inputShape,
@@ -602,12 +713,19 @@ async function assemble(fields: AssembleFields): Promise<StoredFeatureManifest> 
     backbone: fields.model.backboneId,
     weightsSha256: fields.model.weightsSha256,
     preprocessing: fields.model.preprocessing,
-    runtime: { id: fields.model.runtimeId, provider: [...new Set(chunks.map((chunk) => records.get(chunk.index)!.provider))].join('+') || 'none', precision: fields.model.precision },
+    runtime: {
+      id: fields.model.runtimeId,
+      provider: [...new Set(chunks.map((chunk) => records.get(chunk.index)!.provider))].join('+') || 'none',
+      precision: fields.model.precision,
+    },
     count,
     dimension,
   };
   // Checked before anything is written: a split with repeated ids must not leave a half-made set behind.
-  validateFeatureRows({ manifest: { ...description, created: '' }, targets: fields.targets, ids: fields.ids, shape: [count, dimension] }, `${fields.dataset.id}/${fields.split}`);
+  validateFeatureRows(
+    { manifest: { ...description, created: '' }, targets: fields.targets, ids: fields.ids, shape: [count, dimension] },
+    `${fields.dataset.id}/${fields.split}`,
+  );
   let manifest: StoredFeatureManifest | undefined;
   await writeFeatureFolder(folder, {
     rows: count,
@@ -643,7 +761,8 @@ export async function copyFeatureSet(folder: string, out: string): Promise<void>
   const source = await checkFeatureFolder(folder);
   if (source.manifest && source.problems.length === 0) {
     const existing = await checkFeatureFolder(out, source.manifest.key);
-    if (existing.manifest && existing.problems.length === 0 && existing.manifest.files['features.npy'].sha256 === source.manifest.files['features.npy'].sha256) return;
+    if (existing.manifest && existing.problems.length === 0 && existing.manifest.files['features.npy'].sha256 === source.manifest.files['features.npy'].sha256)
+      return;
   }
   await mkdir(out, { recursive: true });
   for (const name of [FEATURE_FILES.features, FEATURE_FILES.targets, FEATURE_FILES.ids, FEATURE_FILES.manifest]) {

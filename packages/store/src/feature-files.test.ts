@@ -12,14 +12,16 @@ import { assertFiniteFeatures, assertSameSamples } from '@medssl/core';
 const binary: Task = { type: 'binary', classes: ['normal', 'tumour'], primaryMetric: 'auc' };
 const multilabel: Task = { type: 'multilabel', labels: ['a', 'b', 'c'], primaryMetric: 'mean_auc' };
 const python = '/usr/bin/python3';
-const haveNumpy = existsSync(python) && (() => {
-  try {
-    execFileSync(python, ['-c', 'import numpy'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const haveNumpy =
+  existsSync(python) &&
+  (() => {
+    try {
+      execFileSync(python, ['-c', 'import numpy'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
 if (!haveNumpy) console.warn('skipping the numpy read-back of feature sets: Debian python3-numpy is not installed');
 
 describe('feature-set folders', () => {
@@ -46,7 +48,10 @@ f = np.load(sys.argv[1] + '/features.npy'); t = np.load(sys.argv[1] + '/targets.
 print(json.dumps([str(f.dtype), list(f.shape), str(t.dtype), list(t.shape), float(f.sum())]))`;
     const [featureType, featureShape, targetType, targetShape, sum] = JSON.parse(execFileSync(python, ['-c', script, folder], { encoding: 'utf8' }));
     expect([featureType, featureShape, targetType, targetShape]).toEqual(['float32', [7, 3], 'uint8', [7, 3]]);
-    expect(sum).toBeCloseTo(set.features.data.reduce((a, b) => a + b, 0), 3);
+    expect(sum).toBeCloseTo(
+      set.features.data.reduce((a, b) => a + b, 0),
+      3,
+    );
   });
 
   it('names the file and shapes that do not fit', async () => {
@@ -69,7 +74,10 @@ print(json.dumps([str(f.dtype), list(f.shape), str(t.dtype), list(t.shape), floa
 
   it('finds non-finite features and misaligned sets', () => {
     const set = syntheticFeatureSet(binary, { rows: 4, dimension: 3, seed: 4, split: 'val' });
-    const broken: FeatureSet = { ...set, features: { ...set.features, data: Float32Array.from(set.features.data, (value, index) => (index === 7 ? Number.NaN : value)) } };
+    const broken: FeatureSet = {
+      ...set,
+      features: { ...set.features, data: Float32Array.from(set.features.data, (value, index) => (index === 7 ? Number.NaN : value)) },
+    };
     expect(() => assertFiniteFeatures(broken, 'val')).toThrow('val: feature row 2 (val-2), column 1 is NaN');
     const reordered: FeatureSet = { ...set, ids: [...set.ids].reverse() };
     expect(() => assertSameSamples([set, reordered], 'val')).toThrow(/row 0 is "val-3", feature set 1 has "val-0"/);

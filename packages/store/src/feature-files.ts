@@ -69,7 +69,12 @@ async function writeChecked(path: string, bytes: Uint8Array): Promise<WrittenFil
 }
 
 /** Streams `features.npy` from pieces: the header for [rows, dimension], then each piece's float32 bytes. */
-export async function writeFeaturesFrom(path: string, rows: number, dimension: number, pieces: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<WrittenFile> {
+export async function writeFeaturesFrom(
+  path: string,
+  rows: number,
+  dimension: number,
+  pieces: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): Promise<WrittenFile> {
   const header = encodeNpyHeaderOf('float32', [rows, dimension]);
   let written = 0;
   const expected = rows * dimension * 4;

@@ -23,7 +23,12 @@ describe('feature keys', () => {
   it('are the SHA-256 of canonical JSON: field order does not matter', async () => {
     const key = await featureKey(featureKeyInputs(base));
     expect(key).toMatch(/^[0-9a-f]{64}$/);
-    const reordered: Preprocessing = { channels: 3, normalize: { std: [0.229, 0.224, 0.225], mean: [0.485, 0.456, 0.406] }, centerCrop: 224, resize: { interpolation: 'bilinear', size: 256 } };
+    const reordered: Preprocessing = {
+      channels: 3,
+      normalize: { std: [0.229, 0.224, 0.225], mean: [0.485, 0.456, 0.406] },
+      centerCrop: 224,
+      resize: { interpolation: 'bilinear', size: 256 },
+    };
     expect(await featureKey(featureKeyInputs({ ...base, preprocessing: reordered }))).toBe(key);
     expect(canonicalJson({ b: 1, a: [2, { d: undefined, c: null }] })).toBe('{"a":[2,{"c":null}],"b":1}');
   });

@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TargetArray } from '@medssl/spec';
-import { encodeNpy, npyHeaderByteLength, parseNpyHeader } from '@medssl/arrays';
-import { readNpyFile, sha256Hex, syncDirectory, writeFileAtomic, type WrittenFile } from '@medssl/arrays/node';
+import { npyHeaderByteLength, parseNpyHeader } from '@medssl/arrays';
+import { readNpyFile } from '@medssl/arrays/node';
 import { FEATURE_FILES, writeFeatureFolder } from './feature-files.js';
 import { validateFeatureRows } from '@medssl/core';
 import { canonicalJson, featureKey, type FeatureKeyInputs } from './key.js';
@@ -48,11 +48,16 @@ export async function verifyFeatureFolder(folder: string): Promise<FolderCheck> 
   try {
     const features = await readNpyHeaderOf(join(folder, FEATURE_FILES.features));
     if (features.dtype !== 'float32' || features.shape.length !== 2 || features.shape[0] !== manifest.count || features.shape[1] !== manifest.dimension) {
-      problems.push(`${join(folder, FEATURE_FILES.features)}: ${features.dtype} [${features.shape.join(', ')}], the manifest says float32 [${manifest.count}, ${manifest.dimension}]`);
+      problems.push(
+        `${join(folder, FEATURE_FILES.features)}: ${features.dtype} [${features.shape.join(', ')}], the manifest says float32 [${manifest.count}, ${manifest.dimension}]`,
+      );
     }
     const targets = await readNpyFile(join(folder, FEATURE_FILES.targets));
     const ids = JSON.parse(await readFile(join(folder, FEATURE_FILES.ids), 'utf8')) as string[];
-    validateFeatureRows({ manifest, targets: targetArray(targets, join(folder, FEATURE_FILES.targets)), ids, shape: [manifest.count, manifest.dimension] }, folder);
+    validateFeatureRows(
+      { manifest, targets: targetArray(targets, join(folder, FEATURE_FILES.targets)), ids, shape: [manifest.count, manifest.dimension] },
+      folder,
+    );
   } catch (error) {
     problems.push((error as Error).message);
   }
@@ -102,8 +107,10 @@ export async function mergeFeatureSets(inputs: readonly string[], target: MergeT
   for (const other of shards.slice(1)) {
     const field = differingField(first.manifest.keyInputs, other.manifest.keyInputs);
     if (field) throw new Error(`cannot merge ${first.folder} and ${other.folder}: they come from different extractions (${field})`);
-    if (other.manifest.dimension !== first.manifest.dimension) throw new Error(`cannot merge: ${first.folder} holds ${first.manifest.dimension}-d features, ${other.folder} ${other.manifest.dimension}-d`);
-    if (canonicalJson(other.manifest.task) !== canonicalJson(first.manifest.task)) throw new Error(`cannot merge ${first.folder} and ${other.folder}: different tasks`);
+    if (other.manifest.dimension !== first.manifest.dimension)
+      throw new Error(`cannot merge: ${first.folder} holds ${first.manifest.dimension}-d features, ${other.folder} ${other.manifest.dimension}-d`);
+    if (canonicalJson(other.manifest.task) !== canonicalJson(first.manifest.task))
+      throw new Error(`cannot merge ${first.folder} and ${other.folder}: different tasks`);
   }
 
   // The rows to cover: those the shards were cut from, when every input says so; else the span of the inputs.
@@ -116,7 +123,8 @@ export async function mergeFeatureSets(inputs: readonly string[], target: MergeT
     const byIndex = new Map<number, string>();
     for (const [position, shard] of declared.entries()) {
       const earlier = byIndex.get(shard!.index);
-      if (earlier !== undefined) throw new Error(`cannot merge: shard ${shard!.index}/${shard!.count} appears twice, in ${earlier} and ${shards[position]!.folder}`);
+      if (earlier !== undefined)
+        throw new Error(`cannot merge: shard ${shard!.index}/${shard!.count} appears twice, in ${earlier} and ${shards[position]!.folder}`);
       byIndex.set(shard!.index, shards[position]!.folder);
     }
   } else {
@@ -177,7 +185,8 @@ export async function mergeFeatureSets(inputs: readonly string[], target: MergeT
     })(),
     targets,
     ids,
-    manifest: (files) => (manifest = { ...description, key, keyInputs, rows: { start: whole.start, end: whole.end, splitSize: first.manifest.rows.splitSize }, files }),
+    manifest: (files) =>
+      (manifest = { ...description, key, keyInputs, rows: { start: whole.start, end: whole.end, splitSize: first.manifest.rows.splitSize }, files }),
   });
   return { folder, key, manifest: manifest!, reused: false };
 }
@@ -196,7 +205,9 @@ function concatenate(parts: readonly Uint8Array[]): Uint8Array {
  * Verifies a store entry: a finished one as `verifyFeatureFolder`; one in progress chunk by chunk (each
  * chunk with a journal record must match it; chunks without one are simply not done yet).
  */
-export async function verifyStoreEntry(folder: string): Promise<FolderCheck & { readonly inProgress?: { readonly chunksDone: number; readonly chunksTotal: number } }> {
+export async function verifyStoreEntry(
+  folder: string,
+): Promise<FolderCheck & { readonly inProgress?: { readonly chunksDone: number; readonly chunksTotal: number } }> {
   const complete = await checkFeatureFolder(folder);
   if (complete.manifest) return verifyFeatureFolder(folder);
   const plan = await readPlan(folder);

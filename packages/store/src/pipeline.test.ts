@@ -29,7 +29,11 @@ describeWithSharedData('embedBatches', ['pcam/data/train'], () => {
     // PCam JPEG patches (RGB 96x96), ChestX-ray14 PNGs (64x64, RGB and RGBA) and two 512x512 grey X-rays.
     const files = [
       ...pcamFiles('valid').slice(0, 9),
-      ...['00000001_000.png', '00000002_000.png', '00000003_001.png'].map((name, index) => ({ path: sharedData('chestxray14', 'images', name), label: index % 2, id: name })),
+      ...['00000001_000.png', '00000002_000.png', '00000003_001.png'].map((name, index) => ({
+        path: sharedData('chestxray14', 'images', name),
+        label: index % 2,
+        id: name,
+      })),
       ...['00000001_000.png', '00027426_000.png'].map((name, index) => ({ path: sharedData('xray-samples', name), label: index, id: `big-${name}` })),
     ].filter((file) => existsSync(file.path));
     const samples = await collect(fileDataset(files, 'test-1', { encoded }).samples('train'));
@@ -65,20 +69,24 @@ describeWithSharedData('embedBatches', ['pcam/data/train'], () => {
     expect(seen).toEqual(samples.slice(0, 4).map((sample) => sample.id));
 
     // A damaged file decoded by a worker is named too.
-    const damaged: Sample = { ...samples[0]!, source: '/data/damaged.png', encoded: async () => Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]) };
+    const damaged: Sample = {
+      ...samples[0]!,
+      source: '/data/damaged.png',
+      encoded: async () => Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]),
+    };
     await expect(collect(embedBatches({ embedder: identityEmbedder(56, 56), preprocessing, batches: [[damaged]], batchSize: 1, workers: 1 }))).rejects.toThrow(
       /^\/data\/damaged\.png: cannot decode image \(truncated PNG: the chunk at byte 8 is cut off/,
     );
 
     // An image that does not end up the backbone's size is named with both sizes.
     const uncropped: Preprocessing = { resize: { size: 60, interpolation: 'bilinear' }, channels: 3 };
-    await expect(collect(embedBatches({ embedder: identityEmbedder(56, 56), preprocessing: uncropped, batches: [samples.slice(0, 1)], batchSize: 1, workers: 1 }))).rejects.toThrow(
-      /patch\d+\.jpg: a 96x96 image preprocesses to 60x60, the backbone takes 56x56/,
-    );
+    await expect(
+      collect(embedBatches({ embedder: identityEmbedder(56, 56), preprocessing: uncropped, batches: [samples.slice(0, 1)], batchSize: 1, workers: 1 })),
+    ).rejects.toThrow(/patch\d+\.jpg: a 96x96 image preprocesses to 60x60, the backbone takes 56x56/);
     const encodedSamples = await collect(fileDataset(files, 'test-1', { encoded: true }).samples('train'));
-    await expect(collect(embedBatches({ embedder: identityEmbedder(56, 56), preprocessing: uncropped, batches: [encodedSamples.slice(0, 1)], batchSize: 1, workers: 1 }))).rejects.toThrow(
-      /patch\d+\.jpg: a 96x96 image preprocesses to 60x60, the backbone takes 56x56/,
-    );
+    await expect(
+      collect(embedBatches({ embedder: identityEmbedder(56, 56), preprocessing: uncropped, batches: [encodedSamples.slice(0, 1)], batchSize: 1, workers: 1 })),
+    ).rejects.toThrow(/patch\d+\.jpg: a 96x96 image preprocesses to 60x60, the backbone takes 56x56/);
   });
 
   it('reads the source no further than its depth ahead, and stops cleanly when left early', async () => {
@@ -91,7 +99,9 @@ describeWithSharedData('embedBatches', ['pcam/data/train'], () => {
         yield samples.slice(start, start + 2);
       }
     }
-    const iterator = embedBatches({ embedder: identityEmbedder(56, 56), preprocessing, batches: groups(), batchSize: 2, workers: 1, depth: 2 })[Symbol.asyncIterator]();
+    const iterator = embedBatches({ embedder: identityEmbedder(56, 56), preprocessing, batches: groups(), batchSize: 2, workers: 1, depth: 2 })[
+      Symbol.asyncIterator
+    ]();
     await iterator.next();
     // One batch consumed, two slots filling: at most one more group pulled while the producer waits for a slot.
     expect(pulled).toBeLessThanOrEqual(4);
@@ -104,10 +114,19 @@ describeWithSharedData('embedBatches', ['pcam/data/train'], () => {
     const samples = await collect(fileDataset(files, 'test-1', { encoded: true }).samples('train'));
     const poolFor = (settings: { preprocessing?: Preprocessing; slotImages?: number; size?: number }) => {
       const size = settings.size ?? 56;
-      return createPreprocessPool({ workers: 1, preprocessing: settings.preprocessing ?? preprocessing, slots: 2, slotImages: settings.slotImages ?? 2, imageValues: 3 * size * size, inputSize: [size, size] });
+      return createPreprocessPool({
+        workers: 1,
+        preprocessing: settings.preprocessing ?? preprocessing,
+        slots: 2,
+        slotImages: settings.slotImages ?? 2,
+        imageValues: 3 * size * size,
+        inputSize: [size, size],
+      });
     };
     const pool = poolFor({});
-    const batches = await collect(embedBatches({ embedder: identityEmbedder(56, 56), preprocessing, batches: [samples.slice(0, 2), samples.slice(2)], batchSize: 2, pool }));
+    const batches = await collect(
+      embedBatches({ embedder: identityEmbedder(56, 56), preprocessing, batches: [samples.slice(0, 2), samples.slice(2)], batchSize: 2, pool }),
+    );
     expect(batches.flatMap((batch) => batch.samples.map((sample) => sample.id))).toEqual(samples.map((sample) => sample.id));
     const expected = preprocess(await decodeImageFile(files[3]!.path), preprocessing).data;
     expect(Array.from(batches[1]!.features.subarray(expected.length))).toEqual(Array.from(expected));
@@ -120,7 +139,9 @@ describeWithSharedData('embedBatches', ['pcam/data/train'], () => {
       [{ preprocessing: { ...preprocessing, centerCrop: 56, resize: { size: 60, interpolation: 'bilinear' } } }, /its preprocessing .* is not /],
     ] as const) {
       const unfit = poolFor(settings);
-      await expect(collect(embedBatches({ embedder: identityEmbedder(56, 56), preprocessing, batches: [samples.slice(0, 2)], batchSize: 2, pool: unfit }))).rejects.toThrow(reason);
+      await expect(
+        collect(embedBatches({ embedder: identityEmbedder(56, 56), preprocessing, batches: [samples.slice(0, 2)], batchSize: 2, pool: unfit })),
+      ).rejects.toThrow(reason);
       await expect(unfit.preprocess(0, 0, await samples[0]!.encoded!(), 'after')).rejects.toThrow(/closed/);
     }
   });

@@ -223,12 +223,19 @@ export async function* prepareBatches(options: PrepareBatchesOptions): AsyncGene
  * Why a pool cannot serve a pipeline of this embedder, preprocessing and batch size (undefined when it can):
  * it must preprocess the same way into batches of the embedder's input.
  */
-export function poolMismatch(pool: PreprocessPool, embedder: Pick<Embedder, 'inputShape'>, preprocessing: Preprocessing, batchSize: number): string | undefined {
+export function poolMismatch(
+  pool: PreprocessPool,
+  embedder: Pick<Embedder, 'inputShape'>,
+  preprocessing: Preprocessing,
+  batchSize: number,
+): string | undefined {
   const [channels, height, width] = embedder.inputShape;
   const problems: string[] = [];
-  if (JSON.stringify(pool.preprocessing) !== JSON.stringify(preprocessing)) problems.push(`its preprocessing ${JSON.stringify(pool.preprocessing)} is not ${JSON.stringify(preprocessing)}`);
+  if (JSON.stringify(pool.preprocessing) !== JSON.stringify(preprocessing))
+    problems.push(`its preprocessing ${JSON.stringify(pool.preprocessing)} is not ${JSON.stringify(preprocessing)}`);
   if (pool.slotImages < batchSize) problems.push(`its batches hold ${pool.slotImages} images, the pipeline's ${batchSize}`);
   if (pool.imageValues !== channels * height * width) problems.push(`its images hold ${pool.imageValues} values, the embedder's ${channels * height * width}`);
-  if (pool.inputSize?.join('x') !== `${height}x${width}`) problems.push(`it checks images against ${pool.inputSize?.join('x') ?? 'no size'}, the embedder takes ${height}x${width}`);
+  if (pool.inputSize?.join('x') !== `${height}x${width}`)
+    problems.push(`it checks images against ${pool.inputSize?.join('x') ?? 'no size'}, the embedder takes ${height}x${width}`);
   return problems.length > 0 ? problems.join('; ') : undefined;
 }

@@ -28,7 +28,11 @@ export interface PreprocessJob {
 export type PreprocessReply = { readonly job: number; readonly error?: string } | { readonly ready: true };
 
 /** Runs a job against the slot buffers (`views`, one Float32Array per slot); errors come back as the reply's text, naming the image. */
-export async function runPreprocessJob(job: PreprocessJob, data: Omit<PreprocessWorkerData, 'slots'>, views: readonly Float32Array[]): Promise<{ job: number; error?: string }> {
+export async function runPreprocessJob(
+  job: PreprocessJob,
+  data: Omit<PreprocessWorkerData, 'slots'>,
+  views: readonly Float32Array[],
+): Promise<{ job: number; error?: string }> {
   const { preprocessing, imageValues, inputSize } = data;
   try {
     const target = views[job.slot];

@@ -73,7 +73,9 @@ function workerStart(): { entry: URL | string; eval: boolean; loader?: string } 
   let loader: string;
   try {
     // tsx publishes its module-hook API as `tsx/esm/api`; require.resolve gives the CommonJS build beside the ESM one.
-    loader = createRequire(here).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs');
+    loader = createRequire(here)
+      .resolve('tsx/esm/api')
+      .replace(/\.cjs$/, '.mjs');
   } catch (error) {
     throw new Error(
       `@medssl/store runs from its TypeScript source here (${here}); its worker threads then need tsx to load ${entry}, ` +
@@ -94,12 +96,22 @@ import(workerData.loader)
 export function createPreprocessPool(options: PreprocessPoolOptions): PreprocessPool {
   validatePreprocessing(options.preprocessing);
   const count = options.workers ?? defaultWorkerCount();
-  for (const [name, value] of [['workers', count], ['slots', options.slots], ['slotImages', options.slotImages], ['imageValues', options.imageValues]] as const) {
+  for (const [name, value] of [
+    ['workers', count],
+    ['slots', options.slots],
+    ['slotImages', options.slotImages],
+    ['imageValues', options.imageValues],
+  ] as const) {
     if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`preprocess pool: ${name} must be a positive integer, got ${value}`);
   }
   const buffers = Array.from({ length: options.slots }, () => new SharedArrayBuffer(options.slotImages * options.imageValues * 4));
   const views = buffers.map((buffer) => new Float32Array(buffer));
-  const data: PreprocessWorkerData = { preprocessing: options.preprocessing, slots: buffers, imageValues: options.imageValues, ...(options.inputSize ? { inputSize: options.inputSize } : {}) };
+  const data: PreprocessWorkerData = {
+    preprocessing: options.preprocessing,
+    slots: buffers,
+    imageValues: options.imageValues,
+    ...(options.inputSize ? { inputSize: options.inputSize } : {}),
+  };
   const start = workerStart();
 
   const pending = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
@@ -175,7 +187,8 @@ export function createPreprocessPool(options: PreprocessPoolOptions): Preprocess
     preprocess(slot, index, image, name) {
       if (failure) return Promise.reject(failure);
       if (closed) return Promise.reject(new Error('the preprocessing pool is closed'));
-      if (!Number.isSafeInteger(slot) || slot < 0 || slot >= options.slots) return Promise.reject(new RangeError(`no batch slot ${slot}; the pool has ${options.slots}`));
+      if (!Number.isSafeInteger(slot) || slot < 0 || slot >= options.slots)
+        return Promise.reject(new RangeError(`no batch slot ${slot}; the pool has ${options.slots}`));
       if (!Number.isSafeInteger(index) || index < 0 || index >= options.slotImages) {
         return Promise.reject(new RangeError(`image position ${index} is outside a slot of ${options.slotImages} images`));
       }

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
+import type { Dirent } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { FeatureManifest } from '@medssl/spec';
 import { encodeNpyHeaderOf, parseNpyHeader } from '@medssl/arrays';
 import { FEATURE_FILES, type FeatureFileChecksums } from './feature-files.js';
-import { fileSha256, sha256Hex, syncDirectory, writeFileAtomic, writeFileAtomicFrom, type WrittenFile } from '@medssl/arrays/node';
+import { fileSha256, sha256Hex, syncDirectory, writeFileAtomic, type WrittenFile } from '@medssl/arrays/node';
 import { featureKey, type FeatureKeyInputs } from './key.js';
 import type { RowRange, ShardSpec } from './shards.js';
 
@@ -101,8 +102,18 @@ export async function checkFeatureFolder(folder: string, expectedKey?: string): 
     return { folder, problems: [code === 'ENOENT' ? `${manifestPath} is missing` : `${manifestPath}: ${(error as Error).message}`] };
   }
   const problems: string[] = [];
-  if (typeof manifest.key !== 'string' || typeof manifest.keyInputs !== 'object' || manifest.keyInputs === null || typeof manifest.files !== 'object' || manifest.files === null) {
-    return { folder, manifest, problems: [`${manifestPath}: no key, keyInputs or files: not written through the feature store, so there are no checksums to verify`] };
+  if (
+    typeof manifest.key !== 'string' ||
+    typeof manifest.keyInputs !== 'object' ||
+    manifest.keyInputs === null ||
+    typeof manifest.files !== 'object' ||
+    manifest.files === null
+  ) {
+    return {
+      folder,
+      manifest,
+      problems: [`${manifestPath}: no key, keyInputs or files: not written through the feature store, so there are no checksums to verify`],
+    };
   }
   const recomputed = await featureKey(manifest.keyInputs);
   if (recomputed !== manifest.key) problems.push(`${manifestPath}: key ${manifest.key} is not the hash of its keyInputs (${recomputed})`);
@@ -187,7 +198,16 @@ const recordFile = (entry: string, index: number) => join(workFolder(entry), 'jo
  */
 export async function writeChunk(
   entry: string,
-  fields: { key: string; chunk: number; rows: RowRange; features: Float32Array; dimension: number; ids: readonly string[]; provider: string; batchSize: number },
+  fields: {
+    key: string;
+    chunk: number;
+    rows: RowRange;
+    features: Float32Array;
+    dimension: number;
+    ids: readonly string[];
+    provider: string;
+    batchSize: number;
+  },
 ): Promise<ChunkRecord> {
   const count = fields.rows.end - fields.rows.start;
   if (fields.features.length !== count * fields.dimension) {
@@ -235,7 +255,10 @@ export async function checkChunk(entry: string, key: string, chunk: { index: num
     return { done: false, reason: `its journal record ${recordPath} belongs to another extraction` };
   }
   if (record.rows?.[0] !== chunk.start || record.rows?.[1] !== chunk.end) {
-    return { done: false, reason: `its journal record holds rows ${record.rows?.[0]}..${(record.rows?.[1] ?? 0) - 1}, expected ${chunk.start}..${chunk.end - 1}` };
+    return {
+      done: false,
+      reason: `its journal record holds rows ${record.rows?.[0]}..${(record.rows?.[1] ?? 0) - 1}, expected ${chunk.start}..${chunk.end - 1}`,
+    };
   }
   const path = chunkFile(entry, chunk.index);
   let bytes: Uint8Array;
@@ -316,9 +339,18 @@ export async function listFeatureStore(store: string): Promise<StoreEntry[]> {
   for (const key of names) {
     const folder = join(store, key);
     const bytes = await folderBytes(folder);
-    const manifest = await readJson(join(folder, FEATURE_FILES.manifest)).catch(() => undefined) as StoredFeatureManifest | undefined;
+    const manifest = (await readJson(join(folder, FEATURE_FILES.manifest)).catch(() => undefined)) as StoredFeatureManifest | undefined;
     if (manifest) {
-      entries.push({ folder, key, state: 'complete', keyInputs: manifest.keyInputs, count: manifest.count, dimension: manifest.dimension, bytes, created: manifest.created });
+      entries.push({
+        folder,
+        key,
+        state: 'complete',
+        keyInputs: manifest.keyInputs,
+        count: manifest.count,
+        dimension: manifest.dimension,
+        bytes,
+        created: manifest.created,
+      });
       continue;
     }
     const plan = await readPlan(folder);
@@ -326,7 +358,17 @@ export async function listFeatureStore(store: string): Promise<StoreEntry[]> {
       const recorded = (await readdir(join(workFolder(folder), 'journal')).catch(() => [] as string[])).filter((name) => name.endsWith('.json')).length;
       const { start, end } = plan.keyInputs.rows;
       const total = end > start ? Math.ceil(end / plan.chunkRows) - Math.floor(start / plan.chunkRows) : 0;
-      entries.push({ folder, key, state: 'in progress', keyInputs: plan.keyInputs, dimension: plan.dimension, chunksRecorded: recorded, chunksTotal: total, bytes, created: plan.started });
+      entries.push({
+        folder,
+        key,
+        state: 'in progress',
+        keyInputs: plan.keyInputs,
+        dimension: plan.dimension,
+        chunksRecorded: recorded,
+        chunksTotal: total,
+        bytes,
+        created: plan.started,
+      });
       continue;
     }
     entries.push({ folder, key, state: 'unknown', bytes });
@@ -336,7 +378,7 @@ export async function listFeatureStore(store: string): Promise<StoreEntry[]> {
 
 async function folderBytes(folder: string): Promise<number> {
   let total = 0;
-  let names;
+  let names: Dirent[];
   try {
     names = await readdir(folder, { withFileTypes: true });
   } catch {
@@ -345,8 +387,11 @@ async function folderBytes(folder: string): Promise<number> {
   for (const item of names) {
     const path = join(folder, item.name);
     if (item.isDirectory()) total += await folderBytes(path);
-    else total += await stat(path).then((info) => info.size, () => 0);
+    else
+      total += await stat(path).then(
+        (info) => info.size,
+        () => 0,
+      );
   }
   return total;
 }
-

@@ -34,7 +34,9 @@ export function haveSharedData(what: string, ...paths: string[]): boolean {
   const missing = paths.map((path) => sharedData(path)).filter((path) => !existsSync(path));
   if (missing.length > 0 && !warned.has(what)) {
     warned.add(what);
-    console.warn(`skipping ${what}: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} absent (real data lives in ../shared/data beside the repository)`);
+    console.warn(
+      `skipping ${what}: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} absent (real data lives in ../shared/data beside the repository)`,
+    );
   }
   return missing.length === 0;
 }

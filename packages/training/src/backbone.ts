@@ -47,6 +47,7 @@ export function trainableParameters(variables: readonly tf.Variable[]): Trainabl
  */
 export function checkTrainableBackbone(backbone: TrainableBackbone, which: string): void {
   if (!Number.isSafeInteger(backbone.dimension) || backbone.dimension < 1) throw new RangeError(`${which} has dimension ${String(backbone.dimension)}`);
-  if (backbone.inputLayout !== 'NCHW' && backbone.inputLayout !== 'NHWC') throw new RangeError(`${which} takes images in layout ${JSON.stringify(backbone.inputLayout)}; inputLayout must be NCHW or NHWC`);
+  if (backbone.inputLayout !== 'NCHW' && backbone.inputLayout !== 'NHWC')
+    throw new RangeError(`${which} takes images in layout ${JSON.stringify(backbone.inputLayout)}; inputLayout must be NCHW or NHWC`);
   if (typeof backbone.embed !== 'function') throw new TypeError(`${which} has no embed(images, training) method`);
 }

@@ -72,7 +72,8 @@ export interface CheckpointStore {
 /** Checkpoints held in memory: for browsers, and to test resuming without files. */
 export function memoryCheckpointStore(): CheckpointStore {
   const runs = new Map<string, { state: CheckpointState; latest: ReadonlyMap<string, Tensor>; best: ReadonlyMap<string, Tensor> | undefined }>();
-  const copy = (tensors: ReadonlyMap<string, Tensor>) => new Map([...tensors].map(([name, tensor]) => [name, { data: tensor.data.slice(), shape: [...tensor.shape] }]));
+  const copy = (tensors: ReadonlyMap<string, Tensor>) =>
+    new Map([...tensors].map(([name, tensor]) => [name, { data: tensor.data.slice(), shape: [...tensor.shape] }]));
   return {
     location: 'memory',
     async load(run) {

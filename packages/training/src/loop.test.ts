@@ -50,12 +50,27 @@ describe('trainEpochs', () => {
       const store = memoryCheckpointStore();
       const controller = new AbortController();
       const interrupted = trainEpochs(
-        linearLoop({ ...setup, keepOnDevice }, { checkpoints: checkpoints(store), signal: controller.signal, onEpoch: (record) => void (record.epoch === 1 && controller.abort()) }),
+        linearLoop(
+          { ...setup, keepOnDevice },
+          { checkpoints: checkpoints(store), signal: controller.signal, onEpoch: (record) => void (record.epoch === 1 && controller.abort()) },
+        ),
       );
       await expect(interrupted).rejects.toThrow(/abort/i);
       const saved = await store.load('linear');
-      expect(saved!.state).toMatchObject({ format: 'medssl.test-checkpoint/v1', epochsCompleted: 2, optimizerSteps: 12, random: { seed: 5, nextStream: 'test/epoch-2' } });
-      expect([...(await saved!.tensors()).keys()]).toEqual(['weight', 'bias', 'adamw.first.0000', 'adamw.second.0000', 'adamw.first.0001', 'adamw.second.0001']);
+      expect(saved!.state).toMatchObject({
+        format: 'medssl.test-checkpoint/v1',
+        epochsCompleted: 2,
+        optimizerSteps: 12,
+        random: { seed: 5, nextStream: 'test/epoch-2' },
+      });
+      expect([...(await saved!.tensors()).keys()]).toEqual([
+        'weight',
+        'bias',
+        'adamw.first.0000',
+        'adamw.second.0000',
+        'adamw.first.0001',
+        'adamw.second.0001',
+      ]);
 
       const firstEpochs: number[] = [];
       const resumed = (await trainEpochs(
@@ -67,7 +82,15 @@ describe('trainEpochs', () => {
 
       // Finished: the stored result comes back without building a model.
       let builds = 0;
-      const finished = (await trainEpochs(linearLoop(setup, { checkpoints: checkpoints(store, true), build: async () => ((builds += 1), undefined as never) }))) as FinishedRun;
+      const finished = (await trainEpochs(
+        linearLoop(setup, {
+          checkpoints: checkpoints(store, true),
+          build: async () => {
+            builds += 1;
+            return undefined as never;
+          },
+        }),
+      )) as FinishedRun;
       expect(builds).toBe(0);
       expect(finished).toMatchObject({ fromCheckpoint: true, bestEpoch: whole.bestEpoch, stop: whole.stop, result: { metrics: { auc: whole.outcome } } });
     }
@@ -136,7 +159,13 @@ describe('trainEpochs', () => {
         ...loop,
         planEpoch: (epoch, model) => {
           const plan = loop.planEpoch(epoch, model);
-          return { ...plan, load: async (rows) => (epoch === 1 && controller.abort(), plan.load(rows)) };
+          return {
+            ...plan,
+            load: async (rows) => {
+              if (epoch === 1) controller.abort();
+              return plan.load(rows);
+            },
+          };
         },
       }),
     ).rejects.toThrow(/abort/i);

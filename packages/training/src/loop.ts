@@ -143,7 +143,9 @@ interface Session<Batch, Model extends TrainingModel<Batch>> {
  * scored after every epoch, a checkpoint saved, early stopping after `patience` epochs without a better
  * primary metric; then the best epoch's model scores the test split. Every tensor it makes is freed.
  */
-export async function trainEpochs<Batch, Model extends TrainingModel<Batch>, Outcome>(loop: EpochLoop<Batch, Model, Outcome>): Promise<TrainedRun<Outcome> | FinishedRun> {
+export async function trainEpochs<Batch, Model extends TrainingModel<Batch>, Outcome>(
+  loop: EpochLoop<Batch, Model, Outcome>,
+): Promise<TrainedRun<Outcome> | FinishedRun> {
   const higherIsBetter = primaryMetric(loop).higherIsBetter;
   const saved = await findCheckpoint(loop);
   if (saved?.state.result !== undefined) {
@@ -174,7 +176,9 @@ function primaryMetric(loop: Pick<EpochLoop<unknown, never, unknown>, 'name' | '
   const { task } = loop;
   const primary = metricsForTask(task).find((metric) => metric.id === task.primaryMetric);
   if (primary === undefined) {
-    throw new RangeError(`${loop.name}: the task's primary metric '${task.primaryMetric}' is not one @medssl/metrics computes for a ${task.type} task; early stopping needs it`);
+    throw new RangeError(
+      `${loop.name}: the task's primary metric '${task.primaryMetric}' is not one @medssl/metrics computes for a ${task.type} task; early stopping needs it`,
+    );
   }
   return primary;
 }
@@ -186,9 +190,12 @@ async function findCheckpoint<Outcome>(loop: Pick<EpochLoop<unknown, never, Outc
   const saved = await store.load(run);
   if (saved === undefined) return undefined;
   if (!resume) {
-    throw new Error(`${loop.name}: run ${run} already has a checkpoint in ${store.location} (epoch ${saved.state.epochsCompleted}); resume it, or remove it to start again`);
+    throw new Error(
+      `${loop.name}: run ${run} already has a checkpoint in ${store.location} (epoch ${saved.state.epochsCompleted}); resume it, or remove it to start again`,
+    );
   }
-  if (saved.state.format !== format) throw new Error(`${loop.name}: checkpoint of run ${run} in ${store.location} has format ${JSON.stringify(saved.state.format)}, expected ${format}`);
+  if (saved.state.format !== format)
+    throw new Error(`${loop.name}: checkpoint of run ${run} in ${store.location} has format ${JSON.stringify(saved.state.format)}, expected ${format}`);
   const difference = configDifference(config, saved.state.config);
   if (difference !== undefined) throw new Error(`${loop.name}: cannot resume run ${run} from ${store.location}: the settings differ (${difference})`);
   return saved;
@@ -218,7 +225,10 @@ async function startSession<Batch, Model extends TrainingModel<Batch>, Outcome>(
 }
 
 /** One epoch: train, score the validation split, keep the model if it is the best so far, checkpoint. */
-async function runEpoch<Batch, Model extends TrainingModel<Batch>, Outcome>(loop: EpochLoop<Batch, Model, Outcome>, session: Session<Batch, Model>): Promise<void> {
+async function runEpoch<Batch, Model extends TrainingModel<Batch>, Outcome>(
+  loop: EpochLoop<Batch, Model, Outcome>,
+  session: Session<Batch, Model>,
+): Promise<void> {
   const epoch = session.history.length;
   const started = performance.now();
   const { loss, factor } = await trainEpoch(loop, session, epoch);
@@ -273,7 +283,11 @@ function trainStep<Batch, Model extends TrainingModel<Batch>>(session: Session<B
 }
 
 /** Keeps the best epoch's values (on the device or as host tensors) and saves the epoch's checkpoint. */
-async function keepEpoch<Batch, Model extends TrainingModel<Batch>, Outcome>(loop: EpochLoop<Batch, Model, Outcome>, session: Session<Batch, Model>, record: EpochRecord): Promise<void> {
+async function keepEpoch<Batch, Model extends TrainingModel<Batch>, Outcome>(
+  loop: EpochLoop<Batch, Model, Outcome>,
+  session: Session<Batch, Model>,
+  record: EpochRecord,
+): Promise<void> {
   const model = session.model!;
   const keepsOnDevice = model.keep !== undefined;
   if (record.best && keepsOnDevice) {
@@ -290,7 +304,11 @@ async function keepEpoch<Batch, Model extends TrainingModel<Batch>, Outcome>(loo
   await checkpoints.store.save(checkpointState(checkpoints, session, session.optimizer!.stepCount), withOptimizer, record.best);
 }
 
-function checkpointState<Outcome>(checkpoints: LoopCheckpoints<Outcome>, session: { readonly history: readonly EpochRecord[]; readonly stopping: EarlyStopping }, optimizerSteps: number): CheckpointState {
+function checkpointState<Outcome>(
+  checkpoints: LoopCheckpoints<Outcome>,
+  session: { readonly history: readonly EpochRecord[]; readonly stopping: EarlyStopping },
+  optimizerSteps: number,
+): CheckpointState {
   const epochsCompleted = session.history.length;
   return {
     format: checkpoints.format,
@@ -305,7 +323,10 @@ function checkpointState<Outcome>(checkpoints: LoopCheckpoints<Outcome>, session
 }
 
 /** Puts the best epoch's values back (or rebuilds the model from them); returns the best epoch. */
-async function comeBackToBest<Batch, Model extends TrainingModel<Batch>, Outcome>(loop: EpochLoop<Batch, Model, Outcome>, session: Session<Batch, Model>): Promise<number> {
+async function comeBackToBest<Batch, Model extends TrainingModel<Batch>, Outcome>(
+  loop: EpochLoop<Batch, Model, Outcome>,
+  session: Session<Batch, Model>,
+): Promise<number> {
   const bestEpoch = session.stopping.best.epoch;
   if (bestEpoch < 0) throw new Error(`${loop.name}: no epoch gave a finite validation ${loop.task.primaryMetric}; nothing to keep`);
   if (session.kept) {
@@ -325,7 +346,8 @@ async function comeBackToBest<Batch, Model extends TrainingModel<Batch>, Outcome
 async function bestFromStore<Outcome>(loop: Pick<EpochLoop<unknown, never, Outcome>, 'name' | 'checkpoints'>): Promise<ReadonlyMap<string, Tensor>> {
   const checkpoints = loop.checkpoints;
   const saved = checkpoints ? await checkpoints.store.load(checkpoints.run) : undefined;
-  if (saved === undefined) throw new Error(`${loop.name}: the best epoch's weights of run ${checkpoints?.run ?? '(unnamed)'} are neither in memory nor in a checkpoint`);
+  if (saved === undefined)
+    throw new Error(`${loop.name}: the best epoch's weights of run ${checkpoints?.run ?? '(unnamed)'} are neither in memory nor in a checkpoint`);
   return saved.bestTensors();
 }
 

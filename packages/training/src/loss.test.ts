@@ -41,7 +41,8 @@ describe('classificationLoss', () => {
   ] as const)('gives the %s loss and its closed-form gradient', (_, task, rows, targets) => {
     const outputs = LOGITS.length / rows;
     const logits = tf.tensor2d(LOGITS, [rows, outputs]);
-    const target = task.type === 'multilabel' ? tf.tensor2d(targets as unknown as number[], [rows, outputs]) : tf.tensor1d(targets as unknown as number[], 'int32');
+    const target =
+      task.type === 'multilabel' ? tf.tensor2d(targets as unknown as number[], [rows, outputs]) : tf.tensor1d(targets as unknown as number[], 'int32');
     const { value, grad } = tf.valueAndGrad((x: tf.Tensor) => classificationLoss(task, x as tf.Tensor2D, target))(logits);
     const expected = reference(task, LOGITS, rows, targets as unknown as number[]);
     expect(value.dataSync()[0]).toBeCloseTo(expected.loss, 6);

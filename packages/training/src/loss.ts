@@ -69,7 +69,11 @@ function sigmoidCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor): tf.Scalar 
 
 /** The targets of some rows as a tensor: class indices `[n]` (int32), or 0/1 flags `[n, labels]` (float32). */
 export function targetTensor(targets: TargetArray, rows: ArrayLike<number>): tf.Tensor {
-  if (targets.type === 'class') return tf.tensor1d(Int32Array.from(rows, (row) => targets.data[row]!), 'int32');
+  if (targets.type === 'class')
+    return tf.tensor1d(
+      Int32Array.from(rows, (row) => targets.data[row]!),
+      'int32',
+    );
   const labels = targets.shape[1];
   const values = new Float32Array(rows.length * labels);
   for (let index = 0; index < rows.length; index++) {

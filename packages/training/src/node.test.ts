@@ -15,7 +15,11 @@ const state = (epochsCompleted: number, bestEpoch: number): CheckpointState => (
   bestEpoch,
   random: { seed: 0, nextStream: `test/epoch-${epochsCompleted}` },
 });
-const tensors = (value: number) => new Map([['weight', { data: Float32Array.from([value, value]), shape: [2] }], ['adamw.first.0000', { data: Float32Array.from([0, 0]), shape: [2] }]]);
+const tensors = (value: number) =>
+  new Map([
+    ['weight', { data: Float32Array.from([value, value]), shape: [2] }],
+    ['adamw.first.0000', { data: Float32Array.from([0, 0]), shape: [2] }],
+  ]);
 
 describe('fileCheckpointStore', () => {
   it('keeps the last and the best epoch, and the best one alone once the run finishes', async () => {

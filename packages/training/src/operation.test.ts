@@ -12,7 +12,10 @@ describe('operation', () => {
     const before = tf.memory().numTensors;
     const [gradientA, gradientB] = tf.grads((x: tf.Tensor, y: tf.Tensor) => sum(x, y))([a, b]);
     expect(gradientA).not.toBe(gradientB);
-    expect([Array.from(gradientA!.dataSync()), Array.from(gradientB!.dataSync())]).toEqual([[1, 1], [1, 1]]);
+    expect([Array.from(gradientA!.dataSync()), Array.from(gradientB!.dataSync())]).toEqual([
+      [1, 1],
+      [1, 1],
+    ]);
     tf.dispose([gradientA!, gradientB!]);
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([a, b]);

@@ -94,7 +94,11 @@ export class AdamW {
   async state(): Promise<{ steps: number; moments: { first: Float32Array; second: Float32Array; shape: number[] }[] }> {
     const moments = [];
     for (const slot of this.slots) {
-      moments.push({ first: (await slot.firstMoment.data()) as Float32Array, second: (await slot.secondMoment.data()) as Float32Array, shape: [...slot.firstMoment.shape] });
+      moments.push({
+        first: (await slot.firstMoment.data()) as Float32Array,
+        second: (await slot.secondMoment.data()) as Float32Array,
+        shape: [...slot.firstMoment.shape],
+      });
     }
     return { steps: this.steps, moments };
   }

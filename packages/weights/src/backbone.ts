@@ -1,4 +1,15 @@
-import type { Architecture, Backbone, BackboneProvider, CheckpointInfo, EmbeddingDefinition, EmbeddingLayout, Interpolation, Preprocessing, Pretraining, TokenEmbedding } from '@medssl/spec';
+import type {
+  Architecture,
+  Backbone,
+  BackboneProvider,
+  CheckpointInfo,
+  EmbeddingDefinition,
+  EmbeddingLayout,
+  Interpolation,
+  Preprocessing,
+  Pretraining,
+  TokenEmbedding,
+} from '@medssl/spec';
 import { SPECIFICATION_VERSION, embeddingDimension } from '@medssl/spec';
 import { canonicalTensorShapes } from './canonical.js';
 import { mapToCanonical } from './mapping.js';
@@ -11,7 +22,9 @@ export function evaluationPreprocessing(interpolation: Interpolation, normalize:
   return {
     resize: { size: 256, interpolation },
     centerCrop: 224,
-    ...(normalize ? { normalize: { mean: [...IMAGENET_NORMALIZE.mean] as [number, number, number], std: [...IMAGENET_NORMALIZE.std] as [number, number, number] } } : {}),
+    ...(normalize
+      ? { normalize: { mean: [...IMAGENET_NORMALIZE.mean] as [number, number, number], std: [...IMAGENET_NORMALIZE.std] as [number, number, number] } }
+      : {}),
     channels: 3,
   };
 }
@@ -52,7 +65,12 @@ export function defineBackbone(definition: BackboneDefinition): Backbone {
     checkpoints,
     expectedTensors: () => canonicalTensorShapes(architecture),
     fromStateDict: (stateDict, provenance) =>
-      mapToCanonical(stateDict, { architecture, canonicalName: definition.canonicalName, describeLayout: definition.layout }, provenance, definition.checkpointKey),
+      mapToCanonical(
+        stateDict,
+        { architecture, canonicalName: definition.canonicalName, describeLayout: definition.layout },
+        provenance,
+        definition.checkpointKey,
+      ),
   };
 }
 
@@ -100,7 +118,10 @@ export function defineBackboneProvider(definition: BackboneProviderDefinition): 
     ...(definition.presets ? { presets: definition.presets } : {}),
     backbone(variant, options) {
       const make = Object.hasOwn(variants, variant) ? variants[variant] : undefined;
-      if (!make) throw new RangeError(`unknown backbone ${JSON.stringify(`${method}:${variant}`)}; ${method} has ${names.map((name) => `${method}:${name}`).join(', ')}`);
+      if (!make)
+        throw new RangeError(
+          `unknown backbone ${JSON.stringify(`${method}:${variant}`)}; ${method} has ${names.map((name) => `${method}:${name}`).join(', ')}`,
+        );
       const given = Object.keys(options ?? {});
       if (given.length > 0) throw new RangeError(`${method}:${variant} takes no options, got ${given.join(', ')}`);
       return make();

@@ -31,12 +31,23 @@ describe('canonical tensor shapes', () => {
     expect(first.tensors.get('blocks.3.attn.qkv.weight')!.data.slice(0, 4)).toEqual(again.tensors.get('blocks.3.attn.qkv.weight')!.data.slice(0, 4));
     // Pinned: random backbones (the demo's) must keep their weights and hashes as the architecture grows.
     expect(first.sha256).toBe('2a6e77d6cc0bf85bcfc56c16d22e4cd86e59236399e75c731377a5cb887353d8');
-    expect(Array.from(first.tensors.get('blocks.3.attn.qkv.weight')!.data.slice(0, 3))).toEqual([-0.0064065963961184025, -0.017261475324630737, 0.01459953747689724]);
+    expect(Array.from(first.tensors.get('blocks.3.attn.qkv.weight')!.data.slice(0, 3))).toEqual([
+      -0.0064065963961184025, -0.017261475324630737, 0.01459953747689724,
+    ]);
     expect(Array.from(first.tensors.get('norm.weight')!.data.slice(0, 2))).toEqual([0.95268315076828, 1.1877204179763794]);
   });
 
   it('draws LayerScale like norm weights and register tokens like the other tokens', async () => {
-    const registers = vitArchitecture({ patchSize: 14, embedDim: 48, depth: 2, heads: 3, mlp: { kind: 'swiglu', hidden: 64 }, layerScale: true, registers: 4, positions: { grid: 5, resampling: { mode: 'bicubic', antialias: true } } });
+    const registers = vitArchitecture({
+      patchSize: 14,
+      embedDim: 48,
+      depth: 2,
+      heads: 3,
+      mlp: { kind: 'swiglu', hidden: 64 },
+      layerScale: true,
+      registers: 4,
+      positions: { grid: 5, resampling: { mode: 'bicubic', antialias: true } },
+    });
     const weights = await randomCanonicalWeights(registers, 0);
     checkCanonicalTensors(registers, weights.tensors, weights.source);
     expect(weights.tensors.get('blocks.0.mlp.w12.weight')!.shape).toEqual([128, 48]);
@@ -50,7 +61,9 @@ describe('canonical tensor shapes', () => {
     tensors.set('layer2.0.conv2.weight', { data: new Float32Array(10), shape: [10] });
     expect(weights.sha256).toBe('f9543432f2c0f5192aa60acec4e2f0a70653599f41ffe68c5faf2322b38fefb9');
     expect(Array.from(weights.tensors.get('layer2.0.conv2.weight')!.data.slice(0, 2))).toEqual([-0.04296131432056427, -0.07799746096134186]);
-    expect(() => checkCanonicalTensors(architectures.resnet50, tensors, 'x.pth')).toThrow('x.pth: tensor layer2.0.conv2.weight should have shape [128, 128, 3, 3], got [10]');
+    expect(() => checkCanonicalTensors(architectures.resnet50, tensors, 'x.pth')).toThrow(
+      'x.pth: tensor layer2.0.conv2.weight should have shape [128, 128, 3, 3], got [10]',
+    );
     tensors.delete('layer2.0.conv2.weight');
     expect(() => checkCanonicalTensors(architectures.resnet50, tensors, 'x.pth')).toThrow(/1 canonical tensor\(s\) missing, first layer2\.0\.conv2\.weight/);
     tensors.set('fc.weight', { data: new Float32Array(1), shape: [1] });
@@ -61,7 +74,9 @@ describe('sameArchitecture', () => {
   it('compares descriptions field by field, nested fields too', () => {
     const written = JSON.parse(JSON.stringify(architectures.vits16)) as typeof architectures.vits16;
     expect(sameArchitecture(written, architectures.vits16)).toBe(true);
-    expect(sameArchitecture({ ...written, positions: { ...written.positions, resampling: { mode: 'bicubic', antialias: true } } }, architectures.vits16)).toBe(false);
+    expect(sameArchitecture({ ...written, positions: { ...written.positions, resampling: { mode: 'bicubic', antialias: true } } }, architectures.vits16)).toBe(
+      false,
+    );
     expect(sameArchitecture({ family: 'resnet', blocks: [3, 4, 6, 3], width: 64 }, architectures.resnet50)).toBe(true);
     expect(sameArchitecture(architectures.resnet101, architectures.resnet50)).toBe(false);
   });

@@ -15,7 +15,8 @@ const RESNET_BLOCKS = {
 export function resnetArchitecture(depth: keyof typeof RESNET_BLOCKS, widthMultiplier = 1): ResNetArchitecture {
   const blocks = RESNET_BLOCKS[depth];
   if (!blocks) throw new RangeError(`ResNet-${depth}: known depths are ${Object.keys(RESNET_BLOCKS).join(', ')}`);
-  if (!Number.isSafeInteger(widthMultiplier) || widthMultiplier < 1) throw new RangeError(`ResNet width multiplier must be a positive integer, got ${widthMultiplier}`);
+  if (!Number.isSafeInteger(widthMultiplier) || widthMultiplier < 1)
+    throw new RangeError(`ResNet width multiplier must be a positive integer, got ${widthMultiplier}`);
   return { family: 'resnet', blocks, width: 64 * widthMultiplier };
 }
 

@@ -130,17 +130,15 @@ export function isZip(bytes: Uint8Array): boolean {
  * Reads a ZIP checkpoint (PyTorch or npz) behind any byte source. `storagesOwned`: each read of `source`
  * returns a fresh buffer that nothing else holds (a file read member by member), which tensors may keep.
  */
-export async function readZipCheckpoint(
-  source: ByteSource,
-  name: string,
-  options: ReadCheckpointOptions,
-  storagesOwned = false,
-): Promise<CheckpointContents> {
+export async function readZipCheckpoint(source: ByteSource, name: string, options: ReadCheckpointOptions, storagesOwned = false): Promise<CheckpointContents> {
   const entries = await readZipDirectory(source, name);
   const layout = torchZipLayout(entries, name);
   if (layout) {
     if ([...layout.entries.keys()].some((entry) => entry.startsWith(`${layout.folder}/code/`))) {
-      throw new CheckpointFormatError(name, "this is a TorchScript archive (torch.jit.save), which holds code; save the model's state_dict() with torch.save instead");
+      throw new CheckpointFormatError(
+        name,
+        "this is a TorchScript archive (torch.jit.save), which holds code; save the model's state_dict() with torch.save instead",
+      );
     }
     return contents(name, 'pytorch-zip', await readTorchZip(source, layout, name, options.inflateRaw, { ...options, storagesOwned }));
   }
@@ -150,7 +148,10 @@ export async function readZipCheckpoint(
     for (const [key, array] of await archive.readAll()) root.set(key, tensorFromNdArray(array, !storagesOwned && !options.shareMemory));
     return contents(name, 'npz', root);
   }
-  const listed = entries.slice(0, 5).map((entry) => entry.fileName).join(', ');
+  const listed = entries
+    .slice(0, 5)
+    .map((entry) => entry.fileName)
+    .join(', ');
   throw new CheckpointFormatError(name, `a ZIP archive with neither <folder>/data.pkl (PyTorch) nor .npy members (NumPy); it holds ${listed || 'nothing'}`);
 }
 
@@ -169,13 +170,20 @@ export async function readCheckpointContents(input: Uint8Array, name = 'checkpoi
     const { tensors, metadata } = readSafetensors(bytes, name, options);
     return contents(name, 'safetensors', new Map<PickleValue, PickleValue>(tensors), metadata);
   }
-  if (startsWith(bytes, NPY_MAGIC)) throw new CheckpointFormatError(name, 'a single NumPy .npy array, not a checkpoint; read it with parseNpy from @medssl/core');
+  if (startsWith(bytes, NPY_MAGIC))
+    throw new CheckpointFormatError(name, 'a single NumPy .npy array, not a checkpoint; read it with parseNpy from @medssl/core');
   if (startsWith(bytes, HDF5_MAGIC)) throw new CheckpointFormatError(name, 'an HDF5 file (Keras or TensorFlow weights), which medssl does not read');
   if (startsWith(bytes, [0x75, 0x73, 0x74, 0x61, 0x72], 257)) {
-    throw new CheckpointFormatError(name, 'a tar archive: the format of torch.save before PyTorch 0.1.10 is not supported; re-save the file with a current PyTorch');
+    throw new CheckpointFormatError(
+      name,
+      'a tar archive: the format of torch.save before PyTorch 0.1.10 is not supported; re-save the file with a current PyTorch',
+    );
   }
   if (bytes[0] === PICKLE_PROTOCOL_OPCODE) {
-    throw new CheckpointFormatError(name, "a pickle without torch.save's magic number (a plain pickle.dump, not a PyTorch checkpoint); medssl reads only torch.save files");
+    throw new CheckpointFormatError(
+      name,
+      "a pickle without torch.save's magic number (a plain pickle.dump, not a PyTorch checkpoint); medssl reads only torch.save files",
+    );
   }
   throw new CheckpointFormatError(
     name,

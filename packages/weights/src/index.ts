@@ -14,7 +14,16 @@ export { mapToCanonical, stateDictInLayout, stripPrefixes } from './mapping.js';
 export type { CanonicalMapping } from './mapping.js';
 export { positionInterpolation, positionTableForInput } from './position-embedding.js';
 export type { PositionInterpolation, PositionInterpolationRequest, PositionTableRequest } from './position-embedding.js';
-export { IMAGENET_NORMALIZE, classTokenEmbedding, defineBackbone, defineBackboneProvider, evaluationPreprocessing, isBatchCounter, pooledEmbedding, withDimension } from './backbone.js';
+export {
+  IMAGENET_NORMALIZE,
+  classTokenEmbedding,
+  defineBackbone,
+  defineBackboneProvider,
+  evaluationPreprocessing,
+  isBatchCounter,
+  pooledEmbedding,
+  withDimension,
+} from './backbone.js';
 export type { BackboneDefinition, BackboneProviderDefinition } from './backbone.js';
 export {
   flattenTensors,

@@ -31,10 +31,14 @@ export function mapToCanonical(
     if (name === undefined) continue;
     const shape = expected.get(name);
     if (!shape) {
-      throw new Error(`${provenance.source}: checkpoint key ${key} maps to ${name}, which a ${describeArchitecture(mapping.architecture)} does not have; is this the right variant?`);
+      throw new Error(
+        `${provenance.source}: checkpoint key ${key} maps to ${name}, which a ${describeArchitecture(mapping.architecture)} does not have; is this the right variant?`,
+      );
     }
     if (shape.join() !== tensor.shape.join()) {
-      throw new Error(`${provenance.source}: checkpoint key ${key} has shape [${tensor.shape.join(', ')}], a ${describeArchitecture(mapping.architecture)} needs [${shape.join(', ')}] for ${name}`);
+      throw new Error(
+        `${provenance.source}: checkpoint key ${key} has shape [${tensor.shape.join(', ')}], a ${describeArchitecture(mapping.architecture)} needs [${shape.join(', ')}] for ${name}`,
+      );
     }
     const previous = origin.get(name);
     if (previous !== undefined) throw new Error(`${provenance.source}: checkpoint keys ${previous} and ${key} both map to ${name}`);

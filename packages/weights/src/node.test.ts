@@ -19,14 +19,17 @@ afterAll(async () => {
 });
 
 describe('checkpoint files', () => {
-  it.each(['small_zip.pth', 'dtypes_zip.pth', 'swav_like_legacy.pth.tar', 'all_dtypes.safetensors', 'arrays.npz'])('reads %s with the SHA-256 Python computed', async (name) => {
-    const path = fixturePath(name);
-    const checkpoint = await readCheckpointFile(path);
-    expect(checkpoint.sha256).toBe(expectedFile(name)['sha256']);
-    expect(checkpoint.path).toBe(path);
-    expect(checkpoint.name).toBe(path);
-    expectTensors(checkpoint.tensors, name);
-  });
+  it.each(['small_zip.pth', 'dtypes_zip.pth', 'swav_like_legacy.pth.tar', 'all_dtypes.safetensors', 'arrays.npz'])(
+    'reads %s with the SHA-256 Python computed',
+    async (name) => {
+      const path = fixturePath(name);
+      const checkpoint = await readCheckpointFile(path);
+      expect(checkpoint.sha256).toBe(expectedFile(name).sha256);
+      expect(checkpoint.path).toBe(path);
+      expect(checkpoint.name).toBe(path);
+      expectTensors(checkpoint.tensors, name);
+    },
+  );
 
   it('reads zip storages straight into tensor memory, never shared between tensors', async () => {
     const { tensors } = await readCheckpointFile(fixturePath('dtypes_zip.pth'));
@@ -40,7 +43,9 @@ describe('checkpoint files', () => {
   it('names the path when the file is missing or refused', async () => {
     const missing = join(directory, 'nope.pth');
     await expect(readCheckpointFile(missing)).rejects.toThrow(`${missing}: cannot read the checkpoint (ENOENT`);
-    await expect(readCheckpointFile(fixturePath('malicious_zip.pth'))).rejects.toThrow(`${fixturePath('malicious_zip.pth')}: refusing to load global "posix.system"`);
+    await expect(readCheckpointFile(fixturePath('malicious_zip.pth'))).rejects.toThrow(
+      `${fixturePath('malicious_zip.pth')}: refusing to load global "posix.system"`,
+    );
   });
 
   it('writes safetensors files that read back the same', async () => {

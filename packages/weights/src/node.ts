@@ -39,7 +39,9 @@ export async function readCheckpointFile(path: string, options: ReadCheckpointOp
     if (bytes !== size) throw new Error(`${path}: file changed size while it was read (${size} bytes, then ${bytes}); was it written to meanwhile?`);
     const readOptions = { inflateRaw: inflateRawWithZlib, ...options };
     const head = await source.read(0, Math.min(size, 8));
-    const checkpoint = isZip(head) ? await readZipCheckpoint(source, path, readOptions, true) : await readCheckpointContents(await source.read(0, size), path, readOptions);
+    const checkpoint = isZip(head)
+      ? await readZipCheckpoint(source, path, readOptions, true)
+      : await readCheckpointContents(await source.read(0, size), path, readOptions);
     return { ...checkpoint, path, sha256, byteLength: size };
   } finally {
     await handle.close();

@@ -19,7 +19,18 @@ const PLAIN = new Map<unknown, unknown>([
   ['bytearray', Uint8Array.of(0x61, 0x62)],
   ['set', new Set([1, 2])],
   ['frozenset', new Set([3])],
-  ['nested', new Map([['integer_keys', new Map<unknown, unknown>([[1, 'one'], [-2, 'minus two']])]])],
+  [
+    'nested',
+    new Map([
+      [
+        'integer_keys',
+        new Map<unknown, unknown>([
+          [1, 'one'],
+          [-2, 'minus two'],
+        ]),
+      ],
+    ]),
+  ],
   ['float', 1e-300],
   ['unicode', 'é✓ 😀\n\\u'],
 ]);
@@ -70,11 +81,7 @@ describe('restricted unpickler', () => {
 
   it('records an allowed class as an inert object with its arguments and state', () => {
     // argparse.Namespace() via NEWOBJ, then BUILD with {'lr': 0.5}
-    const pickle = Uint8Array.from([
-      ...ascii('\x80\x02cargparse\nNamespace\n)\x81}X\x02\x00\x00\x00lrG'),
-      ...[0x3f, 0xe0, 0, 0, 0, 0, 0, 0],
-      ...ascii('sb.'),
-    ]);
+    const pickle = Uint8Array.from([...ascii('\x80\x02cargparse\nNamespace\n)\x81}X\x02\x00\x00\x00lrG'), ...[0x3f, 0xe0, 0, 0, 0, 0, 0, 0], ...ascii('sb.')]);
     const { value } = unpickle(pickle, { fileName: 'x.pkl', allowOpaqueObjects: ['argparse.Namespace'] });
     expect(value).toBeInstanceOf(OpaqueObject);
     expect((value as OpaqueObject).className).toBe('argparse.Namespace');
@@ -91,7 +98,9 @@ describe('restricted unpickler', () => {
   it('names the file and byte of malformed and truncated pickles', () => {
     const plain = fixtureBytes('plain_protocol2.pkl');
     expect(() => unpickle(plain.subarray(0, 40), { fileName: 'cut.pkl' })).toThrow(/^cut\.pkl: truncated: /);
-    expect(() => unpickle(Uint8Array.of(0x80, 0x02, 0xff), { fileName: 'bad.pkl' })).toThrow('bad.pkl: pickle byte 2 (0xff): unknown opcode 0xff; the data is not a pickle or is corrupt');
+    expect(() => unpickle(Uint8Array.of(0x80, 0x02, 0xff), { fileName: 'bad.pkl' })).toThrow(
+      'bad.pkl: pickle byte 2 (0xff): unknown opcode 0xff; the data is not a pickle or is corrupt',
+    );
     expect(() => unpickle(ascii('\x80\x02a.'), { fileName: 'bad.pkl' })).toThrow(/bad\.pkl: pickle byte 2 \(APPEND\): the stack is empty/);
     expect(() => unpickle(ascii('\x80\x02h\x05.'), { fileName: 'bad.pkl' })).toThrow(/memo key 5 was never stored/);
     expect(() => unpickle(Uint8Array.of(0x80, 0x02, 0x82, 0x01, 0x2e), { fileName: 'ext.pkl' })).toThrow(/extension codes/);

@@ -28,8 +28,12 @@ describe('positionTableForInput', () => {
   });
 
   it('refuses a position table that is not a square grid, and inputs smaller than a patch', () => {
-    expect(() => positionTableForInput({ positionEmbedding: new Float32Array(4 * 3), width: 3, patchSize: 16, imageHeight: 224, imageWidth: 224 })).toThrow(/3 patch positions, not a square grid/);
-    expect(() => positionTableForInput({ positionEmbedding: table(2, 1, () => 0), width: 1, patchSize: 16, imageHeight: 8, imageWidth: 8 })).toThrow(/8x8 is smaller than one 16x16 patch/);
+    expect(() => positionTableForInput({ positionEmbedding: new Float32Array(4 * 3), width: 3, patchSize: 16, imageHeight: 224, imageWidth: 224 })).toThrow(
+      /3 patch positions, not a square grid/,
+    );
+    expect(() => positionTableForInput({ positionEmbedding: table(2, 1, () => 0), width: 1, patchSize: 16, imageHeight: 8, imageWidth: 8 })).toThrow(
+      /8x8 is smaller than one 16x16 patch/,
+    );
   });
 });
 
@@ -50,7 +54,9 @@ describe('positionInterpolation', () => {
       for (let column = 0; column < columns; column++) {
         for (let channel = 0; channel < width; channel++) {
           let value = 0;
-          for (let i = 0; i < grid; i++) for (let j = 0; j < grid; j++) value += rowWeights![row * grid + i]! * columnWeights![column * grid + j]! * stored[(1 + i * grid + j) * width + channel]!;
+          for (let i = 0; i < grid; i++)
+            for (let j = 0; j < grid; j++)
+              value += rowWeights![row * grid + i]! * columnWeights![column * grid + j]! * stored[(1 + i * grid + j) * width + channel]!;
           expect(value).toBeCloseTo(expected[(1 + row * columns + column) * width + channel]!, 6);
         }
       }
@@ -63,7 +69,14 @@ describe('positionInterpolation', () => {
 describe('resampling rules', () => {
   const grid = 5;
   const stored = table(grid, 2, (patch, channel) => Math.cos(patch * 0.9 + channel));
-  const request = (size: number, resampling: PositionResampling) => ({ positionEmbedding: stored, width: 2, patchSize: 14, imageHeight: size, imageWidth: size, resampling });
+  const request = (size: number, resampling: PositionResampling) => ({
+    positionEmbedding: stored,
+    width: 2,
+    patchSize: 14,
+    imageHeight: size,
+    imageWidth: size,
+    resampling,
+  });
 
   it('keeps the stored table for the stored grid in every rule', () => {
     for (const resampling of [DINO_POSITION_RESAMPLING, { mode: 'bicubic', antialias: false }, { mode: 'bicubic', antialias: true }] as const) {
@@ -81,7 +94,13 @@ describe('resampling rules', () => {
 
   it('normalises antialiased weights to one, widening the support when downsampling', () => {
     for (const size of [28, 42, 98]) {
-      const { rows, rowWeights } = positionInterpolation({ storedPatches: grid * grid, patchSize: 14, imageHeight: size, imageWidth: size, resampling: { mode: 'bicubic', antialias: true } });
+      const { rows, rowWeights } = positionInterpolation({
+        storedPatches: grid * grid,
+        patchSize: 14,
+        imageHeight: size,
+        imageWidth: size,
+        resampling: { mode: 'bicubic', antialias: true },
+      });
       for (let row = 0; row < rows; row++) {
         const weights = rowWeights!.subarray(row * grid, (row + 1) * grid);
         expect(weights.reduce((sum, weight) => sum + weight, 0)).toBeCloseTo(1, 6);
@@ -92,6 +111,8 @@ describe('resampling rules', () => {
   });
 
   it('refuses an offset whose scale factor misses the grid, naming it', () => {
-    expect(() => positionTableForInput(request(42, { mode: 'bicubic', offset: -0.5, antialias: false }))).toThrow(/from a 5x5 grid with offset -0.5 would not give 3 patches/);
+    expect(() => positionTableForInput(request(42, { mode: 'bicubic', offset: -0.5, antialias: false }))).toThrow(
+      /from a 5x5 grid with offset -0.5 would not give 3 patches/,
+    );
   });
 });

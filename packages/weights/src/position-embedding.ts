@@ -202,7 +202,13 @@ export function positionInterpolation(request: PositionInterpolationRequest): Po
 export function positionTableForInput(request: PositionTableRequest): Float32Array {
   const { positionEmbedding, width, patchSize, imageHeight, imageWidth } = request;
   const storedPatches = positionEmbedding.length / width - 1;
-  const { grid, rows, columns, antialias, taps } = resolveGrid({ storedPatches, patchSize, imageHeight, imageWidth, ...(request.resampling ? { resampling: request.resampling } : {}) });
+  const { grid, rows, columns, antialias, taps } = resolveGrid({
+    storedPatches,
+    patchSize,
+    imageHeight,
+    imageWidth,
+    ...(request.resampling ? { resampling: request.resampling } : {}),
+  });
   if (!taps) return positionEmbedding;
 
   const table = new Float32Array((1 + rows * columns) * width);

@@ -12,7 +12,23 @@ import { CheckpointTensor, decodeElements, elementCount, formatShape, plainBytes
 export type SafetensorsDType = 'BOOL' | 'U8' | 'I8' | 'F8_E5M2' | 'F8_E4M3' | 'I16' | 'U16' | 'F16' | 'BF16' | 'I32' | 'U32' | 'F32' | 'F64' | 'I64' | 'U64';
 
 /** The reference implementation's dtype order, which decides the order tensors are written in. */
-const DTYPE_ORDER: readonly SafetensorsDType[] = ['BOOL', 'U8', 'I8', 'F8_E5M2', 'F8_E4M3', 'I16', 'U16', 'F16', 'BF16', 'I32', 'U32', 'F32', 'F64', 'I64', 'U64'];
+const DTYPE_ORDER: readonly SafetensorsDType[] = [
+  'BOOL',
+  'U8',
+  'I8',
+  'F8_E5M2',
+  'F8_E4M3',
+  'I16',
+  'U16',
+  'F16',
+  'BF16',
+  'I32',
+  'U32',
+  'F32',
+  'F64',
+  'I64',
+  'U64',
+];
 
 const READ_DTYPES: Readonly<Partial<Record<SafetensorsDType, CheckpointDType>>> = {
   BOOL: 'bool',
@@ -31,7 +47,21 @@ const READ_DTYPES: Readonly<Partial<Record<SafetensorsDType, CheckpointDType>>> 
 };
 
 const DTYPE_SIZES: Readonly<Record<SafetensorsDType, number>> = {
-  BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1, I16: 2, U16: 2, F16: 2, BF16: 2, I32: 4, U32: 4, F32: 4, F64: 8, I64: 8, U64: 8,
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E5M2: 1,
+  F8_E4M3: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  F64: 8,
+  I64: 8,
+  U64: 8,
 };
 
 /** The reference implementation refuses larger headers. */
@@ -78,7 +108,9 @@ export function readSafetensors(input: Uint8Array, fileName = 'model.safetensors
     header = JSON.parse(text);
   } catch (error) {
     if (error instanceof CheckpointFormatError) throw error;
-    throw new CheckpointFormatError(fileName, `the header is not valid UTF-8 JSON (${error instanceof Error ? error.message : String(error)})`, { cause: error });
+    throw new CheckpointFormatError(fileName, `the header is not valid UTF-8 JSON (${error instanceof Error ? error.message : String(error)})`, {
+      cause: error,
+    });
   }
   if (!isRecord(header)) return fail('the header is not a JSON object');
 
@@ -119,7 +151,9 @@ export function readSafetensors(input: Uint8Array, fileName = 'model.safetensors
     const [begin, end] = offsets as [number, number];
     const expectedLength = elementCount(shape as number[]) * DTYPE_SIZES[dtype as SafetensorsDType];
     if (end - begin !== expectedLength) {
-      return fail(`tensor ${name}: ${dtype} of shape ${formatShape(shape as number[])} needs ${expectedLength} bytes, but data_offsets [${begin}, ${end}] span ${end - begin}`);
+      return fail(
+        `tensor ${name}: ${dtype} of shape ${formatShape(shape as number[])} needs ${expectedLength} bytes, but data_offsets [${begin}, ${end}] span ${end - begin}`,
+      );
     }
     entries.push({ name, dtype: readType, shape: shape as number[], begin, end });
   }
@@ -144,7 +178,10 @@ export function readSafetensors(input: Uint8Array, fileName = 'model.safetensors
   const tensors = new Map<string, CheckpointTensor>();
   for (const entry of byOffset) {
     const region = bytes.subarray(dataStart + entry.begin, dataStart + entry.end);
-    tensors.set(entry.name, new CheckpointTensor(entry.dtype, entry.shape, decodeElements(entry.dtype, region, elementCount(entry.shape), options.shareMemory ?? false)));
+    tensors.set(
+      entry.name,
+      new CheckpointTensor(entry.dtype, entry.shape, decodeElements(entry.dtype, region, elementCount(entry.shape), options.shareMemory ?? false)),
+    );
   }
   return { tensors, metadata };
 }

@@ -53,7 +53,9 @@ describe('PyTorch checkpoints (torch.save from PyTorch 1.13)', () => {
     const bytes = fixtureBytes('dino_full_checkpoint.pth');
     const refusal = readCheckpoint(bytes, 'dino_full_checkpoint.pth');
     await expect(refusal).rejects.toThrow(UnsafeCheckpointError);
-    await expect(refusal).rejects.toThrow(/dino_full_checkpoint\.pth.*refusing to load global "argparse\.Namespace".*allowOpaqueObjects: \["argparse\.Namespace"\]/);
+    await expect(refusal).rejects.toThrow(
+      /dino_full_checkpoint\.pth.*refusing to load global "argparse\.Namespace".*allowOpaqueObjects: \["argparse\.Namespace"\]/,
+    );
 
     const checkpoint = await readCheckpointContents(bytes, 'dino_full_checkpoint.pth', { allowOpaqueObjects: ['argparse.Namespace'] });
     expectTensors(checkpoint.tensors, 'dino_full_checkpoint.pth');
@@ -63,7 +65,7 @@ describe('PyTorch checkpoints (torch.save from PyTorch 1.13)', () => {
     expect(args).toBeInstanceOf(OpaqueObject);
     const namespace = args as OpaqueObject;
     expect(namespace.className).toBe('argparse.Namespace');
-    const want = expectedFile('dino_full_checkpoint.pth')['args'] as Record<string, unknown>;
+    const want = expectedFile('dino_full_checkpoint.pth').args as Record<string, unknown>;
     for (const [attribute, value] of Object.entries(want)) expect(namespace.attribute(attribute)).toEqual(value);
     // The optimizer's per-parameter state is keyed by integers, as in Python.
     const optimizer = root.get('optimizer') as Map<unknown, unknown>;
@@ -97,7 +99,8 @@ describe('PyTorch checkpoints (torch.save from PyTorch 1.13)', () => {
       expectTensors(shared.tensors, name);
       for (const [key, tensor] of shared.tensors) {
         // Converted (float16, bfloat16, float64) and gathered (non-contiguous) tensors are never views.
-        if (['half', 'double', 'bfloat16', 'transposed', 'shared_column', 'permuted', 'expanded'].includes(key)) expect(tensor.data.buffer, key).not.toBe(bytes.buffer);
+        if (['half', 'double', 'bfloat16', 'transposed', 'shared_column', 'permuted', 'expanded'].includes(key))
+          expect(tensor.data.buffer, key).not.toBe(bytes.buffer);
       }
     }
     // torch.save aligns storages in the zip format, so its float32 weights become views.
@@ -140,7 +143,10 @@ describe('PyTorch checkpoints (torch.save from PyTorch 1.13)', () => {
 
   it('answers every truncation and corruption with a format error naming the file', async () => {
     let state = 12345;
-    const random = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const random = () => {
+      state = (state * 1103515245 + 12345) % 2 ** 31;
+      return state / 2 ** 31;
+    };
     for (const name of ['small_legacy.pth', 'dtypes_legacy.pth', 'small_zip.pth', 'all_dtypes.safetensors']) {
       const original = fixtureBytes(name);
       for (let trial = 0; trial < 40; trial++) {

@@ -25,7 +25,16 @@ const STORAGE_DTYPES: Readonly<Record<string, CheckpointDType>> = {
 };
 
 /** Storage classes PyTorch has whose elements medssl does not read; named so the error says so. */
-const UNSUPPORTED_STORAGES = ['ComplexFloatStorage', 'ComplexDoubleStorage', 'QInt8Storage', 'QUInt8Storage', 'QInt32Storage', 'QUInt4x2Storage', 'QUInt2x4Storage', 'UntypedStorage'];
+const UNSUPPORTED_STORAGES = [
+  'ComplexFloatStorage',
+  'ComplexDoubleStorage',
+  'QInt8Storage',
+  'QUInt8Storage',
+  'QInt32Storage',
+  'QUInt4x2Storage',
+  'QUInt2x4Storage',
+  'UntypedStorage',
+];
 
 /** One storage a checkpoint refers to; its bytes are read after the pickle. */
 class StorageReference {
@@ -153,7 +162,9 @@ class StorageTable {
     const [viewKey, offset, size] = view as unknown[];
     if (typeof viewKey !== 'string' || !Number.isSafeInteger(offset) || !Number.isSafeInteger(size)) return fail('malformed storage view');
     if ((offset as number) < 0 || (size as number) < 0 || (offset as number) + (size as number) > root.elementCount) {
-      return fail(`view ${viewKey} (elements ${offset as number} to ${(offset as number) + (size as number)}) lies outside storage ${key} of ${root.elementCount} elements`);
+      return fail(
+        `view ${viewKey} (elements ${offset as number} to ${(offset as number) + (size as number)}) lies outside storage ${key} of ${root.elementCount} elements`,
+      );
     }
     let viewStorage = this.storages.get(viewKey);
     if (viewStorage === undefined) {
@@ -349,7 +360,8 @@ export async function readTorchZip(
   const byteOrderEntry = entries.get(`${folder}/byteorder`);
   // Files from before PyTorch 1.13 have no byteorder record and are little-endian.
   const byteOrder = byteOrderEntry ? new TextDecoder().decode(await readMember(byteOrderEntry)).trim() : 'little';
-  if (byteOrder !== 'little' && byteOrder !== 'big') throw new CheckpointFormatError(fileName, `${folder}/byteorder: expected "little" or "big", got ${JSON.stringify(byteOrder)}`);
+  if (byteOrder !== 'little' && byteOrder !== 'big')
+    throw new CheckpointFormatError(fileName, `${folder}/byteorder: expected "little" or "big", got ${JSON.stringify(byteOrder)}`);
 
   const storageTable = new StorageTable(fileName);
   const pickleBytes = await readMember(layout.pickle);
@@ -371,7 +383,10 @@ export async function readTorchZip(
     const bytes = await readMember(entry);
     const expected = storage.elementCount * storedElementSize(storage.dtype);
     if (bytes.byteLength !== expected) {
-      throw new CheckpointFormatError(fileName, `storage ${storage.key} (${memberName}): expected ${expected} bytes (${storage.elementCount} ${storage.dtype} elements), got ${bytes.byteLength}`);
+      throw new CheckpointFormatError(
+        fileName,
+        `storage ${storage.key} (${memberName}): expected ${expected} bytes (${storage.elementCount} ${storage.dtype} elements), got ${bytes.byteLength}`,
+      );
     }
     storage.bytes = bytes;
   }
@@ -396,7 +411,8 @@ export function readTorchLegacy(input: Uint8Array, fileName: string, options: To
   const bytes = plainBytes(input);
   const plain = (offset: number) => unpickle(bytes, { fileName, offset });
   const magic = plain(0);
-  if (magic.value !== LEGACY_MAGIC_NUMBER) throw new CheckpointFormatError(fileName, `expected the legacy torch.save magic number, got ${describe(magic.value)}`);
+  if (magic.value !== LEGACY_MAGIC_NUMBER)
+    throw new CheckpointFormatError(fileName, `expected the legacy torch.save magic number, got ${describe(magic.value)}`);
   const protocol = plain(magic.end);
   if (protocol.value !== LEGACY_PROTOCOL_VERSION) {
     throw new CheckpointFormatError(fileName, `expected legacy protocol version ${LEGACY_PROTOCOL_VERSION}, got ${describe(protocol.value)}`);
@@ -423,11 +439,17 @@ export function readTorchLegacy(input: Uint8Array, fileName: string, options: To
     const storage = storageTable.storages.get(key);
     if (!storage || storage.base) throw new CheckpointFormatError(fileName, `storage key ${key} in the key list is not a storage the object refers to`);
     if (position + 8 > bytes.byteLength) {
-      throw new CheckpointFormatError(fileName, `truncated: storage ${key}'s element count should be at byte ${position}, but the file ends at ${bytes.byteLength}`);
+      throw new CheckpointFormatError(
+        fileName,
+        `truncated: storage ${key}'s element count should be at byte ${position}, but the file ends at ${bytes.byteLength}`,
+      );
     }
     const count = view.getBigInt64(position, littleEndian);
     if (count !== BigInt(storage.elementCount)) {
-      throw new CheckpointFormatError(fileName, `storage ${key} at byte ${position}: the pickle says ${storage.elementCount} ${storage.dtype} elements, the data says ${count}`);
+      throw new CheckpointFormatError(
+        fileName,
+        `storage ${key} at byte ${position}: the pickle says ${storage.elementCount} ${storage.dtype} elements, the data says ${count}`,
+      );
     }
     const start = position + 8;
     const end = start + storage.elementCount * storedElementSize(storage.dtype);

@@ -44,15 +44,12 @@ export function describeRawInflater(name: string, inflateRaw: RawInflater): void
   const options = { inflateRaw };
 
   describe(`RawInflater conformance: ${name}`, () => {
-    it.each(['savez_compressed.npz', 'savez_zip64.npz', 'savez_streamed.npz'])(
-      'decodes %s as numpy does',
-      async (fileName) => {
-        const archive = await openNpz(readFixture(fileName), fileName, options);
-        for (const [key, expected] of Object.entries(manifest.npz[fileName]!.members)) {
-          expect(sha256(dataBytes(await archive.read(key))), key).toBe(expected.dataSha256);
-        }
-      },
-    );
+    it.each(['savez_compressed.npz', 'savez_zip64.npz', 'savez_streamed.npz'])('decodes %s as numpy does', async (fileName) => {
+      const archive = await openNpz(readFixture(fileName), fileName, options);
+      for (const [key, expected] of Object.entries(manifest.npz[fileName]!.members)) {
+        expect(sha256(dataBytes(await archive.read(key))), key).toBe(expected.dataSha256);
+      }
+    });
 
     it('stops early to read only a header', async () => {
       const archive = await openNpz(readFixture('savez_compressed.npz'), 'savez_compressed.npz', options);
@@ -62,9 +59,7 @@ export function describeRawInflater(name: string, inflateRaw: RawInflater): void
 
     it('reports corrupt deflate data, naming the member', async () => {
       const bytes = readFixture('savez_compressed.npz');
-      const big = (await readZipDirectory(byteSourceFromBytes(bytes), 'x')).find(
-        (entry) => entry.fileName === 'big.npy',
-      )!;
+      const big = (await readZipDirectory(byteSourceFromBytes(bytes), 'x')).find((entry) => entry.fileName === 'big.npy')!;
       const middle = big.localHeaderOffset + 100 + Math.floor(big.compressedSize / 2);
       bytes.fill(0xff, middle, middle + 64);
       const error = await rejection((await openNpz(bytes, 'broken.npz', options)).read('big'));

@@ -6,8 +6,6 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../main.js';
 import { captureIo } from '@medssl/experiment/testing';
 
-
-
 describe('medssl datasets', () => {
   it('lists every plugin with its layout', async () => {
     const { io, out } = captureIo();
@@ -36,9 +34,15 @@ describe('medssl datasets', () => {
 
   it('prints a table for a folder dataset, and names unknown ids and missing options', async () => {
     const root = mkdtempSync(join(tmpdir(), 'medssl-datasets-'));
-    const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108000000003a7e9b550000000a4944415478da63600000000200013a6f2c480000000049454e44ae426082', 'hex');
+    const png = Buffer.from(
+      '89504e470d0a1a0a0000000d49484452000000010000000108000000003a7e9b550000000a4944415478da63600000000200013a6f2c480000000049454e44ae426082',
+      'hex',
+    );
     for (const split of ['train', 'val', 'test']) {
-      for (const [label, count] of [['benign', 3], ['malignant', 2]] as const) {
+      for (const [label, count] of [
+        ['benign', 3],
+        ['malignant', 2],
+      ] as const) {
         mkdirSync(join(root, split, label), { recursive: true });
         for (let index = 0; index < count; index++) writeFileSync(join(root, split, label, `${index}.png`), png);
       }

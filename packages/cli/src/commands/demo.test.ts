@@ -32,7 +32,7 @@ describe('medssl demo --small', () => {
       const requests: string[] = [];
       page.on('request', (request) => requests.push(request.url()));
       await page.goto(`file://${report}`);
-      expect(await page.locator('.notice').innerText()).toMatch(/not the paper's/);
+      expect(await page.locator('.notice').textContent()).toMatch(/not the paper's/);
       // Per backbone: one mean line in each of the two protocol panels (linear, kNN), and the DVME heatmap.
       expect(await page.locator('svg').count()).toBeGreaterThanOrEqual(4);
       expect(await page.getByText('random:resnet50').count()).toBeGreaterThan(0);

@@ -22,14 +22,16 @@ Options
 
 const DEMO_SEED = 2021;
 const DEMO_NOTICE =
-  'Demo: synthetic stained-tissue patches and backbones with seeded random weights. These numbers illustrate the pipeline; they are not the paper\'s and say nothing about real medical images.';
+  "Demo: synthetic stained-tissue patches and backbones with seeded random weights. These numbers illustrate the pipeline; they are not the paper's and say nothing about real medical images.";
 
 /**
  * The demo's grid, what `medssl run` would read from a config file: the dataset and the backbones that
  * their providers list for the `demo` preset (the folder layout; random ResNet-50 and ViT-S/16).
  */
 export function demoExperiment(registry: Registry, dataRoot: string, small: boolean): ExperimentConfig {
-  const datasets = registry.datasets.flatMap((provider) => provider.datasets.filter((info) => info.presets?.includes('demo')).map((info) => ({ id: info.id, root: dataRoot })));
+  const datasets = registry.datasets.flatMap((provider) =>
+    provider.datasets.filter((info) => info.presets?.includes('demo')).map((info) => ({ id: info.id, root: dataRoot })),
+  );
   const backbones = presetBackboneIds(registry, 'demo');
   return {
     name: small ? 'demo-small' : 'demo',
@@ -47,16 +49,16 @@ export function demoExperiment(registry: Registry, dataRoot: string, small: bool
 
 export function demoCommand(registry: Registry): Command {
   return {
-  name: 'demo',
-  summary: 'run the whole flow offline on a generated data set, ending in an HTML report',
-  usage,
-  async run(argv, io) {
-    const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { out: { type: 'string' }, small: { type: 'boolean' } } });
-    if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
-    const report = await runDemo(registry, { out: resolve(values.out ?? 'medssl-demo'), small: values.small === true, io });
-    io.stdout(`${report}\n`);
-    return 0;
-  },
+    name: 'demo',
+    summary: 'run the whole flow offline on a generated data set, ending in an HTML report',
+    usage,
+    async run(argv, io) {
+      const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { out: { type: 'string' }, small: { type: 'boolean' } } });
+      if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+      const report = await runDemo(registry, { out: resolve(values.out ?? 'medssl-demo'), small: values.small === true, io });
+      io.stdout(`${report}\n`);
+      return 0;
+    },
   };
 }
 
@@ -64,7 +66,7 @@ export function demoCommand(registry: Registry): Command {
 export async function runDemo(registry: Registry, options: { out: string; small: boolean; io: CommandIo; signal?: AbortSignal }): Promise<string> {
   const { out, small, io } = options;
   const started = Date.now();
-  io.stderr('medssl demo: synthetic images and random-weight backbones; the numbers illustrate the pipeline, they are not the paper\'s.\n');
+  io.stderr("medssl demo: synthetic images and random-weight backbones; the numbers illustrate the pipeline, they are not the paper's.\n");
   const sizes = small ? { train: 80, val: 40, test: 40 } : { train: 400, val: 100, test: 200 };
   const dataRoot = join(out, 'data');
   const marker = join(dataRoot, 'generated.json');

@@ -49,7 +49,7 @@ Options
 
 export const dvmeCommand: Command = {
   name: 'dvme',
-  summary: 'fuse several backbones\' stored features (DVME, DME, concat) at label fractions and seeds',
+  summary: "fuse several backbones' stored features (DVME, DME, concat) at label fractions and seeds",
   usage,
   async run(argv, io) {
     const { values, positionals } = parseArgs({
@@ -94,7 +94,9 @@ export const dvmeCommand: Command = {
     const options = fusionOptions(values);
     const minimum = fusion === 'single' ? 1 : 2;
     if (folders.train.length < minimum) {
-      throw new UsageError(`--train names ${folders.train.length} folder; ${fusion} fuses at least ${minimum} backbones (K >= ${minimum}): give one feature-set folder per backbone, comma-separated`);
+      throw new UsageError(
+        `--train names ${folders.train.length} folder; ${fusion} fuses at least ${minimum} backbones (K >= ${minimum}): give one feature-set folder per backbone, comma-separated`,
+      );
     }
     for (const split of ['val', 'test'] as const) {
       if (folders[split].length !== folders.train.length) {
@@ -102,7 +104,9 @@ export const dvmeCommand: Command = {
       }
     }
 
-    const sets = Object.fromEntries(await Promise.all(SPLITS.map(async (split) => [split, await Promise.all(folders[split].map((folder) => readFeatureSet(folder)))] as const))) as Record<Split, FeatureSet[]>;
+    const sets = Object.fromEntries(
+      await Promise.all(SPLITS.map(async (split) => [split, await Promise.all(folders[split].map((folder) => readFeatureSet(folder)))] as const)),
+    ) as Record<Split, FeatureSet[]>;
     checkFeatureSets(sets, folders);
     const document = await evaluateFusion({ fusion, options, backend, sets, folders, fractions, seeds, out, io });
     io.stdout(markdownSummary(document.task.primaryMetric, document.summary, `${fusion} · ${document.dataset.id} · ${document.sources.join(' + ')}`));
@@ -136,4 +140,3 @@ function fusionOptions(values: Record<string, string | boolean | undefined>): Fu
   }
   return options;
 }
-

@@ -27,9 +27,34 @@ writeSmallConvnet(model);
 
 /** The PCam JPEG patches through the folder dataset: real decoding, preprocessing and inference. */
 const pcamArgs = (store: string, ...more: string[]) => [
-  'embed', '--dataset', 'folder', '--root', pcamJpegs, '--split', 'train', '--backbone', `onnx:${model}`, '--output-name', 'features',
-  '--resize', '64', '--crop', '56', '--limit', '120', '--chunk-rows', '8', '--batch', '4', '--threads', '1', '--workers', '1',
-  '--store', store, ...more,
+  'embed',
+  '--dataset',
+  'folder',
+  '--root',
+  pcamJpegs,
+  '--split',
+  'train',
+  '--backbone',
+  `onnx:${model}`,
+  '--output-name',
+  'features',
+  '--resize',
+  '64',
+  '--crop',
+  '56',
+  '--limit',
+  '120',
+  '--chunk-rows',
+  '8',
+  '--batch',
+  '4',
+  '--threads',
+  '1',
+  '--workers',
+  '1',
+  '--store',
+  store,
+  ...more,
 ];
 
 interface Finished {
@@ -44,7 +69,10 @@ interface Finished {
 /** Runs the real `medssl` command (bin.ts on TypeScript source) as a child process. */
 function runCli(args: readonly string[], kill?: { afterEmbeddingMs?: number; whenJournalHas?: { store: string; chunks: number } }): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=@medssl/source', '--import', 'tsx', bin, ...args], { cwd: repository, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--conditions=@medssl/source', '--import', 'tsx', bin, ...args], {
+      cwd: repository,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     let embeddingAt: number | undefined;
@@ -90,7 +118,12 @@ describeWithSharedData('medssl embed', ['medmnist/retinamnist.npz', 'pcam/data/t
     reference = { folder, extracting: first.extracting };
     const set = await readFeatureSet(folder);
     expect(set.features.shape).toEqual([120, 32]);
-    expect(set.manifest).toMatchObject({ backbone: `onnx:${model}`, runtime: { id: 'onnx', provider: 'cpu', precision: 'float32' }, preprocessing: { resize: { size: 64 }, centerCrop: 56 }, count: 120 });
+    expect(set.manifest).toMatchObject({
+      backbone: `onnx:${model}`,
+      runtime: { id: 'onnx', provider: 'cpu', precision: 'float32' },
+      preprocessing: { resize: { size: 64 }, centerCrop: 56 },
+      count: 120,
+    });
     expect(set.features.data.every(Number.isFinite)).toBe(true);
 
     const again = captureIo();
@@ -124,7 +157,9 @@ describeWithSharedData('medssl embed', ['medmnist/retinamnist.npz', 'pcam/data/t
       if (killedMidway === 1) {
         const refused = captureIo();
         expect(await main(pcamArgs(store), refused.io)).toBe(1);
-        expect(refused.err.join('')).toMatch(/an interrupted extraction of the same features is in .*; run again with --resume to continue from it, or with --restart to discard it/);
+        expect(refused.err.join('')).toMatch(
+          /an interrupted extraction of the same features is in .*; run again with --resume to continue from it, or with --restart to discard it/,
+        );
       }
       const resumed = await runCli(pcamArgs(store, '--resume'));
       expect(resumed.stderr, `seed ${seed}, killed after ${delay} ms`).toMatch(/resuming .*: \d+ of 15 chunks durable/);
@@ -143,7 +178,9 @@ describeWithSharedData('medssl embed', ['medmnist/retinamnist.npz', 'pcam/data/t
     bytes[bytes.length - 10]! ^= 0x20;
     writeFileSync(chunk, bytes);
     const resumed = await runCli(pcamArgs(store, '--resume'));
-    expect(resumed.stderr).toMatch(/chunk 0 \(rows 0\.\.7\) is not usable: .*000000\.npy has SHA-256 [0-9a-f]{64}, its journal record says [0-9a-f]{64}; recomputing it/);
+    expect(resumed.stderr).toMatch(
+      /chunk 0 \(rows 0\.\.7\) is not usable: .*000000\.npy has SHA-256 [0-9a-f]{64}, its journal record says [0-9a-f]{64}; recomputing it/,
+    );
     expect(resumed.code).toBe(0);
     expect(featuresOf(resumed.stdout.trim()).equals(featuresOf(reference!.folder))).toBe(true);
   });
@@ -173,7 +210,23 @@ describeWithSharedData('medssl embed', ['medmnist/retinamnist.npz', 'pcam/data/t
   it('embeds real fundus images with a random ResNet-50; batch size changes no byte', async () => {
     const store = fresh('store');
     const { io, out, err } = captureIo();
-    const args = ['embed', '--dataset', 'medmnist:retinamnist', '--root', medmnist, '--split', 'train', '--limit', '12', '--resize', '28', '--crop', '28', '--threads', '1'];
+    const args = [
+      'embed',
+      '--dataset',
+      'medmnist:retinamnist',
+      '--root',
+      medmnist,
+      '--split',
+      'train',
+      '--limit',
+      '12',
+      '--resize',
+      '28',
+      '--crop',
+      '28',
+      '--threads',
+      '1',
+    ];
     expect(await main([...args, '--backbone', 'random:resnet50', '--batch', '5', '--store', store], io)).toBe(0);
     expect(err.join('')).toMatch(/wrote 12 x 2048 features to .* \(inference on cpu\)/);
     const set = await readFeatureSet(out.join('').trim());
@@ -194,7 +247,29 @@ describeWithSharedData('medssl embed', ['medmnist/retinamnist.npz', 'pcam/data/t
   it('embeds several backbones, those that preprocess alike in one pass, each into its own set', async () => {
     const second = join(scratch, 'small-convnet-2.onnx');
     writeSmallConvnet(second, 1);
-    const common = ['embed', '--dataset', 'folder', '--root', pcamJpegs, '--split', 'train', '--output-name', 'features', '--resize', '32', '--crop', '28', '--limit', '12', '--batch', '4', '--threads', '1', '--workers', '1'];
+    const common = [
+      'embed',
+      '--dataset',
+      'folder',
+      '--root',
+      pcamJpegs,
+      '--split',
+      'train',
+      '--output-name',
+      'features',
+      '--resize',
+      '32',
+      '--crop',
+      '28',
+      '--limit',
+      '12',
+      '--batch',
+      '4',
+      '--threads',
+      '1',
+      '--workers',
+      '1',
+    ];
     const backbones = [`onnx:${model}`, 'random:resnet50', `onnx:${second}`];
     const out = fresh('out');
     const { io, out: printed, err } = captureIo();
@@ -227,8 +302,16 @@ describeWithSharedData('medssl embed', ['medmnist/retinamnist.npz', 'pcam/data/t
       [[...base, '--backbone', 'random:resnet50', '--resume', '--restart'], /--resume and --restart exclude each other/, 2],
       [[...base, '--backbone', 'random:resnet50', '--device', 'tpu'], /--device must be cpu or cuda, got "tpu"/, 2],
       [[...base, '--backbone', 'random:resnet50', '--backbone', 'random:resnet50'], /--backbone random:resnet50 is given twice/, 2],
-      [[...base, '--backbone', 'random:resnet50', '--backbone', 'dino:vits16', '--weights', 'dino.pth'], /--weights "dino\.pth": with several backbones, name the one it is for: --weights ID=FILE, ID one of random:resnet50, dino:vits16/, 2],
-      [[...base, '--backbone', 'dino:vits16', '--backbone', 'swav:resnet50', '--weights', 'dino:vits16=a.pth', '--weights', 'dino:vits16=b.pth'], /--weights for dino:vits16 is given twice/, 2],
+      [
+        [...base, '--backbone', 'random:resnet50', '--backbone', 'dino:vits16', '--weights', 'dino.pth'],
+        /--weights "dino\.pth": with several backbones, name the one it is for: --weights ID=FILE, ID one of random:resnet50, dino:vits16/,
+        2,
+      ],
+      [
+        [...base, '--backbone', 'dino:vits16', '--backbone', 'swav:resnet50', '--weights', 'dino:vits16=a.pth', '--weights', 'dino:vits16=b.pth'],
+        /--weights for dino:vits16 is given twice/,
+        2,
+      ],
       [
         [...base, '--backbone', `onnx:${model}`, '--output-name', 'features', '--limit', '4', '--resize', '28', '--crop', '28', '--device', 'cuda'],
         /CUDA execution provider is not installed .*allowBuilds: \{ onnxruntime-node: true \}.*ONNXRUNTIME_NODE_INSTALL_CUDA=1/s,

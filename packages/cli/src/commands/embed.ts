@@ -2,7 +2,17 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { groupByPreprocessing, loadBackboneWeights, overridePreprocessing, passReporters, slug, type Registry } from '@medssl/experiment';
 import { onnxRuntime } from '@medssl/runtime-onnx';
-import { backboneModel, copyFeatureSet, defaultFeatureStore, defaultWorkerCount, extractFeatureSets, InterruptedExtractionError, parseShard, type FeatureModel, type ShardSpec } from '@medssl/store';
+import {
+  backboneModel,
+  copyFeatureSet,
+  defaultFeatureStore,
+  defaultWorkerCount,
+  extractFeatureSets,
+  InterruptedExtractionError,
+  parseShard,
+  type FeatureModel,
+  type ShardSpec,
+} from '@medssl/store';
 import { datasetOptions, integerOption, numberList, required } from '../arguments.js';
 import { UsageError, type Command } from '../command.js';
 
@@ -49,129 +59,133 @@ Backbones: ${registry.backboneIds().join(', ')}
 
 export function embedCommand(registry: Registry): Command {
   return {
-  name: 'embed',
-  summary: 'embed a dataset split with a pretrained backbone into the feature store (cached, resumable, shardable)',
-  usage: usageOf(registry),
-  async run(argv, io) {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        dataset: { type: 'string' },
-        root: { type: 'string' },
-        split: { type: 'string' },
-        backbone: { type: 'string', multiple: true },
-        weights: { type: 'string', multiple: true },
-        out: { type: 'string' },
-        store: { type: 'string' },
-        resume: { type: 'boolean', default: false },
-        restart: { type: 'boolean', default: false },
-        shard: { type: 'string' },
-        'chunk-rows': { type: 'string' },
-        device: { type: 'string', default: 'cpu' },
-        runtime: { type: 'string', default: 'onnx' },
-        batch: { type: 'string' },
-        threads: { type: 'string' },
-        workers: { type: 'string' },
-        limit: { type: 'string' },
-        resize: { type: 'string' },
-        crop: { type: 'string' },
-        seed: { type: 'string' },
-        'output-name': { type: 'string' },
-        mean: { type: 'string' },
-        std: { type: 'string' },
-        'dataset-option': { type: 'string', multiple: true },
-      },
-    });
-    if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
-    if (values.runtime !== 'onnx') throw new UsageError(`--runtime ${values.runtime} is not available here; use onnx`);
-    if (values.device !== 'cpu' && values.device !== 'cuda') throw new UsageError(`--device must be cpu or cuda, got "${values.device}"`);
-    if (values.resume && values.restart) throw new UsageError('--resume and --restart exclude each other');
-    const batchSize = integerOption(values.batch, 'batch') ?? 16;
-    const threads = integerOption(values.threads, 'threads');
-    const workers = integerOption(values.workers, 'workers') ?? defaultWorkerCount();
-    const limit = integerOption(values.limit, 'limit');
-    const chunkRows = integerOption(values['chunk-rows'], 'chunk-rows') ?? 1024;
-    let shard: ShardSpec | undefined;
-    if (values.shard !== undefined) {
+    name: 'embed',
+    summary: 'embed a dataset split with a pretrained backbone into the feature store (cached, resumable, shardable)',
+    usage: usageOf(registry),
+    async run(argv, io) {
+      const { values, positionals } = parseArgs({
+        args: [...argv],
+        allowPositionals: true,
+        options: {
+          dataset: { type: 'string' },
+          root: { type: 'string' },
+          split: { type: 'string' },
+          backbone: { type: 'string', multiple: true },
+          weights: { type: 'string', multiple: true },
+          out: { type: 'string' },
+          store: { type: 'string' },
+          resume: { type: 'boolean', default: false },
+          restart: { type: 'boolean', default: false },
+          shard: { type: 'string' },
+          'chunk-rows': { type: 'string' },
+          device: { type: 'string', default: 'cpu' },
+          runtime: { type: 'string', default: 'onnx' },
+          batch: { type: 'string' },
+          threads: { type: 'string' },
+          workers: { type: 'string' },
+          limit: { type: 'string' },
+          resize: { type: 'string' },
+          crop: { type: 'string' },
+          seed: { type: 'string' },
+          'output-name': { type: 'string' },
+          mean: { type: 'string' },
+          std: { type: 'string' },
+          'dataset-option': { type: 'string', multiple: true },
+        },
+      });
+      if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+      if (values.runtime !== 'onnx') throw new UsageError(`--runtime ${values.runtime} is not available here; use onnx`);
+      if (values.device !== 'cpu' && values.device !== 'cuda') throw new UsageError(`--device must be cpu or cuda, got "${values.device}"`);
+      if (values.resume && values.restart) throw new UsageError('--resume and --restart exclude each other');
+      const batchSize = integerOption(values.batch, 'batch') ?? 16;
+      const threads = integerOption(values.threads, 'threads');
+      const workers = integerOption(values.workers, 'workers') ?? defaultWorkerCount();
+      const limit = integerOption(values.limit, 'limit');
+      const chunkRows = integerOption(values['chunk-rows'], 'chunk-rows') ?? 1024;
+      let shard: ShardSpec | undefined;
+      if (values.shard !== undefined) {
+        try {
+          shard = parseShard(values.shard);
+        } catch (error) {
+          throw new UsageError(`--shard: ${(error as Error).message}`);
+        }
+      }
+      const seed = integerOption(values.seed, 'seed', 0) ?? 0;
+      const datasetId = required(values.dataset, 'dataset');
+      const root = required(values.root, 'root');
+      const backboneIds = values.backbone ?? [];
+      if (backboneIds.length === 0) throw new UsageError('--backbone is required');
+      const repeated = backboneIds.find((id, index) => backboneIds.indexOf(id) !== index);
+      if (repeated) throw new UsageError(`--backbone ${repeated} is given twice`);
+      const weightsFiles = weightsByBackbone(backboneIds, values.weights ?? []);
+      const split = required(values.split, 'split');
+      const store = resolve(values.store ?? defaultFeatureStore());
+      const out = values.out === undefined ? undefined : resolve(values.out);
+      const runtimeOptions = { ...(threads ? { threads } : {}), device: values.device };
+
+      const resize = integerOption(values.resize, 'resize');
+      const crop = integerOption(values.crop, 'crop');
+      const models: FeatureModel[] = [];
+      for (const backboneId of backboneIds) {
+        const modelFile = backboneId.startsWith('onnx:');
+        const backbone = registry.backbone(
+          backboneId,
+          modelFile
+            ? {
+                output: required(values['output-name'], 'output-name'),
+                ...(values.mean || values.std ? { mean: triple(values.mean, 'mean'), std: triple(values.std, 'std') } : {}),
+              }
+            : {},
+        );
+        const weights = await loadBackboneWeights(backbone, weightsFiles.get(backboneId), seed);
+        const preprocessing = overridePreprocessing(backbone.preprocessing, resize, crop);
+        // Decoding and preprocessing share the cores between inference calls: idle inference threads must not spin.
+        models.push(backboneModel({ backbone, weights, runtime: onnxRuntime({ spinning: false }), runtimeOptions, preprocessing }));
+      }
+
+      const dataset = await registry.openDataset(datasetId, root, datasetOptions(values['dataset-option']));
+      if (!dataset.splits.includes(split)) throw new UsageError(`${dataset.id} has no split "${split}"; its splits are ${dataset.splits.join(', ')}`);
+      const label = `${dataset.id}/${split}${shard ? ` [${shard.index}/${shard.count}]` : ''}`;
+      const folders: string[] = [];
       try {
-        shard = parseShard(values.shard);
+        // Backbones that preprocess alike share a pass; the groups run one after another.
+        for (const group of groupByPreprocessing(models)) {
+          const results = await extractFeatureSets({
+            dataset,
+            split,
+            models: group,
+            store,
+            ...(limit !== undefined ? { limit } : {}),
+            ...(shard ? { shard } : {}),
+            chunkRows,
+            batchSize,
+            workers,
+            interrupted: values.resume ? 'resume' : values.restart ? 'restart' : 'refuse',
+            onEvent: passReporters(
+              label,
+              group.map((model) => model.backboneId),
+              io,
+            ),
+          });
+          for (const [position, result] of results.entries()) folders[models.indexOf(group[position]!)] = result.folder;
+        }
       } catch (error) {
-        throw new UsageError(`--shard: ${(error as Error).message}`);
+        if (error instanceof InterruptedExtractionError) {
+          throw new Error(`${error.message}; run again with --resume to continue from it, or with --restart to discard it`);
+        }
+        throw explainDevice(error, values.device);
       }
-    }
-    const seed = integerOption(values.seed, 'seed', 0) ?? 0;
-    const datasetId = required(values.dataset, 'dataset');
-    const root = required(values.root, 'root');
-    const backboneIds = values.backbone ?? [];
-    if (backboneIds.length === 0) throw new UsageError('--backbone is required');
-    const repeated = backboneIds.find((id, index) => backboneIds.indexOf(id) !== index);
-    if (repeated) throw new UsageError(`--backbone ${repeated} is given twice`);
-    const weightsFiles = weightsByBackbone(backboneIds, values.weights ?? []);
-    const split = required(values.split, 'split');
-    const store = resolve(values.store ?? defaultFeatureStore());
-    const out = values.out === undefined ? undefined : resolve(values.out);
-    const runtimeOptions = { ...(threads ? { threads } : {}), device: values.device };
-
-    const resize = integerOption(values.resize, 'resize');
-    const crop = integerOption(values.crop, 'crop');
-    const models: FeatureModel[] = [];
-    for (const backboneId of backboneIds) {
-      const modelFile = backboneId.startsWith('onnx:');
-      const backbone = registry.backbone(
-        backboneId,
-        modelFile
-          ? {
-              output: required(values['output-name'], 'output-name'),
-              ...(values.mean || values.std ? { mean: triple(values.mean, 'mean'), std: triple(values.std, 'std') } : {}),
-            }
-          : {},
-      );
-      const weights = await loadBackboneWeights(backbone, weightsFiles.get(backboneId), seed);
-      const preprocessing = overridePreprocessing(backbone.preprocessing, resize, crop);
-      // Decoding and preprocessing share the cores between inference calls: idle inference threads must not spin.
-      models.push(backboneModel({ backbone, weights, runtime: onnxRuntime({ spinning: false }), runtimeOptions, preprocessing }));
-    }
-
-    const dataset = await registry.openDataset(datasetId, root, datasetOptions(values['dataset-option']));
-    if (!dataset.splits.includes(split)) throw new UsageError(`${dataset.id} has no split "${split}"; its splits are ${dataset.splits.join(', ')}`);
-    const label = `${dataset.id}/${split}${shard ? ` [${shard.index}/${shard.count}]` : ''}`;
-    const folders: string[] = [];
-    try {
-      // Backbones that preprocess alike share a pass; the groups run one after another.
-      for (const group of groupByPreprocessing(models)) {
-        const results = await extractFeatureSets({
-          dataset,
-          split,
-          models: group,
-          store,
-          ...(limit !== undefined ? { limit } : {}),
-          ...(shard ? { shard } : {}),
-          chunkRows,
-          batchSize,
-          workers,
-          interrupted: values.resume ? 'resume' : values.restart ? 'restart' : 'refuse',
-          onEvent: passReporters(label, group.map((model) => model.backboneId), io),
-        });
-        for (const [position, result] of results.entries()) folders[models.indexOf(group[position]!)] = result.folder;
+      if (out !== undefined) {
+        for (const [position, folder] of folders.entries()) {
+          const target = models.length === 1 ? out : join(out, slug(models[position]!.backboneId));
+          await copyFeatureSet(folder, target);
+          folders[position] = target;
+        }
       }
-    } catch (error) {
-      if (error instanceof InterruptedExtractionError) {
-        throw new Error(`${error.message}; run again with --resume to continue from it, or with --restart to discard it`);
-      }
-      throw explainDevice(error, values.device);
-    }
-    if (out !== undefined) {
-      for (const [position, folder] of folders.entries()) {
-        const target = models.length === 1 ? out : join(out, slug(models[position]!.backboneId));
-        await copyFeatureSet(folder, target);
-        folders[position] = target;
-      }
-    }
-    for (const issue of dataset.issues?.() ?? []) io.stderr(`note: ${issue.message}\n`);
-    for (const folder of folders) io.stdout(`${folder}\n`);
-    return 0;
-  },
+      for (const issue of dataset.issues?.() ?? []) io.stderr(`note: ${issue.message}\n`);
+      for (const folder of folders) io.stdout(`${folder}\n`);
+      return 0;
+    },
   };
 }
 
@@ -190,7 +204,9 @@ function weightsByBackbone(backboneIds: readonly string[], given: readonly strin
     const split = entry.indexOf('=');
     const id = entry.slice(0, split);
     if (split < 1 || !backboneIds.includes(id)) {
-      throw new UsageError(`--weights ${JSON.stringify(entry)}: with several backbones, name the one it is for: --weights ID=FILE, ID one of ${backboneIds.join(', ')}`);
+      throw new UsageError(
+        `--weights ${JSON.stringify(entry)}: with several backbones, name the one it is for: --weights ID=FILE, ID one of ${backboneIds.join(', ')}`,
+      );
     }
     if (files.has(id)) throw new UsageError(`--weights for ${id} is given twice`);
     files.set(id, entry.slice(split + 1));

@@ -15,8 +15,38 @@ const PCAM = sharedData('pcam', 'data');
  * stem and the first two stages frozen: small enough for CI on two cores (bench/finetune.ts runs more).
  */
 const quickRun = [
-  'eval', 'finetune', '--dataset', 'folder', '--root', PCAM, '--modality', 'pathology', '--backbone', 'random:resnet50', '--resize', '32', '--crop', '32',
-  '--limit', '32', '--eval-limit', '24', '--fractions', '0.5', '--epochs', '3', '--batch', '8', '--frozen-stages', '2', '--estimate-steps', '1', '--backbone-lr', '1e-4', '--head-lr', '1e-3',
+  'eval',
+  'finetune',
+  '--dataset',
+  'folder',
+  '--root',
+  PCAM,
+  '--modality',
+  'pathology',
+  '--backbone',
+  'random:resnet50',
+  '--resize',
+  '32',
+  '--crop',
+  '32',
+  '--limit',
+  '32',
+  '--eval-limit',
+  '24',
+  '--fractions',
+  '0.5',
+  '--epochs',
+  '3',
+  '--batch',
+  '8',
+  '--frozen-stages',
+  '2',
+  '--estimate-steps',
+  '1',
+  '--backbone-lr',
+  '1e-4',
+  '--head-lr',
+  '1e-3',
 ];
 
 describeWithSharedData('medssl eval finetune (real PCam patches, ResNet-50 on tfjs-wasm)', ['pcam/data'], () => {
@@ -31,12 +61,28 @@ describeWithSharedData('medssl eval finetune (real PCam patches, ResNet-50 on tf
     expect(code).toBe(0);
     expect(log).toMatch(/estimate on tfjs-wasm: measured [\d.]+ (ms|s) per training image and [\d.]+ (ms|s) per scored image at 32x32, batch 8/);
     expect(log).toMatch(/this run: about \d+ (s|min) \(1 runs of up to 3 epochs/);
-    expect(log).toMatch(/full size: 300 train \/ 100 val \/ 100 test images \(the splits at .*\) at 224x224, 20 epochs: about [\d.]+ (s|min|h|days) per run at 100 % on tfjs-wasm/);
+    expect(log).toMatch(
+      /full size: 300 train \/ 100 val \/ 100 test images \(the splits at .*\) at 224x224, 20 epochs: about [\d.]+ (s|min|h|days) per run at 100 % on tfjs-wasm/,
+    );
     expect(log).toMatch(/epoch 3\/3: loss \d\.\d{4}, val auc \d\.\d{4}/);
 
     const document = JSON.parse(readFileSync(out, 'utf8'));
-    expect(document).toMatchObject({ format: 'medssl.eval/v1', protocol: 'finetune', backbone: 'random:resnet50', dataset: { id: 'folder' }, task: { type: 'binary', primaryMetric: 'auc' } });
-    expect(document.config.options).toMatchObject({ epochs: 3, batchSize: 8, modality: 'pathology', runtime: 'tfjs-wasm', limit: 32, evalLimit: 24, frozenStages: 2 });
+    expect(document).toMatchObject({
+      format: 'medssl.eval/v1',
+      protocol: 'finetune',
+      backbone: 'random:resnet50',
+      dataset: { id: 'folder' },
+      task: { type: 'binary', primaryMetric: 'auc' },
+    });
+    expect(document.config.options).toMatchObject({
+      epochs: 3,
+      batchSize: 8,
+      modality: 'pathology',
+      runtime: 'tfjs-wasm',
+      limit: 32,
+      evalLimit: 24,
+      frozenStages: 2,
+    });
     expect([document.inputs.train.count, document.inputs.val.count, document.inputs.test.count]).toEqual([32, 24, 24]);
     expect(document.rows).toHaveLength(1);
     const [row] = document.rows;
@@ -67,9 +113,16 @@ describeWithSharedData('medssl eval finetune (real PCam patches, ResNet-50 on tf
     // Without --resume an existing checkpoint is not overwritten; with other settings it is not resumed.
     const refused = captureIo();
     expect(await main([...quickRun, '--checkpoint-dir', checkpoints, '--out', join(root, 'x.json')], refused.io)).toBe(1);
-    expect(refused.err.join('')).toMatch(/run folder-train-f0\.5-s0 already has a checkpoint in .*checkpoints \(epoch 3\); resume it, or remove it to start again/);
+    expect(refused.err.join('')).toMatch(
+      /run folder-train-f0\.5-s0 already has a checkpoint in .*checkpoints \(epoch 3\); resume it, or remove it to start again/,
+    );
     const mismatch = captureIo();
-    expect(await main([...quickRun.slice(0, -4), '--backbone-lr', '2e-4', '--head-lr', '1e-3', '--checkpoint-dir', checkpoints, '--resume', '--out', join(root, 'x.json')], mismatch.io)).toBe(1);
+    expect(
+      await main(
+        [...quickRun.slice(0, -4), '--backbone-lr', '2e-4', '--head-lr', '1e-3', '--checkpoint-dir', checkpoints, '--resume', '--out', join(root, 'x.json')],
+        mismatch.io,
+      ),
+    ).toBe(1);
     expect(mismatch.err.join('')).toMatch(/settings differ \(backboneLearningRate: this run has 0\.0002, the checkpoint 0\.0001\)/);
   }, 300_000);
 

@@ -10,7 +10,15 @@ import {
   DEFAULT_PATIENCE,
   MODALITIES,
 } from '@medssl/protocol-finetune';
-import { FINETUNE_RUNTIMES, featureSetSource, markdownSummary, runFinetuneEvaluation, writeEvaluationDocument, type FinetuneRuntimeName, type Registry } from '@medssl/experiment';
+import {
+  FINETUNE_RUNTIMES,
+  featureSetSource,
+  markdownSummary,
+  runFinetuneEvaluation,
+  writeEvaluationDocument,
+  type FinetuneRuntimeName,
+  type Registry,
+} from '@medssl/experiment';
 import { knnProbe } from '@medssl/protocol-knn';
 import { linearProbe } from '@medssl/protocol-linear';
 import type { FeatureSet, Modality, Protocol } from '@medssl/spec';
@@ -38,7 +46,10 @@ requested run and the full-size run (full dataset, 224x224) would take on this r
   --dataset ID           ${registry.datasetIds().join(', ')}
   --root DIR             the dataset's folder (a CSV file for folder)
   --dataset-option KEY=VALUE  an option of the dataset's plugin (see its README), repeatable
-  --backbone ID          ${registry.backboneIds().filter((id) => registry.backboneProvider(id)?.variantPattern === undefined).join(', ')}
+  --backbone ID          ${registry
+    .backboneIds()
+    .filter((id) => registry.backboneProvider(id)?.variantPattern === undefined)
+    .join(', ')}
   --weights FILE         the backbone's checkpoint (random:* take none: --weights-seed draws them)
   --weights-seed N       seed of random:* weights, default 0
   --fractions LIST       label fractions, default ${DEFAULT_FRACTIONS.join(',')}
@@ -66,79 +77,84 @@ requested run and the full-size run (full dataset, 224x224) would take on this r
                          below 64x64); measure: time steps at 224x224 too (a few minutes on a CPU)
 `;
 
-type ProtocolName = 'linear' | 'knn';
-
 export function evalCommand(registry: Registry): Command {
   return {
-  name: 'eval',
-  summary: 'evaluate stored features (linear probe, kNN) or finetune on images, at label fractions and seeds',
-  usage: usageOf(registry),
-  async run(argv, io) {
-    if (argv[0] === 'finetune') return runFinetuneCommand(registry, argv.slice(1), io);
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        train: { type: 'string' },
-        val: { type: 'string' },
-        test: { type: 'string' },
-        out: { type: 'string' },
-        fractions: { type: 'string' },
-        seeds: { type: 'string' },
-        k: { type: 'string' },
-        temperature: { type: 'string' },
-      },
-    });
-    const [protocolName, ...extra] = positionals;
-    if (protocolName !== 'linear' && protocolName !== 'knn') {
-      throw new UsageError(
-        `expected "linear" or "knn" after "eval", got ${protocolName === undefined ? 'nothing' : JSON.stringify(protocolName)} (or "finetune" first, which trains on images)`,
-      );
-    }
-    if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
-    if (protocolName === 'linear' && (values.k !== undefined || values.temperature !== undefined)) {
-      throw new UsageError('--k and --temperature apply to knn only');
-    }
-    const folders = { train: required(values.train, 'train'), val: required(values.val, 'val'), test: required(values.test, 'test') };
-    const out = resolve(required(values.out, 'out'));
-    const fractions = numberList(values.fractions, 'fractions', DEFAULT_FRACTIONS);
-    const seeds = numberList(values.seeds, 'seeds', [0]);
-    const protocolOptions =
-      protocolName === 'knn'
-        ? { ...(values.k ? { ks: numberList(values.k, 'k', []) } : {}), ...(values.temperature ? { temperature: numberList(values.temperature, 'temperature', [])[0]! } : {}) }
-        : {};
-    const protocol: Protocol = protocolName === 'knn' ? knnProbe(protocolOptions) : linearProbe();
+    name: 'eval',
+    summary: 'evaluate stored features (linear probe, kNN) or finetune on images, at label fractions and seeds',
+    usage: usageOf(registry),
+    async run(argv, io) {
+      if (argv[0] === 'finetune') return runFinetuneCommand(registry, argv.slice(1), io);
+      const { values, positionals } = parseArgs({
+        args: [...argv],
+        allowPositionals: true,
+        options: {
+          train: { type: 'string' },
+          val: { type: 'string' },
+          test: { type: 'string' },
+          out: { type: 'string' },
+          fractions: { type: 'string' },
+          seeds: { type: 'string' },
+          k: { type: 'string' },
+          temperature: { type: 'string' },
+        },
+      });
+      const [protocolName, ...extra] = positionals;
+      if (protocolName !== 'linear' && protocolName !== 'knn') {
+        throw new UsageError(
+          `expected "linear" or "knn" after "eval", got ${protocolName === undefined ? 'nothing' : JSON.stringify(protocolName)} (or "finetune" first, which trains on images)`,
+        );
+      }
+      if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+      if (protocolName === 'linear' && (values.k !== undefined || values.temperature !== undefined)) {
+        throw new UsageError('--k and --temperature apply to knn only');
+      }
+      const folders = { train: required(values.train, 'train'), val: required(values.val, 'val'), test: required(values.test, 'test') };
+      const out = resolve(required(values.out, 'out'));
+      const fractions = numberList(values.fractions, 'fractions', DEFAULT_FRACTIONS);
+      const seeds = numberList(values.seeds, 'seeds', [0]);
+      const protocolOptions =
+        protocolName === 'knn'
+          ? {
+              ...(values.k ? { ks: numberList(values.k, 'k', []) } : {}),
+              ...(values.temperature ? { temperature: numberList(values.temperature, 'temperature', [])[0]! } : {}),
+            }
+          : {};
+      const protocol: Protocol = protocolName === 'knn' ? knnProbe(protocolOptions) : linearProbe();
 
-    const [train, val, test] = await Promise.all([readFeatureSet(folders.train), readFeatureSet(folders.val), readFeatureSet(folders.test)]);
-    checkCompatible({ train, val, test }, folders);
-    const task = train.manifest.task;
-    io.stderr(`${protocolName} on ${train.manifest.dataset.id} × ${train.manifest.backbone}: ${train.ids.length} train, ${val.ids.length} val, ${test.ids.length} test rows; ${fractions.length} fractions × ${seeds.length} seeds\n`);
-    const started = Date.now();
-    const result = await evaluateLabelFractions({
-      protocol,
-      input: { task, train, val, test },
-      pool: train,
-      dataset: train.manifest.dataset.id,
-      fractions,
-      seeds,
-      onRow: (row, done, total) => {
-        const primary = row.metrics[task.primaryMetric];
-        io.stderr(`  [${done}/${total}] fraction ${row.fraction}, seed ${row.seed}: ${task.primaryMetric} ${primary?.toFixed(4)} (${row.trainCount} training rows, ${JSON.stringify(row.selected)})\n`);
-      },
-    });
-    await writeEvaluationDocument(out, {
-      protocol: protocolName,
-      protocolOptions,
-      source: featureSetSource({ train, val, test }, folders),
-      fractions,
-      seeds,
-      result,
-      elapsedMilliseconds: Date.now() - started,
-    });
-    io.stdout(markdownSummary(task.primaryMetric, result.summary, `${protocolName} · ${train.manifest.dataset.id} · ${train.manifest.backbone}`));
-    io.stderr(`wrote ${out}\n`);
-    return 0;
-  },
+      const [train, val, test] = await Promise.all([readFeatureSet(folders.train), readFeatureSet(folders.val), readFeatureSet(folders.test)]);
+      checkCompatible({ train, val, test }, folders);
+      const task = train.manifest.task;
+      io.stderr(
+        `${protocolName} on ${train.manifest.dataset.id} × ${train.manifest.backbone}: ${train.ids.length} train, ${val.ids.length} val, ${test.ids.length} test rows; ${fractions.length} fractions × ${seeds.length} seeds\n`,
+      );
+      const started = Date.now();
+      const result = await evaluateLabelFractions({
+        protocol,
+        input: { task, train, val, test },
+        pool: train,
+        dataset: train.manifest.dataset.id,
+        fractions,
+        seeds,
+        onRow: (row, done, total) => {
+          const primary = row.metrics[task.primaryMetric];
+          io.stderr(
+            `  [${done}/${total}] fraction ${row.fraction}, seed ${row.seed}: ${task.primaryMetric} ${primary?.toFixed(4)} (${row.trainCount} training rows, ${JSON.stringify(row.selected)})\n`,
+          );
+        },
+      });
+      await writeEvaluationDocument(out, {
+        protocol: protocolName,
+        protocolOptions,
+        source: featureSetSource({ train, val, test }, folders),
+        fractions,
+        seeds,
+        result,
+        elapsedMilliseconds: Date.now() - started,
+      });
+      io.stdout(markdownSummary(task.primaryMetric, result.summary, `${protocolName} · ${train.manifest.dataset.id} · ${train.manifest.backbone}`));
+      io.stderr(`wrote ${out}\n`);
+      return 0;
+    },
   };
 }
 
@@ -148,10 +164,13 @@ export function checkCompatible(sets: Record<'train' | 'val' | 'test', FeatureSe
   for (const split of ['val', 'test'] as const) {
     const manifest = sets[split].manifest;
     const where = `${folders[split]} (--${split})`;
-    if (manifest.dimension !== reference.dimension) throw new Error(`${where} has ${manifest.dimension}-d features, ${folders.train} (--train) ${reference.dimension}-d`);
+    if (manifest.dimension !== reference.dimension)
+      throw new Error(`${where} has ${manifest.dimension}-d features, ${folders.train} (--train) ${reference.dimension}-d`);
     if (JSON.stringify(manifest.task) !== JSON.stringify(reference.task)) throw new Error(`${where} has a different task than ${folders.train} (--train)`);
     if (manifest.backbone !== reference.backbone || manifest.weightsSha256 !== reference.weightsSha256) {
-      throw new Error(`${where} was embedded by ${manifest.backbone} (weights ${manifest.weightsSha256.slice(0, 12)}), --train by ${reference.backbone} (weights ${reference.weightsSha256.slice(0, 12)})`);
+      throw new Error(
+        `${where} was embedded by ${manifest.backbone} (weights ${manifest.weightsSha256.slice(0, 12)}), --train by ${reference.backbone} (weights ${reference.weightsSha256.slice(0, 12)})`,
+      );
     }
     if (manifest.dataset.id !== reference.dataset.id) throw new Error(`${where} is from dataset ${manifest.dataset.id}, --train from ${reference.dataset.id}`);
   }
@@ -195,13 +214,15 @@ async function runFinetuneCommand(registry: Registry, argv: readonly string[], i
   const integer = (option: string, minimum: number) => integerOption(values[option as keyof typeof values] as string | undefined, option, minimum);
   const positive = (option: string) => nonNegativeOption(values[option as keyof typeof values] as string | undefined, option);
   const runtimeName = values.runtime!;
-  if (FINETUNE_RUNTIMES[runtimeName] === undefined) throw new UsageError(`--runtime ${runtimeName} cannot finetune; use one of ${Object.keys(FINETUNE_RUNTIMES).join(', ')}`);
+  if (FINETUNE_RUNTIMES[runtimeName] === undefined)
+    throw new UsageError(`--runtime ${runtimeName} cannot finetune; use one of ${Object.keys(FINETUNE_RUNTIMES).join(', ')}`);
   const datasetId = required(values.dataset, 'dataset');
   const root = required(values.root, 'root');
   const backboneId = required(values.backbone, 'backbone');
   const out = values['estimate-only'] ? undefined : resolve(required(values.out, 'out'));
   const modality = values.modality;
-  if (modality !== undefined && !MODALITIES.includes(modality as Modality)) throw new UsageError(`--modality must be one of ${MODALITIES.join(', ')}, got "${modality}"`);
+  if (modality !== undefined && !MODALITIES.includes(modality as Modality))
+    throw new UsageError(`--modality must be one of ${MODALITIES.join(', ')}, got "${modality}"`);
   if (values.resume && values['checkpoint-dir'] === undefined) throw new UsageError('--resume needs --checkpoint-dir: the folder the runs were saved in');
   const fractions = numberList(values.fractions, 'fractions', DEFAULT_FRACTIONS);
   const seeds = numberList(values.seeds, 'seeds', [0]);
@@ -217,9 +238,11 @@ async function runFinetuneCommand(registry: Registry, argv: readonly string[], i
 
   // A method named by free text (onnx:<path>) makes model files: they embed as they are, they cannot train.
   const trainable = () => registry.backboneIds().filter((id) => registry.backboneProvider(id)?.variantPattern === undefined);
-  if (registry.backboneProvider(backboneId)?.variantPattern !== undefined) throw new UsageError(`${backboneId}: a model file cannot train here; finetune one of ${trainable().join(', ')}`);
+  if (registry.backboneProvider(backboneId)?.variantPattern !== undefined)
+    throw new UsageError(`${backboneId}: a model file cannot train here; finetune one of ${trainable().join(', ')}`);
   const backbone = registry.backbone(backboneId);
-  if (values['weights-seed'] !== undefined && backbone.weightSource !== 'seed') throw new UsageError(`--weights-seed draws random weights; ${backbone.id} takes --weights FILE`);
+  if (values['weights-seed'] !== undefined && backbone.weightSource !== 'seed')
+    throw new UsageError(`--weights-seed draws random weights; ${backbone.id} takes --weights FILE`);
   const officialSizes = registry.datasetInfo(datasetId)?.officialSizes;
   const document = await runFinetuneEvaluation({
     dataset: await registry.openDataset(datasetId, root, datasetOptions(values['dataset-option'])),

@@ -17,7 +17,33 @@ const store = join(scratch, 'store');
 
 async function embed(...more: string[]): Promise<string> {
   const { io, out, err } = captureIo();
-  const args = ['embed', '--dataset', 'folder', '--root', pcamJpegs, '--split', 'val', '--backbone', `onnx:${model}`, '--output-name', 'features', '--resize', '40', '--crop', '32', '--chunk-rows', '10', '--batch', '5', '--workers', '1', '--threads', '1', '--store', store];
+  const args = [
+    'embed',
+    '--dataset',
+    'folder',
+    '--root',
+    pcamJpegs,
+    '--split',
+    'val',
+    '--backbone',
+    `onnx:${model}`,
+    '--output-name',
+    'features',
+    '--resize',
+    '40',
+    '--crop',
+    '32',
+    '--chunk-rows',
+    '10',
+    '--batch',
+    '5',
+    '--workers',
+    '1',
+    '--threads',
+    '1',
+    '--store',
+    store,
+  ];
   expect(await main([...args, ...more], io), err.join('')).toBe(0);
   return out.join('').trim();
 }
@@ -47,7 +73,34 @@ describeWithSharedData('medssl features', ['pcam/data/train'], () => {
     expect(damaged.err.join('')).toMatch(/1 of 2 failed/);
     // The next embed of those rows notices, and computes them again.
     const again = captureIo();
-    expect(await main(['embed', '--dataset', 'folder', '--root', pcamJpegs, '--split', 'val', '--backbone', `onnx:${model}`, '--output-name', 'features', '--resize', '40', '--crop', '32', '--chunk-rows', '10', '--limit', '20', '--store', store], again.io)).toBe(0);
+    expect(
+      await main(
+        [
+          'embed',
+          '--dataset',
+          'folder',
+          '--root',
+          pcamJpegs,
+          '--split',
+          'val',
+          '--backbone',
+          `onnx:${model}`,
+          '--output-name',
+          'features',
+          '--resize',
+          '40',
+          '--crop',
+          '32',
+          '--chunk-rows',
+          '10',
+          '--limit',
+          '20',
+          '--store',
+          store,
+        ],
+        again.io,
+      ),
+    ).toBe(0);
     expect(again.err.join('')).toMatch(/stored features in .* fail their checks \(.*features\.npy: SHA-256 .*\); computing them again/);
   });
 

@@ -57,7 +57,11 @@ export const featuresCommand: Command = {
         const rows = entries.map((entry) => {
           const inputs = entry.keyInputs;
           const state =
-            entry.state === 'in progress' ? `in progress (${entry.chunksRecorded}/${entry.chunksTotal} chunks)` : entry.state === 'complete' ? `${entry.count} x ${entry.dimension}` : 'unknown';
+            entry.state === 'in progress'
+              ? `in progress (${entry.chunksRecorded}/${entry.chunksTotal} chunks)`
+              : entry.state === 'complete'
+                ? `${entry.count} x ${entry.dimension}`
+                : 'unknown';
           return [
             entry.key.slice(0, 16),
             inputs ? `${inputs.dataset.id}/${inputs.split}` : '?',
@@ -70,7 +74,11 @@ export const featuresCommand: Command = {
         });
         const header = ['key', 'dataset/split', 'rows', 'backbone', 'state', 'size', 'created'];
         const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-        const line = (cells: readonly string[]) => `${cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()}\n`;
+        const line = (cells: readonly string[]) =>
+          `${cells
+            .map((cell, column) => cell.padEnd(widths[column]!))
+            .join('  ')
+            .trimEnd()}\n`;
         io.stdout(`${store}\n${line(header)}${rows.map(line).join('')}`);
         return 0;
       }
@@ -86,12 +94,15 @@ export const featuresCommand: Command = {
         let failed = 0;
         for (const folder of folders) {
           const check = await verifyStoreEntry(folder);
-          const progress = 'inProgress' in check && check.inProgress ? `, interrupted: ${check.inProgress.chunksDone} of ${check.inProgress.chunksTotal} chunks good` : '';
+          const progress =
+            'inProgress' in check && check.inProgress ? `, interrupted: ${check.inProgress.chunksDone} of ${check.inProgress.chunksTotal} chunks good` : '';
           if (check.problems.length === 0 && (check.manifest || progress)) {
             io.stdout(`ok      ${folder}${check.manifest ? ` (${check.manifest.count} x ${check.manifest.dimension})` : ''}${progress}\n`);
           } else {
             failed++;
-            io.stdout(`FAILED  ${folder}${progress}\n${(check.problems.length > 0 ? check.problems : ['not a feature-set folder']).map((problem) => `        ${problem}\n`).join('')}`);
+            io.stdout(
+              `FAILED  ${folder}${progress}\n${(check.problems.length > 0 ? check.problems : ['not a feature-set folder']).map((problem) => `        ${problem}\n`).join('')}`,
+            );
           }
         }
         if (failed > 0) io.stderr(`medssl features verify: ${failed} of ${folders.length} failed\n`);
@@ -101,7 +112,10 @@ export const featuresCommand: Command = {
         if (positionals.length === 0) throw new UsageError('features merge needs the shard folders to join');
         if (values.out === undefined && values.store === undefined) throw new UsageError('features merge needs --out DIR, --store DIR, or both');
         const target = values.store !== undefined ? { store: resolve(values.store) } : { out: resolve(values.out!) };
-        const merged = await mergeFeatureSets(positionals.map((folder) => resolve(folder)), target);
+        const merged = await mergeFeatureSets(
+          positionals.map((folder) => resolve(folder)),
+          target,
+        );
         let folder = merged.folder;
         if (values.store !== undefined && values.out !== undefined) {
           folder = resolve(values.out);
@@ -117,7 +131,9 @@ export const featuresCommand: Command = {
         return 0;
       }
       default:
-        throw new UsageError(action === undefined ? 'features needs an action: list, verify or merge' : `unknown action "${action}"; actions: list, verify, merge`);
+        throw new UsageError(
+          action === undefined ? 'features needs an action: list, verify or merge' : `unknown action "${action}"; actions: list, verify, merge`,
+        );
     }
   },
 };

@@ -65,7 +65,11 @@ describe('medssl report', () => {
       [['report', linearFile, '--out', out, '--colour', 'red'], /Unknown option '--colour'/, 2],
       [['report', join(root, 'missing.json'), '--out', out], /missing\.json: no such file/, 1],
       [['report', linearFile, broken, '--out', out], /broken\.json: not valid JSON/, 1],
-      [['report', features, '--out', out], /features\.json: \$\.format: format "medssl\.features\/v1"; expected medssl\.eval\/v1, medssl\.dvme\/v1 or medssl\.run\/v1/, 1],
+      [
+        ['report', features, '--out', out],
+        /features\.json: \$\.format: format "medssl\.features\/v1"; expected medssl\.eval\/v1, medssl\.dvme\/v1 or medssl\.run\/v1/,
+        1,
+      ],
       [['report', wrongShape, '--out', out], /wrong\.json: \$\.summary\[0\]\.metrics\.auc\.mean: expected a number, found "high"/, 1],
     ];
     for (const [argv, pattern, expected] of cases) {

@@ -36,7 +36,9 @@ export const reportCommand: Command = {
     await mkdir(dirname(out), { recursive: true });
     await writeFileAtomic(out, page);
     const datasets = new Set(documents.map((document) => document.dataset.id)).size;
-    io.stderr(`wrote ${out}: ${documents.length} evaluation${documents.length === 1 ? '' : 's'} on ${datasets} dataset${datasets === 1 ? '' : 's'} from ${positionals.length} file${positionals.length === 1 ? '' : 's'}\n`);
+    io.stderr(
+      `wrote ${out}: ${documents.length} evaluation${documents.length === 1 ? '' : 's'} on ${datasets} dataset${datasets === 1 ? '' : 's'} from ${positionals.length} file${positionals.length === 1 ? '' : 's'}\n`,
+    );
     return 0;
   },
 };

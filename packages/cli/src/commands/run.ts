@@ -1,6 +1,14 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PAPER_PROTOCOLS, loadExperimentConfig, paperExperiment, runExperimentWithDefaults, type ExperimentConfig, type ProtocolEntry, type Registry } from '@medssl/experiment';
+import {
+  PAPER_PROTOCOLS,
+  loadExperimentConfig,
+  paperExperiment,
+  runExperimentWithDefaults,
+  type ExperimentConfig,
+  type ProtocolEntry,
+  type Registry,
+} from '@medssl/experiment';
 import { TFJS_BACKENDS, type TfjsBackendName } from '@medssl/runtime-tfjs';
 import { defaultFeatureStore } from '@medssl/store';
 import { required } from '../arguments.js';
@@ -32,62 +40,62 @@ Options
 
 export function runCommand(registry: Registry): Command {
   return {
-  name: 'run',
-  summary: 'run an experiment grid from a config (extract, evaluate, fuse, report), resumable',
-  usage,
-  async run(argv, io) {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        out: { type: 'string' },
-        store: { type: 'string' },
-        backend: { type: 'string', default: 'wasm' },
-        'no-report': { type: 'boolean' },
-        preset: { type: 'string' },
-        data: { type: 'string' },
-        weights: { type: 'string' },
-        seeds: { type: 'string' },
-        protocols: { type: 'string' },
-      },
-    });
-    const out = resolve(required(values.out, 'out'));
-    const backend = values.backend as TfjsBackendName;
-    if (!TFJS_BACKENDS.includes(backend)) throw new UsageError(`--backend must be one of ${TFJS_BACKENDS.join(', ')}, got ${JSON.stringify(values.backend)}`);
-    let config: ExperimentConfig;
-    if (values.preset !== undefined) {
-      if (values.preset !== 'paper') throw new UsageError(`unknown preset ${JSON.stringify(values.preset)}; known: paper`);
-      if (positionals.length > 0) throw new UsageError('give either CONFIG or --preset, not both');
-      config = paperExperiment(registry, {
-        dataRoot: resolve(required(values.data, 'data')),
-        weightsRoot: resolve(required(values.weights, 'weights')),
-        ...(values.seeds !== undefined ? { seeds: values.seeds.split(',').map(Number) } : {}),
-        ...(values.protocols !== undefined ? { protocols: presetProtocols(values.protocols) } : {}),
+    name: 'run',
+    summary: 'run an experiment grid from a config (extract, evaluate, fuse, report), resumable',
+    usage,
+    async run(argv, io) {
+      const { values, positionals } = parseArgs({
+        args: [...argv],
+        allowPositionals: true,
+        options: {
+          out: { type: 'string' },
+          store: { type: 'string' },
+          backend: { type: 'string', default: 'wasm' },
+          'no-report': { type: 'boolean' },
+          preset: { type: 'string' },
+          data: { type: 'string' },
+          weights: { type: 'string' },
+          seeds: { type: 'string' },
+          protocols: { type: 'string' },
+        },
       });
-    } else {
-      if (positionals.length !== 1) throw new UsageError('expected one CONFIG file (or --preset paper)');
-      if (values.protocols !== undefined) throw new UsageError('--protocols applies to --preset; a CONFIG lists its own protocols');
-      config = await loadExperimentConfig(positionals[0]!);
-    }
-    const outcome = await runExperimentWithDefaults(config, {
-      providers: registry,
-      out,
-      io,
-      store: resolve(values.store ?? defaultFeatureStore()),
-      backend,
-      report: values['no-report'] !== true,
-    });
-    io.stdout(`${outcome.runFile}\n`);
-    return 0;
-  },
+      const out = resolve(required(values.out, 'out'));
+      const backend = values.backend as TfjsBackendName;
+      if (!TFJS_BACKENDS.includes(backend)) throw new UsageError(`--backend must be one of ${TFJS_BACKENDS.join(', ')}, got ${JSON.stringify(values.backend)}`);
+      let config: ExperimentConfig;
+      if (values.preset !== undefined) {
+        if (values.preset !== 'paper') throw new UsageError(`unknown preset ${JSON.stringify(values.preset)}; known: paper`);
+        if (positionals.length > 0) throw new UsageError('give either CONFIG or --preset, not both');
+        config = paperExperiment(registry, {
+          dataRoot: resolve(required(values.data, 'data')),
+          weightsRoot: resolve(required(values.weights, 'weights')),
+          ...(values.seeds !== undefined ? { seeds: values.seeds.split(',').map(Number) } : {}),
+          ...(values.protocols !== undefined ? { protocols: presetProtocols(values.protocols) } : {}),
+        });
+      } else {
+        if (positionals.length !== 1) throw new UsageError('expected one CONFIG file (or --preset paper)');
+        if (values.protocols !== undefined) throw new UsageError('--protocols applies to --preset; a CONFIG lists its own protocols');
+        config = await loadExperimentConfig(positionals[0]!);
+      }
+      const outcome = await runExperimentWithDefaults(config, {
+        providers: registry,
+        out,
+        io,
+        store: resolve(values.store ?? defaultFeatureStore()),
+        backend,
+        report: values['no-report'] !== true,
+      });
+      io.stdout(`${outcome.runFile}\n`);
+      return 0;
+    },
   };
 }
 
 function presetProtocols(list: string): ProtocolEntry[] {
   const names = list.split(',').map((name) => name.trim());
   for (const name of names) {
-    if (!PAPER_PROTOCOLS.includes(name as ProtocolEntry)) throw new UsageError(`--protocols: unknown protocol ${JSON.stringify(name)}; known: ${PAPER_PROTOCOLS.join(', ')}`);
+    if (!PAPER_PROTOCOLS.includes(name as ProtocolEntry))
+      throw new UsageError(`--protocols: unknown protocol ${JSON.stringify(name)}; known: ${PAPER_PROTOCOLS.join(', ')}`);
   }
   return names as ProtocolEntry[];
 }
-

@@ -6,7 +6,6 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../main.js';
 import { captureIo } from '@medssl/experiment/testing';
 
-
 describe('medssl weights inspect', () => {
   it('lists tensors, their types and shapes, and the file hash', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'medssl-weights-')), 'tiny.safetensors');

@@ -23,7 +23,9 @@ export const weightsCommand: Command = {
     const tensors = [...checkpoint.tensors].map(([name, tensor]) => ({ name, dtype: tensor.dtype, shape: [...tensor.shape] }));
     const parameters = tensors.reduce((sum, tensor) => sum + tensor.shape.reduce((product, extent) => product * extent, 1), 0);
     if (values.json) {
-      io.stdout(`${JSON.stringify({ file, format: checkpoint.format, sha256: checkpoint.sha256, bytes: checkpoint.byteLength, parameters, tensors }, null, 2)}\n`);
+      io.stdout(
+        `${JSON.stringify({ file, format: checkpoint.format, sha256: checkpoint.sha256, bytes: checkpoint.byteLength, parameters, tensors }, null, 2)}\n`,
+      );
       return 0;
     }
     const width = Math.max(4, ...tensors.map((tensor) => tensor.name.length));

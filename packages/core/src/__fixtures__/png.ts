@@ -7,7 +7,16 @@ export const STORED_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 4: 2, 6: 4 
  * A PNG written by hand from the specification (independent of both decoders): every row with the given
  * filter (or filters cycling 0..4), the image data split over several IDAT chunks, extra chunks as given.
  */
-export function encodePng(options: { width: number; height: number; colorType: number; depth: 8 | 16; samples: Uint16Array | Uint8Array; filter: number | 'cycle'; extra?: [string, Uint8Array][]; interlace?: boolean }): Buffer {
+export function encodePng(options: {
+  width: number;
+  height: number;
+  colorType: number;
+  depth: 8 | 16;
+  samples: Uint16Array | Uint8Array;
+  filter: number | 'cycle';
+  extra?: [string, Uint8Array][];
+  interlace?: boolean;
+}): Buffer {
   const { width, height, colorType, depth, samples } = options;
   const channels = STORED_CHANNELS[colorType]!;
   const pixelBytes = (channels * depth) / 8;
@@ -54,6 +63,11 @@ export function encodePng(options: { width: number; height: number; colorType: n
   const third = Math.ceil(compressed.length / 3);
   const parts = [0, 1, 2].map((part) => chunk('IDAT', compressed.subarray(part * third, (part + 1) * third)));
   const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([signature, chunk('IHDR', header), ...(options.extra ?? []).map(([type, body]) => chunk(type, body)), ...parts, chunk('IEND', new Uint8Array(0))]);
+  return Buffer.concat([
+    signature,
+    chunk('IHDR', header),
+    ...(options.extra ?? []).map(([type, body]) => chunk(type, body)),
+    ...parts,
+    chunk('IEND', new Uint8Array(0)),
+  ]);
 }
-

@@ -42,9 +42,7 @@ describe('checkRawImage', () => {
 
   it('refuses data whose length is not width * height * channels, naming both', () => {
     const short: RawImage = { data: new Uint8Array(10), width: 4, height: 3, channels: 1 };
-    expect(() => checkRawImage(short)).toThrow(
-      'image data has 10 values; expected width * height * channels = 4 * 3 * 1 = 12',
-    );
+    expect(() => checkRawImage(short)).toThrow('image data has 10 values; expected width * height * channels = 4 * 3 * 1 = 12');
     expect(() => resize(short, 2, 2, 'bicubic')).toThrow('image data has 10 values; expected');
   });
 
@@ -55,9 +53,7 @@ describe('checkRawImage', () => {
 
   it('refuses data that is neither Uint8Array nor Uint16Array', () => {
     const floats = { data: new Float32Array(4), width: 2, height: 2, channels: 1 } as unknown as RawImage;
-    expect(() => checkRawImage(floats)).toThrow(
-      'image data is a Float32Array; expected a Uint8Array (8-bit) or a Uint16Array (16-bit)',
-    );
+    expect(() => checkRawImage(floats)).toThrow('image data is a Float32Array; expected a Uint8Array (8-bit) or a Uint16Array (16-bit)');
   });
 
   it('accepts Node Buffers as 8-bit data', () => {

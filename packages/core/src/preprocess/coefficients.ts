@@ -59,11 +59,7 @@ const FILTERS: Record<Interpolation, ResamplingFilter> = { bilinear: TRIANGLE, b
  * on input coordinate (i + 0.5) * scale; when shrinking, the filter is stretched by the scale, which is
  * what antialiases; each output's weights are divided by their sum.
  */
-export function computeAxisCoefficients(
-  inputSize: number,
-  outputSize: number,
-  interpolation: Interpolation,
-): AxisCoefficients {
+export function computeAxisCoefficients(inputSize: number, outputSize: number, interpolation: Interpolation): AxisCoefficients {
   const filter = FILTERS[interpolation];
   const scale = inputSize / outputSize;
   const filterScale = Math.max(scale, 1);
@@ -101,9 +97,7 @@ export function computeAxisCoefficients(
 
 /** Pillow's `normalize_coeffs_8bpc`: scale to fixed point and round half away from zero. */
 function toFixedPoint(weight: number): number {
-  return weight < 0
-    ? Math.trunc(-0.5 + weight * FIXED_POINT_ONE)
-    : Math.trunc(0.5 + weight * FIXED_POINT_ONE);
+  return weight < 0 ? Math.trunc(-0.5 + weight * FIXED_POINT_ONE) : Math.trunc(0.5 + weight * FIXED_POINT_ONE);
 }
 
 // Datasets hold few distinct image sizes, so a small cache saves recomputing the tables per image.
@@ -111,11 +105,7 @@ const CACHE_CAPACITY = 64;
 const cache = new Map<string, AxisCoefficients>();
 
 /** `computeAxisCoefficients`, cached per (input size, output size, interpolation). */
-export function axisCoefficients(
-  inputSize: number,
-  outputSize: number,
-  interpolation: Interpolation,
-): AxisCoefficients {
+export function axisCoefficients(inputSize: number, outputSize: number, interpolation: Interpolation): AxisCoefficients {
   const key = `${interpolation}:${inputSize}:${outputSize}`;
   const cached = cache.get(key);
   if (cached !== undefined) return cached;

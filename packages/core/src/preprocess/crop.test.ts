@@ -31,9 +31,7 @@ describe('centerCropOffsets', () => {
   });
 
   it('refuses a crop size that is not a positive integer', () => {
-    expect(() => centerCropOffsets({ height: 10, width: 10 }, { height: 0, width: 4 })).toThrow(
-      'centre crop height must be a positive integer, got 0',
-    );
+    expect(() => centerCropOffsets({ height: 10, width: 10 }, { height: 0, width: 4 })).toThrow('centre crop height must be a positive integer, got 0');
   });
 });
 
@@ -55,8 +53,7 @@ describe('centerCrop', () => {
     const cropped = centerCrop({ data: rgb, width: 4, height: 4, channels: 3 }, 2, 2);
     expect(cropped.data).toBeInstanceOf(Uint16Array);
     // top = left = 1: pixels (1,1), (1,2), (2,1), (2,2)
-    const pixel = (row: number, column: number): number[] =>
-      [0, 1, 2].map((channel) => ((row * 4 + column) * 3 + channel) * 1000);
+    const pixel = (row: number, column: number): number[] => [0, 1, 2].map((channel) => ((row * 4 + column) * 3 + channel) * 1000);
     expect(Array.from(cropped.data)).toEqual([...pixel(1, 1), ...pixel(1, 2), ...pixel(2, 1), ...pixel(2, 2)]);
   });
 });

@@ -29,9 +29,7 @@ export function checkRawImage(image: RawImage, name = 'image'): void {
   checkPositiveInteger(image.height, `${name} height`);
   const channels: number = image.channels;
   if (channels !== 1 && channels !== 3 && channels !== 4) {
-    throw new RangeError(
-      `${name} has ${String(channels)} channels; expected 1 (grey), 3 (RGB) or 4 (RGBA)`,
-    );
+    throw new RangeError(`${name} has ${String(channels)} channels; expected 1 (grey), 3 (RGB) or 4 (RGBA)`);
   }
   bitDepthOf(image, name);
   const expectedLength = image.width * image.height * channels;
@@ -51,10 +49,7 @@ export function bitDepthOf(image: RawImage, name = 'image'): BitDepth {
   const kind = typedArrayKind(image.data);
   if (kind === 'Uint8Array') return 8;
   if (kind === 'Uint16Array') return 16;
-  throw new TypeError(
-    `${name} data is ${kind === undefined ? 'not a typed array' : `a ${kind}`}; ` +
-      'expected a Uint8Array (8-bit) or a Uint16Array (16-bit)',
-  );
+  throw new TypeError(`${name} data is ${kind === undefined ? 'not a typed array' : `a ${kind}`}; expected a Uint8Array (8-bit) or a Uint16Array (16-bit)`);
 }
 
 function typedArrayKind(data: unknown): string | undefined {

@@ -69,8 +69,7 @@ function syntheticImage(width: number, height: number): RawImage {
     for (let x = 0; x < width; x++) {
       const checker = ((x >> 4) + (y >> 4)) & 1;
       for (let channel = 0; channel < 3; channel++) {
-        data[(y * width + x) * 3 + channel] =
-          (x * (3 + channel) + y * (5 + 2 * channel) + ((x * y) >> 3) + checker * 96) & 255;
+        data[(y * width + x) * 3 + channel] = (x * (3 + channel) + y * (5 + 2 * channel) + ((x * y) >> 3) + checker * 96) & 255;
       }
     }
   }
@@ -120,10 +119,7 @@ describe('resizeFloat matches Pillow float mode (F) per channel', () => {
 describe('preprocess equals torchvision Resize -> CenterCrop -> ToTensor [-> Normalize]', () => {
   const cases = [...manifest.pipelines, ...manifest.floatPipelines];
   it.each(cases.map((testCase) => [testCase.name, testCase] as const))('%s', (_name, testCase) => {
-    const image =
-      'synthetic' in testCase.input
-        ? syntheticImage(testCase.input.width, testCase.input.height)
-        : readImage(testCase.input);
+    const image = 'synthetic' in testCase.input ? syntheticImage(testCase.input.width, testCase.input.height) : readImage(testCase.input);
     const tensor = preprocess(image, testCase.preprocessing);
     const { expected } = testCase;
     expect(tensor.shape).toEqual(expected.shape);
@@ -145,10 +141,7 @@ describe('preprocess equals torchvision Resize -> CenterCrop -> ToTensor [-> Nor
 
   it('matches torchvision exactly, not only within tolerance, on the 8-bit pipelines', () => {
     for (const testCase of manifest.pipelines) {
-      const image =
-        'synthetic' in testCase.input
-          ? syntheticImage(testCase.input.width, testCase.input.height)
-          : readImage(testCase.input);
+      const image = 'synthetic' in testCase.input ? syntheticImage(testCase.input.width, testCase.input.height) : readImage(testCase.input);
       const tensor = preprocess(image, testCase.preprocessing);
       const stride = testCase.expected.sampleStride;
       const sampled = tensor.data.filter((_value, index) => index % stride === 0);

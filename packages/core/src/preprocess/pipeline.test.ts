@@ -47,10 +47,7 @@ describe('preprocess', () => {
     const bilinear: Preprocessing = { resize: { size: 23, interpolation: 'bilinear' }, centerCrop: 19, channels: 3 };
     const resized = preprocess(words, bilinear);
     const expected = preprocess(bytes, bilinear);
-    const largest = resized.data.reduce(
-      (most, value, index) => Math.max(most, Math.abs(value - expected.data[index]!)),
-      0,
-    );
+    const largest = resized.data.reduce((most, value, index) => Math.max(most, Math.abs(value - expected.data[index]!)), 0);
     expect(largest).toBeLessThanOrEqual(1 / 255);
   });
 

@@ -58,12 +58,7 @@ export function preprocess(image: RawImage, preprocessing: Preprocessing): Tenso
  * `preprocess`, writing the `[3, H, W]` values into `target` from `offset` on instead of allocating:
  * to fill a batch buffer in place. Returns the shape written.
  */
-export function preprocessInto(
-  image: RawImage,
-  preprocessing: Preprocessing,
-  target: Float32Array,
-  offset = 0,
-): PreprocessedShape {
+export function preprocessInto(image: RawImage, preprocessing: Preprocessing, target: Float32Array, offset = 0): PreprocessedShape {
   validatePreprocessing(preprocessing);
   return writePreprocessed(image, preprocessing, target, offset);
 }
@@ -99,10 +94,7 @@ export function preprocessBatch(images: readonly RawImage[], preprocessing: Prep
 }
 
 /** Size after resizing, and the window of it that the centre crop keeps. */
-function planGeometry(
-  image: ImageSize,
-  preprocessing: Preprocessing,
-): { resized: ImageSize; window: PixelWindow } {
+function planGeometry(image: ImageSize, preprocessing: Preprocessing): { resized: ImageSize; window: PixelWindow } {
   let resized: ImageSize = { height: image.height, width: image.width };
   const resizeSize = preprocessing.resize?.size;
   if (typeof resizeSize === 'number') resized = shorterSideSize(image, resizeSize);
@@ -110,21 +102,13 @@ function planGeometry(
 
   const cropSize = preprocessing.centerCrop;
   if (cropSize === undefined) return { resized, window: { top: 0, left: 0, ...resized } };
-  const crop: ImageSize =
-    typeof cropSize === 'number'
-      ? { height: cropSize, width: cropSize }
-      : { height: cropSize[0], width: cropSize[1] };
+  const crop: ImageSize = typeof cropSize === 'number' ? { height: cropSize, width: cropSize } : { height: cropSize[0], width: cropSize[1] };
   const { top, left } = centerCropOffsets(resized, crop);
   return { resized, window: { top, left, height: crop.height, width: crop.width } };
 }
 
 /** The pipeline on a checked `preprocessing`; resizing computes only the pixels the crop keeps. */
-function writePreprocessed(
-  image: RawImage,
-  preprocessing: Preprocessing,
-  target: Float32Array,
-  offset: number,
-): PreprocessedShape {
+function writePreprocessed(image: RawImage, preprocessing: Preprocessing, target: Float32Array, offset: number): PreprocessedShape {
   checkRawImage(image);
   const { resized, window } = planGeometry(image, preprocessing);
   const outputLength = 3 * window.height * window.width;
@@ -140,14 +124,8 @@ function writePreprocessed(
 
   const source = dropAlpha(image);
   const interpolation = preprocessing.resize?.interpolation ?? 'bilinear';
-  const horizontal =
-    resized.width === source.width
-      ? undefined
-      : axisCoefficients(source.width, resized.width, interpolation);
-  const vertical =
-    resized.height === source.height
-      ? undefined
-      : axisCoefficients(source.height, resized.height, interpolation);
+  const horizontal = resized.width === source.width ? undefined : axisCoefficients(source.width, resized.width, interpolation);
+  const vertical = resized.height === source.height ? undefined : axisCoefficients(source.height, resized.height, interpolation);
   const resampling = horizontal !== undefined || vertical !== undefined;
 
   // Without resampling the crop is read straight from the source; the resampler returns just the window.
@@ -206,12 +184,7 @@ function byteValueTables(preprocessing: Preprocessing): Float32Array {
  * operation equals float32 arithmetic for a single subtraction or division (double has more than twice
  * float's precision), so this matches torch bit for bit.
  */
-function scaleAndNormalize(
-  value: number,
-  maximum: number,
-  channel: number,
-  preprocessing: Preprocessing,
-): number {
+function scaleAndNormalize(value: number, maximum: number, channel: number, preprocessing: Preprocessing): number {
   const scaled = Math.fround(value / maximum);
   const normalize = preprocessing.normalize;
   if (normalize === undefined) return scaled;
@@ -220,13 +193,7 @@ function scaleAndNormalize(
   return Math.fround(Math.fround(scaled - mean) / std);
 }
 
-function writeBytePlanes(
-  pixels: WindowPixels<Uint8Array>,
-  window: PixelWindow,
-  tables: Float32Array,
-  target: Float32Array,
-  offset: number,
-): void {
+function writeBytePlanes(pixels: WindowPixels<Uint8Array>, window: PixelWindow, tables: Float32Array, target: Float32Array, offset: number): void {
   const { data, rowStride, start, channels } = pixels;
   const planeLength = window.height * window.width;
   const red = tables.subarray(0, 256);
@@ -271,7 +238,7 @@ function writeScaledPlanes(
       let index = start + row * rowStride + sourceChannel;
       for (let column = 0; column < window.width; column++, index += channels) {
         const value = data[index]!;
-        const clipped = value < 0 ? 0 : value > maximum ? maximum : value;
+        const clipped = value < 0 ? 0 : Math.min(value, maximum);
         target[targetIndex++] = scaleAndNormalize(clipped, maximum, channel, preprocessing);
       }
     }

@@ -122,37 +122,21 @@ function fourTapsToBytes(
     const d = words[word + 3 * wordStride]!;
     const at = targetStart + index;
     if (sums === undefined) {
-      target[at] =
-        (ROUNDING_HALF + weightedBytes(a, b, c, d, 0, weight0, weight1, weight2, weight3)) >> PRECISION_BITS;
-      target[at + 1] =
-        (ROUNDING_HALF + weightedBytes(a, b, c, d, 8, weight0, weight1, weight2, weight3)) >> PRECISION_BITS;
-      target[at + 2] =
-        (ROUNDING_HALF + weightedBytes(a, b, c, d, 16, weight0, weight1, weight2, weight3)) >> PRECISION_BITS;
-      target[at + 3] =
-        (ROUNDING_HALF + weightedBytes(a, b, c, d, 24, weight0, weight1, weight2, weight3)) >> PRECISION_BITS;
+      target[at] = (ROUNDING_HALF + weightedBytes(a, b, c, d, 0, weight0, weight1, weight2, weight3)) >> PRECISION_BITS;
+      target[at + 1] = (ROUNDING_HALF + weightedBytes(a, b, c, d, 8, weight0, weight1, weight2, weight3)) >> PRECISION_BITS;
+      target[at + 2] = (ROUNDING_HALF + weightedBytes(a, b, c, d, 16, weight0, weight1, weight2, weight3)) >> PRECISION_BITS;
+      target[at + 3] = (ROUNDING_HALF + weightedBytes(a, b, c, d, 24, weight0, weight1, weight2, weight3)) >> PRECISION_BITS;
     } else {
-      target[at] =
-        (sums[index]! + weightedBytes(a, b, c, d, 0, weight0, weight1, weight2, weight3)) >> PRECISION_BITS;
-      target[at + 1] =
-        (sums[index + 1]! + weightedBytes(a, b, c, d, 8, weight0, weight1, weight2, weight3)) >> PRECISION_BITS;
-      target[at + 2] =
-        (sums[index + 2]! + weightedBytes(a, b, c, d, 16, weight0, weight1, weight2, weight3)) >> PRECISION_BITS;
-      target[at + 3] =
-        (sums[index + 3]! + weightedBytes(a, b, c, d, 24, weight0, weight1, weight2, weight3)) >> PRECISION_BITS;
+      target[at] = (sums[index]! + weightedBytes(a, b, c, d, 0, weight0, weight1, weight2, weight3)) >> PRECISION_BITS;
+      target[at + 1] = (sums[index + 1]! + weightedBytes(a, b, c, d, 8, weight0, weight1, weight2, weight3)) >> PRECISION_BITS;
+      target[at + 2] = (sums[index + 2]! + weightedBytes(a, b, c, d, 16, weight0, weight1, weight2, weight3)) >> PRECISION_BITS;
+      target[at + 3] = (sums[index + 3]! + weightedBytes(a, b, c, d, 24, weight0, weight1, weight2, weight3)) >> PRECISION_BITS;
     }
   }
 }
 
 /** `fourTapsToBytes`, adding into `sums` instead: the groups of four taps before a wide kernel's last. */
-function fourTapsIntoSums(
-  words: Uint32Array,
-  firstWord: number,
-  wordStride: number,
-  weights: Int32Array,
-  slot: number,
-  sums: Int32Array,
-  end: number,
-): void {
+function fourTapsIntoSums(words: Uint32Array, firstWord: number, wordStride: number, weights: Int32Array, slot: number, sums: Int32Array, end: number): void {
   const weight0 = weights[slot]!;
   const weight1 = weights[slot + 1]!;
   const weight2 = weights[slot + 2]!;
@@ -170,23 +154,8 @@ function fourTapsIntoSums(
 }
 
 /** The byte at `shift` of each of four words (one per input row), times that row's weight. */
-function weightedBytes(
-  a: number,
-  b: number,
-  c: number,
-  d: number,
-  shift: number,
-  weight0: number,
-  weight1: number,
-  weight2: number,
-  weight3: number,
-): number {
-  return (
-    ((a >>> shift) & 255) * weight0 +
-    ((b >>> shift) & 255) * weight1 +
-    ((c >>> shift) & 255) * weight2 +
-    ((d >>> shift) & 255) * weight3
-  );
+function weightedBytes(a: number, b: number, c: number, d: number, shift: number, weight0: number, weight1: number, weight2: number, weight3: number): number {
+  return ((a >>> shift) & 255) * weight0 + ((b >>> shift) & 255) * weight1 + ((c >>> shift) & 255) * weight2 + ((d >>> shift) & 255) * weight3;
 }
 
 /** Whether 32-bit words hold their first byte in their low bits, as the vertical pass assumes. */
@@ -240,8 +209,7 @@ function resampleRowsUint8(
   const taps = maxCount <= 4 ? 4 : 8;
   if ((channels === 1 || channels === 3) && maxCount <= 8 && taps <= source.width) {
     const padded = padTaps(horizontal, window.left, window.width, source.width, taps);
-    const kernel =
-      channels === 1 ? (taps === 4 ? greyColumns4 : greyColumns8) : taps === 4 ? rgbColumns4 : rgbColumns8;
+    const kernel = channels === 1 ? (taps === 4 ? greyColumns4 : greyColumns8) : taps === 4 ? rgbColumns4 : rgbColumns8;
     kernel(data, sourceRowLength, startRow * sourceRowLength, padded, clampedView(target), targetRowLength);
     return;
   }
@@ -347,12 +315,7 @@ const greyColumns4: ColumnKernel = (data, sourceRowLength, firstRowStart, padded
     let index = firstRowStart + starts[column]!;
     for (let targetIndex = column; targetIndex < target.length; targetIndex += targetRowLength) {
       target[targetIndex] =
-        (ROUNDING_HALF +
-          data[index]! * weight0 +
-          data[index + 1]! * weight1 +
-          data[index + 2]! * weight2 +
-          data[index + 3]! * weight3) >>
-        PRECISION_BITS;
+        (ROUNDING_HALF + data[index]! * weight0 + data[index + 1]! * weight1 + data[index + 2]! * weight2 + data[index + 3]! * weight3) >> PRECISION_BITS;
       index += sourceRowLength;
     }
   }
@@ -405,26 +368,11 @@ const rgbColumns4: ColumnKernel = (data, sourceRowLength, firstRowStart, padded,
       const b = view.getUint32(index + 4, true);
       const c = view.getUint32(index + 8, true);
       target[targetIndex] =
-        (ROUNDING_HALF +
-          (a & 255) * weight0 +
-          (a >>> 24) * weight1 +
-          ((b >>> 16) & 255) * weight2 +
-          ((c >>> 8) & 255) * weight3) >>
-        PRECISION_BITS;
+        (ROUNDING_HALF + (a & 255) * weight0 + (a >>> 24) * weight1 + ((b >>> 16) & 255) * weight2 + ((c >>> 8) & 255) * weight3) >> PRECISION_BITS;
       target[targetIndex + 1] =
-        (ROUNDING_HALF +
-          ((a >>> 8) & 255) * weight0 +
-          (b & 255) * weight1 +
-          (b >>> 24) * weight2 +
-          ((c >>> 16) & 255) * weight3) >>
-        PRECISION_BITS;
+        (ROUNDING_HALF + ((a >>> 8) & 255) * weight0 + (b & 255) * weight1 + (b >>> 24) * weight2 + ((c >>> 16) & 255) * weight3) >> PRECISION_BITS;
       target[targetIndex + 2] =
-        (ROUNDING_HALF +
-          ((a >>> 16) & 255) * weight0 +
-          ((b >>> 8) & 255) * weight1 +
-          (c & 255) * weight2 +
-          (c >>> 24) * weight3) >>
-        PRECISION_BITS;
+        (ROUNDING_HALF + ((a >>> 16) & 255) * weight0 + ((b >>> 8) & 255) * weight1 + (c & 255) * weight2 + (c >>> 24) * weight3) >> PRECISION_BITS;
       index += sourceRowLength;
     }
   }
@@ -493,13 +441,7 @@ interface PaddedTaps {
  * would run past `inputEnd`, the start moves back instead and the zeros go in front. The caller makes sure
  * `taps` input samples fit before `inputEnd`.
  */
-function padTaps(
-  axis: AxisCoefficients,
-  first: number,
-  count: number,
-  inputEnd: number,
-  taps: number,
-): PaddedTaps {
+function padTaps(axis: AxisCoefficients, first: number, count: number, inputEnd: number, taps: number): PaddedTaps {
   const { firstTap, tapCount, kernelSize, fixedPointWeights } = axis;
   const starts = new Int32Array(count);
   const weights = new Int32Array(count * taps);
@@ -533,7 +475,7 @@ function clampedView(bytes: Uint8Array): Uint8ClampedArray {
 /** The fixed-point sum shifted back to 8 bits and saturated, as Pillow's `clip8`. */
 function clipToByte(sum: number): number {
   const value = sum >> PRECISION_BITS;
-  return value < 0 ? 0 : value > 255 ? 255 : value;
+  return value < 0 ? 0 : Math.min(value, 255);
 }
 
 /**

@@ -40,7 +40,11 @@ describe('resize', () => {
   it('keeps a constant image constant, shrinking and enlarging, with either filter', () => {
     const constant: RawImage = { data: new Uint8Array(17 * 13 * 3).fill(137), width: 17, height: 13, channels: 3 };
     for (const interpolation of interpolations) {
-      for (const [height, width] of [[5, 7], [40, 31], [13, 50]] as const) {
+      for (const [height, width] of [
+        [5, 7],
+        [40, 31],
+        [13, 50],
+      ] as const) {
         expect(resize(constant, height, width, interpolation).data.every((value) => value === 137)).toBe(true);
         const floats = resizeFloat(constant, height, width, interpolation).data;
         expect(floats.every((value) => Math.abs(value - 137) < 1e-4)).toBe(true);
@@ -57,9 +61,7 @@ describe('resize', () => {
     const image = noiseImage(4, 4, 1, 2);
     expect(() => resize(image, 0, 3, 'bilinear')).toThrow('resize height must be a positive integer, got 0');
     expect(() => resize(image, 3, 2.5, 'bilinear')).toThrow('resize width must be a positive integer, got 2.5');
-    expect(() => resize(image, 3, 3, 'nearest' as Interpolation)).toThrow(
-      'interpolation must be "bilinear" or "bicubic", got "nearest"',
-    );
+    expect(() => resize(image, 3, 3, 'nearest' as Interpolation)).toThrow('interpolation must be "bilinear" or "bicubic", got "nearest"');
   });
 });
 
@@ -95,7 +97,12 @@ describe('resampling only a window', () => {
 describe('computeAxisCoefficients', () => {
   it('normalises each output to a total weight of 1, in double and in fixed point', () => {
     for (const interpolation of interpolations) {
-      for (const [inputSize, outputSize] of [[300, 256], [217, 256], [1024, 256], [5, 3]] as const) {
+      for (const [inputSize, outputSize] of [
+        [300, 256],
+        [217, 256],
+        [1024, 256],
+        [5, 3],
+      ] as const) {
         const coefficients = computeAxisCoefficients(inputSize, outputSize, interpolation);
         const { weights, fixedPointWeights, kernelSize, tapCount } = coefficients;
         for (let output = 0; output < outputSize; output++) {

@@ -1,14 +1,7 @@
 import type { Interpolation, RawImage } from '@medssl/spec';
 
 import { axisCoefficients } from './coefficients.js';
-import {
-  bitDepthOf,
-  checkPositiveInteger,
-  checkRawImage,
-  describeValue,
-  type FloatImage,
-  type ImageSize,
-} from './image.js';
+import { bitDepthOf, checkPositiveInteger, checkRawImage, describeValue, type FloatImage, type ImageSize } from './image.js';
 import { resampleFloat, resampleUint8 } from './resample.js';
 
 /**
@@ -19,12 +12,7 @@ import { resampleFloat, resampleUint8 } from './resample.js';
  *
  * 16-bit images throw: use `resizeFloat`, whose output keeps fractional values.
  */
-export function resize(
-  image: RawImage,
-  height: number,
-  width: number,
-  interpolation: Interpolation,
-): RawImage {
+export function resize(image: RawImage, height: number, width: number, interpolation: Interpolation): RawImage {
   checkRawImage(image);
   checkOutputSize(height, width);
   checkInterpolation(interpolation);
@@ -64,12 +52,7 @@ export function resize(
  * results, and rounding them to 16 bits would add a quantisation step that preprocessing, which divides
  * by 65535 anyway, does not need. Channels are independent here, alpha included (no premultiplication).
  */
-export function resizeFloat(
-  image: RawImage,
-  height: number,
-  width: number,
-  interpolation: Interpolation,
-): FloatImage {
+export function resizeFloat(image: RawImage, height: number, width: number, interpolation: Interpolation): FloatImage {
   checkRawImage(image);
   checkOutputSize(height, width);
   checkInterpolation(interpolation);
@@ -99,20 +82,13 @@ export function shorterSideSize(image: ImageSize, shorterSide: number): ImageSiz
  * torchvision's `Resize(size)` on an 8-bit image: the shorter side becomes `shorterSide` (see
  * `shorterSideSize`); an image already that size comes back unchanged (as a copy).
  */
-export function resizeShorterSide(
-  image: RawImage,
-  shorterSide: number,
-  interpolation: Interpolation,
-): RawImage {
+export function resizeShorterSide(image: RawImage, shorterSide: number, interpolation: Interpolation): RawImage {
   checkRawImage(image);
   const size = shorterSideSize(image, shorterSide);
   return resize(image, size.height, size.width, interpolation);
 }
 
-export function checkInterpolation(
-  interpolation: unknown,
-  what = 'interpolation',
-): asserts interpolation is Interpolation {
+export function checkInterpolation(interpolation: unknown, what = 'interpolation'): asserts interpolation is Interpolation {
   if (interpolation !== 'bilinear' && interpolation !== 'bicubic') {
     throw new RangeError(`${what} must be "bilinear" or "bicubic", got ${describeValue(interpolation)}`);
   }

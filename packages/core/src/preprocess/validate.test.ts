@@ -28,54 +28,18 @@ describe('validatePreprocessing', () => {
   });
 
   it.each([
-    [
-      { resize: { size: 0, interpolation: 'bilinear' } },
-      'preprocessing.resize.size must be a positive integer, got 0',
-    ],
-    [
-      { resize: { size: 25.5, interpolation: 'bilinear' } },
-      'preprocessing.resize.size must be a positive integer, got 25.5',
-    ],
-    [
-      { resize: { size: [224, -1], interpolation: 'bilinear' } },
-      'preprocessing.resize.size[1] (width) must be a positive integer, got -1',
-    ],
-    [
-      { resize: { size: [1, 2, 3], interpolation: 'bilinear' } },
-      'preprocessing.resize.size must be a number or a [height, width] pair, got 3 values',
-    ],
-    [
-      { resize: { size: 256, interpolation: 'lanczos' } },
-      'preprocessing.resize.interpolation must be "bilinear" or "bicubic", got "lanczos"',
-    ],
-    [
-      { centerCrop: '224' },
-      'preprocessing.centerCrop must be a positive integer, got "224"',
-    ],
-    [
-      { centerCrop: [224, 0] },
-      'preprocessing.centerCrop[1] (width) must be a positive integer, got 0',
-    ],
-    [
-      { normalize: { mean: [0.5, 0.5], std: [1, 1, 1] } },
-      'preprocessing.normalize.mean must hold 3 numbers (one per channel), got [0.5, 0.5]',
-    ],
-    [
-      { normalize: { mean: [0.5, 0.5, 0.5], std: [1, 0, 1] } },
-      'preprocessing.normalize.std[1] must not be zero, got 0',
-    ],
-    [
-      { normalize: { mean: [0.5, 0.5, 0.5], std: [1, 1, 1e-50] } },
-      'preprocessing.normalize.std[2] must not be zero, got 1e-50',
-    ],
-    [
-      { normalize: { mean: [0.5, Number.NaN, 0.5], std: [1, 1, 1] } },
-      'preprocessing.normalize.mean[1] must be a finite number, got NaN',
-    ],
-    [
-      { channels: 1 },
-      'preprocessing.channels must be 3, got 1',
-    ],
+    [{ resize: { size: 0, interpolation: 'bilinear' } }, 'preprocessing.resize.size must be a positive integer, got 0'],
+    [{ resize: { size: 25.5, interpolation: 'bilinear' } }, 'preprocessing.resize.size must be a positive integer, got 25.5'],
+    [{ resize: { size: [224, -1], interpolation: 'bilinear' } }, 'preprocessing.resize.size[1] (width) must be a positive integer, got -1'],
+    [{ resize: { size: [1, 2, 3], interpolation: 'bilinear' } }, 'preprocessing.resize.size must be a number or a [height, width] pair, got 3 values'],
+    [{ resize: { size: 256, interpolation: 'lanczos' } }, 'preprocessing.resize.interpolation must be "bilinear" or "bicubic", got "lanczos"'],
+    [{ centerCrop: '224' }, 'preprocessing.centerCrop must be a positive integer, got "224"'],
+    [{ centerCrop: [224, 0] }, 'preprocessing.centerCrop[1] (width) must be a positive integer, got 0'],
+    [{ normalize: { mean: [0.5, 0.5], std: [1, 1, 1] } }, 'preprocessing.normalize.mean must hold 3 numbers (one per channel), got [0.5, 0.5]'],
+    [{ normalize: { mean: [0.5, 0.5, 0.5], std: [1, 0, 1] } }, 'preprocessing.normalize.std[1] must not be zero, got 0'],
+    [{ normalize: { mean: [0.5, 0.5, 0.5], std: [1, 1, 1e-50] } }, 'preprocessing.normalize.std[2] must not be zero, got 1e-50'],
+    [{ normalize: { mean: [0.5, Number.NaN, 0.5], std: [1, 1, 1] } }, 'preprocessing.normalize.mean[1] must be a finite number, got NaN'],
+    [{ channels: 1 }, 'preprocessing.channels must be 3, got 1'],
   ])('refuses %j, naming the field', (changes, message) => {
     expect(() => validatePreprocessing(withField(changes))).toThrow(message);
   });

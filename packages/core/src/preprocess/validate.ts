@@ -16,9 +16,7 @@ export function validatePreprocessing(preprocessing: Preprocessing): void {
   const { resize, centerCrop, normalize, channels } = preprocessing;
   if (resize !== undefined) {
     if (typeof resize !== 'object' || resize === null) {
-      throw new TypeError(
-        `${field}.resize must be an object with size and interpolation, got ${describeValue(resize)}`,
-      );
+      throw new TypeError(`${field}.resize must be an object with size and interpolation, got ${describeValue(resize)}`);
     }
     checkSize(resize.size, `${field}.resize.size`);
     checkInterpolation(resize.interpolation, `${field}.resize.interpolation`);
@@ -26,9 +24,7 @@ export function validatePreprocessing(preprocessing: Preprocessing): void {
   if (centerCrop !== undefined) checkSize(centerCrop, `${field}.centerCrop`);
   if (normalize !== undefined) {
     if (typeof normalize !== 'object' || normalize === null) {
-      throw new TypeError(
-        `${field}.normalize must be an object with mean and std, got ${describeValue(normalize)}`,
-      );
+      throw new TypeError(`${field}.normalize must be an object with mean and std, got ${describeValue(normalize)}`);
     }
     checkTriple(normalize.mean, `${field}.normalize.mean`);
     checkTriple(normalize.std, `${field}.normalize.std`);

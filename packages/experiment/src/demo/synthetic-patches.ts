@@ -33,7 +33,12 @@ export function syntheticPatch(label: 0 | 1, options: SyntheticPatchOptions): Ra
   }
   // Normal tissue has clusters too (lymphocytes: small, dark, tight), so "a cluster" alone does not tell
   // the classes apart; tumour clusters are looser and made of larger nuclei, and some are small.
-  const cluster = label === 1 ? { count: 6 + placement.int(14), radius: 2, spread: 0.1 } : placement.next() < 0.35 ? { count: 5 + placement.int(10), radius: 1.1, spread: 0.06 } : undefined;
+  const cluster =
+    label === 1
+      ? { count: 6 + placement.int(14), radius: 2, spread: 0.1 }
+      : placement.next() < 0.35
+        ? { count: 5 + placement.int(10), radius: 1.1, spread: 0.06 }
+        : undefined;
   if (cluster) {
     const centerX = size * (0.2 + 0.6 * placement.next());
     const centerY = size * (0.2 + 0.6 * placement.next());

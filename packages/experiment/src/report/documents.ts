@@ -89,7 +89,8 @@ export function readResultsDocument(value: unknown, source: string): ResultsDocu
     return results.map((entry, index) => {
       const path = `$.results[${index}]`;
       const nested = object(entry, where.at(path));
-      if (nested.format === RUN_FORMAT) throw where.fail(`${path}.format`, `a results document (${EVAL_FORMAT} or ${FUSION_FORMAT}); run documents do not nest`);
+      if (nested.format === RUN_FORMAT)
+        throw where.fail(`${path}.format`, `a results document (${EVAL_FORMAT} or ${FUSION_FORMAT}); run documents do not nest`);
       return evaluation(nested, new Where(source, path), `${source} › results[${index}]`);
     });
   }
@@ -164,7 +165,11 @@ function resultRow(value: unknown, where: Where, path: string, sources: readonly
     metrics: metricValues(row.metrics, where, `${path}.metrics`),
     ...(row.selected !== undefined ? { selected: object(row.selected, where.at(`${path}.selected`)) } : {}),
     ...(row.attention !== undefined
-      ? { attention: array(row.attention, where.at(`${path}.attention`)).map((block, index) => attentionBlock(block, where, `${path}.attention[${index}]`, index)) }
+      ? {
+          attention: array(row.attention, where.at(`${path}.attention`)).map((block, index) =>
+            attentionBlock(block, where, `${path}.attention[${index}]`, index),
+          ),
+        }
       : {}),
     ...(row.sourceWeights !== undefined ? { sourceWeights: sourceWeights(row.sourceWeights, where, `${path}.sourceWeights`, sources) } : {}),
   };
@@ -187,7 +192,9 @@ function attentionBlock(value: unknown, where: Where, path: string, index: numbe
       block: block.block === undefined ? index : number(block.block, where.at(`${path}.block`)),
       sources,
       heads,
-      weights: Array.from({ length: heads }, (_, head) => Array.from({ length: size }, (_, query) => flat.slice((head * size + query) * size, (head * size + query + 1) * size))),
+      weights: Array.from({ length: heads }, (_, head) =>
+        Array.from({ length: size }, (_, query) => flat.slice((head * size + query) * size, (head * size + query + 1) * size)),
+      ),
     };
   }
   if (weights.length !== heads) throw where.fail(`${path}.weights`, shape, `${weights.length} heads`);

@@ -110,7 +110,11 @@ function seriesOf(documents: readonly ResultsDocument[], metric: string, colors:
     let label: string;
     if (document.kind === 'single') label = document.backbones[0]!;
     // Fusions are named by method; their sources are added only where two of the same method would collide.
-    else label = fusionNames.filter((name) => name === protocolName(document.protocol)).length > 1 ? `${protocolName(document.protocol)} (${document.backbones.join(' + ')})` : protocolName(document.protocol);
+    else
+      label =
+        fusionNames.filter((name) => name === protocolName(document.protocol)).length > 1
+          ? `${protocolName(document.protocol)} (${document.backbones.join(' + ')})`
+          : protocolName(document.protocol);
     const identity = `${document.protocol}\u0000${label}`;
     const repeat = (seen.get(identity) ?? 0) + 1;
     seen.set(identity, repeat);

@@ -92,10 +92,12 @@ export function fractionChart(options: FractionChartOptions): SafeHtml {
   const offset = (index: number) => (index - (count - 1) / 2) * Math.min(4, 16 / Math.max(count, 1));
 
   const grid = ticks.map(
-    (tick) => html`<line class="grid" x1="${plotLeft}" x2="${plotRight}" y1="${round(y(tick))}" y2="${round(y(tick))}"/><text class="tick" x="${plotLeft - 6}" y="${round(y(tick)) + 3.5}" text-anchor="end">${formatTick(tick, ticks)}</text>`,
+    (tick) =>
+      html`<line class="grid" x1="${plotLeft}" x2="${plotRight}" y1="${round(y(tick))}" y2="${round(y(tick))}"/><text class="tick" x="${plotLeft - 6}" y="${round(y(tick)) + 3.5}" text-anchor="end">${formatTick(tick, ticks)}</text>`,
   );
   const xTicks = fractions.map(
-    (fraction) => html`<line class="grid vertical" x1="${round(x(fraction))}" x2="${round(x(fraction))}" y1="${plotTop}" y2="${plotBottom}"/><text class="tick" x="${round(x(fraction))}" y="${plotBottom + 15}" text-anchor="middle">${formatFraction(fraction)}</text>`,
+    (fraction) =>
+      html`<line class="grid vertical" x1="${round(x(fraction))}" x2="${round(x(fraction))}" y1="${plotTop}" y2="${plotBottom}"/><text class="tick" x="${round(x(fraction))}" y="${plotBottom + 15}" text-anchor="middle">${formatFraction(fraction)}</text>`,
   );
   const layers = options.series.map((series, index) => {
     const points = series.points.map((point) => ({ ...point, x: x(point.fraction) + offset(index) }));
@@ -233,7 +235,10 @@ export function stackedBars(options: { title: string; rows: readonly StackedBarR
       const segmentWidth = (value / total) * barWidth;
       const x = left + start;
       start += segmentWidth;
-      const text = segmentWidth >= 34 ? html`<text class="bar-value" x="${round(x + segmentWidth / 2)}" y="${y + rowHeight / 2 + 2}" text-anchor="middle">${value.toFixed(2)}</text>` : '';
+      const text =
+        segmentWidth >= 34
+          ? html`<text class="bar-value" x="${round(x + segmentWidth / 2)}" y="${y + rowHeight / 2 + 2}" text-anchor="middle">${value.toFixed(2)}</text>`
+          : '';
       return html`<rect class="bar-segment" data-source="${options.segmentLabels[segment]}" x="${round(x)}" y="${y}" width="${round(segmentWidth)}" height="${rowHeight - 6}" fill="${options.colors[segment] ?? '#888'}"><title>${options.segmentLabels[segment]} at ${row.label}: ${value.toFixed(3)}</title></rect>${text}`;
     });
     return html`<text class="tick" x="${left - 8}" y="${y + rowHeight / 2 + 1}" text-anchor="end">${row.label}</text>${segments}`;

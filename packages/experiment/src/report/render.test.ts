@@ -58,7 +58,9 @@ describe('renderReport', () => {
     for (const fraction of [0.05, 0.2, 1]) expect(tumour).toContain(`>${formatFraction(fraction)}</text>`);
     expect(tumour).toContain('label fraction (log scale)');
     // Ticks at 5 %, 20 % and 100 % are spaced by log10 of their ratios: log(4) : log(5).
-    const tickX = [...tumour.split('<svg class="plot fraction-chart"')[1]!.matchAll(/<text class="tick" x="([\d.]+)" y="[\d.]+" text-anchor="middle">/g)].map((match) => Number(match[1]));
+    const tickX = [...tumour.split('<svg class="plot fraction-chart"')[1]!.matchAll(/<text class="tick" x="([\d.]+)" y="[\d.]+" text-anchor="middle">/g)].map(
+      (match) => Number(match[1]),
+    );
     expect(tickX).toHaveLength(3);
     expect((tickX[1]! - tickX[0]!) / (tickX[2]! - tickX[1]!)).toBeCloseTo(Math.log10(4) / Math.log10(5), 1);
   });
@@ -70,7 +72,8 @@ describe('renderReport', () => {
     const best = linear.reduce((a, b) => (average(b) > average(a) ? b : a));
     expect(tumour).toContain(`Best single backbone: <strong>${best.backbones[0]}</strong> (linear probe)`);
     const fusionChart = tumour.split('data-figure="fusion">')[1]!.split('</figure>')[0]!;
-    for (const key of [`linear|${best.backbones[0]}|best`, 'dvme|DVME', 'dme|DME', 'concat|concat']) expect(fusionChart).toContain(`data-series="synthetic:tumour|${key}"`);
+    for (const key of [`linear|${best.backbones[0]}|best`, 'dvme|DVME', 'dme|DME', 'concat|concat'])
+      expect(fusionChart).toContain(`data-series="synthetic:tumour|${key}"`);
     const dvme = documents.find((document) => document.protocol === 'dvme')!;
     const delta = dvme.summary[0]!.metrics.auc!.mean - best.summary[0]!.metrics.auc!.mean;
     expect(tumour).toContain(`${delta >= 0 ? '+' : '−'}${Math.abs(delta).toFixed(3)}</span>`);

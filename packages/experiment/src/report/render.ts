@@ -122,7 +122,12 @@ ${legend(backbones.map(([label, color]) => ({ label, color })))}
 
 /** Mean ± std of the primary metric per fraction for every evaluation of the task; best per column bold. */
 function summaryTable(group: TaskGroup, best: Series | undefined): SafeHtml {
-  const bestMean = new Map(group.fractions.map((fraction) => [fraction, Math.max(...group.series.flatMap((series) => series.points.filter((point) => point.fraction === fraction).map((point) => point.mean)))]));
+  const bestMean = new Map(
+    group.fractions.map((fraction) => [
+      fraction,
+      Math.max(...group.series.flatMap((series) => series.points.filter((point) => point.fraction === fraction).map((point) => point.mean))),
+    ]),
+  );
   const rows = group.series.map((series) => {
     const cells = group.fractions.map((fraction) => {
       const point = series.points.find((candidate) => candidate.fraction === fraction);
@@ -154,14 +159,18 @@ ${metrics.length > 1 ? html`<details class="all-metrics"><summary>All metrics ($
 function protocolComparison(group: TaskGroup, singles: readonly Series[], yDomain: readonly [number, number]): SafeHtml | '' {
   const byBackbone = new Map<string, Series[]>();
   for (const series of singles) byBackbone.set(series.backbones[0]!, [...(byBackbone.get(series.backbones[0]!) ?? []), series]);
-  const compared = [...byBackbone.entries()].filter(([, members]) => new Set(members.map((series) => series.protocol)).size > 1).sort(([a], [b]) => a.localeCompare(b));
+  const compared = [...byBackbone.entries()]
+    .filter(([, members]) => new Set(members.map((series) => series.protocol)).size > 1)
+    .sort(([a], [b]) => a.localeCompare(b));
   if (compared.length === 0) return '';
   const protocols = [...new Set(compared.flatMap(([, members]) => members.map((series) => series.protocol)))].sort((a, b) => protocolRank(a) - protocolRank(b));
   const panels = compared.map(([backbone, members]) => {
     const chart = fractionChart({
       title: `${backbone}: protocols compared`,
       metric: group.metric,
-      series: members.map((series) => chartSeries(series, { key: `${series.key}|compare`, label: `${backbone} · ${protocolName(series.protocol)}`, dash: protocolDash(series.protocol) })),
+      series: members.map((series) =>
+        chartSeries(series, { key: `${series.key}|compare`, label: `${backbone} · ${protocolName(series.protocol)}`, dash: protocolDash(series.protocol) }),
+      ),
       fractions: group.fractions,
       yDomain,
     });
@@ -174,9 +183,18 @@ ${legend(protocols.map((protocol) => ({ label: protocolName(protocol), color: '#
 
 /** DVME, DME and concat against the best single backbone. */
 function fusionComparison(group: TaskGroup, fusions: readonly Series[], best: Series | undefined): SafeHtml {
-  const series = [...(best ? [chartSeries(best, { key: `${best.key}|best`, label: `${best.label} (${protocolName(best.protocol)}, best single)`, dash: '5 3' })] : []), ...fusions.map((fusion) => chartSeries(fusion, { emphasis: true }))];
+  const series = [
+    ...(best ? [chartSeries(best, { key: `${best.key}|best`, label: `${best.label} (${protocolName(best.protocol)}, best single)`, dash: '5 3' })] : []),
+    ...fusions.map((fusion) => chartSeries(fusion, { emphasis: true })),
+  ];
   // Its own y range: the differences here are small next to the spread between backbones.
-  const chart = fractionChart({ title: `fusion vs best single backbone: ${metricName(group.metric)} vs label fraction`, metric: group.metric, series, fractions: group.fractions, yDomain: metricDomain(series) });
+  const chart = fractionChart({
+    title: `fusion vs best single backbone: ${metricName(group.metric)} vs label fraction`,
+    metric: group.metric,
+    series,
+    fractions: group.fractions,
+    yDomain: metricDomain(series),
+  });
   const fractions = group.fractions.filter((fraction) => fusions.some((fusion) => fusion.points.some((point) => point.fraction === fraction)));
   const rows = fractions.map((fraction) => {
     const reference = best?.points.find((point) => point.fraction === fraction);
@@ -212,7 +230,8 @@ function attentionSection(series: Series, colors: ReadonlyMap<string, string>): 
   const blocks = attention.blocks.map((block) => {
     const blockColors = sourceColors(block.sources, colors);
     const heads = block.heads.map(
-      (matrix, head) => html`<figure class="head"><figcaption>head ${head + 1}</figcaption>${heatmap({ title: `block ${block.block}, head ${head + 1}`, matrix, labels: block.sources, colors: blockColors, compact: true })}</figure>`,
+      (matrix, head) =>
+        html`<figure class="head"><figcaption>head ${head + 1}</figcaption>${heatmap({ title: `block ${block.block}, head ${head + 1}`, matrix, labels: block.sources, colors: blockColors, compact: true })}</figure>`,
     );
     return html`<div class="attention-block" data-block="${block.block}">
 <figure class="attention-mean"><figcaption>block ${block.block}: mean over ${block.heads.length} head${block.heads.length === 1 ? '' : 's'}</figcaption>${heatmap({ title: `block ${block.block}, mean over heads`, matrix: block.mean, labels: block.sources, colors: blockColors })}</figure>
@@ -262,11 +281,17 @@ function provenance(groups: readonly TaskGroup[]): SafeHtml {
   const rows = all.map((series) => {
     const document = series.document;
     const weights = document.backbones.map(
-      (backbone, index) => html`<div>${legendSwatch(series.kind === 'single' ? series.color : '#888')}${backbone} <code title="${document.weightsSha256[index]}">${shortHash(document.weightsSha256[index]!)}</code></div>`,
+      (backbone, index) =>
+        html`<div>${legendSwatch(series.kind === 'single' ? series.color : '#888')}${backbone} <code title="${document.weightsSha256[index]}">${shortHash(document.weightsSha256[index]!)}</code></div>`,
     );
-    const inputs = document.inputs.map((input) => html`<span title="${input.folders.join('\n')}">${input.split}${input.count === undefined ? '' : html`&nbsp;${input.count}`}</span>`);
+    const inputs = document.inputs.map(
+      (input) => html`<span title="${input.folders.join('\n')}">${input.split}${input.count === undefined ? '' : html`&nbsp;${input.count}`}</span>`,
+    );
     const versions = Object.entries(document.versions).map(([name, version]) => html`<div>${name} ${version}</div>`);
-    const evaluation = series.kind === 'single' ? html`<strong>${protocolName(document.protocol)}</strong> · ${series.label}` : html`<strong>${series.label}</strong> · ${document.backbones.length} sources`;
+    const evaluation =
+      series.kind === 'single'
+        ? html`<strong>${protocolName(document.protocol)}</strong> · ${series.label}`
+        : html`<strong>${series.label}</strong> · ${document.backbones.length} sources`;
     return html`<tr>
 <td>${evaluation}<div class="muted">${document.dataset.id} ${document.dataset.version}</div></td>
 <td class="weights">${weights}</td>

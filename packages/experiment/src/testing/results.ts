@@ -36,7 +36,13 @@ async function featureFolders(root: string, dataset: string, task: Task, backbon
   const folder = join(root, 'features', dataset.replace(/[^\w-]/g, '_'), backbone.id.replace(/[^\w-]/g, '_'));
   const rows = { train: 240, val: 80, test: 80 };
   for (const split of ['train', 'val', 'test'] as const) {
-    const set = syntheticFeatureSet(task, { rows: rows[split], dimension: backbone.dimension, seed: split.length * 31 + backbone.dimension, split, separation: backbone.separation });
+    const set = syntheticFeatureSet(task, {
+      rows: rows[split],
+      dimension: backbone.dimension,
+      seed: split.length * 31 + backbone.dimension,
+      split,
+      separation: backbone.separation,
+    });
     await writeFeatureSet(join(folder, split), {
       ...set,
       manifest: { ...set.manifest, dataset: { id: dataset, version: 'synthetic-1' }, backbone: backbone.id, weightsSha256: sha256(backbone.id) },
@@ -46,7 +52,13 @@ async function featureFolders(root: string, dataset: string, task: Task, backbon
 }
 
 /** Runs `medssl eval PROTOCOL` through the CLI and returns the results file. */
-export async function runEval(root: string, protocol: 'linear' | 'knn', dataset: string, task: Task, backbone: (typeof fixtureBackbones)[number]): Promise<string> {
+export async function runEval(
+  root: string,
+  protocol: 'linear' | 'knn',
+  dataset: string,
+  task: Task,
+  backbone: (typeof fixtureBackbones)[number],
+): Promise<string> {
   const folder = await featureFolders(root, dataset, task, backbone);
   const out = join(root, 'results', `${dataset.replace(/[^\w-]/g, '_')}-${backbone.id.replace(/[^\w-]/g, '_')}-${protocol}.json`);
   const folders = { train: join(folder, 'train'), val: join(folder, 'val'), test: join(folder, 'test') };
@@ -105,8 +117,13 @@ export function fusionDocument(protocol: 'dvme' | 'dme' | 'concat', linearFiles:
   const size = sources.length;
   const rows = first.rows.map((row) => {
     const atRun = sources.map((source) => source.rows.find((candidate) => candidate.fraction === row.fraction && candidate.seed === row.seed)!);
-    const metrics = Object.fromEntries(Object.keys(row.metrics).map((name) => [name, Math.min(1, Math.max(...atRun.map((entry) => entry.metrics[name]!)) + shift)]));
-    const strongest = atRun.reduce((best, entry, index) => (entry.metrics[first.task.primaryMetric]! > atRun[best]!.metrics[first.task.primaryMetric]! ? index : best), 0);
+    const metrics = Object.fromEntries(
+      Object.keys(row.metrics).map((name) => [name, Math.min(1, Math.max(...atRun.map((entry) => entry.metrics[name]!)) + shift)]),
+    );
+    const strongest = atRun.reduce(
+      (best, entry, index) => (entry.metrics[first.task.primaryMetric]! > atRun[best]!.metrics[first.task.primaryMetric]! ? index : best),
+      0,
+    );
     const extra: Record<string, unknown> = {};
     if (protocol === 'dvme') {
       extra.attention = Array.from({ length: options.blocks ?? 2 }, (_, block) => ({
@@ -129,7 +146,11 @@ export function fusionDocument(protocol: 'dvme' | 'dme' | 'concat', linearFiles:
     created: first.created,
     versions: first.versions,
     protocol,
-    config: { fractions: first.config.fractions, seeds: first.config.seeds, options: protocol === 'dvme' ? { blocks: options.blocks ?? 2, heads: options.heads ?? 4, epochs: 30 } : {} },
+    config: {
+      fractions: first.config.fractions,
+      seeds: first.config.seeds,
+      options: protocol === 'dvme' ? { blocks: options.blocks ?? 2, heads: options.heads ?? 4, epochs: 30 } : {},
+    },
     task: first.task,
     dataset: first.dataset,
     sources: sources.map((source) => source.backbone),
@@ -165,6 +186,9 @@ export async function reportFixtures(): Promise<ReportFixtures> {
   const dvmeFile = join(root, 'results', 'synthetic_tumour-dvme.json');
   writeFileSync(dvmeFile, JSON.stringify(fusionDocument('dvme', linearBinary), null, 2));
   const runFile = join(root, 'results', 'run.json');
-  writeFileSync(runFile, JSON.stringify({ format: 'medssl.run/v1', results: [fusionDocument('dme', linearBinary), fusionDocument('concat', linearBinary)] }, null, 2));
+  writeFileSync(
+    runFile,
+    JSON.stringify({ format: 'medssl.run/v1', results: [fusionDocument('dme', linearBinary), fusionDocument('concat', linearBinary)] }, null, 2),
+  );
   return { root, evalFiles, dvmeFile, runFile };
 }

@@ -62,6 +62,5 @@ function readCases<Case>(fileName: string): readonly Case[] {
 
 export const aucCases = (): readonly AucCase[] => readCases<AucCase>('auc.json');
 export const multilabelCases = (): readonly MultilabelCase[] => readCases<MultilabelCase>('multilabel.json');
-export const classificationCases = (): readonly ClassificationCase[] =>
-  readCases<ClassificationCase>('classification.json');
+export const classificationCases = (): readonly ClassificationCase[] => readCases<ClassificationCase>('classification.json');
 export const taskCases = (): readonly TaskCase[] => readCases<TaskCase>('task.json');

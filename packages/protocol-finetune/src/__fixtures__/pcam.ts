@@ -19,7 +19,11 @@ export async function pcamSplits(perClass: { train: number; val: number; test: n
   const table = parseCsv(await readFile(csvPath, 'utf8'), csvPath);
   const columns = csvColumns(table, ['path', 'split', 'label'], csvPath);
   const splits = {} as Record<'train' | 'val' | 'test', ImageSplit>;
-  for (const [name, csvName] of [['train', 'train'], ['val', 'valid'], ['test', 'test']] as const) {
+  for (const [name, csvName] of [
+    ['train', 'train'],
+    ['val', 'valid'],
+    ['test', 'test'],
+  ] as const) {
     const byClass = [0, 1].map((label) =>
       table.rows
         .filter((row) => row[columns.split] === csvName && Number(row[columns.label]) === label)

@@ -65,7 +65,10 @@ export function createSmallBackbone(tensors: ReadonlyMap<string, Tensor>): Train
     const tensor = tensors.get(name);
     if (tensor === undefined) throw new Error(`small backbone: missing tensor ${name}`);
     if (tensor.shape.join('x') !== shape.join('x')) throw new Error(`small backbone: ${name} has shape [${tensor.shape}], expected [${shape}]`);
-    variables.set(name, tf.tidy(() => tf.variable(tf.tensor(tensor.data, shape), !name.includes('running'))));
+    variables.set(
+      name,
+      tf.tidy(() => tf.variable(tf.tensor(tensor.data, shape), !name.includes('running'))),
+    );
   }
   const get = <R extends tf.Rank>(name: string) => variables.get(name)! as tf.Variable<R>;
   let disposed = false;
@@ -82,7 +85,15 @@ export function createSmallBackbone(tensors: ReadonlyMap<string, Tensor>): Train
         let activation = tf.reshape(pooled, [images.shape[0], -1]) as tf.Tensor2D;
         WIDTHS.forEach((_, index) => {
           const layer = `layer${index + 1}`;
-          activation = linearNormRelu(activation, get(`${layer}.weight`), get(`${layer}.norm.weight`), get(`${layer}.norm.bias`), get(`${layer}.norm.running_mean`), get(`${layer}.norm.running_var`), training);
+          activation = linearNormRelu(
+            activation,
+            get(`${layer}.weight`),
+            get(`${layer}.norm.weight`),
+            get(`${layer}.norm.bias`),
+            get(`${layer}.norm.running_mean`),
+            get(`${layer}.norm.running_var`),
+            training,
+          );
         });
         return activation;
       });
@@ -140,14 +151,12 @@ function linearNormRelu(
         const betaGradient = tf.sum(gradient, 0);
         // Batch norm's input gradient: (γ/σ)/N · (N·g − Σg − x̂·Σ(g·x̂)).
         const projectedGradient = training
-          ? tf.mul(tf.div(tf.mul(savedGamma!, savedInverse!), rows), tf.sub(tf.sub(tf.mul(gradient, rows), betaGradient), tf.mul(savedNormalized!, gammaGradient)))
+          ? tf.mul(
+              tf.div(tf.mul(savedGamma!, savedInverse!), rows),
+              tf.sub(tf.sub(tf.mul(gradient, rows), betaGradient), tf.mul(savedNormalized!, gammaGradient)),
+            )
           : tf.mul(gradient, tf.mul(savedGamma!, savedInverse!));
-        return [
-          tf.matMul(projectedGradient, tf.transpose(savedKernel!)),
-          tf.matMul(tf.transpose(savedInput!), projectedGradient),
-          gammaGradient,
-          betaGradient,
-        ];
+        return [tf.matMul(projectedGradient, tf.transpose(savedKernel!)), tf.matMul(tf.transpose(savedInput!), projectedGradient), gammaGradient, betaGradient];
       },
     };
   });

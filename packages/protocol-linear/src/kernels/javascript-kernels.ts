@@ -36,7 +36,14 @@ export function javascriptPanelProduct(
         let aIndex = aOffset + (row + blockRow) * rowStep;
         let bIndex = bStart;
         // Eight running sums in locals: V8 keeps them in registers.
-        let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+        let s0 = 0,
+          s1 = 0,
+          s2 = 0,
+          s3 = 0,
+          s4 = 0,
+          s5 = 0,
+          s6 = 0,
+          s7 = 0;
         for (let step = 0; step < depth; step++) {
           const value = a[aIndex]!;
           s0 += value * b[bIndex]!;

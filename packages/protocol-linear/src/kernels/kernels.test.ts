@@ -57,8 +57,27 @@ describe.each(['wasm-simd', 'javascript'] as const)('%s matrix kernels', (choice
     const [, transposed, b, c] = buffers as [Float32Array, Float32Array, Float32Array, Float32Array];
     c.fill(123);
     // Depth 20 in slices of 8, 8 and 4: the first overwrites C, the others add to it.
-    for (const [start, length] of [[0, 8], [8, 8], [16, 4]] as const) {
-      kernels.product(true, rows, length, panels, transposed, start * rows, rows, b, start * PANEL_WIDTH, depth * PANEL_WIDTH, c, 0, rows * PANEL_WIDTH, start > 0);
+    for (const [start, length] of [
+      [0, 8],
+      [8, 8],
+      [16, 4],
+    ] as const) {
+      kernels.product(
+        true,
+        rows,
+        length,
+        panels,
+        transposed,
+        start * rows,
+        rows,
+        b,
+        start * PANEL_WIDTH,
+        depth * PANEL_WIDTH,
+        c,
+        0,
+        rows * PANEL_WIDTH,
+        start > 0,
+      );
     }
     expect(largestError(c, expected)).toBeLessThan(1e-6);
   });

@@ -105,8 +105,8 @@ function wasmKernels(api: WebAssemblyApi, module: object): MatrixKernels {
       memory = new api.Memory({ initial: pages });
       const instance = new api.Instance(module, { env: { memory } });
       products = {
-        plain: instance.exports['panelProduct'] as PanelProduct,
-        transposed: instance.exports['panelProductTransposed'] as PanelProduct,
+        plain: instance.exports.panelProduct as PanelProduct,
+        transposed: instance.exports.panelProductTransposed as PanelProduct,
       };
       const buffer = memory.buffer;
       return lengths.map((length, index) => new Float32Array(buffer, offsets[index]!, length));

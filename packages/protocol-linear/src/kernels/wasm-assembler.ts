@@ -250,7 +250,14 @@ export function encodeModule(functions: readonly ExportedFunction[]): Uint8Array
   unsignedLeb128(functions.length, code);
   for (const { body } of functions) code.push(...body.encode());
   return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, types),
     ...section(2, imports),
     ...section(3, declarations),

@@ -41,37 +41,107 @@ function buildPanelProduct(transposedA: boolean): ExportedFunction {
 
   // Row-major A: pointer r follows row r, and the depth steps of one iteration sit 4 bytes apart.
   // Transposed A: pointer s follows depth step s of the iteration, and the four rows sit 4 bytes apart.
-  body.get(aStrideBytes).i32Const(transposedA ? DEPTH_UNROLL : 0).i32Mul().i32Const(transposedA ? 0 : 4 * DEPTH_UNROLL).i32Add().set(aAdvance);
+  body
+    .get(aStrideBytes)
+    .i32Const(transposedA ? DEPTH_UNROLL : 0)
+    .i32Mul()
+    .i32Const(transposedA ? 0 : 4 * DEPTH_UNROLL)
+    .i32Add()
+    .set(aAdvance);
   body.i32Const(0).set(row);
   body.loop(() => {
     if (transposedA) body.get(a).get(row).i32Const(4).i32Mul().i32Add().set(aStarts[0]!);
     else body.get(a).get(row).get(aStrideBytes).i32Mul().i32Add().set(aStarts[0]!);
-    for (let index = 1; index < pointerCount; index++) body.get(aStarts[index - 1]!).get(aStrideBytes).i32Add().set(aStarts[index]!);
+    for (let index = 1; index < pointerCount; index++)
+      body
+        .get(aStarts[index - 1]!)
+        .get(aStrideBytes)
+        .i32Add()
+        .set(aStarts[index]!);
     body.i32Const(0).set(panel);
     body.loop(() => {
       body.get(b).get(panel).get(bPanelBytes).i32Mul().i32Add().tee(bPointer);
-      body.get(depth).i32Const(PANEL_WIDTH * 4).i32Mul().i32Add().set(bEnd);
-      body.get(c).get(panel).get(cPanelBytes).i32Mul().i32Add().get(row).i32Const(PANEL_WIDTH * 4).i32Mul().i32Add().set(cPointer);
+      body
+        .get(depth)
+        .i32Const(PANEL_WIDTH * 4)
+        .i32Mul()
+        .i32Add()
+        .set(bEnd);
+      body
+        .get(c)
+        .get(panel)
+        .get(cPanelBytes)
+        .i32Mul()
+        .i32Add()
+        .get(row)
+        .i32Const(PANEL_WIDTH * 4)
+        .i32Mul()
+        .i32Add()
+        .set(cPointer);
       body.get(accumulate).ifElse(
-        () => accumulators.forEach((accumulator, index) => body.get(cPointer).v128Load(index * 16).set(accumulator)),
+        () =>
+          accumulators.forEach((accumulator, index) =>
+            body
+              .get(cPointer)
+              .v128Load(index * 16)
+              .set(accumulator),
+          ),
         () => accumulators.forEach((accumulator) => body.v128Zero().set(accumulator)),
       );
       aStarts.forEach((start, index) => body.get(start).set(aPointers[index]!));
       body.loop(() => {
         for (let step = 0; step < DEPTH_UNROLL; step++) {
-          body.get(bPointer).v128Load(step * 32).set(bLow);
-          body.get(bPointer).v128Load(step * 32 + 16).set(bHigh);
+          body
+            .get(bPointer)
+            .v128Load(step * 32)
+            .set(bLow);
+          body
+            .get(bPointer)
+            .v128Load(step * 32 + 16)
+            .set(bHigh);
           for (let r = 0; r < ROW_BLOCK; r++) {
-            if (transposedA) body.get(aPointers[step]!).v128Load32Splat(r * 4).set(broadcast);
-            else body.get(aPointers[r]!).v128Load32Splat(step * 4).set(broadcast);
-            body.get(accumulators[2 * r]!).get(broadcast).get(bLow).f32x4Multiply().f32x4Add().set(accumulators[2 * r]!);
-            body.get(accumulators[2 * r + 1]!).get(broadcast).get(bHigh).f32x4Multiply().f32x4Add().set(accumulators[2 * r + 1]!);
+            if (transposedA)
+              body
+                .get(aPointers[step]!)
+                .v128Load32Splat(r * 4)
+                .set(broadcast);
+            else
+              body
+                .get(aPointers[r]!)
+                .v128Load32Splat(step * 4)
+                .set(broadcast);
+            body
+              .get(accumulators[2 * r]!)
+              .get(broadcast)
+              .get(bLow)
+              .f32x4Multiply()
+              .f32x4Add()
+              .set(accumulators[2 * r]!);
+            body
+              .get(accumulators[2 * r + 1]!)
+              .get(broadcast)
+              .get(bHigh)
+              .f32x4Multiply()
+              .f32x4Add()
+              .set(accumulators[2 * r + 1]!);
           }
         }
         aPointers.forEach((pointer) => body.get(pointer).get(aAdvance).i32Add().set(pointer));
-        body.get(bPointer).i32Const(DEPTH_UNROLL * PANEL_WIDTH * 4).i32Add().tee(bPointer).get(bEnd).i32LessThanUnsigned().branchIf(0);
+        body
+          .get(bPointer)
+          .i32Const(DEPTH_UNROLL * PANEL_WIDTH * 4)
+          .i32Add()
+          .tee(bPointer)
+          .get(bEnd)
+          .i32LessThanUnsigned()
+          .branchIf(0);
       });
-      accumulators.forEach((accumulator, index) => body.get(cPointer).get(accumulator).v128Store(index * 16));
+      accumulators.forEach((accumulator, index) =>
+        body
+          .get(cPointer)
+          .get(accumulator)
+          .v128Store(index * 16),
+      );
       body.get(panel).i32Const(1).i32Add().tee(panel).get(panelCount).i32LessThanUnsigned().branchIf(0);
     });
     body.get(row).i32Const(ROW_BLOCK).i32Add().tee(row).get(rowCount).i32LessThanUnsigned().branchIf(0);

@@ -30,7 +30,7 @@ export function describeOperationChecks(backend: TfjsBackendName, record: (line:
       return array;
     };
     const expectClose = async (label: string, actual: tf.Tensor | Float32Array, name: string, nchwShape?: readonly number[]) => {
-      let values = actual instanceof Float32Array ? actual : ((await actual.data()) as Float32Array);
+      const values = actual instanceof Float32Array ? actual : ((await actual.data()) as Float32Array);
       // Activations compare in NHWC: the fixture's NCHW values are reordered.
       let wanted = expected(name);
       if (nchwShape) wanted = nchwToNhwc(wanted, nchwShape);
@@ -54,21 +54,30 @@ export function describeOperationChecks(backend: TfjsBackendName, record: (line:
         const weight = tf.tensor4d(hwio.data, hwio.shape);
         const gamma = tf.tensor1d(formulaValues(`${tag}:bn_weight`, outputs, 1, 0.25));
         const beta = tf.tensor1d(formulaValues(`${tag}:bn_bias`, outputs, 0, 0.5));
-        const running = { mean: tf.variable(tf.tensor1d(formulaValues(`${tag}:running_mean`, outputs, 0, 0.125)), false), variance: tf.variable(tf.tensor1d(formulaValues(`${tag}:running_var`, outputs, 1, 0.5)), false) };
+        const running = {
+          mean: tf.variable(tf.tensor1d(formulaValues(`${tag}:running_mean`, outputs, 0, 0.125)), false),
+          variance: tf.variable(tf.tensor1d(formulaValues(`${tag}:running_var`, outputs, 1, 0.5)), false),
+        };
         const shortcut = residual ? formulaNhwc(`${tag}:residual`, outputShape, 0, 1) : undefined;
         const R = projection(tag, outputShape);
         const count = elementCount(outputShape) / outputs;
         const normalization: Normalization =
-          mode === 'train' ? { mode, statistics: (mean, variance) => updateRunningStatistics(running, { mean, variance, count }, 0.1) } : { mode, mean: running.mean, variance: running.variance };
+          mode === 'train'
+            ? { mode, statistics: (mean, variance) => updateRunningStatistics(running, { mean, variance, count }, 0.1) }
+            : { mode, mean: running.mean, variance: running.variance };
         const run = (input: tf.Tensor, filter: tf.Tensor, scale: tf.Tensor, shift: tf.Tensor, added?: tf.Tensor) =>
-          convolutionUnit(input as tf.Tensor4D, { kernel: filter as tf.Tensor4D, weight: scale as tf.Tensor1D, bias: shift as tf.Tensor1D }, {
-            geometry: { stride, padding },
-            normalization,
-            epsilon: 1e-5,
-            relu,
-            inputGradient: true,
-            ...(added ? { residual: added as tf.Tensor4D } : {}),
-          });
+          convolutionUnit(
+            input as tf.Tensor4D,
+            { kernel: filter as tf.Tensor4D, weight: scale as tf.Tensor1D, bias: shift as tf.Tensor1D },
+            {
+              geometry: { stride, padding },
+              normalization,
+              epsilon: 1e-5,
+              relu,
+              inputGradient: true,
+              ...(added ? { residual: added as tf.Tensor4D } : {}),
+            },
+          );
         const output = run(x, weight, gamma, beta, shortcut);
         await expectClose(`${tag} output`, output, `${tag}/output`, outputShape);
         await expectClose(`${tag} running mean`, running.mean, `${tag}/running_mean`);

@@ -34,7 +34,12 @@ export function weightedSum(x: tf.Tensor, projection: tf.Tensor): tf.Scalar {
  * trainable variable, read back under canonical names and layouts (the model's own export, fed the
  * gradients in place of the weights: the model is spent afterwards).
  */
-export async function canonicalGradients(model: TfjsModel, images: tf.Tensor4D, projection: tf.Tensor2D, training: boolean): Promise<{ embedding: Float32Array; gradients: ReadonlyMap<string, Tensor> }> {
+export async function canonicalGradients(
+  model: TfjsModel,
+  images: tf.Tensor4D,
+  projection: tf.Tensor2D,
+  training: boolean,
+): Promise<{ embedding: Float32Array; gradients: ReadonlyMap<string, Tensor> }> {
   let embedding: tf.Tensor | undefined;
   const { value, grads } = tf.variableGrads(() => {
     embedding = tf.keep(model.embed(images, training));

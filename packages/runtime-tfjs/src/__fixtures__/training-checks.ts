@@ -11,7 +11,7 @@ import { canonicalGradients, everyNth, formulaCanonicalWeights, formulaValues, r
 const description = trainingDescription();
 
 /** The ViT of the first training fixtures: DINO's layout, patch 16, width 192, depth 4, positions stored for 64x64. */
-export const smallVit: Architecture = description.cases['vit_train']!.architecture;
+export const smallVit: Architecture = description.cases.vit_train!.architecture;
 
 /** A float32 implementation cannot beat PyTorch's own float32 distance from float64: allow 4x that, at least 1e-4. */
 export function trainingTolerance(float32Error: number): number {
@@ -24,7 +24,8 @@ function fixtureWeights(trainingCase: TrainingCase): CanonicalWeights {
   if (trainingCase.batchNormBiasOffset === 0) return weights;
   const tensors = new Map(weights.tensors);
   for (const [name, tensor] of tensors) {
-    if (/(bn\d|downsample\.1)\.bias$/.test(name)) tensors.set(name, { data: tensor.data.map((value) => value + trainingCase.batchNormBiasOffset), shape: tensor.shape });
+    if (/(bn\d|downsample\.1)\.bias$/.test(name))
+      tensors.set(name, { data: tensor.data.map((value) => value + trainingCase.batchNormBiasOffset), shape: tensor.shape });
   }
   return { ...weights, tensors };
 }
@@ -32,8 +33,11 @@ function fixtureWeights(trainingCase: TrainingCase): CanonicalWeights {
 /** Frozen stages hold no variables: a name that must not be among the trainable ones. */
 function frozenVariable(trainingCase: TrainingCase): RegExp {
   const { architecture, frozenStages } = trainingCase;
-  if (architecture.family === 'resnet') return new RegExp(`^(conv1|bn1${Array.from({ length: frozenStages }, (_, stage) => `|layer${stage + 1}`).join('')})\\.`);
-  return new RegExp(`^(patch_embed|cls_token|pos_embed|register_tokens${Array.from({ length: frozenStages }, (_, block) => `|blocks\\.${block}`).join('')})\\b`);
+  if (architecture.family === 'resnet')
+    return new RegExp(`^(conv1|bn1${Array.from({ length: frozenStages }, (_, stage) => `|layer${stage + 1}`).join('')})\\.`);
+  return new RegExp(
+    `^(patch_embed|cls_token|pos_embed|register_tokens${Array.from({ length: frozenStages }, (_, block) => `|blocks\\.${block}`).join('')})\\b`,
+  );
 }
 
 const CASES: Readonly<Record<string, string>> = {
@@ -75,8 +79,19 @@ export function describeTrainingChecks(backend: TfjsBackendName, options: Traini
         if (!weightsByArchitecture.has(key)) weightsByArchitecture.set(key, fixtureWeights(trainingCase));
         const model = createTfjsModel(testBackbone(`test:${name}`, architecture, embedding, size), weightsByArchitecture.get(key)!, { frozenStages });
         const shape: [number, number, number, number] = [description.images, 3, size, size];
-        const images = tf.tensor4d(formulaValues(trainingCase.images, shape.reduce((a, b) => a * b), 0, 2), shape);
-        const projection = tf.tensor2d(formulaValues(trainingCase.projection, description.images * model.dimension, 0, 1), [description.images, model.dimension]);
+        const images = tf.tensor4d(
+          formulaValues(
+            trainingCase.images,
+            shape.reduce((a, b) => a * b),
+            0,
+            2,
+          ),
+          shape,
+        );
+        const projection = tf.tensor2d(formulaValues(trainingCase.projection, description.images * model.dimension, 0, 1), [
+          description.images,
+          model.dimension,
+        ]);
         try {
           const result = await canonicalGradients(model, images, projection, trainingCase.train);
           const compare = (label: string, actual: Float32Array, key: string) => {
@@ -89,7 +104,8 @@ export function describeTrainingChecks(backend: TfjsBackendName, options: Traini
           };
           compare('embedding', result.embedding, 'embedding');
           for (const batchNorm of trainingCase.running) {
-            for (const part of ['running_mean', 'running_var']) compare(`${batchNorm}.${part}`, result.gradients.get(`${batchNorm}.${part}`)!.data, `${part}:${batchNorm}`);
+            for (const part of ['running_mean', 'running_var'])
+              compare(`${batchNorm}.${part}`, result.gradients.get(`${batchNorm}.${part}`)!.data, `${part}:${batchNorm}`);
           }
           for (const [tensor, { step }] of Object.entries(trainingCase.gradients)) {
             compare(`d/d ${tensor}`, everyNth(result.gradients.get(tensor)!.data, step), `gradient:${tensor}`);

@@ -16,10 +16,22 @@ export const backboneChecks: readonly ConformanceCheck<Backbone, BackboneExpecta
     name: 'states its id as method:variant, its architecture, preprocessing and embedding',
     async run(backbone, expectations) {
       check(backbone.specificationVersion === 'medssl/v1', `specificationVersion must be 'medssl/v1', got ${JSON.stringify(backbone.specificationVersion)}`);
-      check(backbone.id === `${backbone.method}:${backbone.variant}`, `id must be "<method>:<variant>", got ${JSON.stringify(backbone.id)} for method ${backbone.method}, variant ${backbone.variant}`);
-      check(['resnet', 'vit', 'model-file'].includes(backbone.architecture.family), `${backbone.id}: unknown architecture family ${JSON.stringify(backbone.architecture.family)}`);
-      check(['checkpoint', 'seed', 'model-file'].includes(backbone.weightSource), `${backbone.id}: weightSource must be checkpoint, seed or model-file, got ${JSON.stringify(backbone.weightSource)}`);
-      check(['supervised', 'self-supervised', 'none', 'unknown'].includes(backbone.pretraining?.supervision), `${backbone.id}: pretraining.supervision must be supervised, self-supervised, none or unknown`);
+      check(
+        backbone.id === `${backbone.method}:${backbone.variant}`,
+        `id must be "<method>:<variant>", got ${JSON.stringify(backbone.id)} for method ${backbone.method}, variant ${backbone.variant}`,
+      );
+      check(
+        ['resnet', 'vit', 'model-file'].includes(backbone.architecture.family),
+        `${backbone.id}: unknown architecture family ${JSON.stringify(backbone.architecture.family)}`,
+      );
+      check(
+        ['checkpoint', 'seed', 'model-file'].includes(backbone.weightSource),
+        `${backbone.id}: weightSource must be checkpoint, seed or model-file, got ${JSON.stringify(backbone.weightSource)}`,
+      );
+      check(
+        ['supervised', 'self-supervised', 'none', 'unknown'].includes(backbone.pretraining?.supervision),
+        `${backbone.id}: pretraining.supervision must be supervised, self-supervised, none or unknown`,
+      );
       let derived: number | undefined;
       try {
         derived = embeddingDimension(backbone.architecture, backbone.embedding);
@@ -28,16 +40,29 @@ export const backboneChecks: readonly ConformanceCheck<Backbone, BackboneExpecta
       }
       if (backbone.architecture.family !== 'model-file') {
         check(isPositiveInteger(backbone.embedding.dimension), `${backbone.id}: embedding.dimension must be a positive integer`);
-        check(backbone.embedding.dimension === derived, `${backbone.id}: this embedding of this architecture has ${derived} dimensions (embeddingDimension), the backbone says ${backbone.embedding.dimension}`);
+        check(
+          backbone.embedding.dimension === derived,
+          `${backbone.id}: this embedding of this architecture has ${derived} dimensions (embeddingDimension), the backbone says ${backbone.embedding.dimension}`,
+        );
       }
-      if (expectations.embeddingDimension !== undefined) check(backbone.embedding.dimension === expectations.embeddingDimension, `${backbone.id}: expected a ${expectations.embeddingDimension}-d embedding, got ${backbone.embedding.dimension}`);
+      if (expectations.embeddingDimension !== undefined)
+        check(
+          backbone.embedding.dimension === expectations.embeddingDimension,
+          `${backbone.id}: expected a ${expectations.embeddingDimension}-d embedding, got ${backbone.embedding.dimension}`,
+        );
       const { preprocessing } = backbone;
       check(preprocessing.channels === 3, `${backbone.id}: preprocessing.channels must be 3`);
       const crop = preprocessing.centerCrop;
-      check(crop === undefined || isPositiveInteger(crop) || (Array.isArray(crop) && crop.every(isPositiveInteger)), `${backbone.id}: preprocessing.centerCrop must be a positive integer or [height, width]`);
+      check(
+        crop === undefined || isPositiveInteger(crop) || (Array.isArray(crop) && crop.every(isPositiveInteger)),
+        `${backbone.id}: preprocessing.centerCrop must be a positive integer or [height, width]`,
+      );
       if (preprocessing.normalize) {
         check(preprocessing.normalize.mean.length === 3 && preprocessing.normalize.std.length === 3, `${backbone.id}: normalize needs 3 means and 3 stds`);
-        check(preprocessing.normalize.std.every((value) => value > 0), `${backbone.id}: normalize.std values must be positive`);
+        check(
+          preprocessing.normalize.std.every((value) => value > 0),
+          `${backbone.id}: normalize.std values must be positive`,
+        );
       }
       check(Array.isArray(backbone.checkpoints), `${backbone.id}: checkpoints must list the official files (may be empty for random init)`);
     },
@@ -49,7 +74,10 @@ export const backboneChecks: readonly ConformanceCheck<Backbone, BackboneExpecta
       const expected = backbone.expectedTensors();
       check(expected.size > 0, `${backbone.id}: expectedTensors() is empty`);
       for (const [name, shape] of expected) {
-        check(shape.every((extent) => Number.isSafeInteger(extent) && extent > 0), `${backbone.id}: tensor ${name} has an invalid shape ${describeShape(shape)}`);
+        check(
+          shape.every((extent) => Number.isSafeInteger(extent) && extent > 0),
+          `${backbone.id}: tensor ${name} has an invalid shape ${describeShape(shape)}`,
+        );
       }
     },
   },
@@ -58,12 +86,18 @@ export const backboneChecks: readonly ConformanceCheck<Backbone, BackboneExpecta
     async run(backbone, expectations) {
       if (!expectations.officialStateDict) return;
       const weights = backbone.fromStateDict(await expectations.officialStateDict(), provenance);
-      check(weights.sha256 === provenance.sha256 && weights.source === provenance.source, `${backbone.id}: fromStateDict must keep the checkpoint's sha256 and source`);
+      check(
+        weights.sha256 === provenance.sha256 && weights.source === provenance.source,
+        `${backbone.id}: fromStateDict must keep the checkpoint's sha256 and source`,
+      );
       const expected = backbone.expectedTensors();
       for (const [name, shape] of expected) {
         const tensor = weights.tensors.get(name);
         check(tensor !== undefined, `${backbone.id}: canonical tensor ${name} is missing after mapping`);
-        check(describeShape(tensor.shape) === describeShape(shape), `${backbone.id}: canonical tensor ${name} should be ${describeShape(shape)}, got ${describeShape(tensor.shape)}`);
+        check(
+          describeShape(tensor.shape) === describeShape(shape),
+          `${backbone.id}: canonical tensor ${name} should be ${describeShape(shape)}, got ${describeShape(tensor.shape)}`,
+        );
         const count = shape.reduce((product, extent) => product * extent, 1);
         check(tensor.data.length === count, `${backbone.id}: ${name} holds ${tensor.data.length} values for shape ${describeShape(shape)}`);
       }

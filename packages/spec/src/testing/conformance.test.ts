@@ -45,7 +45,7 @@ function memoryDataset(faults: MemoryDatasetFaults = {}): Dataset {
       return rows[split]! + (faults.sizeOffByOne ? 1 : 0);
     },
     async *samples(split, options: SampleOptions = {}) {
-      const start = faults.ignoresStart ? 0 : options.start ?? 0;
+      const start = faults.ignoresStart ? 0 : (options.start ?? 0);
       const end = options.end ?? rows[split]!;
       for (let row = start; row < end; row++) {
         options.signal?.throwIfAborted();
@@ -147,7 +147,9 @@ describeBackbone('toy patch backbone', () => patchBackbone(), { officialStateDic
 describe('backbone checks catch a backbone that accepts wrong shapes', () => {
   it('reports it', async () => {
     const check = backboneChecks.find((candidate) => candidate.name.startsWith('names the checkpoint key'))!;
-    await expect(check.run(patchBackbone({ ignoresShape: true }), { officialStateDict })).rejects.toThrow(/a tensor of the wrong shape was accepted for every key/);
+    await expect(check.run(patchBackbone({ ignoresShape: true }), { officialStateDict })).rejects.toThrow(
+      /a tensor of the wrong shape was accepted for every key/,
+    );
   });
 });
 
@@ -208,7 +210,9 @@ describeRuntime('toy runtime', () => ({ runtime: patchRuntime(), backbone: patch
 describe('runtime checks catch batch statistics leaking between images', () => {
   it('reports it', async () => {
     const check = runtimeChecks.find((candidate) => candidate.name.startsWith('gives an image the same embedding'))!;
-    await expect(check.run({ runtime: patchRuntime({ batchLeak: true }), backbone: patchBackbone(), weights: toyWeights() }, {})).rejects.toThrow(/batch statistics leak between images/);
+    await expect(check.run({ runtime: patchRuntime({ batchLeak: true }), backbone: patchBackbone(), weights: toyWeights() }, {})).rejects.toThrow(
+      /batch statistics leak between images/,
+    );
   });
 });
 
@@ -224,7 +228,8 @@ function centroidProtocol(options: { ignoresTrainRows?: boolean } = {}): Protoco
         const other = input[split].features.shape[1];
         if (other !== dimension) throw new Error(`train features are ${dimension}-d, ${split} features ${other}-d`);
       }
-      const rows = options.ignoresTrainRows || !input.trainRows ? Array.from({ length: input.train.features.shape[0] }, (_, row) => row) : Array.from(input.trainRows);
+      const rows =
+        options.ignoresTrainRows || !input.trainRows ? Array.from({ length: input.train.features.shape[0] }, (_, row) => row) : Array.from(input.trainRows);
       const centroids = [new Float64Array(dimension), new Float64Array(dimension)];
       const counts = [0, 0];
       for (const row of rows) {

@@ -24,7 +24,10 @@ async function collect(iterable: AsyncIterable<Sample>): Promise<Sample[]> {
 }
 
 export function checkRawImage(image: RawImage, where: string): void {
-  check(isPositiveInteger(image.width) && isPositiveInteger(image.height), `${where}: width and height must be positive integers, got ${image.width}x${image.height}`);
+  check(
+    isPositiveInteger(image.width) && isPositiveInteger(image.height),
+    `${where}: width and height must be positive integers, got ${image.width}x${image.height}`,
+  );
   check([1, 3, 4].includes(image.channels), `${where}: channels must be 1, 3 or 4, got ${image.channels}`);
   check(image.data instanceof Uint8Array || image.data instanceof Uint16Array, `${where}: pixel data must be a Uint8Array or Uint16Array`);
   const expected = image.width * image.height * image.channels;
@@ -37,7 +40,10 @@ export const datasetChecks: readonly ConformanceCheck<Dataset, DatasetExpectatio
     async run(dataset) {
       check(dataset.specificationVersion === 'medssl/v1', `specificationVersion must be 'medssl/v1', got ${JSON.stringify(dataset.specificationVersion)}`);
       check(typeof dataset.id === 'string' && dataset.id.length > 0, 'id must be a non-empty string');
-      check(typeof dataset.version === 'string' && dataset.version.length > 0, `${dataset.id}: version must be a non-empty string (feature caches are keyed on it)`);
+      check(
+        typeof dataset.version === 'string' && dataset.version.length > 0,
+        `${dataset.id}: version must be a non-empty string (feature caches are keyed on it)`,
+      );
       checkTask(dataset.task, dataset.id);
       check(Array.isArray(dataset.splits) && dataset.splits.length > 0, `${dataset.id}: splits must name at least one split`);
       check(new Set(dataset.splits).size === dataset.splits.length, `${dataset.id}: split names must be unique, got ${dataset.splits.join(', ')}`);
@@ -73,7 +79,8 @@ export const datasetChecks: readonly ConformanceCheck<Dataset, DatasetExpectatio
           check(earlier === undefined, `${where}: id ${JSON.stringify(sample.id)} also appears in split ${earlier}`);
           seen.set(sample.id, split);
           checkTarget(dataset.task, sample.target, `${where} (${sample.id})`);
-          if (sample.group !== undefined) check(typeof sample.group === 'string' && sample.group.length > 0, `${where}: group must be a non-empty string when given`);
+          if (sample.group !== undefined)
+            check(typeof sample.group === 'string' && sample.group.length > 0, `${where}: group must be a non-empty string when given`);
           check(typeof sample.decode === 'function', `${where}: decode must be a function`);
           if (typeof sample.target === 'number') {
             const name = names[sample.target]!;
@@ -140,7 +147,10 @@ export const datasetChecks: readonly ConformanceCheck<Dataset, DatasetExpectatio
       } catch (error) {
         failure = error;
       }
-      check(failure instanceof Error && failure.name === 'AbortError', `${dataset.id}/${split}: iterating with an aborted signal must throw an AbortError, got ${failure === undefined ? 'no error' : String(failure)}`);
+      check(
+        failure instanceof Error && failure.name === 'AbortError',
+        `${dataset.id}/${split}: iterating with an aborted signal must throw an AbortError, got ${failure === undefined ? 'no error' : String(failure)}`,
+      );
     },
   },
   {

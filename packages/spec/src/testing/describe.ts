@@ -46,7 +46,12 @@ export function describeProtocol(title: string, make: Factory<Protocol>, expecta
 }
 
 /** Registers the provider conformance tests (vitest) for a backbone package's provider. */
-export function describeBackboneProvider(title: string, make: Factory<BackboneProvider>, expectations: BackboneProviderExpectations = {}, timeout?: number): void {
+export function describeBackboneProvider(
+  title: string,
+  make: Factory<BackboneProvider>,
+  expectations: BackboneProviderExpectations = {},
+  timeout?: number,
+): void {
   describeChecks(`${title} conforms to the BackboneProvider contract`, backboneProviderChecks, make, expectations, timeout);
 }
 

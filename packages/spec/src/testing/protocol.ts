@@ -51,7 +51,13 @@ function selectRows(set: FeatureSet, rows: Int32Array): FeatureSet {
           rows.forEach((row, index) => data.set(set.targets.data.subarray(row * labels, (row + 1) * labels), index * labels));
           return { type: 'labels' as const, data, shape: [rows.length, labels] as const };
         })();
-  return { ...set, features: { data: features, shape: [rows.length, dimension] }, targets, ids: Array.from(rows, (row) => set.ids[row]!), manifest: { ...set.manifest, count: rows.length } };
+  return {
+    ...set,
+    features: { data: features, shape: [rows.length, dimension] },
+    targets,
+    ids: Array.from(rows, (row) => set.ids[row]!),
+    manifest: { ...set.manifest, count: rows.length },
+  };
 }
 
 function checkResult(result: ProtocolResult, task: Task, testRows: number, where: string): void {
@@ -61,7 +67,10 @@ function checkResult(result: ProtocolResult, task: Task, testRows: number, where
   check(typeof result.selected === 'object' && result.selected !== null, `${where}: selected must list the chosen hyper-parameters`);
   if (result.scores) {
     const outputs = task.type === 'multilabel' ? task.labels.length : task.classes.length;
-    check(describeShape(result.scores.shape) === describeShape([testRows, outputs]), `${where}: scores should be ${describeShape([testRows, outputs])}, got ${describeShape(result.scores.shape)}`);
+    check(
+      describeShape(result.scores.shape) === describeShape([testRows, outputs]),
+      `${where}: scores should be ${describeShape([testRows, outputs])}, got ${describeShape(result.scores.shape)}`,
+    );
   }
 }
 
@@ -71,7 +80,10 @@ export const protocolChecks: readonly ConformanceCheck<Protocol, ProtocolExpecta
     async run(protocol) {
       check(protocol.specificationVersion === 'medssl/v1', `specificationVersion must be 'medssl/v1', got ${JSON.stringify(protocol.specificationVersion)}`);
       check(typeof protocol.id === 'string' && protocol.id.length > 0, 'id must be a non-empty string');
-      check(protocol.supports.length > 0 && protocol.supports.every((type) => type in conformanceTasks), `${protocol.id}: supports must list task types, got ${protocol.supports.join(', ')}`);
+      check(
+        protocol.supports.length > 0 && protocol.supports.every((type) => type in conformanceTasks),
+        `${protocol.id}: supports must list task types, got ${protocol.supports.join(', ')}`,
+      );
     },
   },
   {
@@ -94,7 +106,10 @@ export const protocolChecks: readonly ConformanceCheck<Protocol, ProtocolExpecta
       const task = conformanceTasks[protocol.supports[0]!];
       const first = await protocol.evaluate(inputFor(task, expectations, 3));
       const second = await protocol.evaluate(inputFor(task, expectations, 3));
-      check(JSON.stringify(first.metrics) === JSON.stringify(second.metrics), `${protocol.id}: two runs with seed 3 gave ${JSON.stringify(first.metrics)} and ${JSON.stringify(second.metrics)}`);
+      check(
+        JSON.stringify(first.metrics) === JSON.stringify(second.metrics),
+        `${protocol.id}: two runs with seed 3 gave ${JSON.stringify(first.metrics)} and ${JSON.stringify(second.metrics)}`,
+      );
     },
   },
   {
@@ -110,7 +125,10 @@ export const protocolChecks: readonly ConformanceCheck<Protocol, ProtocolExpecta
       const onlyRows = await protocol.evaluate({ ...input, train: selectRows(input.train, trainRows) });
       for (const [metric, value] of Object.entries(onlyRows.metrics)) {
         const other = withRows.metrics[metric];
-        check(other !== undefined && Math.abs(other - value) <= 1e-6, `${protocol.id}: ${metric} with trainRows is ${String(other)}, on those rows alone ${value}; rows outside trainRows must not be used`);
+        check(
+          other !== undefined && Math.abs(other - value) <= 1e-6,
+          `${protocol.id}: ${metric} with trainRows is ${String(other)}, on those rows alone ${value}; rows outside trainRows must not be used`,
+        );
       }
     },
   },
@@ -121,7 +139,11 @@ export const protocolChecks: readonly ConformanceCheck<Protocol, ProtocolExpecta
       const input = inputFor(task, expectations);
       const dimension = input.train.features.shape[1];
       const test = syntheticFeatureSet(task, { rows: 20, dimension: dimension + 1, seed: 9, split: 'test' });
-      await expectFailure(() => protocol.evaluate({ ...input, test }), new RegExp(`${dimension}[\\s\\S]*${dimension + 1}|${dimension + 1}[\\s\\S]*${dimension}`), `${protocol.id}: train ${dimension}-d and test ${dimension + 1}-d features`);
+      await expectFailure(
+        () => protocol.evaluate({ ...input, test }),
+        new RegExp(`${dimension}[\\s\\S]*${dimension + 1}|${dimension + 1}[\\s\\S]*${dimension}`),
+        `${protocol.id}: train ${dimension}-d and test ${dimension + 1}-d features`,
+      );
     },
   },
 ];

@@ -15,25 +15,44 @@ export const backboneProviderChecks: readonly ConformanceCheck<BackboneProvider,
     async run(provider) {
       check(provider.specificationVersion === 'medssl/v1', `specificationVersion must be 'medssl/v1', got ${JSON.stringify(provider.specificationVersion)}`);
       check(provider.kind === 'backbone', `${provider.method}: kind must be 'backbone', got ${JSON.stringify(provider.kind)}`);
-      check(/^[a-z0-9][a-z0-9-]*$/.test(provider.method), `method must be lower-case letters, digits and dashes (the part of every id before the colon), got ${JSON.stringify(provider.method)}`);
+      check(
+        /^[a-z0-9][a-z0-9-]*$/.test(provider.method),
+        `method must be lower-case letters, digits and dashes (the part of every id before the colon), got ${JSON.stringify(provider.method)}`,
+      );
       check(typeof provider.title === 'string' && provider.title.length > 0, `${provider.method}: title must name the method and its source`);
       check(Array.isArray(provider.variants), `${provider.method}: variants must be a list`);
-      check(provider.variants.length > 0 || provider.variantPattern !== undefined, `${provider.method}: lists no variant and no variantPattern; hosts could name none of its backbones`);
+      check(
+        provider.variants.length > 0 || provider.variantPattern !== undefined,
+        `${provider.method}: lists no variant and no variantPattern; hosts could name none of its backbones`,
+      );
       check(new Set(provider.variants).size === provider.variants.length, `${provider.method}: a variant is listed twice`);
-      for (const variant of provider.variants) check(!variant.includes(':') && variant.length > 0, `${provider.method}: variant ${JSON.stringify(variant)} must be non-empty and hold no colon`);
+      for (const variant of provider.variants)
+        check(!variant.includes(':') && variant.length > 0, `${provider.method}: variant ${JSON.stringify(variant)} must be non-empty and hold no colon`);
     },
   },
   {
     name: "makes every variant it lists, each a backbone of its own id, and every preset's variant is one of them",
     async run(provider, expectations) {
-      const variants = provider.variants.length > 0 ? provider.variants.map((variant) => ({ variant, options: undefined })) : expectations.example ? [expectations.example] : [];
+      const variants =
+        provider.variants.length > 0
+          ? provider.variants.map((variant) => ({ variant, options: undefined }))
+          : expectations.example
+            ? [expectations.example]
+            : [];
       for (const { variant, options } of variants) {
         const backbone = provider.backbone(variant, options);
-        check(backbone.id === `${provider.method}:${variant}`, `${provider.method}: backbone(${JSON.stringify(variant)}) has id ${JSON.stringify(backbone.id)}, expected ${provider.method}:${variant}`);
-        check(backbone.method === provider.method && backbone.variant === variant, `${backbone.id}: method and variant must be ${provider.method} and ${variant}`);
+        check(
+          backbone.id === `${provider.method}:${variant}`,
+          `${provider.method}: backbone(${JSON.stringify(variant)}) has id ${JSON.stringify(backbone.id)}, expected ${provider.method}:${variant}`,
+        );
+        check(
+          backbone.method === provider.method && backbone.variant === variant,
+          `${backbone.id}: method and variant must be ${provider.method} and ${variant}`,
+        );
       }
       for (const [preset, listed] of Object.entries(provider.presets ?? {})) {
-        for (const variant of listed) check(provider.variants.includes(variant), `${provider.method}: preset ${preset} names variant ${JSON.stringify(variant)}, which it does not list`);
+        for (const variant of listed)
+          check(provider.variants.includes(variant), `${provider.method}: preset ${preset} names variant ${JSON.stringify(variant)}, which it does not list`);
       }
     },
   },
@@ -41,7 +60,11 @@ export const backboneProviderChecks: readonly ConformanceCheck<BackboneProvider,
     name: 'refuses an unknown variant, naming what exists',
     async run(provider) {
       if (provider.variantPattern !== undefined) return;
-      await expectFailure(() => provider.backbone('no-such-variant'), new RegExp(provider.variants[0]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), `${provider.method}: backbone('no-such-variant') must fail listing its variants`);
+      await expectFailure(
+        () => provider.backbone('no-such-variant'),
+        new RegExp(provider.variants[0]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')),
+        `${provider.method}: backbone('no-such-variant') must fail listing its variants`,
+      );
     },
   },
 ];
@@ -62,9 +85,14 @@ export const datasetProviderChecks: readonly ConformanceCheck<DatasetProvider, D
         for (const field of ['id', 'title', 'layout', 'source', 'license'] as const) {
           check(typeof info[field] === 'string' && info[field].length > 0, `${info.id}: ${field} must be a non-empty string`);
         }
-        if (info.modality !== undefined) check(MODALITIES.includes(info.modality), `${info.id}: modality must be one of ${MODALITIES.join(', ')}, got ${JSON.stringify(info.modality)}`);
+        if (info.modality !== undefined)
+          check(MODALITIES.includes(info.modality), `${info.id}: modality must be one of ${MODALITIES.join(', ')}, got ${JSON.stringify(info.modality)}`);
         const sizes = info.officialSizes;
-        if (sizes) check([sizes.train, sizes.val, sizes.test].every((size) => Number.isSafeInteger(size) && size >= 0), `${info.id}: officialSizes must be counts of samples`);
+        if (sizes)
+          check(
+            [sizes.train, sizes.val, sizes.test].every((size) => Number.isSafeInteger(size) && size >= 0),
+            `${info.id}: officialSizes must be counts of samples`,
+          );
       }
     },
   },
@@ -79,8 +107,12 @@ export const datasetProviderChecks: readonly ConformanceCheck<DatasetProvider, D
   {
     name: 'refuses an option it does not take, naming it, before reading any file',
     async run(provider) {
-      const id = provider.datasets.find((info) => !info.id.includes('<'))?.id ?? (provider.datasets[0]!.id.split(':')[0] + ':example');
-      await expectFailure(() => provider.open(id, '/nonexistent-medssl-root', { noSuchOption: 1 }), /noSuchOption/, `${id}: open with an unknown option must fail naming it`);
+      const id = provider.datasets.find((info) => !info.id.includes('<'))?.id ?? `${provider.datasets[0]!.id.split(':')[0]}:example`;
+      await expectFailure(
+        () => provider.open(id, '/nonexistent-medssl-root', { noSuchOption: 1 }),
+        /noSuchOption/,
+        `${id}: open with an unknown option must fail naming it`,
+      );
     },
   },
 ];

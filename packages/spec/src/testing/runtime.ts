@@ -53,8 +53,14 @@ export const runtimeChecks: readonly ConformanceCheck<RuntimeSubject, RuntimeExp
       await withEmbedder(subject, async (embedder) => {
         check(embedder.backboneId === backbone.id, `${runtime.id}: embedder.backboneId should be ${backbone.id}, got ${embedder.backboneId}`);
         check(embedder.runtimeId === runtime.id, `${runtime.id}: embedder.runtimeId should be ${runtime.id}, got ${embedder.runtimeId}`);
-        check(typeof embedder.provider === 'string' && embedder.provider.length > 0, `${runtime.id}: embedder.provider must name the active execution provider or backend`);
-        check(embedder.dimension === backbone.embedding.dimension, `${runtime.id}: embedder.dimension ${embedder.dimension} differs from ${backbone.id}'s ${backbone.embedding.dimension}`);
+        check(
+          typeof embedder.provider === 'string' && embedder.provider.length > 0,
+          `${runtime.id}: embedder.provider must name the active execution provider or backend`,
+        );
+        check(
+          embedder.dimension === backbone.embedding.dimension,
+          `${runtime.id}: embedder.dimension ${embedder.dimension} differs from ${backbone.id}'s ${backbone.embedding.dimension}`,
+        );
         check(embedder.inputShape[0] === 3, `${runtime.id}: input must have 3 channels, got ${describeShape(embedder.inputShape)}`);
       });
     },
@@ -67,8 +73,14 @@ export const runtimeChecks: readonly ConformanceCheck<RuntimeSubject, RuntimeExp
         const count = expectations.batchSize ?? 3;
         const batch = randomBatch(count, embedder.inputShape, 1);
         const first = await embedder.embed(batch);
-        check(describeShape(first.shape) === describeShape([count, embedder.dimension]), `${subject.runtime.id}: expected embeddings ${describeShape([count, embedder.dimension])}, got ${describeShape(first.shape)}`);
-        check(first.data.length === count * embedder.dimension, `${subject.runtime.id}: embeddings hold ${first.data.length} values for shape ${describeShape(first.shape)}`);
+        check(
+          describeShape(first.shape) === describeShape([count, embedder.dimension]),
+          `${subject.runtime.id}: expected embeddings ${describeShape([count, embedder.dimension])}, got ${describeShape(first.shape)}`,
+        );
+        check(
+          first.data.length === count * embedder.dimension,
+          `${subject.runtime.id}: embeddings hold ${first.data.length} values for shape ${describeShape(first.shape)}`,
+        );
         check(first.data.every(Number.isFinite), `${subject.runtime.id}: embeddings contain NaN or infinite values`);
         const second = await embedder.embed(batch);
         const difference = maxDifference(first.data, second.data);
@@ -92,7 +104,10 @@ export const runtimeChecks: readonly ConformanceCheck<RuntimeSubject, RuntimeExp
         const alone = await embedder.embed({ data: batch.data.slice(last * imageSize), shape: [1, ...embedder.inputShape] });
         const difference = maxDifference(row(together, last), row(alone, 0));
         const scale = Math.max(1, ...Array.from(row(alone, 0), Math.abs));
-        check(difference <= tolerance * scale, `${subject.runtime.id}: image ${last} alone and in a batch of ${count} differ by ${difference} (tolerance ${tolerance * scale}); batch statistics leak between images`);
+        check(
+          difference <= tolerance * scale,
+          `${subject.runtime.id}: image ${last} alone and in a batch of ${count} differ by ${difference} (tolerance ${tolerance * scale}); batch statistics leak between images`,
+        );
       });
     },
   },
@@ -102,7 +117,11 @@ export const runtimeChecks: readonly ConformanceCheck<RuntimeSubject, RuntimeExp
       await withEmbedder(subject, async (embedder) => {
         const [channels, height, width] = embedder.inputShape;
         const wrong: Tensor = { data: new Float32Array(channels * (height + 1) * width), shape: [1, channels, height + 1, width] };
-        await expectFailure(() => embedder.embed(wrong), new RegExp(`${height + 1}`), `${subject.runtime.id}: embedding a [1, ${channels}, ${height + 1}, ${width}] input`);
+        await expectFailure(
+          () => embedder.embed(wrong),
+          new RegExp(`${height + 1}`),
+          `${subject.runtime.id}: embedding a [1, ${channels}, ${height + 1}, ${width}] input`,
+        );
       });
     },
   },

@@ -37,7 +37,9 @@ export function fileDataset(files: readonly { path: string; label: number; id: s
       for (let row = start; row < end; row++) {
         const file = files[row]!;
         const decode = (): Promise<RawImage> => decodeImageFile(file.path);
-        yield mode.encoded ? { id: file.id, target: file.label, source: file.path, decode, encoded: () => readImageFile(file.path) } : { id: file.id, target: file.label, source: file.path, decode };
+        yield mode.encoded
+          ? { id: file.id, target: file.label, source: file.path, decode, encoded: () => readImageFile(file.path) }
+          : { id: file.id, target: file.label, source: file.path, decode };
       }
     },
   };

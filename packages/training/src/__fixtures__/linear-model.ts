@@ -48,7 +48,8 @@ export function linearModel(tensors: ReadonlyMap<string, Tensor> | undefined, ke
     logits,
     groups: [{ parameters: trainableParameters(variables), learningRate: 0.05, weightDecay: 0.01 }],
     loss: (batch) => classificationLoss(TASK, logits(batch.x), batch.targets),
-    tensors: async () => new Map(variables.map((variable, index) => [index === 0 ? 'weight' : 'bias', { data: variable.dataSync() as Float32Array, shape: [...variable.shape] }])),
+    tensors: async () =>
+      new Map(variables.map((variable, index) => [index === 0 ? 'weight' : 'bias', { data: variable.dataSync() as Float32Array, shape: [...variable.shape] }])),
     ...(keepOnDevice ? { keep: () => keepVariables(variables) } : {}),
     dispose: () => tf.dispose(variables),
   };
@@ -79,7 +80,10 @@ export interface LoopSetup {
 }
 
 /** A loop over the synthetic splits: each epoch's order from its own stream, test AUC as the outcome. */
-export function linearLoop(setup: LoopSetup, overrides: Partial<EpochLoop<{ x: tf.Tensor2D; targets: tf.Tensor }, LinearModel, number>> = {}): EpochLoop<{ x: tf.Tensor2D; targets: tf.Tensor }, LinearModel, number> {
+export function linearLoop(
+  setup: LoopSetup,
+  overrides: Partial<EpochLoop<{ x: tf.Tensor2D; targets: tf.Tensor }, LinearModel, number>> = {},
+): EpochLoop<{ x: tf.Tensor2D; targets: tf.Tensor }, LinearModel, number> {
   const rows = setup.train.targets.shape[0];
   const batchSize = setup.batchSize ?? 16;
   const epochs = overrides.epochs ?? 6;
@@ -100,7 +104,9 @@ export function linearLoop(setup: LoopSetup, overrides: Partial<EpochLoop<{ x: t
 }
 
 function plan(split: Split, batchSize: number, epoch: number): EpochPlan<{ x: tf.Tensor2D; targets: tf.Tensor }> {
-  const order = createRng(5).fork(`test/epoch-${epoch}`).shuffle(Int32Array.from({ length: split.targets.shape[0] }, (_, row) => row));
+  const order = createRng(5)
+    .fork(`test/epoch-${epoch}`)
+    .shuffle(Int32Array.from({ length: split.targets.shape[0] }, (_, row) => row));
   return {
     batches: Array.from({ length: Math.ceil(order.length / batchSize) }, (_, index) => order.subarray(index * batchSize, (index + 1) * batchSize)),
     load: async (rows) => {

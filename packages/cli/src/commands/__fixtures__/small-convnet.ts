@@ -17,7 +17,11 @@ export function writeSmallConvnet(path: string, seed = 0): void {
     name,
     inputs: [input, `${name}.weight`, `${name}.bias`],
     outputs: [output],
-    attributes: { kernel_shape: { kind: 'ints' as const, value: [3, 3] }, strides: { kind: 'ints' as const, value: [2, 2] }, pads: { kind: 'ints' as const, value: [1, 1, 1, 1] } },
+    attributes: {
+      kernel_shape: { kind: 'ints' as const, value: [3, 3] },
+      strides: { kind: 'ints' as const, value: [2, 2] },
+      pads: { kind: 'ints' as const, value: [1, 1, 1, 1] },
+    },
   });
   const bytes = encodeOnnxModel({
     producerName: 'medssl-tests',
@@ -25,7 +29,12 @@ export function writeSmallConvnet(path: string, seed = 0): void {
       name: 'small-convnet',
       inputs: [{ name: 'image', elementType: 1, dims: ['batch', 3, 'height', 'width'] }],
       outputs: [{ name: 'features', elementType: 1, dims: ['batch', 32] }],
-      initializers: [tensor('conv1.weight', [16, 3, 3, 3], 0.3), tensor('conv1.bias', [16], 0.1), tensor('conv2.weight', [32, 16, 3, 3], 0.1), tensor('conv2.bias', [32], 0.1)],
+      initializers: [
+        tensor('conv1.weight', [16, 3, 3, 3], 0.3),
+        tensor('conv1.bias', [16], 0.1),
+        tensor('conv2.weight', [32, 16, 3, 3], 0.1),
+        tensor('conv2.bias', [32], 0.1),
+      ],
       nodes: [
         convolution('conv1', 'image', 'conv1.out'),
         { opType: 'Relu', name: 'relu1', inputs: ['conv1.out'], outputs: ['relu1.out'] },
