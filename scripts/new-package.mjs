@@ -80,7 +80,11 @@ for (const [file, text] of Object.entries(sources)) writeFileSync(join(dir, 'src
 if (!existsSync(join(dir, 'README.md'))) writeFileSync(join(dir, 'README.md'), readme());
 // In the repository's own format, so that `pnpm lint` passes on what was just written.
 const repository = resolve(dirname(new URL(import.meta.url).pathname), '..');
-execFileSync(join(repository, 'node_modules/.bin/biome'), ['format', '--write', '--vcs-enabled=false', `--config-path=${join(repository, 'biome.json')}`, dir], { stdio: 'pipe' });
+execFileSync(
+  join(repository, 'node_modules/.bin/biome'),
+  ['format', '--write', '--vcs-enabled=false', `--config-path=${join(repository, 'biome.json')}`, dir],
+  { stdio: 'pipe' },
+);
 console.log(`wrote ${dir}: run pnpm install${kind ? `, add ${identifier}Provider to packages/cli/src/registry.ts` : ''}, and add a changeset`);
 
 function backboneSources() {

@@ -50,7 +50,11 @@ describe('scripts/new-package.mjs', () => {
     ]);
     expect(layeringViolations(graph)).toEqual([]);
     // Formatted and linted as the repository's own code is.
-    execFileSync(join(repository, 'node_modules/.bin/biome'), ['ci', '--vcs-enabled=false', `--config-path=${join(repository, 'biome.json')}`, join(root, 'packages')], { stdio: 'pipe' });
+    execFileSync(
+      join(repository, 'node_modules/.bin/biome'),
+      ['ci', '--vcs-enabled=false', `--config-path=${join(repository, 'biome.json')}`, join(root, 'packages')],
+      { stdio: 'pipe' },
+    );
   }, 120_000);
 
   it('writes a backbone plugin whose provider and backbone pass the conformance suites', async () => {
