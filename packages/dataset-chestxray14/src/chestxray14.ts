@@ -49,9 +49,8 @@ const OFFICIAL_SIZES: DatasetSizes = {
   note: "NIH's test list, and its train_val list less about 10 % of patients for val",
 };
 
-export const chestxray14Info: DatasetInfo = {
-  id: 'chestxray14',
-  title: 'NIH ChestX-ray14: 14 thoracic findings (multilabel, patient-wise splits)',
+/** What both tasks share: the folder, its layout and source, and the official split sizes. */
+const RELEASE = {
   layout: LAYOUT,
   source: SOURCE,
   license: LICENSE,
@@ -59,18 +58,18 @@ export const chestxray14Info: DatasetInfo = {
   folder: 'chestxray14',
   officialSizes: OFFICIAL_SIZES,
   presets: ['paper'],
+} as const satisfies Omit<DatasetInfo, 'id' | 'title'>;
+
+export const chestxray14Info: DatasetInfo = {
+  id: 'chestxray14',
+  title: 'NIH ChestX-ray14: 14 thoracic findings (multilabel, patient-wise splits)',
+  ...RELEASE,
 };
 
 export const chestxray14PneumoniaInfo: DatasetInfo = {
   id: 'chestxray14:pneumonia',
   title: 'NIH ChestX-ray14: pneumonia vs no pneumonia (binary, same rows and splits as chestxray14)',
-  layout: LAYOUT,
-  source: SOURCE,
-  license: LICENSE,
-  modality: 'chest-xray',
-  folder: 'chestxray14',
-  officialSizes: OFFICIAL_SIZES,
-  presets: ['paper'],
+  ...RELEASE,
 };
 
 function checkFraction(value: unknown, name: string, allowOne: boolean): number {
