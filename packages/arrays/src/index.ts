@@ -20,6 +20,7 @@ export { ArrayFormatError } from './errors.js';
 export { encodeNpy, encodeNpyHeader, encodeNpyHeaderOf, npyHeaderByteLength, parseNpy, parseNpyHeader, type NpyHeader } from './npy.js';
 export { openNpz, readNpz, type NpzArchive, type NpzMember, type OpenNpzOptions } from './npz.js';
 export { encodeNpzParts } from './npz-writer.js';
+export { encodeZipParts, type ZipMember } from './zip-writer.js';
 export { byteSourceFromBlob, byteSourceFromBytes, type ByteSource } from './byte-source.js';
 export {
   inflateRawWithDecompressionStream,

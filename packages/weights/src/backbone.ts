@@ -12,7 +12,7 @@ import type {
 } from '@medssl/spec';
 import { SPECIFICATION_VERSION, embeddingDimension } from '@medssl/spec';
 import { canonicalTensorShapes } from './canonical.js';
-import { mapToCanonical } from './mapping.js';
+import { mapToCanonical, type CanonicalTarget } from './mapping.js';
 
 /** ImageNet channel statistics every method here normalises with, except SimCLR v1. */
 export const IMAGENET_NORMALIZE = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } as const;
@@ -40,8 +40,8 @@ export interface BackboneDefinition {
   /** Default `checkpoint`; `seed` for randomly initialised backbones. */
   readonly weightSource?: Backbone['weightSource'];
   readonly checkpoints: readonly CheckpointInfo[];
-  /** Canonical name of a checkpoint key, or `undefined` for keys the backbone ignores. */
-  readonly canonicalName: (checkpointKey: string) => string | undefined;
+  /** Where a checkpoint key goes (a canonical name, or a part of one), or `undefined` for keys the backbone ignores. */
+  readonly canonicalName: (checkpointKey: string) => CanonicalTarget | undefined;
   /** The checkpoint key the official layout uses for a canonical name (for "missing key" errors). */
   readonly checkpointKey?: (canonicalName: string) => string;
   /** Words for error messages, e.g. "SwAV: module. prefix, projection head and prototypes ignored". */

@@ -11,7 +11,7 @@ export {
   vitArchitecture,
 } from './canonical.js';
 export { mapToCanonical, stateDictInLayout, stripPrefixes } from './mapping.js';
-export type { CanonicalMapping } from './mapping.js';
+export type { CanonicalMapping, CanonicalTarget } from './mapping.js';
 export { positionInterpolation, positionTableForInput } from './position-embedding.js';
 export type { PositionInterpolation, PositionInterpolationRequest, PositionTableRequest } from './position-embedding.js';
 export {
@@ -34,6 +34,7 @@ export {
   type ReadCheckpointOptions,
 } from './checkpoint.js';
 export { CheckpointFormatError, UnsafeCheckpointError } from './errors.js';
+export { encodeTorchCheckpoint, encodeTorchCheckpointParts, type TorchDictionary, type TorchValue } from './torch-writer.js';
 export { OpaqueObject, unpickle, type PickleDict, type PickleSet, type PickleValue, type UnpickleOptions, type UnpickleResult } from './pickle.js';
 export {
   encodeSafetensors,
