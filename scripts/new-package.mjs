@@ -104,7 +104,7 @@ export function ${identifier}(): Backbone {
     preprocessing: evaluationPreprocessing('bilinear', true),
     embedding: pooledEmbedding,
     pretraining: { supervision: 'self-supervised', data: 'ImageNet-1k', domain: 'natural' },
-    layout: '${stem}: module. prefix, torchvision names; heads ignored',
+    layout: { name: '${stem} (official)', details: 'module. prefix, torchvision names; heads ignored' },
     canonicalName: (key) => {
       const name = stripPrefixes(key, ['module.']);
       return name.startsWith('fc.') || isBatchCounter(name) ? undefined : name;

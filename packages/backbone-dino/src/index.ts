@@ -53,7 +53,7 @@ export function dino(options: { variant?: DinoVariant; embedding?: DinoEmbedding
     preprocessing: evaluationPreprocessing('bicubic', true),
     embedding,
     pretraining: { supervision: 'self-supervised', data: 'ImageNet-1k', domain: 'natural' },
-    layout: 'DINO: backbone names, or teacher.backbone.* in a full checkpoint; heads, student and training state ignored',
+    layout: { name: 'DINO (official)', details: 'backbone names, or teacher.backbone.* in a full checkpoint; heads, student and training state ignored' },
     canonicalName: (key) => {
       if (key.startsWith('student.') || key.startsWith('optimizer.') || key.startsWith('args') || key.startsWith('teacher.head.')) return undefined;
       const name = stripPrefixes(key, ['teacher.backbone.', 'teacher.module.backbone.', 'module.backbone.', 'backbone.', 'module.']);

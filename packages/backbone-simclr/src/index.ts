@@ -33,7 +33,7 @@ export function simclr(options: { variant?: SimclrVariant } = {}): Backbone {
     preprocessing: evaluationPreprocessing('bilinear', false),
     embedding: pooledEmbedding,
     pretraining: { supervision: 'self-supervised', data: 'ImageNet-1k', domain: 'natural' },
-    layout: 'SimCLR v1 converted to PyTorch: state_dict. prefix, torchvision names, fc.* ignored',
+    layout: { name: 'SimCLR v1 converted to PyTorch', details: 'state_dict. prefix, torchvision names, fc.* ignored' },
     canonicalName: (key) => {
       const name = stripPrefixes(key, ['state_dict.', 'module.']);
       return name.startsWith('fc.') || isBatchCounter(name) ? undefined : name;

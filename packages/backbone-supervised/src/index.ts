@@ -27,7 +27,7 @@ export function supervised(options: { variant?: SupervisedVariant } = {}): Backb
     preprocessing: evaluationPreprocessing('bilinear', true),
     embedding: pooledEmbedding,
     pretraining: { supervision: 'supervised', data: 'ImageNet-1k', domain: 'natural' },
-    layout: "torchvision's resnet50 state dict; fc.* and num_batches_tracked ignored",
+    layout: { name: 'torchvision ResNet', details: 'state dict keys as torchvision names them; fc.* and num_batches_tracked ignored' },
     canonicalName: (key) => (key.startsWith('fc.') || isBatchCounter(key) ? undefined : key),
     checkpoints: [
       {
@@ -64,7 +64,7 @@ export function random(options: { architecture?: RandomArchitecture } = {}): Bac
     embedding: architecture.family === 'resnet' ? pooledEmbedding : classTokenEmbedding(1),
     pretraining: { supervision: 'none', data: 'none', domain: 'natural' },
     weightSource: 'seed',
-    layout: 'canonical names',
+    layout: { name: 'medssl canonical', details: 'canonical names' },
     canonicalName: (key) => (isBatchCounter(key) ? undefined : key),
     checkpoints: [],
   });

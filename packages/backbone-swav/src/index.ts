@@ -24,7 +24,7 @@ export function swav(options: { variant?: 'resnet50' } = {}): Backbone {
     preprocessing: evaluationPreprocessing('bilinear', true),
     embedding: pooledEmbedding,
     pretraining: { supervision: 'self-supervised', data: 'ImageNet-1k', domain: 'natural' },
-    layout: 'SwAV: module. prefix; projection_head.*, prototypes.* and fc.* ignored',
+    layout: { name: 'SwAV (official)', details: 'module. prefix; projection_head.*, prototypes.* and fc.* ignored' },
     canonicalName: (key) => {
       const name = stripPrefixes(key, ['state_dict.', 'module.']);
       return /^(projection_head|prototypes|fc)\./.test(name) || isBatchCounter(name) ? undefined : name;

@@ -259,8 +259,11 @@ export class VisionTransformer {
     if (!this.positionTables.has(key)) {
       const { patchSize, embedDim } = this.architecture;
       const request = { patchSize, imageHeight: height, imageWidth: width, resampling: this.architecture.positions.resampling };
-      const interpolation = positionInterpolation({ storedPatches: positions.shape[1] - 1, ...request });
-      if (!interpolation.rowWeights || !interpolation.columnWeights) this.positionTables.set(key, null);
+      const interpolation = positionInterpolation({ storedPatches: positions.shape[1] - 1, width: embedDim, ...request });
+      if (interpolation.fixedTable) {
+        // Made anew for this grid (MoCo v3's sine-cosine positions): nothing to train.
+        this.positionTables.set(key, this.parameters.constant<tf.Tensor3D>(interpolation.fixedTable, [1, 1 + rows * columns, embedDim], []));
+      } else if (!interpolation.rowWeights || !interpolation.columnWeights) this.positionTables.set(key, null);
       else if (trainable) {
         const { grid, rowWeights, columnWeights } = interpolation;
         this.positionTables.set(key, {

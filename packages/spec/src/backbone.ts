@@ -28,11 +28,25 @@ export interface ResNetArchitecture {
  * DINOv2's `interpolate_offset`, 0.1); without, the output size is given (MAE's `interpolate_pos_embed`).
  * `antialias` as PyTorch's flag of that name.
  */
-export interface PositionResampling {
+export interface BicubicPositionResampling {
   readonly mode: 'bicubic';
   readonly offset?: number;
   readonly antialias: boolean;
 }
+
+/**
+ * Fixed 2-D sine-cosine positions, made anew for every patch grid rather than resampled (MoCo v3's
+ * `build_2d_sincos_position_embedding`): for the patch in row r and column c, with `d = width / 4` and
+ * `ω_k = 1 / temperature^(k / d)`, the channels are `sin(r·ω), cos(r·ω), sin(c·ω), cos(c·ω)`; the class
+ * position is zero. The stored table is used as it is at its own grid.
+ */
+export interface SineCosinePositions {
+  readonly mode: 'sincos';
+  readonly temperature: number;
+}
+
+/** How positions are made for a patch grid other than the stored one. */
+export type PositionResampling = BicubicPositionResampling | SineCosinePositions;
 
 /**
  * A pre-norm Vision Transformer with a class token and learned (or stored fixed) position embeddings, in
@@ -155,6 +169,12 @@ export interface Backbone {
    */
   readonly weightSource: 'checkpoint' | 'seed' | 'model-file';
   readonly checkpoints: readonly CheckpointInfo[];
+  /**
+   * The name of the checkpoint layout `fromStateDict` reads, e.g. `DINOv2 (torch hub)` or `Hugging Face
+   * Dinov2Model`: backbones with the same layout name and architecture read the same files (`medssl
+   * weights inspect` groups them by it). Absent where there is no checkpoint.
+   */
+  readonly layout?: string;
   /** Canonical tensor names and shapes the architecture needs. */
   expectedTensors(): ReadonlyMap<string, readonly number[]>;
   /**

@@ -44,8 +44,12 @@ export interface BackboneDefinition {
   readonly canonicalName: (checkpointKey: string) => CanonicalTarget | undefined;
   /** The checkpoint key the official layout uses for a canonical name (for "missing key" errors). */
   readonly checkpointKey?: (canonicalName: string) => string;
-  /** Words for error messages, e.g. "SwAV: module. prefix, projection head and prototypes ignored". */
-  readonly layout: string;
+  /**
+   * The checkpoint layout: its `name` (`Backbone.layout`, shared by every backbone that reads the same
+   * files, e.g. `SwAV (official)`) and `details` for error messages, e.g. "module. prefix, projection head
+   * and prototypes ignored".
+   */
+  readonly layout: { readonly name: string; readonly details: string };
 }
 
 /** A backbone object from its definition: one place for the boilerplate every method package shares. */
@@ -63,11 +67,13 @@ export function defineBackbone(definition: BackboneDefinition): Backbone {
     pretraining,
     weightSource: definition.weightSource ?? 'checkpoint',
     checkpoints,
+    // Seeded weights are made, not read: no checkpoint layout to name.
+    ...(definition.weightSource === 'seed' ? {} : { layout: definition.layout.name }),
     expectedTensors: () => canonicalTensorShapes(architecture),
     fromStateDict: (stateDict, provenance) =>
       mapToCanonical(
         stateDict,
-        { architecture, canonicalName: definition.canonicalName, describeLayout: definition.layout },
+        { architecture, canonicalName: definition.canonicalName, describeLayout: `${definition.layout.name}: ${definition.layout.details}` },
         provenance,
         definition.checkpointKey,
       ),

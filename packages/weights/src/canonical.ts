@@ -195,6 +195,23 @@ export function describeArchitecture(architecture: Architecture): string {
   return `ViT (patch ${patchSize}, width ${embedDim}, depth ${depth}, ${heads} heads${extras.map((part) => `, ${part}`).join('')})`;
 }
 
+const VIT_SIZES: Readonly<Record<number, string>> = { 192: 'Ti', 384: 'S', 768: 'B', 1024: 'L', 1280: 'H', 1536: 'g' };
+
+/**
+ * The name people use for an architecture, for listings: `ResNet-50`, `ResNet-50 2x`, `ViT-B/14, 12 blocks,
+ * no registers` (the size letter from the width, as the ViT papers name them).
+ */
+export function architectureName(architecture: Architecture): string {
+  if (architecture.family === 'model-file') return describeArchitecture(architecture);
+  if (architecture.family === 'resnet') {
+    const multiple = architecture.width / 64;
+    return `ResNet-${resnetDepth(architecture)}${multiple === 1 ? '' : ` ${multiple}x`}`;
+  }
+  const { embedDim, patchSize, depth, registers } = architecture;
+  const size = VIT_SIZES[embedDim];
+  return `${size ? `ViT-${size}/${patchSize}` : `ViT/${patchSize} width ${embedDim}`}, ${depth} blocks, ${registers > 0 ? `${registers} registers` : 'no registers'}`;
+}
+
 /**
  * Seeded random weights in the canonical layout, initialised the way torchvision and DINO initialise them
  * (He-normal convolutions, truncated-normal transformer weights), with batch-norm and layer-norm

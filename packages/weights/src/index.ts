@@ -1,5 +1,6 @@
 export {
   DINO_POSITION_RESAMPLING,
+  architectureName,
   architectures,
   canonicalTensorShapes,
   checkCanonicalTensors,
@@ -12,7 +13,7 @@ export {
 } from './canonical.js';
 export { mapToCanonical, stateDictInLayout, stripPrefixes } from './mapping.js';
 export type { CanonicalMapping, CanonicalTarget } from './mapping.js';
-export { positionInterpolation, positionTableForInput } from './position-embedding.js';
+export { positionInterpolation, positionTableForInput, sineCosinePositions } from './position-embedding.js';
 export type { PositionInterpolation, PositionInterpolationRequest, PositionTableRequest } from './position-embedding.js';
 export {
   IMAGENET_NORMALIZE,
@@ -53,3 +54,4 @@ export {
   type CheckpointTensorData,
   type TensorDataByDType,
 } from './tensor.js';
+export { huggingFaceCanonicalName, huggingFaceCheckpointKey, type HuggingFaceVisionModel } from './hugging-face.js';

@@ -1,7 +1,7 @@
 import type { PositionResampling } from '@medssl/spec';
 import { describe, expect, it } from 'vitest';
 import { DINO_POSITION_RESAMPLING } from './canonical.js';
-import { positionInterpolation, positionTableForInput } from './position-embedding.js';
+import { positionInterpolation, positionTableForInput, sineCosinePositions } from './position-embedding.js';
 
 function table(grid: number, width: number, value: (patch: number, channel: number) => number): Float32Array {
   const data = new Float32Array((1 + grid * grid) * width);
@@ -114,5 +114,30 @@ describe('resampling rules', () => {
     expect(() => positionTableForInput(request(42, { mode: 'bicubic', offset: -0.5, antialias: false }))).toThrow(
       /from a 5x5 grid with offset -0.5 would not give 3 patches/,
     );
+  });
+});
+
+describe('sine-cosine positions (MoCo v3)', () => {
+  const sincos = { mode: 'sincos', temperature: 10000 } as const;
+  const width = 8;
+  const stored = Float32Array.from({ length: (1 + 4) * width }, (_, index) => index);
+
+  it('keeps the stored table at its own grid and makes the table anew for another', () => {
+    expect(positionTableForInput({ positionEmbedding: stored, width, patchSize: 2, imageHeight: 4, imageWidth: 4, resampling: sincos })).toBe(stored);
+    const table = positionTableForInput({ positionEmbedding: stored, width, patchSize: 2, imageHeight: 6, imageWidth: 6, resampling: sincos });
+    expect(table).toHaveLength((1 + 9) * width);
+    expect(Array.from(table.subarray(0, width))).toEqual(new Array(width).fill(0));
+    // Row 1, column 2: sin(1·ω), cos(1·ω), sin(2·ω), cos(2·ω), ω = 1, 1/100.
+    const patch = Array.from(table.subarray((1 + 1 * 3 + 2) * width, (2 + 1 * 3 + 2) * width));
+    const expected = [Math.sin(1), Math.sin(0.01), Math.cos(1), Math.cos(0.01), Math.sin(2), Math.sin(0.02), Math.cos(2), Math.cos(0.02)];
+    patch.forEach((value, index) => expect(value).toBeCloseTo(expected[index]!, 6));
+  });
+
+  it('gives the fixed table, not resampling weights, to runtimes that train positions', () => {
+    const interpolation = positionInterpolation({ storedPatches: 4, width, patchSize: 2, imageHeight: 6, imageWidth: 6, resampling: sincos });
+    expect(interpolation.rowWeights).toBeUndefined();
+    expect(interpolation.fixedTable).toEqual(sineCosinePositions(3, 3, width, sincos));
+    expect(positionInterpolation({ storedPatches: 4, width, patchSize: 2, imageHeight: 4, imageWidth: 4, resampling: sincos }).fixedTable).toBeUndefined();
+    expect(() => sineCosinePositions(2, 2, 6, sincos)).toThrow(/divisible by 4, got 6/);
   });
 });

@@ -2,7 +2,7 @@
 // `interpolate_pos_encoding` and MAE's `interpolate_pos_embed` do it with PyTorch's bicubic `interpolate`,
 // computed once for the chosen input size, so a runtime holds a fixed table (or fixed interpolation
 // weights) instead of a resize. Shared by @medssl/runtime-onnx and @medssl/runtime-tfjs.
-import type { PositionResampling } from '@medssl/spec';
+import type { BicubicPositionResampling, PositionResampling, SineCosinePositions } from '@medssl/spec';
 import { DINO_POSITION_RESAMPLING } from './canonical.js';
 
 /** PyTorch's bicubic kernel constant (`A` in `upsample_bicubic2d`). */
@@ -118,6 +118,11 @@ export interface PositionInterpolation {
   readonly rowWeights?: Float32Array;
   /** `[columns, grid]`, row-major. */
   readonly columnWeights?: Float32Array;
+  /**
+   * `[1 + rows·columns, width]`: a fixed table that replaces the stored one for this grid (sine-cosine
+   * positions, made anew rather than resampled); then there are no weights.
+   */
+  readonly fixedTable?: Float32Array;
 }
 
 export interface PositionInterpolationRequest {
@@ -135,6 +140,8 @@ interface ResolvedGrid {
   readonly antialias: boolean;
   /** The taps of every new row and column, or `undefined` when the stored table is kept. */
   readonly taps?: { readonly rows: Taps[]; readonly columns: Taps[] };
+  /** Sine-cosine positions made anew for this grid. */
+  readonly sincos?: SineCosinePositions;
 }
 
 /**
@@ -142,7 +149,7 @@ interface ResolvedGrid {
  * `(outputs + offset) / stored`, derives the output size as its floor (DINO asserts it lands on the
  * grid) and interpolates with the scale 1 / factor; given the size, it interpolates with stored / outputs.
  */
-function axisTaps(outputs: number, stored: number, resampling: PositionResampling): Taps[] {
+function axisTaps(outputs: number, stored: number, resampling: BicubicPositionResampling): Taps[] {
   const { offset, antialias } = resampling;
   let scale: number;
   // DINOv2 tests `if self.interpolate_offset`: an offset of 0 gives the size, as no offset does.
@@ -162,7 +169,6 @@ function axisTaps(outputs: number, stored: number, resampling: PositionResamplin
 function resolveGrid(request: PositionInterpolationRequest): ResolvedGrid {
   const { storedPatches, patchSize, imageHeight, imageWidth } = request;
   const resampling = request.resampling ?? DINO_POSITION_RESAMPLING;
-  if (resampling.mode !== 'bicubic') throw new Error(`position resampling '${String(resampling.mode)}' is not known; positions resample 'bicubic'`);
   const grid = Math.round(Math.sqrt(storedPatches));
   if (!Number.isInteger(storedPatches) || grid * grid !== storedPatches) {
     throw new Error(`pos_embed holds ${storedPatches} patch positions, not a square grid`);
@@ -170,11 +176,41 @@ function resolveGrid(request: PositionInterpolationRequest): ResolvedGrid {
   const rows = Math.floor(imageHeight / patchSize);
   const columns = Math.floor(imageWidth / patchSize);
   if (rows < 1 || columns < 1) throw new Error(`an input of ${imageHeight}x${imageWidth} is smaller than one ${patchSize}x${patchSize} patch`);
-  const antialias = resampling.antialias;
   // DINO and DINOv2 keep the table for the same patch count and a square input; MAE only resamples
   // another grid, and resampling the same size is the identity in every rule.
-  if (rows * columns === storedPatches && imageHeight === imageWidth) return { grid, rows, columns, antialias };
+  const kept = rows * columns === storedPatches && imageHeight === imageWidth;
+  if (resampling.mode === 'sincos') return { grid, rows, columns, antialias: false, ...(kept ? {} : { sincos: resampling }) };
+  if (resampling.mode !== 'bicubic')
+    throw new Error(`position resampling '${String((resampling as { mode: unknown }).mode)}' is not known; positions resample 'bicubic' or are made 'sincos'`);
+  const antialias = resampling.antialias;
+  if (kept) return { grid, rows, columns, antialias };
   return { grid, rows, columns, antialias, taps: { rows: axisTaps(rows, grid, resampling), columns: axisTaps(columns, grid, resampling) } };
+}
+
+/**
+ * MoCo v3's fixed positions for a `rows` x `columns` grid, `[1 + rows·columns, width]`: a zero class
+ * position, then per patch `sin(r·ω), cos(r·ω), sin(c·ω), cos(c·ω)` with `ω_k = 1 / temperature^(k / (width / 4))`,
+ * `ω` in float32 as PyTorch computes it.
+ */
+export function sineCosinePositions(rows: number, columns: number, width: number, { temperature }: SineCosinePositions): Float32Array {
+  if (width % 4 !== 0) throw new Error(`sine-cosine positions need a width divisible by 4, got ${width}`);
+  const quarter = width / 4;
+  const omega = Float32Array.from({ length: quarter }, (_, k) => 1 / Math.fround(temperature ** Math.fround(k / quarter)));
+  const table = new Float32Array((1 + rows * columns) * width);
+  for (let row = 0; row < rows; row++) {
+    for (let column = 0; column < columns; column++) {
+      const offset = (1 + row * columns + column) * width;
+      for (let k = 0; k < quarter; k++) {
+        const alongRows = Math.fround(row * omega[k]!);
+        const alongColumns = Math.fround(column * omega[k]!);
+        table[offset + k] = Math.sin(alongRows);
+        table[offset + quarter + k] = Math.cos(alongRows);
+        table[offset + 2 * quarter + k] = Math.sin(alongColumns);
+        table[offset + 3 * quarter + k] = Math.cos(alongColumns);
+      }
+    }
+  }
+  return table;
 }
 
 /** The dense `[outputs, grid]` matrix of a list of taps; clamped taps at the border add up. */
@@ -188,8 +224,12 @@ function tapMatrix(taps: readonly Taps[], grid: number): Float32Array {
  * The separable weights of the bicubic position resampling for an input of the given size, or none
  * when the stored table is kept (same patch count, square input).
  */
-export function positionInterpolation(request: PositionInterpolationRequest): PositionInterpolation {
-  const { grid, rows, columns, taps } = resolveGrid(request);
+export function positionInterpolation(request: PositionInterpolationRequest & { readonly width?: number }): PositionInterpolation {
+  const { grid, rows, columns, taps, sincos } = resolveGrid(request);
+  if (sincos) {
+    if (request.width === undefined) throw new Error('sine-cosine positions need the width of the table');
+    return { grid, rows, columns, fixedTable: sineCosinePositions(rows, columns, request.width, sincos) };
+  }
   if (!taps) return { grid, rows, columns };
   return { grid, rows, columns, rowWeights: tapMatrix(taps.rows, grid), columnWeights: tapMatrix(taps.columns, grid) };
 }
@@ -202,13 +242,14 @@ export function positionInterpolation(request: PositionInterpolationRequest): Po
 export function positionTableForInput(request: PositionTableRequest): Float32Array {
   const { positionEmbedding, width, patchSize, imageHeight, imageWidth } = request;
   const storedPatches = positionEmbedding.length / width - 1;
-  const { grid, rows, columns, antialias, taps } = resolveGrid({
+  const { grid, rows, columns, antialias, taps, sincos } = resolveGrid({
     storedPatches,
     patchSize,
     imageHeight,
     imageWidth,
     ...(request.resampling ? { resampling: request.resampling } : {}),
   });
+  if (sincos) return sineCosinePositions(rows, columns, width, sincos);
   if (!taps) return positionEmbedding;
 
   const table = new Float32Array((1 + rows * columns) * width);
