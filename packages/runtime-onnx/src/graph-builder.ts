@@ -2,8 +2,11 @@ import {
   ONNX_OPSET_VERSION,
   OnnxDataType,
   encodeOnnxModel,
+  encodeOnnxModelWithExternalData,
   type OnnxAttribute,
   type OnnxGraph,
+  type OnnxModel,
+  type OnnxModelWithExternalData,
   type OnnxNode,
   type OnnxTensor,
   type OnnxValueInfo,
@@ -92,9 +95,22 @@ export class GraphBuilder {
   }
 
   /** The `.onnx` bytes (opset 17, and the other domains' opsets its nodes use). */
-  encode(producerName: string, producerVersion?: string, docString?: string): Uint8Array {
-    const opsets = new Map([['', ONNX_OPSET_VERSION], ...this.domains]);
-    return encodeOnnxModel({ graph: this.graph(), producerName, opsets, ...(producerVersion ? { producerVersion } : {}), ...(docString ? { docString } : {}) });
+  encode(producerName: string): Uint8Array {
+    return encodeOnnxModel(this.model(producerName));
+  }
+
+  /** The `.onnx` bytes with the initializers of at least `threshold` bytes in the external data file `location`. */
+  encodeWithExternalData(producerName: string, location: string, threshold?: number): OnnxModelWithExternalData {
+    return encodeOnnxModelWithExternalData(this.model(producerName), location, threshold);
+  }
+
+  /** The bytes of all initializers: what decides whether the model fits in one protobuf message. */
+  get initializerBytes(): number {
+    return this.initializers.reduce((sum, tensor) => sum + tensor.data.byteLength, 0);
+  }
+
+  private model(producerName: string): OnnxModel {
+    return { graph: this.graph(), producerName, opsets: new Map([['', ONNX_OPSET_VERSION], ...this.domains]) };
   }
 
   private claim(name: string): void {

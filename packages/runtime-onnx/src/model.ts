@@ -5,6 +5,8 @@ import { buildVisionTransformerGraph, type VisionTransformerEmbedding } from './
 export const MODEL_INPUT_NAME = 'image';
 export const MODEL_OUTPUT_NAME = 'embedding';
 const PRODUCER_NAME = '@medssl/runtime-onnx';
+const EXTERNAL_DATA_ABOVE = 1.5 * 2 ** 30;
+const EXTERNAL_DATA_FILE = 'weights.bin';
 
 export interface OnnxModelOptions {
   /** `[channels, height, width]` of one input image; the graph is built for exactly this size. */
@@ -16,11 +18,26 @@ export interface OnnxModelOptions {
    * default false, so that a saved model runs on any ONNX runtime.
    */
   readonly fusedAttention?: boolean;
+  /**
+   * Initializer bytes from which the weights go to an external data file rather than into the model
+   * (protobuf cannot hold 2 GiB): default 1.5 GiB, which only ViT-g/14 and ViT-H/14 pass.
+   */
+  readonly externalDataAbove?: number;
+}
+
+/** The file that holds a model's weights beside it, when they are too large for the model itself. */
+export interface OnnxExternalData {
+  /** Its name, relative to the model's folder, as the model refers to it. */
+  readonly location: string;
+  readonly parts: readonly Uint8Array[];
+  readonly byteLength: number;
 }
 
 export interface BuiltOnnxModel {
   /** The `.onnx` file's bytes (opset 17), with input `image` and output `embedding`. */
   readonly bytes: Uint8Array;
+  /** Present for models whose weights live beside them (`externalDataAbove`): save both, load by path. */
+  readonly externalData?: OnnxExternalData;
   readonly inputName: string;
   readonly outputName: string;
   readonly dimension: number;
@@ -41,7 +58,10 @@ export function buildOnnxModel(architecture: Architecture, tensors: ReadonlyMap<
       : buildVisionTransformerGraph(architecture, tensors, height, width, visionTransformerEmbedding(options.embedding), {
           fusedAttention: options.fusedAttention ?? false,
         });
-  return { bytes: graph.encode(PRODUCER_NAME), inputName: MODEL_INPUT_NAME, outputName: MODEL_OUTPUT_NAME, dimension };
+  const names = { inputName: MODEL_INPUT_NAME, outputName: MODEL_OUTPUT_NAME, dimension };
+  if (graph.initializerBytes <= (options.externalDataAbove ?? EXTERNAL_DATA_ABOVE)) return { bytes: graph.encode(PRODUCER_NAME), ...names };
+  const { model, ...externalData } = graph.encodeWithExternalData(PRODUCER_NAME, EXTERNAL_DATA_FILE);
+  return { bytes: model, externalData, ...names };
 }
 
 /** The token layout of a ViT's embedding (`embeddingDimension` has already refused every other kind). */

@@ -4,7 +4,8 @@ import { embeddingDimension } from '@medssl/spec';
 import { onnxModelEmbedder } from './model-file.js';
 import { inputShapeFromPreprocessing } from '@medssl/core';
 import { buildOnnxModel } from './model.js';
-import { createOnnxSession, OnnxEmbedder, type GraphOptimizationLevel } from './session.js';
+import { createBuiltModelSession } from './model-files.js';
+import { OnnxEmbedder, type GraphOptimizationLevel } from './session.js';
 
 export interface OnnxRuntimeOptions {
   /** Default intra-op threads for every embedder; `createEmbedder`'s `threads` wins. */
@@ -75,7 +76,7 @@ export function onnxRuntime(options: OnnxRuntimeOptions = {}): OnnxRuntime {
         embedding: backbone.embedding,
         fusedAttention: options.fusedAttention ?? true,
       });
-      const session = await createOnnxSession(model.bytes, sessionOptions);
+      const session = await createBuiltModelSession(model, sessionOptions);
       return new OnnxEmbedder({
         session,
         backboneId: backbone.id,
