@@ -24,7 +24,7 @@ export function createCommands(registry: Registry): Command[] {
     dvmeCommand,
     runCommand(registry),
     reportCommand,
-    weightsCommand,
+    weightsCommand(registry),
   ];
 }
 

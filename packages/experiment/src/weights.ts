@@ -1,8 +1,15 @@
 import { fileSha256 } from '@medssl/arrays/node';
-import type { Backbone, CanonicalWeights } from '@medssl/spec';
-import { randomCanonicalWeights } from '@medssl/weights';
+import type { Backbone, CanonicalWeights, StateDict } from '@medssl/spec';
+import { architectureName, randomCanonicalWeights, type ReadCheckpointOptions } from '@medssl/weights';
 import { readCheckpointFile } from '@medssl/weights/node';
 import { ExperimentRequestError } from './errors.js';
+import type { Registry } from './registry.js';
+
+/**
+ * How medssl reads official checkpoints: DINO's and iBOT's full checkpoints pickle their training arguments
+ * as an argparse.Namespace, kept as an inert record (never constructed); any other global is refused.
+ */
+export const CHECKPOINT_READ_OPTIONS: ReadCheckpointOptions = { allowOpaqueObjects: ['argparse.Namespace'] };
 
 /**
  * A backbone's canonical weights, by where its weights come from: drawn from `seed` (random
@@ -16,9 +23,7 @@ export async function loadBackboneWeights(backbone: Backbone, weightsPath: strin
     const { sha256 } = await fileSha256(backbone.architecture.path);
     return { architecture: backbone.architecture, tensors: new Map(), sha256, source: backbone.architecture.path };
   }
-  // DINO's full checkpoints pickle their training arguments as an argparse.Namespace: it is kept as an
-  // inert record (never constructed); any other global is still refused.
-  const checkpoint = await readCheckpointFile(weightsPath!, { allowOpaqueObjects: ['argparse.Namespace'] });
+  const checkpoint = await readCheckpointFile(weightsPath!, CHECKPOINT_READ_OPTIONS);
   return backbone.fromStateDict(checkpoint.stateDict, { sha256: checkpoint.sha256, source: weightsPath! });
 }
 
@@ -34,4 +39,43 @@ export function checkWeightsRequest(backbone: Backbone, weightsPath: string | un
     const files = backbone.checkpoints.map((checkpoint) => `${checkpoint.file} (${checkpoint.url})`).join('; ');
     throw new ExperimentRequestError(`${backbone.id} needs --weights FILE: ${files || 'its official checkpoint'}`);
   }
+}
+
+/** Backbones that read one checkpoint: they share a layout and an architecture. */
+export interface CheckpointReaders {
+  /** The layout's name, e.g. `Hugging Face Dinov2Model`. */
+  readonly layout: string;
+  /** e.g. `ViT-B/14, 12 blocks, no registers`. */
+  readonly architecture: string;
+  readonly backbones: readonly string[];
+}
+
+/**
+ * Which backbones of a registry read a state dict: the backbones are grouped by layout name and
+ * architecture (one group reads the same files), and one of each group maps the state dict; the groups
+ * whose mapping succeeds are returned, in the registry's order.
+ */
+export function checkpointReaders(registry: Registry, stateDict: StateDict): CheckpointReaders[] {
+  const groups = new Map<string, { layout: string; backbones: Backbone[] }>();
+  for (const provider of registry.backbones) {
+    if (provider.variantPattern !== undefined) continue;
+    for (const variant of provider.variants) {
+      const backbone = provider.backbone(variant);
+      if (backbone.weightSource !== 'checkpoint' || backbone.layout === undefined) continue;
+      const key = JSON.stringify([backbone.layout, backbone.architecture]);
+      const group = groups.get(key) ?? { layout: backbone.layout, backbones: [] };
+      group.backbones.push(backbone);
+      groups.set(key, group);
+    }
+  }
+  const readers: CheckpointReaders[] = [];
+  for (const { layout, backbones } of groups.values()) {
+    try {
+      backbones[0]!.fromStateDict(stateDict, { sha256: '', source: 'inspected checkpoint' });
+    } catch {
+      continue;
+    }
+    readers.push({ layout, architecture: architectureName(backbones[0]!.architecture), backbones: backbones.map((backbone) => backbone.id) });
+  }
+  return readers;
 }

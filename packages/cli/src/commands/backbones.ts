@@ -9,7 +9,7 @@ const usage = `Usage
 
 Lists every backbone id the CLI accepts, by method: its architecture, the embedding it gives and its
 width, its preprocessing, what its weights learnt from, and the official files with where they are
-published and their licence. Checkpoints are never downloaded for you: get them from there.
+published and their license. Checkpoints are never downloaded for you: get them from there.
 `;
 
 /** One backbone as \`backbones list --json\` gives it. */
@@ -24,6 +24,8 @@ export interface BackboneListing {
   readonly preprocessing: string;
   readonly pretraining: Backbone['pretraining'];
   readonly weights: Backbone['weightSource'];
+  /** The checkpoint layout it reads (`medssl weights inspect` names it for a file). */
+  readonly layout?: string;
   readonly files: readonly { readonly file: string; readonly url: string; readonly license: string }[];
 }
 
@@ -57,6 +59,7 @@ function listing(provider: BackboneProvider, backbone: Backbone): BackboneListin
     preprocessing: describePreprocessing(backbone.preprocessing),
     pretraining: backbone.pretraining,
     weights: backbone.weightSource,
+    ...(backbone.layout !== undefined ? { layout: backbone.layout } : {}),
     files: backbone.checkpoints.map(({ file, url, license }) => ({ file, url, license })),
   };
 }
@@ -111,7 +114,8 @@ export function backbonesCommand(registry: Registry): Command {
         lines.push(`      preprocessing: ${entry.preprocessing}`);
         lines.push(`      pretraining: ${describePretraining(entry.pretraining)}`);
         if (entry.weights === 'seed') lines.push('      weights: drawn from a seed (--seed), no file');
-        for (const file of entry.files) lines.push(`      file: ${file.file} (${file.url}); licence: ${file.license}`);
+        if (entry.layout !== undefined) lines.push(`      reads: ${entry.layout} checkpoints`);
+        for (const file of entry.files) lines.push(`      file: ${file.file} (${file.url}); license: ${file.license}`);
       }
       io.stdout(`${lines.join('\n')}\n`);
       return 0;

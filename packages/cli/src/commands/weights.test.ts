@@ -1,6 +1,7 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { architectures, encodeTorchCheckpoint, stateDictInLayout } from '@medssl/weights';
 import { writeSafetensorsFile } from '@medssl/weights/node';
 import { describe, expect, it } from 'vitest';
 import { main } from '../main.js';
@@ -21,6 +22,31 @@ describe('medssl weights inspect', () => {
     const json = captureIo();
     expect(await main(['weights', 'inspect', file, '--json'], json.io)).toBe(0);
     expect(JSON.parse(json.out.join('')).tensors).toHaveLength(2);
+  });
+
+  it('names the layout and architecture of a checkpoint, and the backbone ids that read it', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'medssl-weights-'));
+    // DINO's full training checkpoint: teacher and student, heads, and the pickled training arguments.
+    const teacher = Object.fromEntries(stateDictInLayout(architectures.vits16, (name) => `backbone.${name}`));
+    const file = join(folder, 'dino_deitsmall16_pretrain_full_checkpoint.pth');
+    writeFileSync(file, encodeTorchCheckpoint({ teacher: { ...teacher, 'head.last_layer.weight': { data: new Float32Array(4), shape: [2, 2] } }, epoch: 100 }));
+    const { io, out } = captureIo();
+    expect(await main(['weights', 'inspect', file], io)).toBe(0);
+    expect(out.join('')).toContain('Read by:\n  DINO (official), ViT-S/16, 12 blocks, no registers: dino:vits16, dino:vits16-cls\n');
+
+    const json = captureIo();
+    expect(await main(['weights', 'inspect', file, '--json'], json.io)).toBe(0);
+    expect(JSON.parse(json.out.join('')).readers).toEqual([
+      { layout: 'DINO (official)', architecture: 'ViT-S/16, 12 blocks, no registers', backbones: ['dino:vits16', 'dino:vits16-cls'] },
+    ]);
+  });
+
+  it('says when no backbone reads a checkpoint', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'medssl-weights-')), 'unknown.pth');
+    writeFileSync(file, encodeTorchCheckpoint({ 'encoder.stem.weight': { data: new Float32Array(6), shape: [2, 3] } }));
+    const { io, out } = captureIo();
+    expect(await main(['weights', 'inspect', file], io)).toBe(0);
+    expect(out.join('')).toMatch(/No backbone here reads this layout/);
   });
 
   it('names a file that is not a checkpoint', async () => {
