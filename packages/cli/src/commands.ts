@@ -23,7 +23,7 @@ export function createCommands(registry: Registry): Command[] {
     evalCommand(registry),
     dvmeCommand,
     runCommand(registry),
-    reportCommand,
+    reportCommand(registry),
     weightsCommand(registry),
   ];
 }

@@ -2,7 +2,7 @@
 // providers it is given turn ids into plugins. It extracts what the feature store lacks, runs every
 // protocol and fusion at every label fraction and seed, writes one results document per unit, and renders
 // the report. Re-running picks up where a run stopped.
-export { createRegistry } from './registry.js';
+export { createRegistry, pretrainingLookup } from './registry.js';
 export type { Registry } from './registry.js';
 export { ExperimentRequestError } from './errors.js';
 export type { Io } from './io.js';
@@ -47,8 +47,8 @@ export type { FinetuneEvaluationOptions, FinetuneRuntimeName } from './finetune-
 export { featureSetSource, writeEvaluationDocument } from './results.js';
 export type { EvaluationDocumentInput, EvaluationSource, EvaluationSplits } from './results.js';
 export { markdownSummary } from './report-table.js';
-export { readResultsDocument, renderReport } from './report/index.js';
-export type { ReportOptions, ResultsDocument } from './report/index.js';
+export { domainComparisons, pretrainingGroup, pretrainingGroupLabel, PRETRAINING_GROUPS, readResultsDocument, renderReport } from './report/index.js';
+export type { DomainComparison, DomainVerdict, PretrainingGroup, ReportOptions, ReportPretraining, ResultsDocument } from './report/index.js';
 export { createProgress, formatDuration } from './progress.js';
 export type { Progress, ProgressOptions } from './progress.js';
 export { slug } from './file-names.js';

@@ -1,4 +1,4 @@
-import type { Backbone, BackboneProvider, Dataset, DatasetInfo, DatasetProvider, Provider, ProviderOptions } from '@medssl/spec';
+import type { Backbone, BackboneProvider, Dataset, DatasetInfo, DatasetProvider, Pretraining, Provider, ProviderOptions } from '@medssl/spec';
 import { ProviderOptionError } from '@medssl/core';
 import { ExperimentRequestError } from './errors.js';
 
@@ -88,5 +88,19 @@ export function createRegistry(providers: readonly Provider[]): Registry {
     },
     backboneIds,
     datasetIds: datasetList,
+  };
+}
+
+/**
+ * A backbone's pretraining by id from a registry, for reports over documents that do not record it;
+ * undefined for ids the registry does not know.
+ */
+export function pretrainingLookup(registry: Registry): (backboneId: string) => Pretraining | undefined {
+  return (backboneId) => {
+    try {
+      return registry.backbone(backboneId).pretraining;
+    } catch {
+      return undefined;
+    }
   };
 }

@@ -8,7 +8,7 @@ import { runFinetuneEvaluation } from './finetune-evaluation.js';
 import { checkFeatureSets, evaluateFusion } from './fusion-evaluation.js';
 import type { Io } from './io.js';
 import { readResultsDocument, renderReport } from './report/index.js';
-import type { Registry } from './registry.js';
+import { pretrainingLookup, type Registry } from './registry.js';
 import { registryOf, runExperiment, type ExtractBackbone, type ExtractSplit, type RunFinetune, type RunFusion, type RunOutcome } from './runner.js';
 import type { ExperimentConfig } from './config.js';
 import { loadBackboneWeights } from './weights.js';
@@ -103,7 +103,12 @@ export async function runExperimentWithDefaults(config: ExperimentConfig, option
   const documents = outcome.documents.flatMap((document, index) => readResultsDocument(document, `run.json › results[${index}]`));
   await writeFileAtomic(
     reportFile,
-    renderReport(documents, { title: `medssl · ${config.name}`, generated: new Date().toISOString(), ...(options.notice ? { notice: options.notice } : {}) }),
+    renderReport(documents, {
+      title: `medssl · ${config.name}`,
+      generated: new Date().toISOString(),
+      pretrainingOf: pretrainingLookup(registry),
+      ...(options.notice ? { notice: options.notice } : {}),
+    }),
   );
   io.stderr(`wrote ${reportFile}\n`);
   return { ...outcome, reportFile };

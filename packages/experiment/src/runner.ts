@@ -198,7 +198,7 @@ export async function runExperiment(rawConfig: ExperimentConfig, options: RunExp
               seeds: config.seeds,
               out,
               checkpointDir,
-              extra: { experiment: config.name, unitKey: unit },
+              extra: { experiment: config.name, unitKey: unit, pretraining: backbone.pretraining },
               io,
               ...(signal ? { signal } : {}),
             });
@@ -236,7 +236,8 @@ export async function runExperiment(rawConfig: ExperimentConfig, options: RunExp
             seeds: config.seeds,
             result,
             elapsedMilliseconds: Date.now() - started,
-            extra: { experiment: config.name, unitKey: unit },
+            // What the weights learnt from, so a report groups backbones without knowing their packages.
+            extra: { experiment: config.name, unitKey: unit, pretraining: backbone.pretraining },
           });
         });
       }

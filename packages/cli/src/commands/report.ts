@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '@medssl/arrays/node';
 import { required } from '../arguments.js';
 import { UsageError, type Command } from '../command.js';
-import { readResultsDocument, renderReport, type ResultsDocument } from '@medssl/experiment';
+import { pretrainingLookup, readResultsDocument, renderReport, type Registry, type ResultsDocument } from '@medssl/experiment';
 
 const usage = `Usage
   medssl report RESULTS.json... --out report.html [--title TEXT]
@@ -12,7 +12,9 @@ const usage = `Usage
 Renders results documents to one self-contained HTML page (inline CSS and SVG; it loads nothing from
 the network): per task, the primary metric against the label fraction for every backbone (mean ± std
 over seeds, each seed as a dot), linear vs kNN vs finetune per backbone, DVME, DME and concat against the
-best single backbone, DVME attention and DME source weights, and each result's provenance.
+best single backbone, DVME attention and DME source weights, and each result's provenance. Backbones are
+grouped by pretraining, and where a task has both, the best in-domain model is set against the best
+natural-image one per protocol and label fraction.
 
 Reads the formats written by "medssl eval" (medssl.eval/v1), "medssl dvme" (medssl.dvme/v1) and
 "medssl run" (medssl.run/v1, which holds several of them).
@@ -22,26 +24,33 @@ Options
   --title TEXT       the page's title, default "medssl report"
 `;
 
-export const reportCommand: Command = {
-  name: 'report',
-  summary: 'render results documents to one self-contained HTML page with plots and provenance',
-  usage,
-  async run(argv, io) {
-    const { values, positionals } = parseOptions(argv);
-    if (positionals.length === 0) throw new UsageError('expected one or more results files (RESULTS.json...)');
-    const out = resolve(required(values.out, 'out'));
-    const documents: ResultsDocument[] = [];
-    for (const file of positionals) documents.push(...readResultsDocument(await readJson(file), displayPath(file)));
-    const page = renderReport(documents, { ...(values.title !== undefined ? { title: values.title } : {}), generated: new Date().toISOString() });
-    await mkdir(dirname(out), { recursive: true });
-    await writeFileAtomic(out, page);
-    const datasets = new Set(documents.map((document) => document.dataset.id)).size;
-    io.stderr(
-      `wrote ${out}: ${documents.length} evaluation${documents.length === 1 ? '' : 's'} on ${datasets} dataset${datasets === 1 ? '' : 's'} from ${positionals.length} file${positionals.length === 1 ? '' : 's'}\n`,
-    );
-    return 0;
-  },
-};
+export function reportCommand(registry: Registry): Command {
+  return {
+    name: 'report',
+    summary: 'render results documents to one self-contained HTML page with plots and provenance',
+    usage,
+    async run(argv, io) {
+      const { values, positionals } = parseOptions(argv);
+      if (positionals.length === 0) throw new UsageError('expected one or more results files (RESULTS.json...)');
+      const out = resolve(required(values.out, 'out'));
+      const documents: ResultsDocument[] = [];
+      for (const file of positionals) documents.push(...readResultsDocument(await readJson(file), displayPath(file)));
+      const page = renderReport(documents, {
+        ...(values.title !== undefined ? { title: values.title } : {}),
+        generated: new Date().toISOString(),
+        // Documents written by `medssl eval` do not record pretraining: the backbone packages say it.
+        pretrainingOf: pretrainingLookup(registry),
+      });
+      await mkdir(dirname(out), { recursive: true });
+      await writeFileAtomic(out, page);
+      const datasets = new Set(documents.map((document) => document.dataset.id)).size;
+      io.stderr(
+        `wrote ${out}: ${documents.length} evaluation${documents.length === 1 ? '' : 's'} on ${datasets} dataset${datasets === 1 ? '' : 's'} from ${positionals.length} file${positionals.length === 1 ? '' : 's'}\n`,
+      );
+      return 0;
+    },
+  };
+}
 
 function parseOptions(argv: readonly string[]) {
   try {

@@ -46,6 +46,17 @@ export interface ReportTask {
   readonly labels?: readonly string[];
 }
 
+/**
+ * What a backbone's weights learnt from, as the document records it (`Pretraining` of `@medssl/spec`):
+ * `supervision` (supervised, self-supervised, none, unknown), `data`, and `domain` (natural, or the
+ * medical modality of in-domain pretraining).
+ */
+export interface ReportPretraining {
+  readonly supervision: string;
+  readonly data: string;
+  readonly domain: string;
+}
+
 /** One evaluation (one protocol on one backbone or one fusion of backbones), from any accepted format. */
 export interface ResultsDocument {
   /** Where it came from: the file, and `results[i]` inside a run document. */
@@ -69,6 +80,8 @@ export interface ResultsDocument {
   readonly elapsedSeconds?: number;
   readonly rows: readonly ResultRow[];
   readonly summary: readonly SummaryEntry[];
+  /** A single backbone's pretraining, where the document records it (runs write it). */
+  readonly pretraining?: ReportPretraining;
 }
 
 /** A results document that does not have the shape the report needs; names the file and the JSON path. */
@@ -153,6 +166,16 @@ function evaluation(root: Record<string, unknown>, where: Where, source: string)
     ...(root.elapsedSeconds !== undefined ? { elapsedSeconds: number(root.elapsedSeconds, where.at('$.elapsedSeconds')) } : {}),
     rows,
     summary,
+    ...(kind === 'single' && root.pretraining !== undefined ? { pretraining: pretraining(root.pretraining, where, '$.pretraining') } : {}),
+  };
+}
+
+function pretraining(value: unknown, where: Where, path: string): ReportPretraining {
+  const entry = object(value, where.at(path));
+  return {
+    supervision: string(entry.supervision, where.at(`${path}.supervision`)),
+    data: string(entry.data, where.at(`${path}.data`)),
+    domain: string(entry.domain, where.at(`${path}.domain`)),
   };
 }
 

@@ -1,7 +1,7 @@
 // Turns results documents into what the page shows: per task (dataset), one series per evaluation with
 // its primary metric by label fraction, colours that stay the same for a backbone across the page, the best
 // single backbone that a fusion is compared with, and DVME attention and DME weights averaged over seeds.
-import type { ReportTask, ResultsDocument } from './documents.js';
+import type { ReportPretraining, ReportTask, ResultsDocument } from './documents.js';
 import { protocolName } from './format.js';
 
 export interface SeriesPoint {
@@ -29,6 +29,8 @@ export interface Series {
   /** The task's primary metric per fraction (mean ± std over seeds), by increasing fraction. */
   readonly points: readonly SeriesPoint[];
   readonly seeds: readonly SeedPoint[];
+  /** A single backbone's pretraining, from its document or the report's lookup. */
+  readonly pretraining?: ReportPretraining;
 }
 
 export interface TaskGroup {
@@ -71,7 +73,14 @@ export function protocolDash(protocol: string): string {
   return ({ linear: '', knn: '7 4', finetune: '2 3' } as Record<string, string>)[protocol] ?? '10 3 2 3';
 }
 
-export function groupByTask(documents: readonly ResultsDocument[], colors: ReadonlyMap<string, string>): TaskGroup[] {
+/** A backbone's pretraining by id, for documents that do not record it (written before runs recorded it, or by `medssl eval`). */
+export type PretrainingLookup = (backboneId: string) => ReportPretraining | undefined;
+
+export function groupByTask(
+  documents: readonly ResultsDocument[],
+  colors: ReadonlyMap<string, string>,
+  pretrainingOf: PretrainingLookup = () => undefined,
+): TaskGroup[] {
   const groups = new Map<string, ResultsDocument[]>();
   for (const document of documents) {
     const groupKey = `${document.dataset.id}\u0000${JSON.stringify(document.task)}`;
@@ -83,7 +92,7 @@ export function groupByTask(documents: readonly ResultsDocument[], colors: Reado
     .sort((a, b) => a[0]!.dataset.id.localeCompare(b[0]!.dataset.id))
     .map((members, index) => {
       const { dataset, task } = members[0]!;
-      const series = seriesOf(members, task.primaryMetric, colors);
+      const series = seriesOf(members, task.primaryMetric, colors, pretrainingOf);
       return {
         anchor: `task-${index + 1}`,
         dataset: dataset.id,
@@ -96,7 +105,7 @@ export function groupByTask(documents: readonly ResultsDocument[], colors: Reado
     });
 }
 
-function seriesOf(documents: readonly ResultsDocument[], metric: string, colors: ReadonlyMap<string, string>): Series[] {
+function seriesOf(documents: readonly ResultsDocument[], metric: string, colors: ReadonlyMap<string, string>, pretrainingOf: PretrainingLookup): Series[] {
   const sorted = [...documents].sort(
     (a, b) =>
       Number(a.kind === 'fusion') - Number(b.kind === 'fusion') ||
@@ -129,6 +138,7 @@ function seriesOf(documents: readonly ResultsDocument[], metric: string, colors:
       const value = row.metrics[metric];
       return value === undefined ? [] : [{ fraction: row.fraction, seed: row.seed, value }];
     });
+    const pretraining = document.kind === 'single' ? (document.pretraining ?? pretrainingOf(document.backbones[0]!)) : undefined;
     return {
       key: `${document.dataset.id}|${document.protocol}|${label}`,
       label,
@@ -139,6 +149,7 @@ function seriesOf(documents: readonly ResultsDocument[], metric: string, colors:
       document,
       points,
       seeds,
+      ...(pretraining ? { pretraining } : {}),
     };
   });
 }

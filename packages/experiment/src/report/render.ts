@@ -12,9 +12,11 @@ import {
   groupByTask,
   protocolDash,
   protocolRank,
+  type PretrainingLookup,
   type Series,
   type TaskGroup,
 } from './model.js';
+import { PRETRAINING_GROUPS, domainComparisons, pretrainingGroup, pretrainingGroupLabel, type DomainComparison } from './pretraining.js';
 import { fractionChart, heatmap, legendSwatch, metricDomain, stackedBars, type ChartSeries } from './plots.js';
 import { REPORT_STYLES } from './styles.js';
 
@@ -25,6 +27,8 @@ export interface ReportOptions {
   readonly generated?: string;
   /** A note shown prominently under the title, e.g. that the numbers come from synthetic data. */
   readonly notice?: string;
+  /** Pretraining of backbones whose documents do not record it (the CLI looks ids up in its registry). */
+  readonly pretrainingOf?: PretrainingLookup;
 }
 
 /** Renders results documents (see `readResultsDocument`) to one self-contained HTML page. */
@@ -32,7 +36,7 @@ export function renderReport(documents: readonly ResultsDocument[], options: Rep
   if (documents.length === 0) throw new Error('renderReport needs at least one results document');
   const title = options.title ?? 'medssl report';
   const colors = backboneColors(documents);
-  const groups = groupByTask(documents, colors);
+  const groups = groupByTask(documents, colors, options.pretrainingOf);
   const page = html`<!doctype html>
 <html lang="en">
 <head>
@@ -66,7 +70,16 @@ function overview(documents: readonly ResultsDocument[], groups: readonly TaskGr
   return html`<p class="overview">${plural(documents.length, 'evaluation')} on ${plural(groups.length, 'task')} · ${plural(backbones.length, 'backbone')} · protocols: ${protocols.map(protocolName).join(', ')}${
     medsslVersions.length > 0 ? html` · medssl ${medsslVersions.join(', ')}` : ''
   }${generated ? html` · generated ${formatTime(generated)}` : ''}</p>
-<p class="how-to-read">Each task shows its primary metric against the fraction of training labels used (log scale): lines are the mean over seeds, bands ± one standard deviation, dots single seeds.</p>`;
+<p class="how-to-read">Each task shows its primary metric against the fraction of training labels used (log scale): lines are the mean over seeds, bands ± one standard deviation, dots single seeds.</p>
+${domainOverview(groups)}`;
+}
+
+/** One sentence on in-domain against natural-image pretraining over the whole page, where the tasks allow it. */
+function domainOverview(groups: readonly TaskGroup[]): SafeHtml | '' {
+  const comparisons = groups.flatMap((group) => domainComparisons(group));
+  if (comparisons.length === 0) return '';
+  const count = (verdict: DomainComparison['verdict']) => comparisons.filter((comparison) => comparison.verdict === verdict).length;
+  return html`<p class="overview domain-overview">In-domain against natural-image pretraining, the best model of each side per task, protocol and label fraction: in-domain ahead in <strong>${count('in-domain')}</strong>, natural images ahead in <strong>${count('natural')}</strong>, within one standard deviation over seeds in <strong>${count('unclear')}</strong> of ${comparisons.length} comparisons.</p>`;
 }
 
 function taskSection(group: TaskGroup, colors: ReadonlyMap<string, string>): SafeHtml {
@@ -86,6 +99,7 @@ function taskSection(group: TaskGroup, colors: ReadonlyMap<string, string>): Saf
 <h2>${group.dataset} <span class="subtitle">${description.join(' · ')}</span></h2>
 ${singles.length > 0 ? labelEfficiency(group, singles, protocols, yDomain) : ''}
 ${summaryTable(group, best)}
+${domainSection(group)}
 ${protocolComparison(group, singles, yDomain)}
 ${fusions.length > 0 ? fusionComparison(group, fusions, best) : ''}
 ${fusions.map((series) => attentionSection(series, colors))}
@@ -128,14 +142,26 @@ function summaryTable(group: TaskGroup, best: Series | undefined): SafeHtml {
       Math.max(...group.series.flatMap((series) => series.points.filter((point) => point.fraction === fraction).map((point) => point.mean))),
     ]),
   );
-  const rows = group.series.map((series) => {
+  // With pretraining recorded, single backbones are grouped by it within each protocol.
+  const grouped = group.series.some((series) => series.pretraining !== undefined);
+  const groupLabels = pretrainingLabels(group.series);
+  const rank = (series: Series) => (series.kind === 'single' ? PRETRAINING_GROUPS.indexOf(pretrainingGroup(series.pretraining)) : PRETRAINING_GROUPS.length);
+  const ordered = grouped
+    ? [...group.series].sort(
+        (a, b) => Number(a.kind === 'fusion') - Number(b.kind === 'fusion') || protocolRank(a.protocol) - protocolRank(b.protocol) || rank(a) - rank(b),
+      )
+    : group.series;
+  const rows = ordered.map((series) => {
     const cells = group.fractions.map((fraction) => {
       const point = series.points.find((candidate) => candidate.fraction === fraction);
       if (!point) return html`<td class="number missing">–</td>`;
       const isBest = point.mean === bestMean.get(fraction);
       return html`<td class="number${isBest ? ' best' : ''}" title="${point.count} seed${point.count === 1 ? '' : 's'}">${formatMeanStd(point.mean, point.std)}</td>`;
     });
-    return html`<tr data-series="${series.key}"><td>${protocolName(series.protocol)}</td><td class="model">${legendSwatch(series.color)}${series.label}${series === best ? html` <span class="tag">best single</span>` : ''}</td>${cells}</tr>`;
+    const pretraining = grouped
+      ? html`<td class="pretraining">${series.kind === 'single' ? groupLabels.get(pretrainingGroup(series.pretraining)) : 'fusion'}</td>`
+      : '';
+    return html`<tr data-series="${series.key}"><td>${protocolName(series.protocol)}</td>${pretraining}<td class="model">${legendSwatch(series.color)}${series.label}${series === best ? html` <span class="tag">best single</span>` : ''}</td>${cells}</tr>`;
   });
   const metrics = [...new Set(group.series.flatMap((series) => series.document.summary.flatMap((entry) => Object.keys(entry.metrics))))].sort((a, b) =>
     a === group.metric ? -1 : b === group.metric ? 1 : a.localeCompare(b),
@@ -151,8 +177,36 @@ function summaryTable(group: TaskGroup, best: Series | undefined): SafeHtml {
   );
   const header = group.fractions.map((fraction) => html`<th class="number">${formatFraction(fraction)}</th>`);
   return html`<h3>${metricName(group.metric)}, mean ± std over seeds</h3>
-<div class="table-scroll"><table class="summary"><thead><tr><th>protocol</th><th>model</th>${header}</tr></thead><tbody>${rows}</tbody></table></div>
+<div class="table-scroll"><table class="summary"><thead><tr><th>protocol</th>${grouped ? html`<th>pretraining</th>` : ''}<th>model</th>${header}</tr></thead><tbody>${rows}</tbody></table></div>
 ${metrics.length > 1 ? html`<details class="all-metrics"><summary>All metrics (${metrics.map(metricName).join(', ')})</summary><div class="table-scroll"><table class="summary"><thead><tr><th>evaluation</th><th>metric</th>${header}</tr></thead><tbody>${allRows}</tbody></table></div></details>` : ''}`;
+}
+
+/** Each pretraining group's label, naming the data sets or modalities of its members. */
+function pretrainingLabels(series: readonly Series[]): Map<string, string> {
+  const singles = series.filter((entry) => entry.kind === 'single');
+  return new Map(
+    PRETRAINING_GROUPS.map((name) => [
+      name,
+      pretrainingGroupLabel(
+        name,
+        singles.filter((entry) => pretrainingGroup(entry.pretraining) === name).map((entry) => entry.pretraining),
+      ),
+    ]),
+  );
+}
+
+/** The best in-domain model against the best natural-image one, per protocol and fraction. */
+function domainSection(group: TaskGroup): SafeHtml | '' {
+  const comparisons = domainComparisons(group);
+  if (comparisons.length === 0) return '';
+  const verdicts = { 'in-domain': 'in-domain ahead', natural: 'natural images ahead', unclear: 'within the spread' } as const;
+  const rows = comparisons.map((comparison) => {
+    const sign = comparison.difference >= 0 ? '+' : '−';
+    return html`<tr data-verdict="${comparison.verdict}"><td>${protocolName(comparison.protocol)}</td><td class="number">${formatFraction(comparison.fraction)}</td><td class="model">${comparison.inDomain.series.label}</td><td class="number">${formatMeanStd(comparison.inDomain.point.mean, comparison.inDomain.point.std)}</td><td class="model">${comparison.natural.series.label}</td><td class="number">${formatMeanStd(comparison.natural.point.mean, comparison.natural.point.std)}</td><td class="number"><span class="delta ${comparison.difference >= 0 ? 'up' : 'down'}">${sign}${formatMetric(Math.abs(comparison.difference))}</span> ± ${formatMetric(comparison.spread)}</td><td class="number">${comparison.seeds}${comparison.paired ? ' paired' : ''}</td><td>${verdicts[comparison.verdict]}</td></tr>`;
+  });
+  return html`<h3>In-domain vs natural-image pretraining</h3>
+<p class="note">Per protocol and label fraction, the in-domain self-supervised model with the highest mean ${metricName(group.metric)} against the model pretrained on natural images (ImageNet, LVD-142M; supervised or self-supervised) with the highest. The difference is in-domain minus natural images, ± one standard deviation over seeds: of the per-seed differences where both ran the same seeds (a seed draws the same labelled subset for every backbone), else √(std₁² + std₂²). A side is ahead when the difference exceeds that deviation.</p>
+<div class="table-scroll"><table class="summary domain-table"><thead><tr><th>protocol</th><th class="number">fraction</th><th>best in-domain</th><th class="number">${metricName(group.metric)}</th><th>best natural images</th><th class="number">${metricName(group.metric)}</th><th class="number">difference</th><th class="number">seeds</th><th>verdict</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 
 /** Linear vs kNN vs finetune for each backbone that was evaluated by more than one of them. */
