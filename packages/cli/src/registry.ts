@@ -1,4 +1,6 @@
+import { barlowtwinsProvider } from '@medssl/backbone-barlowtwins';
 import { dinoProvider } from '@medssl/backbone-dino';
+import { mocov3Provider } from '@medssl/backbone-mocov3';
 import { onnxProvider } from '@medssl/backbone-onnx';
 import { simclrProvider } from '@medssl/backbone-simclr';
 import { randomProvider, supervisedProvider } from '@medssl/backbone-supervised';
@@ -23,6 +25,8 @@ export const defaultProviders: readonly Provider[] = [
   dinoProvider,
   supervisedProvider,
   randomProvider,
+  mocov3Provider,
+  barlowtwinsProvider,
   onnxProvider,
   pcamProvider,
   aptosProvider,
