@@ -35,9 +35,17 @@ export interface ExperimentConfig {
  * A dataset by id and root (`{ id: 'pcam', root }`, with the provider's `options` if any) or an opened plugin
  * (`{ dataset: await pcam({ root }) }`).
  */
-export type DatasetEntry =
-  | { readonly id: string; readonly root: string; readonly options?: ProviderOptions; readonly splits?: SplitNames }
-  | { readonly dataset: Dataset | Promise<Dataset>; readonly splits?: SplitNames };
+export type DatasetEntry = (
+  | { readonly id: string; readonly root: string; readonly options?: ProviderOptions }
+  | { readonly dataset: Dataset | Promise<Dataset> }
+) & {
+  readonly splits?: SplitNames;
+  /**
+   * The ids of the config's backbones that run on this dataset (all of them when absent), e.g. an
+   * in-domain model only on the tasks of its modality. A fusion runs where all its sources do.
+   */
+  readonly backbones?: readonly string[];
+};
 
 /** Which of the dataset's splits play train, validation and test; found by name when absent. */
 export interface SplitNames {
@@ -188,6 +196,15 @@ export function validateExperimentConfig(
       fail(`protocols[${index}].k`, `expected positive integers, got ${describe(entry.k)}`);
     }
     if (isRecord(entry) && id === 'finetune') validateFinetuneEntry(entry, `protocols[${index}]`, fail);
+  });
+  datasets.forEach((entry, index) => {
+    const chosen = (entry as Record<string, unknown>).backbones;
+    if (chosen === undefined) return;
+    const path = `datasets[${index}].backbones`;
+    if (!Array.isArray(chosen) || chosen.length === 0) return fail(path, `expected a non-empty array of backbone ids, got ${describe(chosen)}`);
+    for (const id of chosen as unknown[]) {
+      if (typeof id !== 'string' || !backboneIds.has(id)) fail(path, `${describe(id)} is not one of the config's backbones (${[...backboneIds].join(', ')})`);
+    }
   });
   const fusions = list('fusions', false);
   fusions.forEach((entry, index) => {

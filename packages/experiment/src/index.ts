@@ -34,8 +34,8 @@ export type {
 } from './runner.js';
 export { runExperimentWithDefaults } from './run-with-defaults.js';
 export type { RunWithDefaultsOptions } from './run-with-defaults.js';
-export { PAPER_PROTOCOLS, paperExperiment, presetBackboneIds } from './presets.js';
-export type { PaperExperimentOptions } from './presets.js';
+export { PAPER_PROTOCOLS, foundationExperiment, paperExperiment, presetBackboneIds } from './presets.js';
+export type { FoundationExperiment, FoundationExperimentOptions, MissingCheckpoint, PaperExperimentOptions } from './presets.js';
 export { CHECKPOINT_READ_OPTIONS, checkpointReaders, checkWeightsRequest, loadBackboneWeights } from './weights.js';
 export type { CheckpointReaders } from './weights.js';
 export { embedSplit, extractSplit, extractionReporter, groupByPreprocessing, overridePreprocessing, passReporters } from './extraction.js';

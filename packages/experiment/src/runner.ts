@@ -139,10 +139,14 @@ export async function runExperiment(rawConfig: ExperimentConfig, options: RunExp
     const dataset = await openEntryDataset(registry, datasetEntry);
     const splits = splitNames(dataset, datasetEntry.splits, `datasets[${datasetIndex}]`);
     const featureFolders = new Map<string, Partial<Record<(typeof ROLES)[number], string>>>();
+    // The backbones this dataset runs (all unless its entry names some), and the fusions all of whose sources it runs.
+    const backboneEntries = config.backbones.filter((entry) => !datasetEntry.backbones || datasetEntry.backbones.includes(entryBackbone(registry, entry).id));
+    const runsOn = new Set(backboneEntries.map((entry) => entryBackbone(registry, entry).id));
+    const fusions = config.fusions.filter((fusion) => fusion.backbones.every((id) => runsOn.has(id)));
     // Features are extracted for the stored-feature protocols and the fusions only: finetuning reads images.
-    const extracting = config.backbones
+    const extracting = backboneEntries
       .map((entry) => ({ backbone: entryBackbone(registry, entry), weightsPath: entry.weights, seed: entry.seed ?? 0 }))
-      .filter(({ backbone }) => featureProtocols.length > 0 || config.fusions.some((fusion) => fusion.backbones.includes(backbone.id)));
+      .filter(({ backbone }) => featureProtocols.length > 0 || fusions.some((fusion) => fusion.backbones.includes(backbone.id)));
     for (const group of extractionGroups(extracting, config.extraction?.together ?? true)) {
       for (const { backbone } of group) featureFolders.set(backbone.id, {});
       const [lead, ...companions] = group as [ExtractBackbone, ...ExtractBackbone[]];
@@ -159,7 +163,7 @@ export async function runExperiment(rawConfig: ExperimentConfig, options: RunExp
     }
 
     let rowHashes: Promise<EvaluationSplits<string>> | undefined;
-    for (const backboneEntry of config.backbones) {
+    for (const backboneEntry of backboneEntries) {
       const backbone = entryBackbone(registry, backboneEntry);
       const folders = featureFolders.get(backbone.id) as EvaluationSplits<string> | undefined;
       const sets = featureProtocols.length > 0 && folders ? await readSplits(folders) : undefined;
@@ -243,7 +247,7 @@ export async function runExperiment(rawConfig: ExperimentConfig, options: RunExp
       }
     }
 
-    for (const fusion of config.fusions) {
+    for (const fusion of fusions) {
       signal?.throwIfAborted();
       if (!options.fuse) throw new Error(`fusions[${config.fusions.indexOf(fusion)}]: this runner has no fusion support`);
       const folderLists = Object.fromEntries(ROLES.map((role) => [role, fusion.backbones.map((id) => featureFolders.get(id)![role]!)])) as EvaluationSplits<
@@ -422,7 +426,11 @@ function summaryOf(document: object, title: string): string {
 function serializableConfig(config: ExperimentConfig): object {
   return {
     ...config,
-    datasets: config.datasets.map((entry) => ('dataset' in entry ? { dataset: '(object)', ...(entry.splits ? { splits: entry.splits } : {}) } : entry)),
+    datasets: config.datasets.map((entry) => {
+      if (!('dataset' in entry)) return entry;
+      const { dataset: _dataset, ...rest } = entry;
+      return { dataset: '(object)', ...rest };
+    }),
     backbones: config.backbones.map((entry) =>
       'backbone' in entry
         ? { id: entry.backbone.id, ...(entry.weights ? { weights: entry.weights } : {}), ...(entry.seed !== undefined ? { seed: entry.seed } : {}) }
