@@ -1,4 +1,5 @@
 import { dinoProvider } from '@medssl/backbone-dino';
+import { maeProvider } from '@medssl/backbone-mae';
 import { onnxProvider } from '@medssl/backbone-onnx';
 import { simclrProvider } from '@medssl/backbone-simclr';
 import { randomProvider, supervisedProvider } from '@medssl/backbone-supervised';
@@ -23,6 +24,7 @@ export const defaultProviders: readonly Provider[] = [
   dinoProvider,
   supervisedProvider,
   randomProvider,
+  maeProvider,
   onnxProvider,
   pcamProvider,
   aptosProvider,
