@@ -38,7 +38,7 @@ export const maeArchitectures = {
 } as const;
 
 const MAE_LICENSE = 'CC-BY-NC-4.0 (facebookresearch/mae)';
-const RETFOUND_LICENSE = 'CC-BY-NC-4.0 (rmaphoh/RETFound_MAE; gated on Hugging Face)';
+const RETFOUND_LICENSE = 'CC-BY-NC-4.0 (rmaphoh/RETFound_MAE)';
 const MAE_PRETRAIN = 'https://dl.fbaipublicfiles.com/mae/pretrain';
 
 interface Release {
@@ -72,7 +72,7 @@ const RELEASES: Record<MaeVariant, Release> = {
       {
         file: 'RETFound_mae_natureCFP.pth',
         url: 'https://huggingface.co/YukunZhou/RETFound_mae_natureCFP/resolve/main/RETFound_mae_natureCFP.pth',
-        license: RETFOUND_LICENSE,
+        license: `${RETFOUND_LICENSE}; gated: accept the conditions on Hugging Face first`,
       },
       {
         // The first release, linked from the repository's README until February 2025.
