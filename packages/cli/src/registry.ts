@@ -1,6 +1,7 @@
 import { barlowtwinsProvider } from '@medssl/backbone-barlowtwins';
 import { dinoProvider } from '@medssl/backbone-dino';
 import { mocov3Provider } from '@medssl/backbone-mocov3';
+import { maeProvider } from '@medssl/backbone-mae';
 import { onnxProvider } from '@medssl/backbone-onnx';
 import { simclrProvider } from '@medssl/backbone-simclr';
 import { randomProvider, supervisedProvider } from '@medssl/backbone-supervised';
@@ -27,6 +28,7 @@ export const defaultProviders: readonly Provider[] = [
   randomProvider,
   mocov3Provider,
   barlowtwinsProvider,
+  maeProvider,
   onnxProvider,
   pcamProvider,
   aptosProvider,
