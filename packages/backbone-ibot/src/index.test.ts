@@ -15,20 +15,12 @@ const provenance = { sha256: '3'.repeat(64), source: 'checkpoint_teacher.pth' };
  */
 function sharedZeros(architecture: Architecture): Map<string, Tensor> {
   const shapes = canonicalTensorShapes(architecture);
-  const largest = Math.max(...[...shapes.values()].map((shape) => shape.reduce((a, b) => a * b, 1)));
-  const buffer = new Float32Array(largest);
-  return new Map(
-    [...shapes].map(([name, shape]) => [
-      name,
-      {
-        data: buffer.subarray(
-          0,
-          shape.reduce((a, b) => a * b, 1),
-        ),
-        shape,
-      },
-    ]),
-  );
+  const buffer = new Float32Array(Math.max(...[...shapes.values()].map(count)));
+  return new Map([...shapes].map(([name, shape]) => [name, { data: buffer.subarray(0, count(shape)), shape }]));
+}
+
+function count(shape: readonly number[]): number {
+  return shape.reduce((product, extent) => product * extent, 1);
 }
 
 /** `checkpoint_teacher.pth` as extract_backbone_weights.py writes it: `{'state_dict': backbone}`, here with the iBOT head kept. */
@@ -53,7 +45,7 @@ function fullCheckpoint() {
     { 'student.module.backbone.masked_embed': [1, 384], 'student.module.head.mlp.0.weight': [2048, 384] },
     zeros,
   );
-  const zerosOf = (shape: number[]): Tensor => ({ data: new Float32Array(shape.reduce((a, b) => a * b, 1)), shape });
+  const zerosOf = (shape: number[]): Tensor => ({ data: new Float32Array(count(shape)), shape });
   const training: [string, Tensor][] = [
     ['optimizer.state.0.exp_avg', zerosOf([384])],
     ['ibot_loss.center', zerosOf([1, 8192])],
