@@ -1,7 +1,8 @@
 import { barlowtwinsProvider } from '@medssl/backbone-barlowtwins';
 import { dinoProvider } from '@medssl/backbone-dino';
-import { mocov3Provider } from '@medssl/backbone-mocov3';
+import { ibotProvider } from '@medssl/backbone-ibot';
 import { maeProvider } from '@medssl/backbone-mae';
+import { mocov3Provider } from '@medssl/backbone-mocov3';
 import { onnxProvider } from '@medssl/backbone-onnx';
 import { simclrProvider } from '@medssl/backbone-simclr';
 import { randomProvider, supervisedProvider } from '@medssl/backbone-supervised';
@@ -26,9 +27,11 @@ export const defaultProviders: readonly Provider[] = [
   dinoProvider,
   supervisedProvider,
   randomProvider,
+  // Methods after the paper's: presets list their backbones in this order.
+  maeProvider,
+  ibotProvider,
   mocov3Provider,
   barlowtwinsProvider,
-  maeProvider,
   onnxProvider,
   pcamProvider,
   aptosProvider,

@@ -55,6 +55,17 @@ describe('mapToCanonical with tensors in parts', () => {
     );
   });
 
+  it("names a missing key as the layout spells it, where the canonical name only ends the layout's key", () => {
+    // transformers' `embeddings.cls_token` ends with `cls_token`, but `embeddings.` is no prefix of the checkpoint.
+    const layoutKey = (name: string) => (name === 'cls_token' ? 'embeddings.cls_token' : name === 'norm.weight' ? 'layernorm.weight' : `other.${name}`);
+    const canonical = (key: string) => (key.endsWith('embeddings.cls_token') ? 'cls_token' : undefined);
+    const checkpoint = new Map([['embeddings.cls_token', { data: new Float32Array(8), shape: [1, 1, 8] }]]);
+    const mapping = { architecture: tiny, canonicalName: canonical };
+    expect(() => mapToCanonical(checkpoint, mapping, provenance, layoutKey)).toThrow(/checkpoint key other\.pos_embed is missing/);
+    const prefixed = new Map([['vit.embeddings.cls_token', checkpoint.get('embeddings.cls_token')!]]);
+    expect(() => mapToCanonical(prefixed, mapping, provenance, layoutKey)).toThrow(/checkpoint key vit\.other\.pos_embed is missing/);
+  });
+
   it('keeps single-tensor layouts as they were', () => {
     const mapped = mapToCanonical(
       stateDictInLayout(architectures.resnet50, (name) => `module.${name}`),

@@ -89,10 +89,14 @@ export function mapToCanonical(
   }
   const missing = [...expected.keys()].filter((name) => !tensors.has(name));
   if (missing.length > 0) {
-    // Name the missing key as this checkpoint spells its keys (e.g. with its `teacher.backbone.` prefix).
+    // Name the missing key as this checkpoint spells its keys: the layout's key with the checkpoint's own
+    // prefix (a `vit.` before transformers' names), or the canonical name with it (`teacher.backbone.`).
     const [mappedName, mappedKey] = [...origin][0] ?? [];
-    const prefix = mappedName !== undefined && mappedKey!.endsWith(mappedName) ? mappedKey!.slice(0, mappedKey!.length - mappedName.length) : undefined;
-    const missingKey = prefix !== undefined ? `${prefix}${missing[0]}` : expectedKey(missing[0]!);
+    const layoutKey = mappedName !== undefined ? expectedKey(mappedName) : undefined;
+    let missingKey = expectedKey(missing[0]!);
+    if (layoutKey !== undefined && mappedKey!.endsWith(layoutKey)) missingKey = `${mappedKey!.slice(0, mappedKey!.length - layoutKey.length)}${missingKey}`;
+    else if (mappedName !== undefined && mappedKey!.endsWith(mappedName))
+      missingKey = `${mappedKey!.slice(0, mappedKey!.length - mappedName.length)}${missing[0]}`;
     const layout = mapping.describeLayout ? ` (${mapping.describeLayout})` : '';
     throw new Error(
       `${provenance.source}: checkpoint key ${missingKey} is missing${missing.length > 1 ? `, and ${missing.length - 1} more` : ''}; expected the layout${layout} of a ${describeArchitecture(mapping.architecture)}`,
