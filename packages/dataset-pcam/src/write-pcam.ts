@@ -1,5 +1,5 @@
-// Writes PatchCamelyon's official HDF5 layout, for this package's tests and its memory benchmark. It is not
-// part of the public API (index.ts does not export it).
+// Writes PatchCamelyon's official HDF5 layout, for tests and the memory benchmark: exported for tests only,
+// as `@medssl/dataset-pcam/testing`, not from index.ts.
 import { join } from 'node:path';
 import { loadHdf5 } from './hdf5.js';
 import { PATCH_CHANNELS, PATCH_SIZE, pcamFileName, type PcamOfficialSplit } from './pcam.js';

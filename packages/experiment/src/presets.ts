@@ -90,10 +90,12 @@ export interface FoundationExperimentOptions extends Omit<PaperExperimentOptions
   readonly protocols?: readonly ProtocolEntry[];
 }
 
-/** The foundation preset, and the backbones it left out because their checkpoints are not in the weights folder. */
+/** The foundation preset, and what it left out: backbones whose checkpoints, and tasks whose folders, are not there. */
 export interface FoundationExperiment {
   readonly config: ExperimentConfig;
   readonly missing: readonly MissingCheckpoint[];
+  /** Tasks whose data folder does not exist under `dataRoot`. */
+  readonly missingDatasets: readonly { readonly id: string; readonly root: string }[];
 }
 
 /**
@@ -102,11 +104,19 @@ export interface FoundationExperiment {
  * natural-image ones (DINOv2, MAE) on every task, and each in-domain model (pretraining domain = a
  * dataset's modality: RAD-DINO for the chest X-ray tasks, Phikon for PCam, RETFound for APTOS) on the tasks
  * of its modality only; linear evaluation and kNN at the preset's fractions and seeds. Backbones whose
- * checkpoints are not in `weightsRoot` are left out and listed in `missing`, not fatal.
+ * checkpoints are not in `weightsRoot`, and tasks whose folders are not in `dataRoot`, are left out and
+ * listed (`missing`, `missingDatasets`), not fatal.
  */
 export function foundationExperiment(providers: readonly Provider[] | Registry, options: FoundationExperimentOptions): FoundationExperiment {
   const registry = registryOf(providers);
-  const datasets = paperDatasets(registry, options.dataRoot);
+  const all = paperDatasets(registry, options.dataRoot);
+  const datasets = all.filter((dataset) => existsSync(dataset.root));
+  if (datasets.length === 0) {
+    throw new ExperimentRequestError(
+      `foundation preset: none of its tasks' folders is in ${options.dataRoot}; expected ${[...new Set(all.map((dataset) => dataset.root))].join(', ')}`,
+    );
+  }
+  const missingDatasets = all.filter((dataset) => !datasets.includes(dataset)).map(({ id, root }) => ({ id, root }));
   const modalities = new Set(datasets.map((dataset) => dataset.modality));
   const ids = [...new Set([...presetBackboneIds(registry, 'paper'), ...presetBackboneIds(registry, 'foundation')])].filter((id) => {
     const { domain } = registry.backbone(id).pretraining;
@@ -114,7 +124,9 @@ export function foundationExperiment(providers: readonly Provider[] | Registry, 
   });
   const { entries, missing } = backboneEntries(registry, ids, options.weightsRoot);
   if (entries.length === 0) {
-    throw new ExperimentRequestError(`foundation preset: none of its backbones has a checkpoint in ${options.weightsRoot}; expected ${missing.map((entry) => entry.expected).join('; ')}`);
+    throw new ExperimentRequestError(
+      `foundation preset: none of its backbones has a checkpoint in ${options.weightsRoot}; expected ${missing.map((entry) => entry.expected).join('; ')}`,
+    );
   }
   const present = entries.map((entry) => ('id' in entry ? entry.id : entry.backbone.id));
   const config: ExperimentConfig = {
@@ -133,7 +145,7 @@ export function foundationExperiment(providers: readonly Provider[] | Registry, 
     fractions: options.fractions ?? PRESET_FRACTIONS,
     seeds: options.seeds ?? PRESET_SEEDS,
   };
-  return { config, missing };
+  return { config, missing, missingDatasets };
 }
 
 /** The backbone ids a preset names, in the order of the providers. */
