@@ -89,10 +89,14 @@ export function mapToCanonical(
   }
   const missing = [...expected.keys()].filter((name) => !tensors.has(name));
   if (missing.length > 0) {
-    // Name the missing key as this checkpoint spells its keys (e.g. with its `teacher.backbone.` prefix).
+    // Name the missing key as this checkpoint spells its keys: the layout's key, behind whatever prefix this
+    // file puts before the layout's keys (DINO's `teacher.backbone.`, transformers' `dinov2.`). The prefix is
+    // found against the layout's key, not the canonical name, which a layout's own key may merely end with
+    // (transformers' `embeddings.cls_token`).
     const [mappedName, mappedKey] = [...origin][0] ?? [];
-    const prefix = mappedName !== undefined && mappedKey!.endsWith(mappedName) ? mappedKey!.slice(0, mappedKey!.length - mappedName.length) : undefined;
-    const missingKey = prefix !== undefined ? `${prefix}${missing[0]}` : expectedKey(missing[0]!);
+    const layoutKey = mappedName === undefined ? undefined : expectedKey(mappedName);
+    const prefix = layoutKey !== undefined && mappedKey!.endsWith(layoutKey) ? mappedKey!.slice(0, mappedKey!.length - layoutKey.length) : '';
+    const missingKey = `${prefix}${expectedKey(missing[0]!)}`;
     const layout = mapping.describeLayout ? ` (${mapping.describeLayout})` : '';
     throw new Error(
       `${provenance.source}: checkpoint key ${missingKey} is missing${missing.length > 1 ? `, and ${missing.length - 1} more` : ''}; expected the layout${layout} of a ${describeArchitecture(mapping.architecture)}`,
