@@ -1,4 +1,5 @@
 import { dinoProvider } from '@medssl/backbone-dino';
+import { dinov2Provider } from '@medssl/backbone-dinov2';
 import { onnxProvider } from '@medssl/backbone-onnx';
 import { simclrProvider } from '@medssl/backbone-simclr';
 import { randomProvider, supervisedProvider } from '@medssl/backbone-supervised';
@@ -21,6 +22,7 @@ export const defaultProviders: readonly Provider[] = [
   simclrProvider,
   swavProvider,
   dinoProvider,
+  dinov2Provider,
   supervisedProvider,
   randomProvider,
   onnxProvider,
