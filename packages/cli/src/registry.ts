@@ -3,6 +3,7 @@ import { dinoProvider } from '@medssl/backbone-dino';
 import { ibotProvider } from '@medssl/backbone-ibot';
 import { maeProvider } from '@medssl/backbone-mae';
 import { mocov3Provider } from '@medssl/backbone-mocov3';
+import { dinov2Provider } from '@medssl/backbone-dinov2';
 import { onnxProvider } from '@medssl/backbone-onnx';
 import { simclrProvider } from '@medssl/backbone-simclr';
 import { randomProvider, supervisedProvider } from '@medssl/backbone-supervised';
@@ -28,6 +29,7 @@ export const defaultProviders: readonly Provider[] = [
   supervisedProvider,
   randomProvider,
   // Methods after the paper's: presets list their backbones in this order.
+  dinov2Provider,
   maeProvider,
   ibotProvider,
   mocov3Provider,

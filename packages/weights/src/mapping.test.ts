@@ -66,6 +66,24 @@ describe('mapToCanonical with tensors in parts', () => {
     expect(() => mapToCanonical(prefixed, mapping, provenance, layoutKey)).toThrow(/checkpoint key vit\.other\.pos_embed is missing/);
   });
 
+  it("names a missing key as the layout spells it, behind the file's own prefix", () => {
+    // transformers' keys end with canonical names (`embeddings.cls_token`) without being a prefix plus the name.
+    const transformersKey = (name: string) => (name === 'cls_token' ? 'embeddings.cls_token' : name === 'norm.weight' ? 'layernorm.weight' : name);
+    const canonical = (key: string) => (key === 'embeddings.cls_token' ? 'cls_token' : key === 'layernorm.weight' ? 'norm.weight' : key);
+    const checkpoint = stateDictInLayout(tiny, transformersKey);
+    checkpoint.delete('layernorm.weight');
+    expect(() => mapToCanonical(checkpoint, { architecture: tiny, canonicalName: canonical }, provenance, transformersKey)).toThrow(
+      /checkpoint key layernorm\.weight is missing/,
+    );
+    // A classification model's base-model prefix stays.
+    const prefixed = stateDictInLayout(tiny, (name) => `dinov2.${transformersKey(name)}`);
+    prefixed.delete('dinov2.layernorm.weight');
+    const unprefixed = (key: string) => canonical(key.slice('dinov2.'.length));
+    expect(() => mapToCanonical(prefixed, { architecture: tiny, canonicalName: unprefixed }, provenance, transformersKey)).toThrow(
+      /checkpoint key dinov2\.layernorm\.weight is missing/,
+    );
+  });
+
   it('keeps single-tensor layouts as they were', () => {
     const mapped = mapToCanonical(
       stateDictInLayout(architectures.resnet50, (name) => `module.${name}`),
