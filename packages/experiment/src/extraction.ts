@@ -1,4 +1,4 @@
-import { batches, outputCount } from '@medssl/core';
+import { batches, inputShapeFromPreprocessing, outputCount } from '@medssl/core';
 import { onnxRuntime } from '@medssl/runtime-onnx';
 import type { Backbone, CanonicalWeights, Dataset, Embedder, Preprocessing, TargetArray } from '@medssl/spec';
 import {
@@ -11,7 +11,8 @@ import {
   type PipelineStats,
 } from '@medssl/store';
 import type { Io } from './io.js';
-import { createProgress, type Progress } from './progress.js';
+import { multiplyAdds } from '@medssl/weights';
+import { createProgress, formatDuration, type Progress } from './progress.js';
 import { loadBackboneWeights } from './weights.js';
 
 /** A backbone's preprocessing with another resize (shorter side) or centre crop, where given. */
@@ -24,10 +25,24 @@ export function overridePreprocessing(base: Preprocessing, size: number | undefi
 }
 
 /**
+ * What one image costs a backbone at the size its preprocessing gives, in words: `dinov2:rad-dino at
+ * 518x518: 100.7 G multiply-adds per image, 5.6x its cost at 224x224` (the ratio where the size is not 224).
+ * `undefined` for a model file, whose network medssl does not know.
+ */
+export function embeddingCost(backbone: Backbone, preprocessing: Preprocessing): string | undefined {
+  const [, height, width] = inputShapeFromPreprocessing(preprocessing, backbone.id);
+  const cost = multiplyAdds(backbone.architecture, height, width);
+  if (cost === undefined) return undefined;
+  const base = height === 224 && width === 224 ? undefined : multiplyAdds(backbone.architecture, 224, 224)!;
+  const ratio = base === undefined ? '' : `, ${(cost / base).toFixed(1)}x its cost at 224x224`;
+  return `${backbone.id} at ${height}x${width}: ${(cost / 1e9).toFixed(1)} G multiply-adds per image${ratio}`;
+}
+
+/**
  * Turns extraction events into lines on standard error and a progress bar (or periodic lines). `bar` says, when computing starts, whether this
  * extraction draws the bar (with what label): of models embedded in one pass, one does.
  */
-export function extractionReporter(label: string, io: Io, bar: () => string | undefined = () => label): (event: ExtractionEvent) => void {
+export function extractionReporter(label: string, io: Io, bar: () => string | undefined = () => label, cost?: string): (event: ExtractionEvent) => void {
   let progress: Progress | undefined;
   let provider = '';
   let resumedRows = 0;
@@ -53,6 +68,14 @@ export function extractionReporter(label: string, io: Io, bar: () => string | un
         io.stderr(
           `embedding ${event.rowsToCompute} of ${event.rowsTotal} rows into ${event.folder} on ${event.provider} (${event.workers} preprocessing worker${event.workers === 1 ? '' : 's'})\n`,
         );
+        if (event.secondsPerImage !== undefined || cost !== undefined) {
+          // Measured on one image before the run, so the estimate errs long: batches run faster per image.
+          const time =
+            event.secondsPerImage === undefined
+              ? ''
+              : `${event.secondsPerImage < 1 ? `${Math.round(event.secondsPerImage * 1000)} ms` : `${event.secondsPerImage.toFixed(1)} s`} per image on one image here, at most about ${formatDuration(event.secondsPerImage * event.rowsToCompute)} for ${event.rowsToCompute}`;
+          io.stderr(`estimate: ${[cost, time].filter((part) => part).join('; ')}\n`);
+        }
         {
           const barLabel = bar();
           if (barLabel !== undefined) progress = createProgress(barLabel, event.rowsTotal, io.stderr, { initial: resumedRows });
@@ -85,14 +108,24 @@ export function groupByPreprocessing(models: readonly FeatureModel[]): FeatureMo
  * Reporters for models embedded in one pass: each model's lines, and one progress bar, drawn by the first
  * model that computes (the others advance with it).
  */
-export function passReporters(label: string, backboneIds: readonly string[], io: Io): (event: ExtractionEvent, model: number) => void {
+export function passReporters(
+  label: string,
+  backboneIds: readonly string[],
+  io: Io,
+  costs: readonly (string | undefined)[] = [],
+): (event: ExtractionEvent, model: number) => void {
   let barOwner: number | undefined;
   const reporters = backboneIds.map((id, position) =>
-    extractionReporter(`${label} × ${id}`, io, () => {
-      barOwner ??= position;
-      if (barOwner !== position) return undefined;
-      return backboneIds.length > 1 ? `${label} × ${id} (+${backboneIds.length - 1} in the same pass)` : `${label} × ${id}`;
-    }),
+    extractionReporter(
+      `${label} × ${id}`,
+      io,
+      () => {
+        barOwner ??= position;
+        if (barOwner !== position) return undefined;
+        return backboneIds.length > 1 ? `${label} × ${id} (+${backboneIds.length - 1} in the same pass)` : `${label} × ${id}`;
+      },
+      costs[position],
+    ),
   );
   return (event, model) => reporters[model]!(event);
 }
@@ -170,6 +203,7 @@ export async function extractSplit(request: ExtractSplitRequest): Promise<Extrac
       `${request.dataset.id}/${request.split}`,
       entries.map((entry) => entry.backbone.id),
       request.io,
+      entries.map((entry, position) => embeddingCost(entry.backbone, position === 0 ? lead.preprocessing : companions[position - 1]!.model.preprocessing)),
     ),
     ...(request.signal ? { signal: request.signal } : {}),
   });

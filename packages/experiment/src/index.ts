@@ -38,7 +38,7 @@ export { PAPER_PROTOCOLS, foundationExperiment, paperExperiment, presetBackboneI
 export type { FoundationExperiment, FoundationExperimentOptions, MissingCheckpoint, PaperExperimentOptions } from './presets.js';
 export { CHECKPOINT_READ_OPTIONS, checkpointReaders, checkWeightsRequest, loadBackboneWeights } from './weights.js';
 export type { CheckpointReaders } from './weights.js';
-export { embedSplit, extractSplit, extractionReporter, groupByPreprocessing, overridePreprocessing, passReporters } from './extraction.js';
+export { embedSplit, embeddingCost, extractSplit, extractionReporter, groupByPreprocessing, overridePreprocessing, passReporters } from './extraction.js';
 export type { ExtractedSplitFolder, ExtractSplitBackbone, ExtractSplitRequest } from './extraction.js';
 export { checkFeatureSets, evaluateFusion } from './fusion-evaluation.js';
 export type { FusionEvaluationRequest } from './fusion-evaluation.js';

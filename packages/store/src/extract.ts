@@ -121,6 +121,8 @@ export type ExtractionEvent =
       readonly rowsTotal: number;
       readonly provider: string;
       readonly workers: number;
+      /** One image's inference time on this embedder, measured before the run (after a warm-up call), in seconds. */
+      readonly secondsPerImage?: number;
     }
   | { readonly type: 'progress'; readonly rowsDone: number; readonly rowsTotal: number; readonly rowsComputed: number }
   | { readonly type: 'chunk-written'; readonly chunk: number; readonly rows: RowRange }
@@ -613,9 +615,13 @@ async function computeChunks(fields: ComputeChunksFields): Promise<void> {
 
   // What each model computes: the chunks it lacks (fixed now: chunks it writes meanwhile join its `done`).
   const lacking = new Map(entries.map((entry) => [entry, new Set(pending.filter((chunk) => !entry.done.has(chunk.index)))]));
+  // Each model's time per image, so the run's cost is said before it starts (a 518-pixel ViT costs 5x a 224 one).
+  const timings = new Map<Entry, number>();
+  for (const entry of entries) if (lacking.get(entry)!.size > 0) timings.set(entry, await secondsPerImage(entry.embedder!));
   const progress = new Map(
     entries.map((entry) => {
       const rowsToCompute = [...lacking.get(entry)!].reduce((sum, chunk) => sum + chunk.end - chunk.start, 0);
+      const timing = timings.get(entry);
       entry.emit({
         type: 'started',
         folder: entry.folder,
@@ -624,6 +630,7 @@ async function computeChunks(fields: ComputeChunksFields): Promise<void> {
         rowsTotal: fields.rowsTotal,
         provider: entry.embedder!.provider,
         workers: fields.workers,
+        ...(timing !== undefined ? { secondsPerImage: timing } : {}),
       });
       return [
         entry,
@@ -672,6 +679,16 @@ async function computeChunks(fields: ComputeChunksFields): Promise<void> {
     await Promise.allSettled(writes.keys());
   }
   if (writeFailure) throw writeFailure.error;
+}
+
+/** One image through an embedder, timed on a second call: the first pays for allocations and warms caches. */
+async function secondsPerImage(embedder: Embedder): Promise<number> {
+  const [channels, height, width] = embedder.inputShape;
+  const input = { data: new Float32Array(channels * height * width), shape: [1, channels, height, width] };
+  await embedder.embed(input);
+  const started = performance.now();
+  await embedder.embed(input);
+  return (performance.now() - started) / 1000;
 }
 
 interface AssembleFields {

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { architectures, canonicalTensorShapes, checkCanonicalTensors, randomCanonicalWeights, sameArchitecture, vitArchitecture } from './canonical.js';
+import {
+  architectures,
+  canonicalTensorShapes,
+  checkCanonicalTensors,
+  multiplyAdds,
+  randomCanonicalWeights,
+  sameArchitecture,
+  vitArchitecture,
+} from './canonical.js';
 
 const count = (shapes: Map<string, readonly number[]>, filter: (name: string) => boolean = () => true) =>
   [...shapes].filter(([name]) => filter(name)).reduce((sum, [, shape]) => sum + shape.reduce((a, b) => a * b, 1), 0);
@@ -79,5 +87,24 @@ describe('sameArchitecture', () => {
     );
     expect(sameArchitecture({ family: 'resnet', blocks: [3, 4, 6, 3], width: 64 }, architectures.resnet50)).toBe(true);
     expect(sameArchitecture(architectures.resnet101, architectures.resnet50)).toBe(false);
+  });
+});
+
+describe('multiplyAdds', () => {
+  it('counts the published costs: ResNet-50 4.1 G, ViT-S/16 4.6 G, ViT-B/16 17.6 G at 224', () => {
+    expect(multiplyAdds(architectures.resnet50, 224, 224)! / 1e9).toBeCloseTo(4.09, 2);
+    expect(multiplyAdds(architectures.vits16, 224, 224)! / 1e9).toBeCloseTo(4.6, 1);
+    expect(multiplyAdds(architectures.vitb16, 224, 224)! / 1e9).toBeCloseTo(17.6, 1);
+    // DINOv2 ViT-B/14 at its native 518: 1,369 patches, quadratic attention.
+    const vitb14 = vitArchitecture({
+      patchSize: 14,
+      embedDim: 768,
+      depth: 12,
+      heads: 12,
+      layerScale: true,
+      positions: { grid: 37, resampling: { mode: 'bicubic', antialias: false } },
+    });
+    expect(multiplyAdds(vitb14, 518, 518)! / multiplyAdds(vitb14, 224, 224)!).toBeGreaterThan(5);
+    expect(multiplyAdds({ family: 'model-file', format: 'onnx', path: 'x.onnx' }, 224, 224)).toBeUndefined();
   });
 });

@@ -5,6 +5,7 @@ export {
   canonicalTensorShapes,
   checkCanonicalTensors,
   describeArchitecture,
+  multiplyAdds,
   randomCanonicalWeights,
   resnetArchitecture,
   resnetDepth,

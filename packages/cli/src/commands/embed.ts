@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { groupByPreprocessing, loadBackboneWeights, overridePreprocessing, passReporters, slug, type Registry } from '@medssl/experiment';
+import { embeddingCost, groupByPreprocessing, loadBackboneWeights, overridePreprocessing, passReporters, slug, type Registry } from '@medssl/experiment';
 import { onnxRuntime } from '@medssl/runtime-onnx';
 import {
   backboneModel,
@@ -126,6 +126,7 @@ export function embedCommand(registry: Registry): Command {
       const resize = integerOption(values.resize, 'resize');
       const crop = integerOption(values.crop, 'crop');
       const models: FeatureModel[] = [];
+      const costs = new Map<FeatureModel, string | undefined>();
       for (const backboneId of backboneIds) {
         const modelFile = backboneId.startsWith('onnx:');
         const backbone = registry.backbone(
@@ -140,7 +141,9 @@ export function embedCommand(registry: Registry): Command {
         const weights = await loadBackboneWeights(backbone, weightsFiles.get(backboneId), seed);
         const preprocessing = overridePreprocessing(backbone.preprocessing, resize, crop);
         // Decoding and preprocessing share the cores between inference calls: idle inference threads must not spin.
-        models.push(backboneModel({ backbone, weights, runtime: onnxRuntime({ spinning: false }), runtimeOptions, preprocessing }));
+        const model = backboneModel({ backbone, weights, runtime: onnxRuntime({ spinning: false }), runtimeOptions, preprocessing });
+        models.push(model);
+        costs.set(model, embeddingCost(backbone, preprocessing));
       }
 
       const dataset = await registry.openDataset(datasetId, root, datasetOptions(values['dataset-option']));
@@ -165,6 +168,7 @@ export function embedCommand(registry: Registry): Command {
               label,
               group.map((model) => model.backboneId),
               io,
+              group.map((model) => costs.get(model)),
             ),
           });
           for (const [position, result] of results.entries()) folders[models.indexOf(group[position]!)] = result.folder;
