@@ -15,7 +15,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { Backbone, Embedder, Tensor } from '@medssl/spec';
+import type { Backbone, Embedder } from '@medssl/spec';
+import { fixedBatch, median, secondsPerBatch } from './inference-timing.js';
 import { onnxRuntime } from '@medssl/runtime-onnx';
 import { dino } from '@medssl/backbone-dino';
 import { supervised } from '@medssl/backbone-supervised';
@@ -38,26 +39,8 @@ const models: Record<ModelName, { label: string; backbone: Backbone; fusedAttent
   'vits16-fused': { label: 'ViT-S/16, fused Attention operator', backbone: dino(), fusedAttention: true, pytorch: 'vits16' },
 };
 
-const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
-function randomBatch(): Tensor {
-  const data = new Float32Array(BATCH * 3 * SIZE * SIZE);
-  for (let index = 0; index < data.length; index++) data[index] = Math.sin(index * 12.9898) * 2;
-  return { data, shape: [BATCH, 3, SIZE, SIZE] };
-}
-
-async function secondsPerBatch(embedder: Embedder, batch: Tensor, repeats: number): Promise<number[]> {
-  const times: number[] = [];
-  for (let run = 0; run < repeats; run++) {
-    const started = performance.now();
-    await embedder.embed(batch);
-    times.push((performance.now() - started) / 1000);
-  }
-  return times;
-}
-
 const loadBefore = loadavg()[0]!;
-const batch = randomBatch();
+const batch = fixedBatch(BATCH, SIZE);
 const embedders = new Map<ModelName, Embedder>();
 for (const name of Object.keys(models) as ModelName[]) {
   const { backbone, fusedAttention } = models[name];

@@ -17,7 +17,8 @@ import { dino } from '@medssl/backbone-dino';
 import { dinov2 } from '@medssl/backbone-dinov2';
 import { mae } from '@medssl/backbone-mae';
 import { onnxRuntime } from '@medssl/runtime-onnx';
-import type { Backbone, Embedder, Tensor } from '@medssl/spec';
+import type { Backbone } from '@medssl/spec';
+import { fixedBatch, median, secondsPerBatch } from './inference-timing.js';
 import { multiplyAdds, randomCanonicalWeights } from '@medssl/weights';
 
 const BATCH = 8;
@@ -34,23 +35,7 @@ const models: { label: string; backbone: Backbone }[] = [
   { label: 'ViT-L/16 (mae:vitl16)', backbone: mae({ variant: 'vitl16' }) },
 ];
 
-const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
-const batch: Tensor = (() => {
-  const data = new Float32Array(BATCH * 3 * SIZE * SIZE);
-  for (let index = 0; index < data.length; index++) data[index] = Math.sin(index * 12.9898) * 2;
-  return { data, shape: [BATCH, 3, SIZE, SIZE] };
-})();
-
-async function secondsPerBatch(embedder: Embedder, repeats: number): Promise<number[]> {
-  const times: number[] = [];
-  for (let run = 0; run < repeats; run++) {
-    const started = performance.now();
-    await embedder.embed(batch);
-    times.push((performance.now() - started) / 1000);
-  }
-  return times;
-}
+const batch = fixedBatch(BATCH, SIZE);
 
 const loadBefore = loadavg()[0]!;
 // One model in memory at a time (ViT-L/16 is 1.2 GB of weights); onnxruntime is measured before and after
@@ -59,8 +44,8 @@ const onnxTimes: number[][] = models.map(() => []);
 async function measureOnnx(): Promise<void> {
   for (const [index, { backbone }] of models.entries()) {
     const embedder = await onnxRuntime().createEmbedder(backbone, await randomCanonicalWeights(backbone.architecture, 0), { threads: THREADS });
-    await secondsPerBatch(embedder, WARM_UP);
-    onnxTimes[index]!.push(...(await secondsPerBatch(embedder, REPEATS / 2)));
+    await secondsPerBatch(embedder, batch, WARM_UP);
+    onnxTimes[index]!.push(...(await secondsPerBatch(embedder, batch, REPEATS / 2)));
     await embedder.dispose();
   }
 }

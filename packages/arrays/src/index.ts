@@ -31,3 +31,4 @@ export {
   type ZipEntry,
 } from './zip.js';
 export { crc32 } from './crc32.js';
+export { joinBytes } from './bytes.js';

@@ -2,16 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { NdArray } from './ndarray.js';
 import { readNpz } from './npz.js';
 import { encodeNpzParts } from './npz-writer.js';
-
-function joined(parts: readonly Uint8Array[]): Uint8Array {
-  const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    bytes.set(part, offset);
-    offset += part.byteLength;
-  }
-  return bytes;
-}
+import { joinBytes } from './bytes.js';
 
 describe('npz writer', () => {
   it('writes archives that the npz reader reads back exactly, names with dots included', async () => {
@@ -21,7 +12,7 @@ describe('npz writer', () => {
       ['empty', { dtype: 'float32', shape: [0], data: new Float32Array(0) }],
       ['steps', { dtype: 'int32', shape: [], data: Int32Array.from([7]) }],
     ]);
-    const read = await readNpz(joined(encodeNpzParts(arrays)), 'checkpoint.npz');
+    const read = await readNpz(joinBytes(encodeNpzParts(arrays)), 'checkpoint.npz');
     expect([...read.keys()]).toEqual([...arrays.keys()]);
     for (const [key, array] of arrays) {
       expect(read.get(key)!.shape).toEqual(array.shape);
@@ -29,7 +20,7 @@ describe('npz writer', () => {
       expect(Array.from(read.get(key)!.data as Float32Array)).toEqual(Array.from(array.data as Float32Array));
     }
     // The CRC-32 in the headers is checked on reading: a flipped data byte is caught.
-    const bytes = joined(encodeNpzParts(new Map([['x', { dtype: 'float32', shape: [4], data: Float32Array.from([1, 2, 3, 4]) } as NdArray]])));
+    const bytes = joinBytes(encodeNpzParts(new Map([['x', { dtype: 'float32', shape: [4], data: Float32Array.from([1, 2, 3, 4]) } as NdArray]])));
     const flipped = bytes.indexOf(0x80, 30 + 5 + 64);
     bytes[flipped] = bytes[flipped]! ^ 0xff;
     await expect(readNpz(bytes, 'bad.npz')).rejects.toThrow(/CRC|crc/);

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TargetArray } from '@medssl/spec';
-import { npyHeaderByteLength, parseNpyHeader } from '@medssl/arrays';
+import { joinBytes, npyHeaderByteLength, parseNpyHeader } from '@medssl/arrays';
 import { readNpyFile } from '@medssl/arrays/node';
 import { FEATURE_FILES, writeFeatureFolder } from './feature-files.js';
 import { validateFeatureRows } from '@medssl/core';
@@ -156,7 +156,7 @@ export async function mergeFeatureSets(inputs: readonly string[], target: MergeT
     targetParts.push(new Uint8Array(targets.data.buffer, targets.data.byteOffset, targets.data.byteLength));
   }
   const labels = first.manifest.task.type === 'multilabel' ? first.manifest.task.labels.length : 0;
-  const targetBytes = concatenate(targetParts);
+  const targetBytes = joinBytes(targetParts);
   const targets: TargetArray = labels
     ? { type: 'labels', data: targetBytes, shape: [count, labels] }
     : { type: 'class', data: new Int32Array(targetBytes.buffer, targetBytes.byteOffset, count), shape: [count] };
@@ -189,16 +189,6 @@ export async function mergeFeatureSets(inputs: readonly string[], target: MergeT
       (manifest = { ...description, key, keyInputs, rows: { start: whole.start, end: whole.end, splitSize: first.manifest.rows.splitSize }, files }),
   });
   return { folder, key, manifest: manifest!, reused: false };
-}
-
-function concatenate(parts: readonly Uint8Array[]): Uint8Array {
-  const joined = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.byteLength;
-  }
-  return joined;
 }
 
 /**

@@ -6,6 +6,7 @@
  * as the reference implementation writes it: compact JSON, `__metadata__` first, tensors ordered by element
  * type (larger alignment first, so every tensor is aligned) and then by name, offsets back to back.
  */
+import { joinBytes } from '@medssl/arrays';
 import { CheckpointFormatError } from './errors.js';
 import { CheckpointTensor, decodeElements, elementCount, formatShape, plainBytes, type CheckpointDType } from './tensor.js';
 
@@ -301,12 +302,5 @@ export function encodeSafetensors(
   tensors: ReadonlyMap<string, WritableTensor> | Readonly<Record<string, WritableTensor>>,
   metadata?: ReadonlyMap<string, string> | Readonly<Record<string, string>>,
 ): Uint8Array {
-  const parts = encodeSafetensorsParts(tensors, metadata);
-  const file = new Uint8Array(parts.reduce((total, part) => total + part.byteLength, 0));
-  let position = 0;
-  for (const part of parts) {
-    file.set(part, position);
-    position += part.byteLength;
-  }
-  return file;
+  return joinBytes(encodeSafetensorsParts(tensors, metadata));
 }

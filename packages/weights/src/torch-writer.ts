@@ -2,7 +2,7 @@
 // dictionaries whose tensors point, through persistent ids, at raw float32 storages stored beside it. For
 // tests and fixtures that need a checkpoint in a method's published layout without running PyTorch;
 // `torch.load` and `readCheckpoint` read what it writes.
-import { encodeZipParts, type ZipMember } from '@medssl/arrays';
+import { encodeZipParts, joinBytes, type ZipMember } from '@medssl/arrays';
 import type { Tensor } from '@medssl/spec';
 
 /** What a checkpoint holds: tensors, numbers, strings, and dictionaries of them (a state dict, `{ model: ... }`). */
@@ -172,12 +172,5 @@ export function encodeTorchCheckpointParts(value: TorchDictionary, folder = 'arc
 
 /** The same as one byte array. */
 export function encodeTorchCheckpoint(value: TorchDictionary, folder = 'archive'): Uint8Array {
-  const parts = encodeTorchCheckpointParts(value, folder);
-  const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    bytes.set(part, offset);
-    offset += part.byteLength;
-  }
-  return bytes;
+  return joinBytes(encodeTorchCheckpointParts(value, folder));
 }

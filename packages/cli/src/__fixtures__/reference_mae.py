@@ -22,6 +22,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from checkpoint_reference import embed_images, evaluation_transform, randomize, write_images, write_reference
+from timm_vit import Block  # timm 0.3's, as models_vit.py subclasses it
 
 
 class PatchEmbed(nn.Module):
@@ -36,52 +37,6 @@ class PatchEmbed(nn.Module):
     def forward(self, x):
         assert x.shape[2] == self.img_size and x.shape[3] == self.img_size, "timm 0.3's PatchEmbed takes img_size only"
         return self.proj(x).flatten(2).transpose(1, 2)
-
-
-class Attention(nn.Module):
-    """timm's Attention: fused qkv with bias (qkv_bias=True), scale head_dim ** -0.5, softmax, proj."""
-
-    def __init__(self, dim, num_heads):
-        super().__init__()
-        self.num_heads = num_heads
-        self.scale = (dim // num_heads) ** -0.5
-        self.qkv = nn.Linear(dim, dim * 3, bias=True)
-        self.proj = nn.Linear(dim, dim)
-
-    def forward(self, x):
-        batch, tokens, channels = x.shape
-        qkv = self.qkv(x).reshape(batch, tokens, 3, self.num_heads, channels // self.num_heads).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv[0], qkv[1], qkv[2]
-        attention = ((q @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1)
-        return self.proj((attention @ v).transpose(1, 2).reshape(batch, tokens, channels))
-
-
-class Mlp(nn.Module):
-    """timm's Mlp: fc1, exact GELU, fc2."""
-
-    def __init__(self, in_features, hidden_features):
-        super().__init__()
-        self.fc1 = nn.Linear(in_features, hidden_features)
-        self.act = nn.GELU()
-        self.fc2 = nn.Linear(hidden_features, in_features)
-
-    def forward(self, x):
-        return self.fc2(self.act(self.fc1(x)))
-
-
-class Block(nn.Module):
-    """timm's pre-norm Block: x + attn(norm1(x)), then x + mlp(norm2(x)) (no drop path at evaluation)."""
-
-    def __init__(self, dim, num_heads, mlp_ratio, norm_layer):
-        super().__init__()
-        self.norm1 = norm_layer(dim)
-        self.attn = Attention(dim, num_heads)
-        self.norm2 = norm_layer(dim)
-        self.mlp = Mlp(dim, int(dim * mlp_ratio))
-
-    def forward(self, x):
-        x = x + self.attn(self.norm1(x))
-        return x + self.mlp(self.norm2(x))
 
 
 def layer_norm(dim):

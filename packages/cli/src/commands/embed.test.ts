@@ -295,7 +295,7 @@ describeWithSharedData('medssl embed', ['medmnist/retinamnist.npz', 'pcam/data/t
     const base = ['embed', '--dataset', 'medmnist:retinamnist', '--root', medmnist, '--split', 'train', '--store', root];
     const cases: [string[], RegExp, number][] = [
       [[...base, '--backbone', 'dino:vits16'], /dino:vits16 needs --weights FILE: dino_deitsmall16_pretrain\.pth/, 2],
-      [[...base, '--backbone', 'mae:vitb16'], /unknown backbone "mae:vitb16"/, 2],
+      [[...base, '--backbone', 'simmim:vitb16'], /unknown backbone "simmim:vitb16"/, 2],
       [[...base, '--backbone', 'random:resnet50', '--batch', '0'], /--batch must be a positive integer, got "0"/, 2],
       [[...base, '--backbone', 'random:resnet50', '--weights', 'x.pth'], /random:resnet50 takes no --weights/, 2],
       [[...base, '--backbone', 'random:resnet50', '--shard', '2/2'], /--shard: shard index must be an integer from 0 to 1/, 2],
