@@ -1,0 +1,161 @@
+import type { Matrix, TargetArray, Task } from '@medssl/spec';
+import { GBC_COMPONENTS, gbc } from './gbc.js';
+import { classIndicators, hScore, ledoitWolfShrinkage } from './hscore.js';
+import { KNN_NEIGHBOURS, knnScore, nearestNeighbours } from './knn.js';
+import { logmeEvidence, logmeTargets } from './logme.js';
+import { leep, mixturePosteriors, nleepComponents, nleepGaussians } from './nleep.js';
+import { labelProblems, mean, TransferabilityInputError } from './problems.js';
+import { prepareFeatures, type SpectralView, spectralView } from './spectral.js';
+import { transRate } from './transrate.js';
+
+export { weightedKendallTau } from './tau.js';
+export { TransferabilityInputError } from './problems.js';
+export { GBC_COMPONENTS, GBC_VARIANCE_FLOOR } from './gbc.js';
+export { KNN_NEIGHBOURS } from './knn.js';
+export { NLEEP_GAUSSIANS_PER_CLASS, NLEEP_MAX_COMPONENTS, NLEEP_VARIANCE_KEPT } from './nleep.js';
+export { TRANSRATE_EPSILON } from './transrate.js';
+export { RELATIVE_RANK_TOLERANCE } from './spectral.js';
+
+export type EstimatorId = 'logme' | 'hscore' | 'nleep' | 'transrate' | 'gbc' | 'knn';
+
+/** Every estimator, in the order tables list them. */
+export const ESTIMATOR_IDS: readonly EstimatorId[] = ['logme', 'hscore', 'nleep', 'transrate', 'gbc', 'knn'];
+
+export interface TransferabilityEstimator {
+  readonly id: EstimatorId;
+  readonly title: string;
+  readonly reference: string;
+}
+
+export const ESTIMATORS: readonly TransferabilityEstimator[] = [
+  { id: 'logme', title: 'LogME', reference: 'You et al., ICML 2021' },
+  { id: 'hscore', title: 'regularised H-score', reference: 'Bao et al., ICIP 2019; Ibrahim et al. 2022' },
+  { id: 'nleep', title: 'NLEEP', reference: 'Li et al., CVPR 2021' },
+  { id: 'transrate', title: 'TransRate', reference: 'Huang et al., ICML 2022' },
+  { id: 'gbc', title: 'GBC', reference: 'Pándy et al., CVPR 2022' },
+  { id: 'knn', title: 'leave-one-out kNN', reference: `${KNN_NEIGHBOURS} cosine neighbours` },
+];
+
+export interface TransferabilityInput {
+  /** `[n, d]` features, one row per sample. */
+  readonly features: Matrix;
+  /** Class targets `[n]` (binary, multiclass) or label flags `[n, labels]` (multilabel). */
+  readonly targets: TargetArray;
+  readonly task: Task;
+  /** Seeds NLEEP's mixture; 0 when absent. */
+  readonly seed?: number;
+}
+
+export interface TransferabilityOptions {
+  /** Estimators to run, all when absent. */
+  readonly estimators?: readonly EstimatorId[];
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Scores of the chosen estimators (all by default; only the chosen keys are present), higher meaning
+ * expected to transfer better. The features are converted to float64, centred and decomposed once, and
+ * every estimator reads that decomposition. A multilabel task is scored label by label and averaged over
+ * the labels with both values present. Errors name the estimator (or the input) and what is wrong.
+ */
+export async function estimateTransferability(
+  input: TransferabilityInput,
+  options: TransferabilityOptions = {},
+): Promise<Readonly<Record<EstimatorId, number>>> {
+  const chosen = options.estimators ?? ESTIMATOR_IDS;
+  const unknown = chosen.find((id) => !ESTIMATOR_IDS.includes(id));
+  if (unknown !== undefined)
+    throw new TransferabilityInputError(`transferability: unknown estimator ${JSON.stringify(unknown)}; known: ${ESTIMATOR_IDS.join(', ')}`);
+  if (chosen.length === 0) throw new TransferabilityInputError('transferability: no estimator chosen');
+  const { features, targets, task } = input;
+  const seed = input.seed ?? 0;
+  const [n, d] = features.shape;
+  if (features.data.length !== n * d) {
+    throw new TransferabilityInputError(`transferability: the features claim shape [${n}, ${d}] but hold ${features.data.length} values`);
+  }
+  if (n < 3) throw new TransferabilityInputError(`transferability: needs at least 3 rows, got ${n}`);
+  const bad = features.data.findIndex((value) => !Number.isFinite(value));
+  if (bad >= 0) {
+    throw new TransferabilityInputError(`transferability: feature [${Math.floor(bad / d)}, ${bad % d}] is ${features.data[bad]}, not a finite number`);
+  }
+  const { problems } = labelProblems(targets, task, n);
+  const signal = options.signal;
+  const step = async (): Promise<void> => {
+    signal?.throwIfAborted();
+    // Lets an abort (or a progress line) through between the heavy parts.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    signal?.throwIfAborted();
+  };
+  const wants = (id: EstimatorId): boolean => chosen.includes(id);
+  const scores: Partial<Record<EstimatorId, number>> = {};
+  const run = (id: EstimatorId, compute: () => number): void => {
+    let value: number;
+    try {
+      value = compute();
+    } catch (error) {
+      if (error instanceof TransferabilityInputError) throw error;
+      throw new Error(`transferability: ${id} failed on [${n}, ${d}] features: ${(error as Error).message}`, { cause: error });
+    }
+    if (!Number.isFinite(value)) throw new Error(`transferability: ${id} gave ${value} on [${n}, ${d}] features; are they constant?`);
+    scores[id] = value;
+  };
+
+  const prepared = prepareFeatures(features.data, n, d);
+  await step();
+  if (wants('logme')) {
+    const columns = logmeTargets(problems, task);
+    const view = spectralView(prepared.raw, n, d, prepared.rawGram(), columns);
+    run('logme', () => mean(columns.map((column, index) => logmeEvidence(view, view.coordinates[index]!, squaredNorm(column)))));
+    await step();
+  }
+  let centered: SpectralView | undefined;
+  if (wants('hscore') || wants('transrate') || wants('nleep') || wants('gbc')) {
+    const gram = prepared.centeredGram();
+    const indicators = wants('hscore') ? classIndicators(problems) : [];
+    const lw = wants('hscore') ? ledoitWolfShrinkage(prepared.centered, n, d, gram) : undefined;
+    centered = spectralView(prepared.centered, n, d, gram, indicators);
+    if (centered.rank === 0) throw new TransferabilityInputError(`transferability: all ${n} feature rows are equal; no estimator can rank them`);
+    await step();
+    const view = centered;
+    if (lw !== undefined) {
+      let offset = 0;
+      const perProblem = problems.map((problem) => {
+        const coordinates = view.coordinates.slice(offset, offset + problem.present.length);
+        offset += problem.present.length;
+        return { problem, coordinates };
+      });
+      run('hscore', () => mean(perProblem.map(({ problem, coordinates }) => hScore(view, problem, coordinates, lw.shrinkage, lw.mu))));
+    }
+    if (wants('transrate')) {
+      run('transrate', () => mean(problems.map((problem) => transRate(view, prepared.centered, problem))));
+      await step();
+    }
+    if (wants('gbc')) {
+      const components = Math.min(GBC_COMPONENTS, view.rank);
+      const principal = view.principalScores(components);
+      run('gbc', () => mean(problems.map((problem) => gbc(principal, n, components, problem))));
+      await step();
+    }
+    if (wants('nleep')) {
+      const components = nleepComponents(view.values, view.rank);
+      const principal = view.principalScores(components);
+      const classCount = task.type === 'multilabel' ? task.labels.length : task.classes.length;
+      const gaussians = nleepGaussians(classCount, n);
+      const posteriors = mixturePosteriors(principal, n, components, gaussians, seed);
+      run('nleep', () => mean(problems.map((problem) => leep(posteriors, n, gaussians, problem))));
+      await step();
+    }
+  }
+  if (wants('knn')) {
+    const k = Math.min(KNN_NEIGHBOURS, n - 1);
+    const neighbours = nearestNeighbours(prepared.raw, n, d, k);
+    run('knn', () => mean(problems.map((problem) => knnScore(neighbours, n, k, problem, task.type === 'multilabel'))));
+  }
+  return scores as Record<EstimatorId, number>;
+}
+
+function squaredNorm(vector: Float64Array): number {
+  let sum = 0;
+  for (const value of vector) sum += value * value;
+  return sum;
+}

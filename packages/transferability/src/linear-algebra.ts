@@ -1,0 +1,397 @@
+/**
+ * The float64 linear algebra the estimators share: Gram matrices, a symmetric eigendecomposition that
+ * projects chosen vectors onto the eigenvectors without forming them all, a few leading eigenvectors by
+ * inverse iteration, and log-determinants by Cholesky. Written for these estimators, not as a general
+ * library: matrices are row-major `Float64Array`s and only what the estimators need is computed.
+ */
+
+/** Rows of a row-major matrix processed together, so that a block of both operands stays in cache. */
+const DEPTH_BLOCK = 256;
+
+/**
+ * The Gram matrix of the rows of `matrix` (`count × length`, row-major): `S[i][j] = rows[i] · rows[j]`,
+ * `count × count`, both triangles filled. Pass a transposed feature matrix for `Xᵀ X`.
+ */
+export function gramOfRows(matrix: Float64Array, count: number, length: number): Float64Array {
+  const gram = new Float64Array(count * count);
+  for (let start = 0; start < length; start += DEPTH_BLOCK) {
+    const end = Math.min(length, start + DEPTH_BLOCK);
+    let i = 0;
+    // Two rows of the left operand against every earlier row: eight running sums share six loads.
+    for (; i + 1 < count; i += 2) {
+      const a0 = i * length;
+      const a1 = a0 + length;
+      let j = 0;
+      for (; j + 3 <= i + 1; j += 4) {
+        const b0 = j * length;
+        const b1 = b0 + length;
+        const b2 = b1 + length;
+        const b3 = b2 + length;
+        let s00 = 0,
+          s01 = 0,
+          s02 = 0,
+          s03 = 0,
+          s10 = 0,
+          s11 = 0,
+          s12 = 0,
+          s13 = 0;
+        for (let k = start; k < end; k++) {
+          const x0 = matrix[a0 + k]!;
+          const x1 = matrix[a1 + k]!;
+          const y0 = matrix[b0 + k]!;
+          const y1 = matrix[b1 + k]!;
+          const y2 = matrix[b2 + k]!;
+          const y3 = matrix[b3 + k]!;
+          s00 += x0 * y0;
+          s01 += x0 * y1;
+          s02 += x0 * y2;
+          s03 += x0 * y3;
+          s10 += x1 * y0;
+          s11 += x1 * y1;
+          s12 += x1 * y2;
+          s13 += x1 * y3;
+        }
+        const r0 = i * count;
+        const r1 = r0 + count;
+        gram[r0 + j] = gram[r0 + j]! + s00;
+        gram[r0 + j + 1] = gram[r0 + j + 1]! + s01;
+        gram[r0 + j + 2] = gram[r0 + j + 2]! + s02;
+        gram[r0 + j + 3] = gram[r0 + j + 3]! + s03;
+        gram[r1 + j] = gram[r1 + j]! + s10;
+        gram[r1 + j + 1] = gram[r1 + j + 1]! + s11;
+        gram[r1 + j + 2] = gram[r1 + j + 2]! + s12;
+        gram[r1 + j + 3] = gram[r1 + j + 3]! + s13;
+      }
+      for (; j <= i + 1; j++) {
+        const b = j * length;
+        let s0 = 0,
+          s1 = 0;
+        for (let k = start; k < end; k++) {
+          const y = matrix[b + k]!;
+          s0 += matrix[a0 + k]! * y;
+          s1 += matrix[a1 + k]! * y;
+        }
+        gram[i * count + j] = gram[i * count + j]! + s0;
+        gram[(i + 1) * count + j] = gram[(i + 1) * count + j]! + s1;
+      }
+    }
+    for (; i < count; i++) {
+      for (let j = 0; j <= i; j++) {
+        let sum = 0;
+        for (let k = start; k < end; k++) sum += matrix[i * length + k]! * matrix[j * length + k]!;
+        gram[i * count + j] = gram[i * count + j]! + sum;
+      }
+    }
+  }
+  // The loops above filled the lower triangle (and one entry past the diagonal on even rows, which the
+  // mirror below overwrites with the same value).
+  for (let i = 0; i < count; i++) {
+    for (let j = i + 1; j < count; j++) gram[i * count + j] = gram[j * count + i]!;
+  }
+  return gram;
+}
+
+/** `matrixᵀ` of a row-major `rows × columns` matrix. */
+export function transpose(matrix: Float64Array, rows: number, columns: number): Float64Array {
+  const result = new Float64Array(rows * columns);
+  const block = 32;
+  for (let r0 = 0; r0 < rows; r0 += block) {
+    for (let c0 = 0; c0 < columns; c0 += block) {
+      const r1 = Math.min(rows, r0 + block);
+      const c1 = Math.min(columns, c0 + block);
+      for (let r = r0; r < r1; r++) {
+        for (let c = c0; c < c1; c++) result[c * rows + r] = matrix[r * columns + c]!;
+      }
+    }
+  }
+  return result;
+}
+
+/**
+ * A symmetric matrix reduced to tridiagonal form `T = Qᵀ A Q` by Householder reflections, kept so that
+ * vectors can be carried into and out of the tridiagonal basis.
+ */
+export interface Tridiagonal {
+  readonly size: number;
+  readonly diagonal: Float64Array;
+  /** `offDiagonal[i]` couples `i` and `i + 1`; the last entry is 0. */
+  readonly offDiagonal: Float64Array;
+  /** `Qᵀ v` for each vector (length `size`), in place. */
+  toTridiagonalBasis(vectors: readonly Float64Array[]): void;
+  /** `Q w` for each vector, in place. */
+  fromTridiagonalBasis(vectors: readonly Float64Array[]): void;
+}
+
+/**
+ * Householder tridiagonalisation of a symmetric `size × size` matrix, read from and worked in its lower
+ * triangle (the matrix is overwritten). Reflection `k` is `I − τₖ vₖ vₖᵀ` with `vₖ` zero above `k + 1`
+ * and 1 at `k + 1`; the rest of `vₖ` is kept in row `k` of the unused upper triangle.
+ */
+export function tridiagonalize(matrix: Float64Array, size: number): Tridiagonal {
+  const n = size;
+  const taus = new Float64Array(Math.max(0, n - 2));
+  const offDiagonal = new Float64Array(n);
+  const v = new Float64Array(n);
+  const p = new Float64Array(n);
+  for (let k = 0; k + 2 < n; k++) {
+    // x = A[k+1.., k], read down column k of the lower triangle.
+    let tailNorm = 0;
+    for (let i = k + 2; i < n; i++) tailNorm += matrix[i * n + k]! ** 2;
+    const x0 = matrix[(k + 1) * n + k]!;
+    if (tailNorm === 0) {
+      taus[k] = 0;
+      offDiagonal[k] = x0;
+      continue;
+    }
+    const norm = Math.sqrt(x0 * x0 + tailNorm);
+    const beta = x0 >= 0 ? -norm : norm;
+    const tau = (beta - x0) / beta;
+    const scale = 1 / (x0 - beta);
+    taus[k] = tau;
+    offDiagonal[k] = beta;
+    v[k + 1] = 1;
+    for (let i = k + 2; i < n; i++) v[i] = matrix[i * n + k]! * scale;
+    // p = τ B v over the trailing block B = A[k+1.., k+1..], from its lower triangle.
+    for (let i = k + 1; i < n; i++) p[i] = 0;
+    for (let i = k + 1; i < n; i++) {
+      const row = i * n;
+      const vi = v[i]!;
+      let sum = 0;
+      for (let j = k + 1; j < i; j++) {
+        const a = matrix[row + j]!;
+        sum += a * v[j]!;
+        p[j] = p[j]! + a * vi;
+      }
+      p[i] = p[i]! + sum + matrix[row + i]! * vi;
+    }
+    let pv = 0;
+    for (let i = k + 1; i < n; i++) {
+      p[i] = p[i]! * tau;
+      pv += p[i]! * v[i]!;
+    }
+    // w = p − (τ/2)(pᵀv) v, kept in p; B ← B − v wᵀ − w vᵀ.
+    const half = (tau / 2) * pv;
+    for (let i = k + 1; i < n; i++) p[i] = p[i]! - half * v[i]!;
+    for (let i = k + 1; i < n; i++) {
+      const row = i * n;
+      const vi = v[i]!;
+      const wi = p[i]!;
+      for (let j = k + 1; j <= i; j++) matrix[row + j] = matrix[row + j]! - vi * p[j]! - wi * v[j]!;
+    }
+    // Keep v (below its leading 1) in the upper triangle of row k: A[k][k+2..].
+    for (let i = k + 2; i < n; i++) matrix[k * n + i] = v[i]!;
+  }
+  if (n >= 2) offDiagonal[n - 2] = matrix[(n - 1) * n + (n - 2)]!;
+  const diagonal = new Float64Array(n);
+  for (let i = 0; i < n; i++) diagonal[i] = matrix[i * n + i]!;
+
+  const reflect = (k: number, vector: Float64Array): void => {
+    const tau = taus[k]!;
+    if (tau === 0) return;
+    const row = k * n;
+    let dot = vector[k + 1]!;
+    for (let i = k + 2; i < n; i++) dot += matrix[row + i]! * vector[i]!;
+    const factor = tau * dot;
+    vector[k + 1] = vector[k + 1]! - factor;
+    for (let i = k + 2; i < n; i++) vector[i] = vector[i]! - factor * matrix[row + i]!;
+  };
+  return {
+    size: n,
+    diagonal,
+    offDiagonal,
+    toTridiagonalBasis(vectors) {
+      for (const vector of vectors) for (let k = 0; k < taus.length; k++) reflect(k, vector);
+    },
+    fromTridiagonalBasis(vectors) {
+      for (const vector of vectors) for (let k = taus.length - 1; k >= 0; k--) reflect(k, vector);
+    },
+  };
+}
+
+/**
+ * Eigenvalues of a symmetric tridiagonal matrix by the implicit QL method with Wilkinson-style shifts,
+ * and `Wᵀ c` for each of `vectors` (given in the tridiagonal basis, changed in place), where `W` holds
+ * the eigenvectors of `T`: each plane rotation that QL applies to the eigenvector columns is applied to
+ * the two matching coordinates of every vector instead, so no eigenvector is formed.
+ *
+ * Returns the eigenvalues in the order QL leaves them; `vectors[v][i]` is the coordinate on eigenvalue i.
+ */
+export function tridiagonalEigenvalues(diagonal: Float64Array, offDiagonal: Float64Array, vectors: readonly Float64Array[]): Float64Array {
+  const n = diagonal.length;
+  const d = Float64Array.from(diagonal);
+  const e = Float64Array.from(offDiagonal);
+  if (n > 0) e[n - 1] = 0;
+  const epsilon = 2 ** -52;
+  for (let l = 0; l < n; l++) {
+    let iterations = 0;
+    for (;;) {
+      let m = l;
+      for (; m < n - 1; m++) {
+        const scale = Math.abs(d[m]!) + Math.abs(d[m + 1]!);
+        if (Math.abs(e[m]!) <= epsilon * scale) break;
+      }
+      if (m === l) break;
+      if (++iterations > 60) throw new Error(`transferability: the eigenvalue iteration did not converge at index ${l} of ${n}`);
+      let g = (d[l + 1]! - d[l]!) / (2 * e[l]!);
+      let r = Math.hypot(g, 1);
+      g = d[m]! - d[l]! + e[l]! / (g + (g >= 0 ? r : -r));
+      let s = 1;
+      let c = 1;
+      let p = 0;
+      let i = m - 1;
+      let deflated = false;
+      for (; i >= l; i--) {
+        const f = s * e[i]!;
+        const b = c * e[i]!;
+        r = Math.hypot(f, g);
+        e[i + 1] = r;
+        if (r === 0) {
+          d[i + 1] = d[i + 1]! - p;
+          e[m] = 0;
+          deflated = true;
+          break;
+        }
+        s = f / r;
+        c = g / r;
+        g = d[i + 1]! - p;
+        r = (d[i]! - g) * s + 2 * c * b;
+        p = s * r;
+        d[i + 1] = g + p;
+        g = c * r - b;
+        for (const vector of vectors) {
+          const next = vector[i + 1]!;
+          const current = vector[i]!;
+          vector[i + 1] = s * current + c * next;
+          vector[i] = c * current - s * next;
+        }
+      }
+      if (deflated) continue;
+      d[l] = d[l]! - p;
+      e[l] = g;
+      e[m] = 0;
+    }
+  }
+  return d;
+}
+
+/**
+ * An eigenvector of the symmetric tridiagonal `T` for its (accurately known) eigenvalue `value`, by
+ * inverse iteration with a partially pivoted LU of `T − value·I`, orthogonalised against `previous`
+ * (eigenvectors of nearby eigenvalues). `start` seeds the iteration.
+ */
+export function tridiagonalEigenvector(
+  diagonal: Float64Array,
+  offDiagonal: Float64Array,
+  value: number,
+  previous: readonly Float64Array[],
+  start: Float64Array,
+): Float64Array {
+  const n = diagonal.length;
+  let norm = 0;
+  for (let i = 0; i < n; i++) norm = Math.max(norm, Math.abs(diagonal[i]!) + Math.abs(offDiagonal[i]!) + (i > 0 ? Math.abs(offDiagonal[i - 1]!) : 0));
+  const tiny = Math.max(norm, Number.MIN_VALUE) * 2 ** -52;
+  // LU with row interchanges: U has the diagonal u0 and two superdiagonals u1, u2; l holds the multipliers.
+  const u0 = new Float64Array(n);
+  const u1 = new Float64Array(n);
+  const u2 = new Float64Array(n);
+  const multipliers = new Float64Array(n);
+  const swapped = new Uint8Array(n);
+  let a = diagonal[0]! - value;
+  let b = n > 1 ? offDiagonal[0]! : 0;
+  let c = 0;
+  for (let i = 0; i < n; i++) {
+    if (i === n - 1) {
+      u0[i] = Math.abs(a) < tiny ? tiny : a;
+      break;
+    }
+    const below = offDiagonal[i]!;
+    const nextDiagonal = diagonal[i + 1]! - value;
+    const nextOff = i + 2 < n ? offDiagonal[i + 1]! : 0;
+    if (Math.abs(a) >= Math.abs(below)) {
+      const pivot = Math.abs(a) < tiny ? tiny : a;
+      const factor = below / pivot;
+      u0[i] = pivot;
+      u1[i] = b;
+      u2[i] = c;
+      multipliers[i] = factor;
+      a = nextDiagonal - factor * b;
+      b = nextOff - factor * c;
+      c = 0;
+    } else {
+      const factor = a / below;
+      u0[i] = below;
+      u1[i] = nextDiagonal;
+      u2[i] = nextOff;
+      multipliers[i] = factor;
+      swapped[i] = 1;
+      a = b - factor * nextDiagonal;
+      b = c - factor * nextOff;
+      c = 0;
+    }
+  }
+  let x = Float64Array.from(start);
+  for (let iteration = 0; iteration < 3; iteration++) {
+    for (const other of previous) {
+      let dot = 0;
+      for (let i = 0; i < n; i++) dot += x[i]! * other[i]!;
+      for (let i = 0; i < n; i++) x[i] = x[i]! - dot * other[i]!;
+    }
+    // Forward: apply the interchanges and multipliers to x.
+    for (let i = 0; i + 1 < n; i++) {
+      if (swapped[i]) {
+        const top = x[i]!;
+        x[i] = x[i + 1]!;
+        x[i + 1] = top - multipliers[i]! * x[i]!;
+      } else {
+        x[i + 1] = x[i + 1]! - multipliers[i]! * x[i]!;
+      }
+    }
+    // Back substitution with U.
+    const y = new Float64Array(n);
+    for (let i = n - 1; i >= 0; i--) {
+      let sum = x[i]!;
+      if (i + 1 < n) sum -= u1[i]! * y[i + 1]!;
+      if (i + 2 < n) sum -= u2[i]! * y[i + 2]!;
+      y[i] = sum / u0[i]!;
+    }
+    for (const other of previous) {
+      let dot = 0;
+      for (let i = 0; i < n; i++) dot += y[i]! * other[i]!;
+      for (let i = 0; i < n; i++) y[i] = y[i]! - dot * other[i]!;
+    }
+    let length = 0;
+    for (let i = 0; i < n; i++) length += y[i]! ** 2;
+    length = Math.sqrt(length);
+    if (!(length > 0)) throw new Error('transferability: inverse iteration lost its vector');
+    for (let i = 0; i < n; i++) y[i] = y[i]! / length;
+    x = y;
+  }
+  return x;
+}
+
+/**
+ * `log det(I + scale · S)` for a symmetric positive semi-definite `S` (`size × size`, overwritten), by
+ * Cholesky: the factor's diagonal is at least 1, so the factorisation cannot break down.
+ */
+export function logDeterminantOfIdentityPlus(matrix: Float64Array, size: number, scale: number): number {
+  const n = size;
+  for (let i = 0; i < n * n; i++) matrix[i] = matrix[i]! * scale;
+  for (let i = 0; i < n; i++) matrix[i * n + i] = matrix[i * n + i]! + 1;
+  let logDeterminant = 0;
+  for (let j = 0; j < n; j++) {
+    const rowJ = j * n;
+    let diagonal = matrix[rowJ + j]!;
+    for (let k = 0; k < j; k++) diagonal -= matrix[rowJ + k]! ** 2;
+    if (!(diagonal > 0)) throw new Error('transferability: a coding-rate matrix is not positive definite');
+    const pivot = Math.sqrt(diagonal);
+    matrix[rowJ + j] = pivot;
+    logDeterminant += 2 * Math.log(pivot);
+    for (let i = j + 1; i < n; i++) {
+      const rowI = i * n;
+      let sum = matrix[rowI + j]!;
+      for (let k = 0; k < j; k++) sum -= matrix[rowI + k]! * matrix[rowJ + k]!;
+      matrix[rowI + j] = sum / pivot;
+    }
+  }
+  return logDeterminant;
+}

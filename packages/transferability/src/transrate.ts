@@ -1,0 +1,33 @@
+import { gramOfRows, logDeterminantOfIdentityPlus, transpose } from './linear-algebra.js';
+import type { LabelProblem } from './problems.js';
+import type { SpectralView } from './spectral.js';
+
+/** TransRate's distortion ε, as in the code listed with the paper. */
+export const TRANSRATE_EPSILON = 1e-4;
+
+/**
+ * TransRate (Huang, Huang, Rong, Yang and Wei, ICML 2022): the coding rate of the centred features minus
+ * their mean coding rate within each class, R(Z, ε) − (1/K) Σ_c R(Z_c, ε), with
+ * R(Z, ε) = ½ log det(I + ZᵀZ / (n ε)) for the n rows of Z, and ε = 1e-4, as in the code the authors list
+ * (rows are centred once, on the overall mean; K counts the classes present). R(Z) comes from the
+ * spectrum; each class's from a Cholesky factorisation on its smaller side (n_c × n_c or d × d).
+ */
+export function transRate(view: SpectralView, centered: Float64Array, problem: LabelProblem): number {
+  const n = view.rows;
+  const d = view.columns;
+  let whole = 0;
+  for (let i = 0; i < view.rank; i++) whole += Math.log1p(view.values[i]! / (n * TRANSRATE_EPSILON));
+  whole /= 2;
+  let within = 0;
+  for (const label of problem.present) {
+    const count = problem.counts[label]!;
+    const rows = new Float64Array(count * d);
+    let next = 0;
+    problem.labels.forEach((value, row) => {
+      if (value === label) rows.set(centered.subarray(row * d, (row + 1) * d), d * next++);
+    });
+    const gram = count <= d ? gramOfRows(rows, count, d) : gramOfRows(transpose(rows, count, d), d, count);
+    within += logDeterminantOfIdentityPlus(gram, Math.min(count, d), 1 / (count * TRANSRATE_EPSILON)) / 2;
+  }
+  return whole - within / problem.present.length;
+}
