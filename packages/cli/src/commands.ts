@@ -7,6 +7,7 @@ import { dvmeCommand } from './commands/dvme.js';
 import { embedCommand } from './commands/embed.js';
 import { evalCommand } from './commands/eval.js';
 import { featuresCommand } from './commands/features.js';
+import { rankCommand } from './commands/rank.js';
 import { reportCommand } from './commands/report.js';
 import { runCommand } from './commands/run.js';
 import { weightsCommand } from './commands/weights.js';
@@ -20,6 +21,7 @@ export function createCommands(registry: Registry): Command[] {
     backbonesCommand(registry),
     embedCommand(registry),
     featuresCommand,
+    rankCommand,
     evalCommand(registry),
     dvmeCommand,
     runCommand(registry),

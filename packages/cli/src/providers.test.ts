@@ -145,6 +145,18 @@ describe('a backbone and a dataset provider that live only in this test', () => 
     };
     expect(document.results.map((result) => result.protocol)).toEqual(['linear', 'knn', 'linear', 'knn', 'concat']);
     for (const result of document.results) expect(result.summary[0]!.metrics.auc!.mean).toBeGreaterThan(0.5);
+    // Before the protocols, every estimator scored both backbones on the fraction's training rows.
+    const estimates = JSON.parse(readFileSync(join(root, 'out', 'results', 'stripes', 'transferability.json'), 'utf8')) as {
+      format: string;
+      backbones: string[];
+      rows: { fraction: number; seed: number; scores: Record<string, Record<string, number>> }[];
+    };
+    expect(estimates).toMatchObject({ format: 'medssl.transferability/v1', backbones: ['tiny:resnet', 'tiny:vit'] });
+    expect(estimates.rows.map((row) => [row.fraction, row.seed])).toEqual([[1, 0]]);
+    for (const backbone of estimates.backbones) {
+      expect(Object.keys(estimates.rows[0]!.scores[backbone]!)).toEqual(['logme', 'hscore', 'nleep', 'transrate', 'gbc', 'knn']);
+    }
+    expect(JSON.parse(readFileSync(join(root, 'out', 'run.json'), 'utf8')).transferability).toHaveLength(1);
 
     // Without the test's providers the same ids are unknown, and the error lists what is known.
     const unknown = captureIo();

@@ -1,6 +1,7 @@
 import { DEFAULT_FRACTIONS, assertFraction } from '@medssl/core';
 import { MODALITIES } from '@medssl/protocol-finetune';
 import type { Backbone, Dataset, Modality, ProviderOptions } from '@medssl/spec';
+import { ESTIMATOR_IDS, type EstimatorId } from '@medssl/transferability';
 import { FINETUNE_RUNTIMES, type FinetuneEvaluationOptions } from './finetune-evaluation.js';
 
 /**
@@ -29,6 +30,12 @@ export interface ExperimentConfig {
   readonly fractions?: readonly number[];
   readonly seeds?: readonly number[];
   readonly extraction?: ExtractionSettings;
+  /**
+   * Transferability estimates of every backbone's training features at every fraction and seed, ranked in
+   * the report against the linear probe: on by default (where a dataset has two or more backbones);
+   * `false` turns them off, `{ estimators: ['logme', 'knn'] }` picks some.
+   */
+  readonly transferability?: boolean | { readonly estimators?: readonly EstimatorId[]; readonly maxRows?: number };
 }
 
 /**
@@ -242,6 +249,20 @@ export function validateExperimentConfig(
       if (key === 'together') {
         if (typeof setting !== 'boolean') fail('extraction.together', `expected true or false, got ${describe(setting)}`);
       } else if (!(isNonNegativeInteger(setting) && setting > 0)) fail(`extraction.${key}`, `expected a positive integer, got ${describe(setting)}`);
+    }
+  }
+  const transferability = value.transferability;
+  if (transferability !== undefined && typeof transferability !== 'boolean') {
+    if (!isRecord(transferability)) fail('transferability', `expected true, false or { estimators, maxRows }, got ${describe(transferability)}`);
+    const chosen = (transferability as Record<string, unknown>).estimators;
+    for (const key of Object.keys(transferability as object)) {
+      if (key !== 'estimators' && key !== 'maxRows') fail(`transferability.${key}`, 'unknown setting; known: estimators, maxRows');
+    }
+    const maxRows = (transferability as Record<string, unknown>).maxRows;
+    if (maxRows !== undefined && !(isNonNegativeInteger(maxRows) && maxRows >= 3))
+      fail('transferability.maxRows', `expected an integer of at least 3, got ${describe(maxRows)}`);
+    if (chosen !== undefined && (!Array.isArray(chosen) || chosen.length === 0 || !chosen.every((id) => ESTIMATOR_IDS.includes(id as EstimatorId)))) {
+      fail('transferability.estimators', `expected some of ${ESTIMATOR_IDS.join(', ')}, got ${describe(chosen)}`);
     }
   }
   const config = value as unknown as ExperimentConfig;

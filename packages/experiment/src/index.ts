@@ -47,8 +47,25 @@ export type { FinetuneEvaluationOptions, FinetuneRuntimeName } from './finetune-
 export { featureSetSource, writeEvaluationDocument } from './results.js';
 export type { EvaluationDocumentInput, EvaluationSource, EvaluationSplits } from './results.js';
 export { markdownSummary } from './report-table.js';
-export { domainComparisons, pretrainingGroup, pretrainingGroupLabel, PRETRAINING_GROUPS, readResultsDocument, renderReport } from './report/index.js';
-export type { DomainComparison, DomainVerdict, PretrainingGroup, ReportOptions, ReportPretraining, ResultsDocument } from './report/index.js';
+export {
+  domainComparisons,
+  pretrainingGroup,
+  pretrainingGroupLabel,
+  PRETRAINING_GROUPS,
+  readResultsDocument,
+  readTransferabilityDocuments,
+  renderReport,
+  transferabilityAgreement,
+} from './report/index.js';
+export type {
+  DomainComparison,
+  DomainVerdict,
+  PretrainingGroup,
+  ReportOptions,
+  ReportPretraining,
+  ResultsDocument,
+  TransferabilityDocument,
+} from './report/index.js';
 export { createProgress, formatDuration } from './progress.js';
 export type { Progress, ProgressOptions } from './progress.js';
 export { slug } from './file-names.js';
@@ -56,3 +73,5 @@ export { writeSyntheticDataset } from './demo/write-dataset.js';
 export { SYNTHETIC_CLASSES, syntheticPatch, syntheticSamples } from './demo/synthetic-patches.js';
 export type { SyntheticSplitSizes } from './demo/synthetic-patches.js';
 export { version } from './version.js';
+export { DEFAULT_TRANSFERABILITY_ROWS, ranksOf, scoreFeatureSets, TRANSFERABILITY_FORMAT, writeTransferabilityDocument } from './transferability.js';
+export type { FeatureSetScores, ScoreFeatureSetsOptions, TransferabilityDocumentInput } from './transferability.js';

@@ -9,6 +9,7 @@ import { checkFeatureSets, evaluateFusion } from './fusion-evaluation.js';
 import type { Io } from './io.js';
 import { readResultsDocument, renderReport } from './report/index.js';
 import { pretrainingLookup, type Registry } from './registry.js';
+import { readTransferabilityDocuments } from './report/transferability.js';
 import { registryOf, runExperiment, type ExtractBackbone, type ExtractSplit, type RunFinetune, type RunFusion, type RunOutcome } from './runner.js';
 import type { ExperimentConfig } from './config.js';
 import { loadBackboneWeights } from './weights.js';
@@ -107,6 +108,7 @@ export async function runExperimentWithDefaults(config: ExperimentConfig, option
       title: `medssl · ${config.name}`,
       generated: new Date().toISOString(),
       pretrainingOf: pretrainingLookup(registry),
+      transferability: outcome.transferability.flatMap((document, index) => readTransferabilityDocuments(document, `run.json › transferability[${index}]`)),
       ...(options.notice ? { notice: options.notice } : {}),
     }),
   );

@@ -14,6 +14,8 @@ import type { Io } from './io.js';
 import { createRegistry, type Registry } from './registry.js';
 import { markdownSummary } from './report-table.js';
 import { featureSetSource, writeEvaluationDocument, type EvaluationSplits } from './results.js';
+import { ESTIMATOR_IDS, type EstimatorId } from '@medssl/transferability';
+import { DEFAULT_TRANSFERABILITY_ROWS, scoreFeatureSets, writeTransferabilityDocument } from './transferability.js';
 import { version } from './version.js';
 
 /**
@@ -98,6 +100,8 @@ export interface RunExperimentOptions {
 export interface RunOutcome {
   /** Results documents, in the order of the grid. */
   readonly documents: readonly object[];
+  /** Transferability documents (`medssl.transferability/v1`), one per dataset with two or more backbones. */
+  readonly transferability: readonly object[];
   /** Units computed in this run and units whose stored results were reused. */
   readonly computed: number;
   readonly reused: number;
@@ -133,6 +137,9 @@ export async function runExperiment(rawConfig: ExperimentConfig, options: RunExp
     summaries.push(summaryOf(document, label));
   };
   const featureProtocols = config.protocols.filter((entry) => protocolId(entry) !== 'finetune');
+  const estimators = transferabilityEstimators(config);
+  const maxRows = typeof config.transferability === 'object' ? config.transferability.maxRows : undefined;
+  const transferabilityDocuments: object[] = [];
   const weightsHashes = new Map<string, Promise<string>>();
 
   for (const [datasetIndex, datasetEntry] of config.datasets.entries()) {
@@ -159,6 +166,59 @@ export async function runExperiment(rawConfig: ExperimentConfig, options: RunExp
           const answer = extracted.companions?.[position] ?? (await options.extract({ ...request, ...companion }));
           featureFolders.get(companion.backbone.id)![role] = answer.folder;
         }
+      }
+    }
+
+    // Before anything trains: how each estimator ranks the backbones, per fraction and seed, from the training features alone.
+    const scored = backboneEntries.map((entry) => entryBackbone(registry, entry).id).filter((id) => featureFolders.get(id)?.train !== undefined);
+    if (estimators && scored.length >= 2 && featureProtocols.length > 0) {
+      signal?.throwIfAborted();
+      const sets = await Promise.all(
+        scored.map(async (id) => ({ set: await readFeatureSet(featureFolders.get(id)!.train!), source: featureFolders.get(id)!.train! })),
+      );
+      const unit = unitKey({
+        kind: 'transferability',
+        estimators,
+        maxRows: maxRows ?? DEFAULT_TRANSFERABILITY_ROWS,
+        fractions: config.fractions,
+        seeds: config.seeds,
+        features: sets.map(({ set }) => manifestKey(set)),
+      });
+      const out = join(options.out, 'results', slug(dataset.id), 'transferability.json');
+      const label = `transferability · ${dataset.id} · ${scored.length} backbones`;
+      const stored = await storedDocument(out, unit);
+      if (stored) {
+        io.stderr(`reused ${label} (results unchanged: ${out})\n`);
+        transferabilityDocuments.push(stored);
+      } else {
+        io.stderr(`${label}: ${estimators.join(', ')} at ${config.fractions.length} fractions × ${config.seeds.length} seeds\n`);
+        const started = Date.now();
+        const rows = [];
+        for (const fraction of config.fractions) {
+          for (const seed of config.seeds) {
+            const result = await scoreFeatureSets(sets, { fraction, seed, estimators, ...(maxRows ? { maxRows } : {}), ...(signal ? { signal } : {}) });
+            rows.push({
+              fraction,
+              seed,
+              trainCount: result.trainCount,
+              scoredCount: result.scoredCount,
+              scores: Object.fromEntries(result.scores.map((entry) => [entry.backbone, entry.scores])),
+            });
+          }
+        }
+        transferabilityDocuments.push(
+          await writeTransferabilityDocument(out, {
+            dataset: { id: dataset.id, version: dataset.version },
+            task: dataset.task,
+            estimators,
+            backbones: scored,
+            fractions: config.fractions,
+            seeds: config.seeds,
+            rows,
+            elapsedMilliseconds: Date.now() - started,
+            extra: { experiment: config.name, unitKey: unit },
+          }),
+        );
       }
     }
 
@@ -287,10 +347,17 @@ export async function runExperiment(rawConfig: ExperimentConfig, options: RunExp
   const summaryFile = join(options.out, 'summary.md');
   await writeFileAtomic(
     runFile,
-    `${JSON.stringify({ format: 'medssl.run/v1', created: new Date().toISOString(), versions: { medssl: version, node: process.version }, experiment: config.name, config: serializableConfig(config), results: documents }, null, 2)}\n`,
+    `${JSON.stringify({ format: 'medssl.run/v1', created: new Date().toISOString(), versions: { medssl: version, node: process.version }, experiment: config.name, config: serializableConfig(config), results: documents, transferability: transferabilityDocuments }, null, 2)}\n`,
   );
   await writeFileAtomic(summaryFile, `# ${config.name}\n\n${summaries.join('\n')}`);
-  return { documents, computed, reused, runFile, summaryFile };
+  return { documents, transferability: transferabilityDocuments, computed, reused, runFile, summaryFile };
+}
+
+/** The estimators a config asks for, or undefined when it turns them off. */
+function transferabilityEstimators(config: ExperimentConfig): EstimatorId[] | undefined {
+  const setting = config.transferability ?? true;
+  if (setting === false) return undefined;
+  return setting === true ? [...ESTIMATOR_IDS] : [...(setting.estimators ?? ESTIMATOR_IDS)];
 }
 
 /**

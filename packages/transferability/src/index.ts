@@ -151,7 +151,8 @@ export async function estimateTransferability(
     const neighbours = nearestNeighbours(prepared.raw, n, d, k);
     run('knn', () => mean(problems.map((problem) => knnScore(neighbours, n, k, problem, task.type === 'multilabel'))));
   }
-  return scores as Record<EstimatorId, number>;
+  // In the order asked for, whatever order they were computed in.
+  return Object.fromEntries(chosen.map((id) => [id, scores[id]])) as Record<EstimatorId, number>;
 }
 
 function squaredNorm(vector: Float64Array): number {

@@ -4,7 +4,15 @@ import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '@medssl/arrays/node';
 import { required } from '../arguments.js';
 import { UsageError, type Command } from '../command.js';
-import { pretrainingLookup, readResultsDocument, renderReport, type Registry, type ResultsDocument } from '@medssl/experiment';
+import {
+  pretrainingLookup,
+  readResultsDocument,
+  readTransferabilityDocuments,
+  renderReport,
+  type Registry,
+  type ResultsDocument,
+  type TransferabilityDocument,
+} from '@medssl/experiment';
 
 const usage = `Usage
   medssl report RESULTS.json... --out report.html [--title TEXT]
@@ -34,12 +42,20 @@ export function reportCommand(registry: Registry): Command {
       if (positionals.length === 0) throw new UsageError('expected one or more results files (RESULTS.json...)');
       const out = resolve(required(values.out, 'out'));
       const documents: ResultsDocument[] = [];
-      for (const file of positionals) documents.push(...readResultsDocument(await readJson(file), displayPath(file)));
+      const transferability: TransferabilityDocument[] = [];
+      for (const file of positionals) {
+        const value = await readJson(file);
+        const found = readTransferabilityDocuments(value, displayPath(file));
+        transferability.push(...found);
+        // A transferability document alone holds no evaluation; a run document holds both.
+        if (!(found.length > 0 && (value as { format?: unknown }).format !== 'medssl.run/v1')) documents.push(...readResultsDocument(value, displayPath(file)));
+      }
       const page = renderReport(documents, {
         ...(values.title !== undefined ? { title: values.title } : {}),
         generated: new Date().toISOString(),
         // Documents written by `medssl eval` do not record pretraining: the backbone packages say it.
         pretrainingOf: pretrainingLookup(registry),
+        transferability,
       });
       await mkdir(dirname(out), { recursive: true });
       await writeFileAtomic(out, page);

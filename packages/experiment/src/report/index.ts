@@ -7,3 +7,5 @@ export type { DomainComparison, DomainVerdict, PretrainingGroup } from './pretra
 export type { PretrainingLookup } from './model.js';
 export { renderReport, type ReportOptions } from './render.js';
 export { escapeHtml } from './html.js';
+export { readTransferabilityDocuments, transferabilityAgreement, TRANSFERABILITY_DOCUMENT_FORMAT } from './transferability.js';
+export type { EstimatorAgreement, TransferabilityAgreement, TransferabilityDocument } from './transferability.js';

@@ -17,6 +17,7 @@ import {
   type TaskGroup,
 } from './model.js';
 import { PRETRAINING_GROUPS, domainComparisons, pretrainingGroup, pretrainingGroupLabel, type DomainComparison } from './pretraining.js';
+import { transferabilityAgreement, type TransferabilityDocument } from './transferability.js';
 import { fractionChart, heatmap, legendSwatch, metricDomain, stackedBars, type ChartSeries } from './plots.js';
 import { REPORT_STYLES } from './styles.js';
 
@@ -29,6 +30,8 @@ export interface ReportOptions {
   readonly notice?: string;
   /** Pretraining of backbones whose documents do not record it (the CLI looks ids up in its registry). */
   readonly pretrainingOf?: PretrainingLookup;
+  /** Transferability estimates (`readTransferabilityDocuments`), set against the linear probe per task. */
+  readonly transferability?: readonly TransferabilityDocument[];
 }
 
 /** Renders results documents (see `readResultsDocument`) to one self-contained HTML page. */
@@ -53,7 +56,7 @@ ${overview(documents, groups, options.generated)}
 <nav class="contents">${groups.map((group) => html`<a href="#${group.anchor}">${group.dataset}</a>`)}<a href="#provenance">provenance</a></nav>
 </header>
 <main>
-${groups.map((group) => taskSection(group, colors))}
+${groups.map((group) => taskSection(group, colors, options.transferability ?? []))}
 ${provenance(groups)}
 </main>
 </body>
@@ -82,7 +85,7 @@ function domainOverview(groups: readonly TaskGroup[]): SafeHtml | '' {
   return html`<p class="overview domain-overview">In-domain against natural-image pretraining, the best model of each side per task, protocol and label fraction: in-domain ahead in <strong>${count('in-domain')}</strong>, natural images ahead in <strong>${count('natural')}</strong>, within one standard deviation over seeds in <strong>${count('unclear')}</strong> of ${comparisons.length} comparisons.</p>`;
 }
 
-function taskSection(group: TaskGroup, colors: ReadonlyMap<string, string>): SafeHtml {
+function taskSection(group: TaskGroup, colors: ReadonlyMap<string, string>, transferability: readonly TransferabilityDocument[]): SafeHtml {
   const singles = group.series.filter((series) => series.kind === 'single');
   const fusions = group.series.filter((series) => series.kind === 'fusion');
   const best = bestSingleSeries(group);
@@ -100,6 +103,7 @@ function taskSection(group: TaskGroup, colors: ReadonlyMap<string, string>): Saf
 ${singles.length > 0 ? labelEfficiency(group, singles, protocols, yDomain) : ''}
 ${summaryTable(group, best)}
 ${domainSection(group)}
+${transferabilitySection(group, transferability)}
 ${protocolComparison(group, singles, yDomain)}
 ${fusions.length > 0 ? fusionComparison(group, fusions, best) : ''}
 ${fusions.map((series) => attentionSection(series, colors))}
@@ -207,6 +211,36 @@ function domainSection(group: TaskGroup): SafeHtml | '' {
   return html`<h3>In-domain vs natural-image pretraining</h3>
 <p class="note">Per protocol and label fraction, the in-domain self-supervised model with the highest mean ${metricName(group.metric)} against the model pretrained on natural images (ImageNet, LVD-142M; supervised or self-supervised) with the highest. The difference is in-domain minus natural images, ± one standard deviation over seeds: of the per-seed differences where both ran the same seeds (a seed draws the same labelled subset for every backbone), else √(std₁² + std₂²). A side is ahead when the difference exceeds that deviation.</p>
 <div class="table-scroll"><table class="summary domain-table"><thead><tr><th>protocol</th><th class="number">fraction</th><th>best in-domain</th><th class="number">${metricName(group.metric)}</th><th>best natural images</th><th class="number">${metricName(group.metric)}</th><th class="number">difference</th><th class="number">seeds</th><th>verdict</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+}
+
+/** Each transferability estimator's ranking of the backbones against the linear probe's, per fraction. */
+function transferabilitySection(group: TaskGroup, documents: readonly TransferabilityDocument[]): SafeHtml | '' {
+  const agreement = transferabilityAgreement(group, documents);
+  if (!agreement) return '';
+  const fractions = [...agreement.measuredBest.keys()].sort((a, b) => a - b);
+  const estimators = [...new Set(agreement.agreements.map((entry) => entry.estimator))];
+  const rows = estimators.map((estimator) => {
+    const cells = fractions.map((fraction) => {
+      const entry = agreement.agreements.find((candidate) => candidate.estimator === estimator && candidate.fraction === fraction);
+      if (!entry) return html`<td class="number missing">–</td>`;
+      // τ is undefined when the probe measured every backbone alike.
+      const tau = Number.isFinite(entry.tau) ? entry.tau.toFixed(2) : '–';
+      return html`<td class="number" data-picked-best="${String(entry.pickedBest)}" title="first choice: ${entry.pick}">τw ${tau} · ${entry.pickedBest ? 'best picked' : html`picked ${entry.pick}`}</td>`;
+    });
+    return html`<tr data-estimator="${estimator}"><td>${estimator}</td>${cells}</tr>`;
+  });
+  const best = fractions.map((fraction) => html`<td class="model">${agreement.measuredBest.get(fraction)}</td>`);
+  return html`<h3>Transferability estimates against the linear probe</h3>
+<p class="note">Before anything trains, each estimator scores every backbone from its training features and labels alone (the same label-fraction subsets, mean over seeds). Weighted Kendall's τ (hyperbolic weights, as the transferability papers report it) compares its ranking with the linear probe's mean ${metricName(group.metric)} over the ${agreement.backbones.length} backbones both have; 1 is the same order, −1 the reverse. "Best picked" means its first choice is the backbone the probe measured best.</p>
+<div class="table-scroll"><table class="summary transferability-table"><thead><tr><th>estimator</th>${fractions.map((fraction) => html`<th class="number">${formatFraction(fraction)}</th>`)}</tr></thead><tbody>${rows}<tr class="group-start"><td>measured best (linear probe)</td>${best}</tr></tbody></table></div>
+<details class="transferability-rankings"><summary>The rankings, best first</summary>
+<div class="table-scroll"><table class="summary"><thead><tr><th>ranking by</th>${fractions.map((fraction) => html`<th>${formatFraction(fraction)}</th>`)}</tr></thead><tbody>
+<tr data-ranking="linear"><td>linear probe (measured)</td>${fractions.map((fraction) => html`<td>${(agreement.measuredRanking.get(fraction) ?? []).join(' › ')}</td>`)}</tr>
+${estimators.map(
+  (estimator) =>
+    html`<tr data-ranking="${estimator}"><td>${estimator}</td>${fractions.map((fraction) => html`<td>${(agreement.agreements.find((candidate) => candidate.estimator === estimator && candidate.fraction === fraction)?.ranking ?? []).join(' › ')}</td>`)}</tr>`,
+)}
+</tbody></table></div></details>`;
 }
 
 /** Linear vs kNN vs finetune for each backbone that was evaluated by more than one of them. */

@@ -1,0 +1,83 @@
+import { createRng } from '@medssl/core';
+import type { FeatureSet, Task } from '@medssl/spec';
+import { ESTIMATOR_IDS } from '@medssl/transferability';
+import { describe, expect, it } from 'vitest';
+import { ranksOf, scoreFeatureSets } from './transferability.js';
+
+const task: Task = { type: 'multiclass', classes: ['a', 'b', 'c'], ordinal: false, primaryMetric: 'accuracy' };
+const rows = 90;
+const labels = Int32Array.from({ length: rows }, (_, row) => row % 3);
+
+/** A feature set whose class means are `separation` apart in 16 dimensions, with unit noise. */
+function featureSet(backbone: string, separation: number, seed: number, ids = Array.from({ length: rows }, (_, row) => `sample-${row}`)): FeatureSet {
+  const rng = createRng(seed);
+  const width = 16;
+  const data = new Float32Array(rows * width);
+  for (let row = 0; row < rows; row++)
+    for (let column = 0; column < width; column++) data[row * width + column] = rng.normal() + (column === labels[row] ? separation : 0);
+  return {
+    features: { data, shape: [rows, width] },
+    targets: { type: 'class', data: labels, shape: [rows] },
+    ids,
+    manifest: {
+      format: 'medssl.features/v1',
+      dataset: { id: 'synthetic', version: '1' },
+      task,
+      split: 'train',
+      backbone,
+      weightsSha256: '0'.repeat(64),
+      preprocessing: { channels: 3 },
+      runtime: { id: 'test', provider: 'cpu', precision: 'float32' },
+      count: rows,
+      dimension: width,
+      created: '2026-12-08T00:00:00.000Z',
+    },
+  };
+}
+
+describe('scoreFeatureSets', () => {
+  it('ranks well-separated features above noise by every estimator, on the subset the protocols train on', async () => {
+    const sets = [
+      { set: featureSet('noise', 0, 1), source: 'noise/' },
+      { set: featureSet('separated', 4, 2), source: 'separated/' },
+      { set: featureSet('somewhat', 1.5, 3), source: 'somewhat/' },
+    ];
+    const whole = await scoreFeatureSets(sets);
+    expect(whole.trainCount).toBe(rows);
+    expect(whole.scores.map((entry) => entry.backbone)).toEqual(['noise', 'separated', 'somewhat']);
+    for (const estimator of ESTIMATOR_IDS) {
+      const scores = whole.scores.map((entry) => entry.scores[estimator]);
+      expect(scores.every(Number.isFinite), estimator).toBe(true);
+      expect(ranksOf(scores), estimator).toEqual([3, 1, 2]);
+    }
+    const subset = await scoreFeatureSets(sets, { fraction: 0.5, seed: 1, estimators: ['logme', 'knn'] });
+    expect(subset.trainCount).toBe(45);
+    expect(Object.keys(subset.scores[0]!.scores).sort()).toEqual(['knn', 'logme']);
+  });
+
+  it('refuses feature sets of other rows or another split, naming both', async () => {
+    const other = featureSet(
+      'b',
+      1,
+      2,
+      Array.from({ length: rows }, (_, row) => (row === 7 ? 'elsewhere' : `sample-${row}`)),
+    );
+    await expect(
+      scoreFeatureSets([
+        { set: featureSet('a', 1, 1), source: 'a/' },
+        { set: other, source: 'b/' },
+      ]),
+    ).rejects.toThrow(/b\/ and a\/ hold other samples \(row 7 is elsewhere, not sample-7\)/);
+    const val = { ...featureSet('c', 1, 3), manifest: { ...featureSet('c', 1, 3).manifest, split: 'val' } };
+    await expect(
+      scoreFeatureSets([
+        { set: featureSet('a', 1, 1), source: 'a/' },
+        { set: val, source: 'c/' },
+      ]),
+    ).rejects.toThrow(/c\/ holds synthetic\/val, but a\/ holds synthetic\/train/);
+  });
+
+  it('ranks ties alike, 1 for the highest', () => {
+    expect(ranksOf([0.5, 2, 0.5, -1])).toEqual([2, 1, 2, 4]);
+  });
+});
