@@ -1,9 +1,9 @@
 import { rocAuc } from '@medssl/metrics';
+import { dotProductTile, TILE_ROWS } from './linear-algebra.js';
 import type { LabelProblem } from './problems.js';
 
 /** Neighbours that vote (fewer when there are fewer other rows): medssl's choice, as its kNN protocol. */
 export const KNN_NEIGHBOURS = 20;
-const TILE = 64;
 
 /**
  * The `k` most cosine-similar other rows of every row, `n × k` row indices, most similar first (ties to
@@ -35,48 +35,18 @@ export function nearestNeighbours(features: Float64Array, n: number, d: number, 
     similarities[base + position] = similarity;
     indices[base + position] = other;
   };
-  const tile = new Float64Array(TILE * TILE);
-  for (let rowStart = 0; rowStart < n; rowStart += TILE) {
-    const rowEnd = Math.min(n, rowStart + TILE);
-    for (let columnStart = 0; columnStart <= rowStart; columnStart += TILE) {
-      const columnEnd = Math.min(n, columnStart + TILE);
-      for (let i = rowStart; i < rowEnd; i++) {
-        const a = i * d;
-        let j = columnStart;
-        for (; j + 3 < columnEnd; j += 4) {
-          const b0 = j * d;
-          const b1 = b0 + d;
-          const b2 = b1 + d;
-          const b3 = b2 + d;
-          let s0 = 0,
-            s1 = 0,
-            s2 = 0,
-            s3 = 0;
-          for (let c = 0; c < d; c++) {
-            const x = normalized[a + c]!;
-            s0 += x * normalized[b0 + c]!;
-            s1 += x * normalized[b1 + c]!;
-            s2 += x * normalized[b2 + c]!;
-            s3 += x * normalized[b3 + c]!;
-          }
-          const t = (i - rowStart) * TILE + (j - columnStart);
-          tile[t] = s0;
-          tile[t + 1] = s1;
-          tile[t + 2] = s2;
-          tile[t + 3] = s3;
-        }
-        for (; j < columnEnd; j++) {
-          let sum = 0;
-          for (let c = 0; c < d; c++) sum += normalized[a + c]! * normalized[j * d + c]!;
-          tile[(i - rowStart) * TILE + (j - columnStart)] = sum;
-        }
-      }
-      for (let i = rowStart; i < rowEnd; i++) {
-        const last = columnStart === rowStart ? i : columnEnd;
-        for (let j = columnStart; j < last; j++) {
-          const similarity = tile[(i - rowStart) * TILE + (j - columnStart)]!;
-          offer(i, j, similarity);
-          offer(j, i, similarity);
+  const tile = new Float64Array(TILE_ROWS * TILE_ROWS);
+  for (let rowStart = 0; rowStart < n; rowStart += TILE_ROWS) {
+    const rowCount = Math.min(TILE_ROWS, n - rowStart);
+    for (let columnStart = 0; columnStart <= rowStart; columnStart += TILE_ROWS) {
+      const columnCount = Math.min(TILE_ROWS, n - columnStart);
+      dotProductTile(normalized, d, rowStart, rowCount, columnStart, columnCount, tile, TILE_ROWS);
+      for (let i = 0; i < rowCount; i++) {
+        const last = columnStart === rowStart ? i : columnCount;
+        for (let j = 0; j < last; j++) {
+          const similarity = tile[i * TILE_ROWS + j]!;
+          offer(rowStart + i, columnStart + j, similarity);
+          offer(columnStart + j, rowStart + i, similarity);
         }
       }
     }

@@ -5,86 +5,132 @@
  * library: matrices are row-major `Float64Array`s and only what the estimators need is computed.
  */
 
-/** Rows of a row-major matrix processed together, so that a block of both operands stays in cache. */
+/** Rows (of both operands) per tile of dot products: two tiles of 2048-wide float64 rows stay in L2. */
+export const TILE_ROWS = 64;
+
+/** Columns of the rows summed per pass, so that a tile's rows stay in L2 however long they are. */
 const DEPTH_BLOCK = 256;
 
 /**
+ * Dot products between rows of one row-major matrix (`length` columns): `out[i·outStride + j] =
+ * row(rowStart + i) · row(columnStart + j)` for `i < rowCount`, `j < columnCount`, summed over the
+ * columns in blocks of `DEPTH_BLOCK`.
+ */
+export function dotProductTile(
+  matrix: Float64Array,
+  length: number,
+  rowStart: number,
+  rowCount: number,
+  columnStart: number,
+  columnCount: number,
+  out: Float64Array,
+  outStride: number,
+): void {
+  for (let i = 0; i < rowCount; i++) out.fill(0, i * outStride, i * outStride + columnCount);
+  for (let depthStart = 0; depthStart < length; depthStart += DEPTH_BLOCK) {
+    addDotProducts(matrix, length, depthStart, Math.min(length, depthStart + DEPTH_BLOCK), rowStart, rowCount, columnStart, columnCount, out, outStride);
+  }
+}
+
+/**
+ * Adds the dot products over columns `depthStart .. depthEnd` to `out`. Two rows against four columns at a
+ * time: eight running sums share six loads, which V8 keeps in registers.
+ */
+function addDotProducts(
+  matrix: Float64Array,
+  length: number,
+  depthStart: number,
+  depthEnd: number,
+  rowStart: number,
+  rowCount: number,
+  columnStart: number,
+  columnCount: number,
+  out: Float64Array,
+  outStride: number,
+): void {
+  let i = 0;
+  for (; i + 1 < rowCount; i += 2) {
+    const a0 = (rowStart + i) * length;
+    const a1 = a0 + length;
+    const o0 = i * outStride;
+    const o1 = o0 + outStride;
+    let j = 0;
+    for (; j + 3 < columnCount; j += 4) {
+      const b0 = (columnStart + j) * length;
+      const b1 = b0 + length;
+      const b2 = b1 + length;
+      const b3 = b2 + length;
+      let s00 = 0,
+        s01 = 0,
+        s02 = 0,
+        s03 = 0,
+        s10 = 0,
+        s11 = 0,
+        s12 = 0,
+        s13 = 0;
+      for (let k = depthStart; k < depthEnd; k++) {
+        const x0 = matrix[a0 + k]!;
+        const x1 = matrix[a1 + k]!;
+        const y0 = matrix[b0 + k]!;
+        const y1 = matrix[b1 + k]!;
+        const y2 = matrix[b2 + k]!;
+        const y3 = matrix[b3 + k]!;
+        s00 += x0 * y0;
+        s01 += x0 * y1;
+        s02 += x0 * y2;
+        s03 += x0 * y3;
+        s10 += x1 * y0;
+        s11 += x1 * y1;
+        s12 += x1 * y2;
+        s13 += x1 * y3;
+      }
+      out[o0 + j] = out[o0 + j]! + s00;
+      out[o0 + j + 1] = out[o0 + j + 1]! + s01;
+      out[o0 + j + 2] = out[o0 + j + 2]! + s02;
+      out[o0 + j + 3] = out[o0 + j + 3]! + s03;
+      out[o1 + j] = out[o1 + j]! + s10;
+      out[o1 + j + 1] = out[o1 + j + 1]! + s11;
+      out[o1 + j + 2] = out[o1 + j + 2]! + s12;
+      out[o1 + j + 3] = out[o1 + j + 3]! + s13;
+    }
+    for (; j < columnCount; j++) {
+      const b = (columnStart + j) * length;
+      let s0 = 0,
+        s1 = 0;
+      for (let k = depthStart; k < depthEnd; k++) {
+        const y = matrix[b + k]!;
+        s0 += matrix[a0 + k]! * y;
+        s1 += matrix[a1 + k]! * y;
+      }
+      out[o0 + j] = out[o0 + j]! + s0;
+      out[o1 + j] = out[o1 + j]! + s1;
+    }
+  }
+  for (; i < rowCount; i++) {
+    const a = (rowStart + i) * length;
+    for (let j = 0; j < columnCount; j++) {
+      const b = (columnStart + j) * length;
+      let sum = 0;
+      for (let k = depthStart; k < depthEnd; k++) sum += matrix[a + k]! * matrix[b + k]!;
+      out[i * outStride + j] = out[i * outStride + j]! + sum;
+    }
+  }
+}
+
+/**
  * The Gram matrix of the rows of `matrix` (`count × length`, row-major): `S[i][j] = rows[i] · rows[j]`,
- * `count × count`, both triangles filled. Pass a transposed feature matrix for `Xᵀ X`.
+ * `count × count`, both triangles filled. Pass a transposed feature matrix for `Xᵀ X`. Tiles on and
+ * below the diagonal are computed; the upper triangle is mirrored.
  */
 export function gramOfRows(matrix: Float64Array, count: number, length: number): Float64Array {
   const gram = new Float64Array(count * count);
-  for (let start = 0; start < length; start += DEPTH_BLOCK) {
-    const end = Math.min(length, start + DEPTH_BLOCK);
-    let i = 0;
-    // Two rows of the left operand against every earlier row: eight running sums share six loads.
-    for (; i + 1 < count; i += 2) {
-      const a0 = i * length;
-      const a1 = a0 + length;
-      let j = 0;
-      for (; j + 3 <= i + 1; j += 4) {
-        const b0 = j * length;
-        const b1 = b0 + length;
-        const b2 = b1 + length;
-        const b3 = b2 + length;
-        let s00 = 0,
-          s01 = 0,
-          s02 = 0,
-          s03 = 0,
-          s10 = 0,
-          s11 = 0,
-          s12 = 0,
-          s13 = 0;
-        for (let k = start; k < end; k++) {
-          const x0 = matrix[a0 + k]!;
-          const x1 = matrix[a1 + k]!;
-          const y0 = matrix[b0 + k]!;
-          const y1 = matrix[b1 + k]!;
-          const y2 = matrix[b2 + k]!;
-          const y3 = matrix[b3 + k]!;
-          s00 += x0 * y0;
-          s01 += x0 * y1;
-          s02 += x0 * y2;
-          s03 += x0 * y3;
-          s10 += x1 * y0;
-          s11 += x1 * y1;
-          s12 += x1 * y2;
-          s13 += x1 * y3;
-        }
-        const r0 = i * count;
-        const r1 = r0 + count;
-        gram[r0 + j] = gram[r0 + j]! + s00;
-        gram[r0 + j + 1] = gram[r0 + j + 1]! + s01;
-        gram[r0 + j + 2] = gram[r0 + j + 2]! + s02;
-        gram[r0 + j + 3] = gram[r0 + j + 3]! + s03;
-        gram[r1 + j] = gram[r1 + j]! + s10;
-        gram[r1 + j + 1] = gram[r1 + j + 1]! + s11;
-        gram[r1 + j + 2] = gram[r1 + j + 2]! + s12;
-        gram[r1 + j + 3] = gram[r1 + j + 3]! + s13;
-      }
-      for (; j <= i + 1; j++) {
-        const b = j * length;
-        let s0 = 0,
-          s1 = 0;
-        for (let k = start; k < end; k++) {
-          const y = matrix[b + k]!;
-          s0 += matrix[a0 + k]! * y;
-          s1 += matrix[a1 + k]! * y;
-        }
-        gram[i * count + j] = gram[i * count + j]! + s0;
-        gram[(i + 1) * count + j] = gram[(i + 1) * count + j]! + s1;
-      }
-    }
-    for (; i < count; i++) {
-      for (let j = 0; j <= i; j++) {
-        let sum = 0;
-        for (let k = start; k < end; k++) sum += matrix[i * length + k]! * matrix[j * length + k]!;
-        gram[i * count + j] = gram[i * count + j]! + sum;
-      }
+  for (let rowStart = 0; rowStart < count; rowStart += TILE_ROWS) {
+    const rowCount = Math.min(TILE_ROWS, count - rowStart);
+    for (let columnStart = 0; columnStart <= rowStart; columnStart += TILE_ROWS) {
+      const columnCount = Math.min(TILE_ROWS, count - columnStart);
+      dotProductTile(matrix, length, rowStart, rowCount, columnStart, columnCount, gram.subarray(rowStart * count + columnStart), count);
     }
   }
-  // The loops above filled the lower triangle (and one entry past the diagonal on even rows, which the
-  // mirror below overwrites with the same value).
   for (let i = 0; i < count; i++) {
     for (let j = i + 1; j < count; j++) gram[i * count + j] = gram[j * count + i]!;
   }
