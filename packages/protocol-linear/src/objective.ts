@@ -1,4 +1,4 @@
-import { PANEL_WIDTH } from './kernels/wasm-kernels.js';
+import { PANEL_WIDTH } from '@medssl/kernels';
 import type { Problem } from './problems.js';
 
 export function sigmoid(logit: number): number {

@@ -1,4 +1,4 @@
-import { PANEL_WIDTH } from './kernels/wasm-kernels.js';
+import { PANEL_WIDTH } from '@medssl/kernels';
 import { lossAndResiduals } from './objective.js';
 import type { Problem } from './problems.js';
 import { symmetricEigen, type FeatureSpectrum } from './spectrum.js';

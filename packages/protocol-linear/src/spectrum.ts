@@ -1,5 +1,5 @@
 import { createRng } from '@medssl/core';
-import { PANEL_WIDTH } from './kernels/wasm-kernels.js';
+import { PANEL_WIDTH } from '@medssl/kernels';
 import { panelIndex, type Workspace } from './workspace.js';
 
 /**

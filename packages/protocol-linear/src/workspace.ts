@@ -1,5 +1,4 @@
-import type { MatrixKernels } from './kernels/kernels.js';
-import { PANEL_WIDTH, ROW_BLOCK } from './kernels/wasm-kernels.js';
+import { type MatrixKernels, PANEL_WIDTH, ROW_BLOCK } from '@medssl/kernels';
 
 /** Rounds up to a multiple of `step`. */
 export function roundUp(value: number, step: number): number {

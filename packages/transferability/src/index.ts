@@ -5,8 +5,8 @@ import { KNN_NEIGHBOURS, knnScore, nearestNeighbours } from './knn.js';
 import { logmeEvidence, logmeTargets } from './logme.js';
 import { leep, mixturePosteriors, nleepComponents, nleepGaussians } from './nleep.js';
 import { labelProblems, mean, TransferabilityInputError } from './problems.js';
-import { prepareFeatures, type SpectralView, spectralView } from './spectral.js';
-import { transRate } from './transrate.js';
+import { prepareFeaturesWith, type SpectralView, spectralView } from './spectral.js';
+import { classGram, transRate } from './transrate.js';
 
 export { weightedKendallTau } from './tau.js';
 export { TransferabilityInputError } from './problems.js';
@@ -100,7 +100,24 @@ export async function estimateTransferability(
     scores[id] = value;
   };
 
-  const prepared = prepareFeatures(features.data, n, d);
+  // TransRate needs each class's Gram matrix; when every class has more rows than dimensions (the d × d
+  // side), they sum to the centred Gram matrix the other estimators read, so the data is read once.
+  const [single] = problems;
+  let classGrams: Map<number, Float64Array> | undefined;
+  const sharedClassGrams = wants('transrate') && problems.length === 1 && single!.present.every((label) => single!.counts[label]! > d);
+  const prepared = prepareFeaturesWith(
+    features.data,
+    n,
+    d,
+    sharedClassGrams
+      ? (rows) => {
+          classGrams = new Map(single!.present.map((label) => [label, classGram(rows, d, single!, label)]));
+          const sum = new Float64Array(d * d);
+          for (const gram of classGrams.values()) for (let index = 0; index < sum.length; index++) sum[index] = sum[index]! + gram[index]!;
+          return sum;
+        }
+      : undefined,
+  );
   await step();
   if (wants('logme')) {
     const columns = logmeTargets(problems, task);
@@ -127,7 +144,8 @@ export async function estimateTransferability(
       run('hscore', () => mean(perProblem.map(({ problem, coordinates }) => hScore(view, problem, coordinates, lw.shrinkage, lw.mu))));
     }
     if (wants('transrate')) {
-      run('transrate', () => mean(problems.map((problem) => transRate(view, prepared.centered, problem))));
+      // The class Gram matrices are read (and overwritten by Cholesky) once, after everything else used them.
+      run('transrate', () => mean(problems.map((problem) => transRate(view, prepared.centered, problem, classGrams))));
       await step();
     }
     if (wants('gbc')) {
@@ -148,7 +166,7 @@ export async function estimateTransferability(
   }
   if (wants('knn')) {
     const k = Math.min(KNN_NEIGHBOURS, n - 1);
-    const neighbours = nearestNeighbours(prepared.raw, n, d, k);
+    const neighbours = await nearestNeighbours(prepared.raw, n, d, k);
     run('knn', () => mean(problems.map((problem) => knnScore(neighbours, n, k, problem, task.type === 'multilabel'))));
   }
   // In the order asked for, whatever order they were computed in.

@@ -1,21 +1,36 @@
 import { rocAuc } from '@medssl/metrics';
-import { dotProductTile, TILE_ROWS } from './linear-algebra.js';
+import { createKernels, type KernelChoice, PANEL_WIDTH, ROW_BLOCK } from '@medssl/kernels';
 import type { LabelProblem } from './problems.js';
 
 /** Neighbours that vote (fewer when there are fewer other rows): medssl's choice, as its kNN protocol. */
 export const KNN_NEIGHBOURS = 20;
 
+/** Rows per tile of the similarity matrix, columns per chunk of it, and depth per kernel call: 256 KB operands. */
+const TILE = 256;
+
 /**
  * The `k` most cosine-similar other rows of every row, `n × k` row indices, most similar first (ties to
- * the lower index): the leave-one-out neighbourhoods. Each pair's similarity is computed once, in tiles.
+ * the lower index): the leave-one-out neighbourhoods. Similarities are float32 products of the normalised
+ * rows on `@medssl/kernels` (WebAssembly SIMD where the runtime has it), each pair computed once, tile by
+ * tile below the diagonal; only the ranking of neighbours is kept, which float32 leaves as float64 would
+ * but for near-ties within about 1e-7.
  */
-export function nearestNeighbours(features: Float64Array, n: number, d: number, k: number): Int32Array {
-  const normalized = new Float64Array(n * d);
+export async function nearestNeighbours(features: Float64Array, n: number, d: number, k: number, choice: KernelChoice = 'auto'): Promise<Int32Array> {
+  const depth = Math.ceil(d / ROW_BLOCK) * ROW_BLOCK;
+  const rows = Math.ceil(n / PANEL_WIDTH) * PANEL_WIDTH;
+  const kernels = await createKernels(choice);
+  // A: the normalised rows, row-major; B: the same rows as panels of 8 (depth-major within a panel); C: one tile.
+  const [a, b, c] = kernels.allocate([rows * depth, rows * depth, TILE * TILE]) as [Float32Array, Float32Array, Float32Array];
   for (let r = 0; r < n; r++) {
     let norm = 0;
-    for (let c = 0; c < d; c++) norm += features[r * d + c]! ** 2;
+    for (let column = 0; column < d; column++) norm += features[r * d + column]! ** 2;
     const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-    for (let c = 0; c < d; c++) normalized[r * d + c] = features[r * d + c]! * scale;
+    const panel = Math.floor(r / PANEL_WIDTH) * depth * PANEL_WIDTH + (r % PANEL_WIDTH);
+    for (let column = 0; column < d; column++) {
+      const value = features[r * d + column]! * scale;
+      a[r * depth + column] = value;
+      b[panel + column * PANEL_WIDTH] = value;
+    }
   }
   const indices = new Int32Array(n * k).fill(-1);
   const similarities = new Float64Array(n * k).fill(-Infinity);
@@ -35,18 +50,38 @@ export function nearestNeighbours(features: Float64Array, n: number, d: number, 
     similarities[base + position] = similarity;
     indices[base + position] = other;
   };
-  const tile = new Float64Array(TILE_ROWS * TILE_ROWS);
-  for (let rowStart = 0; rowStart < n; rowStart += TILE_ROWS) {
-    const rowCount = Math.min(TILE_ROWS, n - rowStart);
-    for (let columnStart = 0; columnStart <= rowStart; columnStart += TILE_ROWS) {
-      const columnCount = Math.min(TILE_ROWS, n - columnStart);
-      dotProductTile(normalized, d, rowStart, rowCount, columnStart, columnCount, tile, TILE_ROWS);
+  for (let rowStart = 0; rowStart < rows; rowStart += TILE) {
+    const rowCount = Math.min(TILE, rows - rowStart);
+    for (let columnStart = 0; columnStart < rowStart + rowCount; columnStart += TILE) {
+      const columnCount = Math.min(TILE, rows - columnStart);
+      const panels = columnCount / PANEL_WIDTH;
+      for (let depthStart = 0; depthStart < depth; depthStart += TILE) {
+        kernels.product(
+          false,
+          rowCount,
+          Math.min(TILE, depth - depthStart),
+          panels,
+          a,
+          rowStart * depth + depthStart,
+          depth,
+          b,
+          (columnStart / PANEL_WIDTH) * depth * PANEL_WIDTH + depthStart * PANEL_WIDTH,
+          depth * PANEL_WIDTH,
+          c,
+          0,
+          rowCount * PANEL_WIDTH,
+          depthStart > 0,
+        );
+      }
       for (let i = 0; i < rowCount; i++) {
-        const last = columnStart === rowStart ? i : columnCount;
-        for (let j = 0; j < last; j++) {
-          const similarity = tile[i * TILE_ROWS + j]!;
-          offer(rowStart + i, columnStart + j, similarity);
-          offer(columnStart + j, rowStart + i, similarity);
+        const row = rowStart + i;
+        if (row >= n) break;
+        const last = Math.min(columnStart + columnCount, row, n);
+        for (let column = columnStart; column < last; column++) {
+          const local = column - columnStart;
+          const similarity = c[((local >> 3) * rowCount + i) * PANEL_WIDTH + (local & 7)]!;
+          offer(row, column, similarity);
+          offer(column, row, similarity);
         }
       }
     }

@@ -130,6 +130,19 @@ export interface PreparedFeatures {
  * the smaller side; the raw Gram matrix follows from it by adding the mean's terms (no cancellation).
  */
 export function prepareFeatures(data: Float32Array | Float64Array, n: number, d: number): PreparedFeatures {
+  return prepareFeaturesWith(data, n, d);
+}
+
+/**
+ * As `prepareFeatures`, with the centred Gram matrix computed by `centeredGram` from the centred rows
+ * when given (TransRate sums its classes' Gram matrices into it instead of a second pass over the data).
+ */
+export function prepareFeaturesWith(
+  data: Float32Array | Float64Array,
+  n: number,
+  d: number,
+  centeredGramOf?: (centered: Float64Array) => Float64Array,
+): PreparedFeatures {
   const raw = Float64Array.from(data);
   const mean = new Float64Array(d);
   for (let r = 0; r < n; r++) for (let c = 0; c < d; c++) mean[c] = mean[c]! + raw[r * d + c]!;
@@ -140,7 +153,7 @@ export function prepareFeatures(data: Float32Array | Float64Array, n: number, d:
   const size = featureSide ? d : n;
   let gram: Float64Array | undefined;
   const centeredGram = (): Float64Array => {
-    gram ??= featureSide ? gramOfRows(transpose(centered, n, d), d, n) : gramOfRows(centered, n, d);
+    gram ??= centeredGramOf?.(centered) ?? (featureSide ? gramOfRows(transpose(centered, n, d), d, n) : gramOfRows(centered, n, d));
     return gram;
   };
   return {

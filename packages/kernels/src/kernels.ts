@@ -87,7 +87,7 @@ function wasmKernels(api: WebAssemblyApi, module: object): MatrixKernels {
   return {
     name: 'wasm-simd',
     allocate(lengths) {
-      if (memory !== undefined) throw new Error('linear: kernel buffers are allocated once per workspace');
+      if (memory !== undefined) throw new Error('kernels: buffers are allocated once per set of kernels');
       // Each buffer starts on a 64-byte boundary, so vector loads never straddle cache lines needlessly.
       const offsets: number[] = [];
       let bytes = 0;
@@ -98,8 +98,8 @@ function wasmKernels(api: WebAssemblyApi, module: object): MatrixKernels {
       const pages = Math.max(1, Math.ceil(bytes / WASM_PAGE_BYTES));
       if (pages > WASM_MAXIMUM_PAGES) {
         throw new RangeError(
-          `linear: the standardised features and work buffers need ${(bytes / 2 ** 30).toFixed(2)} GiB, more than the ` +
-            `4 GiB WebAssembly can address; use kernels: 'javascript', or fewer rows`,
+          `kernels: the buffers need ${(bytes / 2 ** 30).toFixed(2)} GiB, more than the ` +
+            `4 GiB WebAssembly can address; use the JavaScript kernels, or fewer rows`,
         );
       }
       memory = new api.Memory({ initial: pages });
@@ -112,7 +112,7 @@ function wasmKernels(api: WebAssemblyApi, module: object): MatrixKernels {
       return lengths.map((length, index) => new Float32Array(buffer, offsets[index]!, length));
     },
     product(transposedA, rowCount, depth, panelCount, a, aOffset, aStride, b, bOffset, bPanelStride, c, cOffset, cPanelStride, accumulate) {
-      if (products === undefined) throw new Error('linear: allocate the kernel buffers before the first product');
+      if (products === undefined) throw new Error('kernels: allocate the buffers before the first product');
       (transposedA ? products.transposed : products.plain)(
         rowCount,
         depth,
@@ -137,7 +137,7 @@ export async function createKernels(choice: KernelChoice): Promise<MatrixKernels
   if (choice === 'javascript') return javascriptKernels();
   const module = await kernelModule();
   if (module === undefined || webAssembly === undefined) {
-    if (choice === 'wasm-simd') throw new Error("linear: kernels 'wasm-simd' requested, but this runtime cannot compile WebAssembly SIMD");
+    if (choice === 'wasm-simd') throw new Error("kernels: 'wasm-simd' requested, but this runtime cannot compile WebAssembly SIMD");
     return javascriptKernels();
   }
   return wasmKernels(webAssembly, module);
