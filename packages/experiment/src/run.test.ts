@@ -174,6 +174,21 @@ describe('medssl run', () => {
     expect(() => validateExperimentConfig({ ...base, extraction: { together: 'yes' } })).toThrow(/extraction\.together: expected true or false, got "yes"/);
     expect(() => validateExperimentConfig({ ...base, extraction: { together: false, batch: 0 } })).toThrow(/extraction\.batch: expected a positive integer/);
     expect(() => validateExperimentConfig([])).toThrow(ExperimentConfigError);
+    expect(() => validateExperimentConfig({ ...base, transferability: 'all' })).toThrow(
+      /transferability: expected true, false or \{ estimators, maxRows \}, got "all"/,
+    );
+    expect(() => validateExperimentConfig({ ...base, transferability: { estimators: ['leep'] } })).toThrow(
+      /transferability\.estimators: expected some of logme, hscore/,
+    );
+    expect(() => validateExperimentConfig({ ...base, transferability: { maxRows: 1 } })).toThrow(
+      /transferability\.maxRows: expected an integer of at least 3, got 1/,
+    );
+    expect(() => validateExperimentConfig({ ...base, transferability: { rows: 10 } })).toThrow(
+      /transferability\.rows: unknown setting; known: estimators, maxRows/,
+    );
+    expect(validateExperimentConfig({ ...base, transferability: { estimators: ['logme'], maxRows: 1000 } })).toMatchObject({
+      transferability: { maxRows: 1000 },
+    });
     expect(validateExperimentConfig(base)).toMatchObject({ fractions: [0.01, 0.1, 1], seeds: [0], fusions: [] });
   });
 });

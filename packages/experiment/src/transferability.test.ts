@@ -52,7 +52,21 @@ describe('scoreFeatureSets', () => {
     }
     const subset = await scoreFeatureSets(sets, { fraction: 0.5, seed: 1, estimators: ['logme', 'knn'] });
     expect(subset.trainCount).toBe(45);
+    expect(subset.scoredCount).toBe(45);
     expect(Object.keys(subset.scores[0]!.scores).sort()).toEqual(['knn', 'logme']);
+  });
+
+  it("scores at most maxRows rows: a stratified subset nested in the fraction's", async () => {
+    const sets = [
+      { set: featureSet('separated', 4, 2), source: 'separated/' },
+      { set: featureSet('somewhat', 1.5, 3), source: 'somewhat/' },
+    ];
+    const capped = await scoreFeatureSets(sets, { maxRows: 30, estimators: ['logme'] });
+    expect(capped).toMatchObject({ trainCount: rows, scoredCount: 30 });
+    const same = await scoreFeatureSets(sets, { fraction: 30 / rows, estimators: ['logme'] });
+    // The cap draws the subset the protocols would train on at that size.
+    expect(capped.scores).toEqual(same.scores);
+    await expect(scoreFeatureSets(sets, { maxRows: 2 })).rejects.toThrow(/maxRows must be an integer of at least 3, got 2/);
   });
 
   it('refuses feature sets of other rows or another split, naming both', async () => {

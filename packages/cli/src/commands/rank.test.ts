@@ -63,6 +63,10 @@ describe('medssl rank', () => {
       ['weak:backbone', { logme: 2, knn: 2 }],
       ['strong:backbone', { logme: 1, knn: 1 }],
     ]);
+
+    const capped = captureIo();
+    expect(await main(['rank', '--features', `${weak},${strong}`, '--estimators', 'gbc', '--max-rows', '20'], capped.io)).toBe(0);
+    expect(capped.out.join('')).toMatch(/^pcam\/train, binary: 60 rows, 20 of them scored \(--max-rows\), 2 feature sets/);
   });
 
   it('names an unknown estimator and a fraction out of range', async () => {
