@@ -1,4 +1,4 @@
-export { createKernels, wasmSimdAvailable } from './kernels.js';
-export type { KernelChoice, MatrixKernels } from './kernels.js';
-export { PANEL_WIDTH, ROW_BLOCK } from './wasm-kernels.js';
-export { javascriptPanelProduct } from './javascript-kernels.js';
+export { createFloat64Kernels, createKernels, wasmSimdAvailable } from './kernels.js';
+export type { Float64MatrixKernels, KernelChoice, MatrixKernels } from './kernels.js';
+export { PANEL_WIDTH, PANEL_WIDTH_64, ROW_BLOCK } from './wasm-kernels.js';
+export { javascriptPanelProduct, javascriptPanelProduct64 } from './javascript-kernels.js';

@@ -1,4 +1,4 @@
-import { PANEL_WIDTH, ROW_BLOCK } from './wasm-kernels.js';
+import { PANEL_WIDTH, PANEL_WIDTH_64, ROW_BLOCK } from './wasm-kernels.js';
 
 /**
  * The float32 products of `wasm-kernels.ts` in plain JavaScript, with the same arguments (element offsets
@@ -68,6 +68,52 @@ export function javascriptPanelProduct(
         sums[base + 7] = sums[base + 7]! + s7;
       }
       for (let index = 0; index < sums.length; index++) c[cStart + index] = sums[index]!;
+    }
+  }
+}
+
+/** The float64 products of `wasm-kernels.ts` (4-column panels) in plain JavaScript, with the same arguments. */
+export function javascriptPanelProduct64(
+  transposedA: boolean,
+  rowCount: number,
+  depth: number,
+  panelCount: number,
+  a: Float64Array,
+  aOffset: number,
+  aStride: number,
+  b: Float64Array,
+  bOffset: number,
+  bPanelStride: number,
+  c: Float64Array,
+  cOffset: number,
+  cPanelStride: number,
+  accumulate: boolean,
+): void {
+  const rowStep = transposedA ? 1 : aStride;
+  const depthStep = transposedA ? aStride : 1;
+  for (let row = 0; row < rowCount; row++) {
+    for (let panel = 0; panel < panelCount; panel++) {
+      const bStart = bOffset + panel * bPanelStride;
+      const cStart = cOffset + panel * cPanelStride + row * PANEL_WIDTH_64;
+      let s0 = accumulate ? c[cStart]! : 0;
+      let s1 = accumulate ? c[cStart + 1]! : 0;
+      let s2 = accumulate ? c[cStart + 2]! : 0;
+      let s3 = accumulate ? c[cStart + 3]! : 0;
+      let aIndex = aOffset + row * rowStep;
+      let bIndex = bStart;
+      for (let step = 0; step < depth; step++) {
+        const value = a[aIndex]!;
+        s0 += value * b[bIndex]!;
+        s1 += value * b[bIndex + 1]!;
+        s2 += value * b[bIndex + 2]!;
+        s3 += value * b[bIndex + 3]!;
+        aIndex += depthStep;
+        bIndex += PANEL_WIDTH_64;
+      }
+      c[cStart] = s0;
+      c[cStart + 1] = s1;
+      c[cStart + 2] = s2;
+      c[cStart + 3] = s3;
     }
   }
 }

@@ -1,4 +1,4 @@
-import { javascriptPanelProduct } from './javascript-kernels.js';
+import { javascriptPanelProduct, javascriptPanelProduct64 } from './javascript-kernels.js';
 import { kernelModuleBytes, type PanelProduct } from './wasm-kernels.js';
 
 /** Which implementation runs the matrix products: WebAssembly SIMD, or plain JavaScript. */
@@ -8,27 +8,30 @@ export type KernelChoice = 'auto' | 'wasm-simd' | 'javascript';
  * Float32 matrix products over buffers that the kernels own. A and C as in `panelProduct` (see
  * `wasm-kernels.ts`); offsets and strides count elements.
  */
-export interface MatrixKernels {
+export interface MatrixKernels<Buffer extends Float32Array | Float64Array = Float32Array> {
   readonly name: 'wasm-simd' | 'javascript';
   /** Zero-filled buffers of the given lengths, all usable by `product`; call once per workspace. */
-  allocate(lengths: readonly number[]): Float32Array[];
+  allocate(lengths: readonly number[]): Buffer[];
   product(
     transposedA: boolean,
     rowCount: number,
     depth: number,
     panelCount: number,
-    a: Float32Array,
+    a: Buffer,
     aOffset: number,
     aStride: number,
-    b: Float32Array,
+    b: Buffer,
     bOffset: number,
     bPanelStride: number,
-    c: Float32Array,
+    c: Buffer,
     cOffset: number,
     cPanelStride: number,
     accumulate: boolean,
   ): void;
 }
+
+/** The products in float64, with panels of `PANEL_WIDTH_64` (4) columns: for sums that float32 would round. */
+export type Float64MatrixKernels = MatrixKernels<Float64Array>;
 
 /**
  * The part of the WebAssembly JavaScript API the kernels use, declared here so that the package needs
@@ -73,15 +76,20 @@ export async function wasmSimdAvailable(): Promise<boolean> {
   return (await kernelModule()) !== undefined;
 }
 
-function javascriptKernels(): MatrixKernels {
-  return {
-    name: 'javascript',
-    allocate: (lengths) => lengths.map((length) => new Float32Array(length)),
-    product: javascriptPanelProduct,
-  };
+function javascriptKernels<Buffer extends Float32Array | Float64Array>(
+  create: (length: number) => Buffer,
+  product: MatrixKernels<Buffer>['product'],
+): MatrixKernels<Buffer> {
+  return { name: 'javascript', allocate: (lengths) => lengths.map(create), product };
 }
 
-function wasmKernels(api: WebAssemblyApi, module: object): MatrixKernels {
+function wasmKernels<Buffer extends Float32Array | Float64Array>(
+  api: WebAssemblyApi,
+  module: object,
+  view: (buffer: ArrayBuffer, byteOffset: number, length: number) => Buffer,
+  elementBytes: number,
+  suffix: '' | '64',
+): MatrixKernels<Buffer> {
   let memory: WebAssemblyMemory | undefined;
   let products: { plain: PanelProduct; transposed: PanelProduct } | undefined;
   return {
@@ -93,7 +101,7 @@ function wasmKernels(api: WebAssemblyApi, module: object): MatrixKernels {
       let bytes = 0;
       for (const length of lengths) {
         offsets.push(bytes);
-        bytes += Math.ceil((length * 4) / 64) * 64;
+        bytes += Math.ceil((length * elementBytes) / 64) * 64;
       }
       const pages = Math.max(1, Math.ceil(bytes / WASM_PAGE_BYTES));
       if (pages > WASM_MAXIMUM_PAGES) {
@@ -105,11 +113,11 @@ function wasmKernels(api: WebAssemblyApi, module: object): MatrixKernels {
       memory = new api.Memory({ initial: pages });
       const instance = new api.Instance(module, { env: { memory } });
       products = {
-        plain: instance.exports.panelProduct as PanelProduct,
-        transposed: instance.exports.panelProductTransposed as PanelProduct,
+        plain: instance.exports[`panelProduct${suffix}`] as PanelProduct,
+        transposed: instance.exports[`panelProductTransposed${suffix}`] as PanelProduct,
       };
       const buffer = memory.buffer;
-      return lengths.map((length, index) => new Float32Array(buffer, offsets[index]!, length));
+      return lengths.map((length, index) => view(buffer, offsets[index]!, length));
     },
     product(transposedA, rowCount, depth, panelCount, a, aOffset, aStride, b, bOffset, bPanelStride, c, cOffset, cPanelStride, accumulate) {
       if (products === undefined) throw new Error('kernels: allocate the buffers before the first product');
@@ -117,12 +125,12 @@ function wasmKernels(api: WebAssemblyApi, module: object): MatrixKernels {
         rowCount,
         depth,
         panelCount,
-        a.byteOffset + aOffset * 4,
-        aStride * 4,
-        b.byteOffset + bOffset * 4,
-        bPanelStride * 4,
-        c.byteOffset + cOffset * 4,
-        cPanelStride * 4,
+        a.byteOffset + aOffset * elementBytes,
+        aStride * elementBytes,
+        b.byteOffset + bOffset * elementBytes,
+        bPanelStride * elementBytes,
+        c.byteOffset + cOffset * elementBytes,
+        cPanelStride * elementBytes,
         accumulate ? 1 : 0,
       );
     },
@@ -134,11 +142,25 @@ function wasmKernels(api: WebAssemblyApi, module: object): MatrixKernels {
  * browser, Node 16.4 and later) and JavaScript otherwise; `wasm-simd` refuses to fall back.
  */
 export async function createKernels(choice: KernelChoice): Promise<MatrixKernels> {
-  if (choice === 'javascript') return javascriptKernels();
+  const module = await chosenModule(choice);
+  if (module === undefined) return javascriptKernels((length) => new Float32Array(length), javascriptPanelProduct);
+  return wasmKernels(module.api, module.module, (buffer, offset, length) => new Float32Array(buffer, offset, length), 4, '');
+}
+
+/** As `createKernels`, in float64 with 4-column panels (`PANEL_WIDTH_64`). */
+export async function createFloat64Kernels(choice: KernelChoice): Promise<Float64MatrixKernels> {
+  const module = await chosenModule(choice);
+  if (module === undefined) return javascriptKernels((length) => new Float64Array(length), javascriptPanelProduct64);
+  return wasmKernels(module.api, module.module, (buffer, offset, length) => new Float64Array(buffer, offset, length), 8, '64');
+}
+
+/** The compiled module for a choice, or undefined for the JavaScript kernels. */
+async function chosenModule(choice: KernelChoice): Promise<{ api: WebAssemblyApi; module: object } | undefined> {
+  if (choice === 'javascript') return undefined;
   const module = await kernelModule();
   if (module === undefined || webAssembly === undefined) {
     if (choice === 'wasm-simd') throw new Error("kernels: 'wasm-simd' requested, but this runtime cannot compile WebAssembly SIMD");
-    return javascriptKernels();
+    return undefined;
   }
-  return wasmKernels(webAssembly, module);
+  return { api: webAssembly, module };
 }

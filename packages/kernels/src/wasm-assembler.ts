@@ -166,6 +166,13 @@ export class FunctionBody {
     return this;
   }
 
+  /** One double from memory, copied into both lanes. */
+  v128Load64Splat(offset = 0): this {
+    this.simd(0x0a).code.push(3);
+    unsignedLeb128(offset, this.code);
+    return this;
+  }
+
   v128Store(offset = 0): this {
     this.simd(0x0b).code.push(4);
     unsignedLeb128(offset, this.code);
@@ -183,6 +190,14 @@ export class FunctionBody {
 
   f32x4Multiply(): this {
     return this.simd(0xe6);
+  }
+
+  f64x2Add(): this {
+    return this.simd(0xf0);
+  }
+
+  f64x2Multiply(): this {
+    return this.simd(0xf2);
   }
 
   /** The encoded body: local declarations, then the code, then `end`. */

@@ -2,6 +2,8 @@ import { encodeModule, FunctionBody, ValueType, type ExportedFunction } from './
 
 /** Columns of one panel: the SIMD kernels work on 8 output columns (two 4-float vectors) at a time. */
 export const PANEL_WIDTH = 8;
+/** Columns of one panel of the float64 kernels: two 2-double vectors, the same 32 bytes. */
+export const PANEL_WIDTH_64 = 4;
 /** Rows of one kernel block: rows and the depth are padded to multiples of this. */
 export const ROW_BLOCK = 4;
 /** Depth steps per loop iteration: two measured faster than one, four or eight (V8 11, x86-64). */
@@ -21,7 +23,10 @@ const DEPTH_UNROLL = 2;
  * multiply-adds. Blocking the depth so that B's rows stay in cache is left to the caller (call it on
  * slices of the depth with `accumulate`).
  */
-function buildPanelProduct(transposedA: boolean): ExportedFunction {
+function buildPanelProduct(transposedA: boolean, precision: 'float32' | 'float64' = 'float32'): ExportedFunction {
+  const wide = precision === 'float64';
+  // Bytes of one element of A; a panel row of B and C is 32 bytes (two vectors) in both precisions.
+  const element = wide ? 8 : 4;
   const parameters = Array<ValueType>(10).fill(ValueType.i32);
   const [rowCount, depth, panelCount, a, aStrideBytes, b, bPanelBytes, c, cPanelBytes, accumulate] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] as const;
   const body = new FunctionBody(parameters.length);
@@ -45,12 +50,12 @@ function buildPanelProduct(transposedA: boolean): ExportedFunction {
     .get(aStrideBytes)
     .i32Const(transposedA ? DEPTH_UNROLL : 0)
     .i32Mul()
-    .i32Const(transposedA ? 0 : 4 * DEPTH_UNROLL)
+    .i32Const(transposedA ? 0 : element * DEPTH_UNROLL)
     .i32Add()
     .set(aAdvance);
   body.i32Const(0).set(row);
   body.loop(() => {
-    if (transposedA) body.get(a).get(row).i32Const(4).i32Mul().i32Add().set(aStarts[0]!);
+    if (transposedA) body.get(a).get(row).i32Const(element).i32Mul().i32Add().set(aStarts[0]!);
     else body.get(a).get(row).get(aStrideBytes).i32Mul().i32Add().set(aStarts[0]!);
     for (let index = 1; index < pointerCount; index++)
       body
@@ -100,30 +105,23 @@ function buildPanelProduct(transposedA: boolean): ExportedFunction {
             .v128Load(step * 32 + 16)
             .set(bHigh);
           for (let r = 0; r < ROW_BLOCK; r++) {
-            if (transposedA)
+            const splatOffset = transposedA ? r * element : step * element;
+            body.get(transposedA ? aPointers[step]! : aPointers[r]!);
+            if (wide) body.v128Load64Splat(splatOffset);
+            else body.v128Load32Splat(splatOffset);
+            body.set(broadcast);
+            for (const [half, vector] of [
+              [0, bLow],
+              [1, bHigh],
+            ] as const) {
               body
-                .get(aPointers[step]!)
-                .v128Load32Splat(r * 4)
-                .set(broadcast);
-            else
-              body
-                .get(aPointers[r]!)
-                .v128Load32Splat(step * 4)
-                .set(broadcast);
-            body
-              .get(accumulators[2 * r]!)
-              .get(broadcast)
-              .get(bLow)
-              .f32x4Multiply()
-              .f32x4Add()
-              .set(accumulators[2 * r]!);
-            body
-              .get(accumulators[2 * r + 1]!)
-              .get(broadcast)
-              .get(bHigh)
-              .f32x4Multiply()
-              .f32x4Add()
-              .set(accumulators[2 * r + 1]!);
+                .get(accumulators[2 * r + half]!)
+                .get(broadcast)
+                .get(vector);
+              if (wide) body.f64x2Multiply().f64x2Add();
+              else body.f32x4Multiply().f32x4Add();
+              body.set(accumulators[2 * r + half]!);
+            }
           }
         }
         aPointers.forEach((pointer) => body.get(pointer).get(aAdvance).i32Add().set(pointer));
@@ -146,12 +144,12 @@ function buildPanelProduct(transposedA: boolean): ExportedFunction {
     });
     body.get(row).i32Const(ROW_BLOCK).i32Add().tee(row).get(rowCount).i32LessThanUnsigned().branchIf(0);
   });
-  return { name: transposedA ? 'panelProductTransposed' : 'panelProduct', parameters, body };
+  return { name: `${transposedA ? 'panelProductTransposed' : 'panelProduct'}${wide ? '64' : ''}`, parameters, body };
 }
 
 /** The kernel module's bytes (a few hundred), built once. */
 export function kernelModuleBytes(): Uint8Array {
-  return encodeModule([buildPanelProduct(false), buildPanelProduct(true)]);
+  return encodeModule([buildPanelProduct(false), buildPanelProduct(true), buildPanelProduct(false, 'float64'), buildPanelProduct(true, 'float64')]);
 }
 
 export type PanelProduct = (

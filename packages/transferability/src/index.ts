@@ -110,8 +110,9 @@ export async function estimateTransferability(
     n,
     d,
     sharedClassGrams
-      ? (rows) => {
-          classGrams = new Map(single!.present.map((label) => [label, classGram(rows, d, single!, label)]));
+      ? async (rows) => {
+          classGrams = new Map();
+          for (const label of single!.present) classGrams.set(label, await classGram(rows, d, single!, label));
           const sum = new Float64Array(d * d);
           for (const gram of classGrams.values()) for (let index = 0; index < sum.length; index++) sum[index] = sum[index]! + gram[index]!;
           return sum;
@@ -121,13 +122,13 @@ export async function estimateTransferability(
   await step();
   if (wants('logme')) {
     const columns = logmeTargets(problems, task);
-    const view = spectralView(prepared.raw, n, d, prepared.rawGram(), columns);
+    const view = spectralView(prepared.raw, n, d, await prepared.rawGram(), columns);
     run('logme', () => mean(columns.map((column, index) => logmeEvidence(view, view.coordinates[index]!, squaredNorm(column)))));
     await step();
   }
   let centered: SpectralView | undefined;
   if (wants('hscore') || wants('transrate') || wants('nleep') || wants('gbc')) {
-    const gram = prepared.centeredGram();
+    const gram = await prepared.centeredGram();
     const indicators = wants('hscore') ? classIndicators(problems) : [];
     const lw = wants('hscore') ? ledoitWolfShrinkage(prepared.centered, n, d, gram) : undefined;
     centered = spectralView(prepared.centered, n, d, gram, indicators);
@@ -145,7 +146,13 @@ export async function estimateTransferability(
     }
     if (wants('transrate')) {
       // The class Gram matrices are read (and overwritten by Cholesky) once, after everything else used them.
-      run('transrate', () => mean(problems.map((problem) => transRate(view, prepared.centered, problem, classGrams))));
+      const rates: number[] = [];
+      try {
+        for (const problem of problems) rates.push(await transRate(view, prepared.centered, problem, classGrams));
+      } catch (error) {
+        throw new Error(`transferability: transrate failed on [${n}, ${d}] features: ${(error as Error).message}`, { cause: error });
+      }
+      run('transrate', () => mean(rates));
       await step();
     }
     if (wants('gbc')) {

@@ -1,3 +1,5 @@
+import { createFloat64Kernels, type KernelChoice, PANEL_WIDTH_64, ROW_BLOCK } from '@medssl/kernels';
+
 /**
  * The float64 linear algebra the estimators share: Gram matrices, a symmetric eigendecomposition that
  * projects chosen vectors onto the eigenvectors without forming them all, a few leading eigenvectors by
@@ -5,152 +7,72 @@
  * library: matrices are row-major `Float64Array`s and only what the estimators need is computed.
  */
 
-/** Rows (of both operands) per tile of dot products: two tiles of 2048-wide float64 rows stay in L2. */
-export const TILE_ROWS = 64;
-
-/** Columns of the rows summed per pass, so that a tile's rows stay in L2 however long they are. */
+/** Rows per tile of the Gram matrix, and depth per kernel call: operands of 128 KB to 256 KB stay in L2. */
+const TILE = 128;
 const DEPTH_BLOCK = 256;
 
 /**
- * Dot products between rows of one row-major matrix (`length` columns): `out[i·outStride + j] =
- * row(rowStart + i) · row(columnStart + j)` for `i < rowCount`, `j < columnCount`, summed over the
- * columns in blocks of `DEPTH_BLOCK`.
+ * The Gram matrix of a row-major `n × d` matrix on the chosen side, both triangles filled: `Xᵀ X`
+ * (`d × d`, side `'columns'`) or `X Xᵀ` (`n × n`, side `'rows'`). Float64 products on `@medssl/kernels`
+ * (WebAssembly SIMD where the runtime has it), tile by tile on and below the diagonal, each sum running
+ * down the depth in order, as a plain loop would.
  */
-export function dotProductTile(
-  matrix: Float64Array,
-  length: number,
-  rowStart: number,
-  rowCount: number,
-  columnStart: number,
-  columnCount: number,
-  out: Float64Array,
-  outStride: number,
-): void {
-  for (let i = 0; i < rowCount; i++) out.fill(0, i * outStride, i * outStride + columnCount);
-  for (let depthStart = 0; depthStart < length; depthStart += DEPTH_BLOCK) {
-    addDotProducts(matrix, length, depthStart, Math.min(length, depthStart + DEPTH_BLOCK), rowStart, rowCount, columnStart, columnCount, out, outStride);
+export async function gramMatrix(matrix: Float64Array, n: number, d: number, side: 'columns' | 'rows', choice: KernelChoice = 'auto'): Promise<Float64Array> {
+  const columnsSide = side === 'columns';
+  const size = columnsSide ? d : n;
+  const depth = columnsSide ? n : d;
+  const sizePadded = Math.ceil(size / ROW_BLOCK) * ROW_BLOCK;
+  const depthPadded = Math.ceil(depth / ROW_BLOCK) * ROW_BLOCK;
+  const kernels = await createFloat64Kernels(choice);
+  // A: X itself, padded with zeros (the product's rows for X Xᵀ; read transposed for Xᵀ X).
+  // B: the product's columns in panels of four, depth-major.
+  const [a, b, c] = kernels.allocate([sizePadded * depthPadded, sizePadded * depthPadded, TILE * TILE]) as [Float64Array, Float64Array, Float64Array];
+  const aStride = columnsSide ? sizePadded : depthPadded;
+  for (let r = 0; r < n; r++) {
+    for (let column = 0; column < d; column++) {
+      const value = matrix[r * d + column]!;
+      a[r * aStride + column] = value;
+      const index = columnsSide ? column : r;
+      const step = columnsSide ? r : column;
+      b[Math.floor(index / PANEL_WIDTH_64) * depthPadded * PANEL_WIDTH_64 + step * PANEL_WIDTH_64 + (index % PANEL_WIDTH_64)] = value;
+    }
   }
-}
-
-/**
- * Adds the dot products over columns `depthStart .. depthEnd` to `out`. Two rows against four columns at a
- * time: eight running sums share six loads, which V8 keeps in registers.
- */
-function addDotProducts(
-  matrix: Float64Array,
-  length: number,
-  depthStart: number,
-  depthEnd: number,
-  rowStart: number,
-  rowCount: number,
-  columnStart: number,
-  columnCount: number,
-  out: Float64Array,
-  outStride: number,
-): void {
-  let i = 0;
-  for (; i + 1 < rowCount; i += 2) {
-    const a0 = (rowStart + i) * length;
-    const a1 = a0 + length;
-    const o0 = i * outStride;
-    const o1 = o0 + outStride;
-    let j = 0;
-    for (; j + 3 < columnCount; j += 4) {
-      const b0 = (columnStart + j) * length;
-      const b1 = b0 + length;
-      const b2 = b1 + length;
-      const b3 = b2 + length;
-      let s00 = 0,
-        s01 = 0,
-        s02 = 0,
-        s03 = 0,
-        s10 = 0,
-        s11 = 0,
-        s12 = 0,
-        s13 = 0;
-      for (let k = depthStart; k < depthEnd; k++) {
-        const x0 = matrix[a0 + k]!;
-        const x1 = matrix[a1 + k]!;
-        const y0 = matrix[b0 + k]!;
-        const y1 = matrix[b1 + k]!;
-        const y2 = matrix[b2 + k]!;
-        const y3 = matrix[b3 + k]!;
-        s00 += x0 * y0;
-        s01 += x0 * y1;
-        s02 += x0 * y2;
-        s03 += x0 * y3;
-        s10 += x1 * y0;
-        s11 += x1 * y1;
-        s12 += x1 * y2;
-        s13 += x1 * y3;
+  const gram = new Float64Array(size * size);
+  for (let rowStart = 0; rowStart < sizePadded; rowStart += TILE) {
+    const rowCount = Math.min(TILE, sizePadded - rowStart);
+    for (let columnStart = 0; columnStart < rowStart + rowCount; columnStart += TILE) {
+      const columnCount = Math.min(TILE, sizePadded - columnStart);
+      for (let depthStart = 0; depthStart < depthPadded; depthStart += DEPTH_BLOCK) {
+        kernels.product(
+          columnsSide,
+          rowCount,
+          Math.min(DEPTH_BLOCK, depthPadded - depthStart),
+          columnCount / PANEL_WIDTH_64,
+          a,
+          columnsSide ? depthStart * aStride + rowStart : rowStart * aStride + depthStart,
+          aStride,
+          b,
+          (columnStart / PANEL_WIDTH_64) * depthPadded * PANEL_WIDTH_64 + depthStart * PANEL_WIDTH_64,
+          depthPadded * PANEL_WIDTH_64,
+          c,
+          0,
+          rowCount * PANEL_WIDTH_64,
+          depthStart > 0,
+        );
       }
-      out[o0 + j] = out[o0 + j]! + s00;
-      out[o0 + j + 1] = out[o0 + j + 1]! + s01;
-      out[o0 + j + 2] = out[o0 + j + 2]! + s02;
-      out[o0 + j + 3] = out[o0 + j + 3]! + s03;
-      out[o1 + j] = out[o1 + j]! + s10;
-      out[o1 + j + 1] = out[o1 + j + 1]! + s11;
-      out[o1 + j + 2] = out[o1 + j + 2]! + s12;
-      out[o1 + j + 3] = out[o1 + j + 3]! + s13;
-    }
-    for (; j < columnCount; j++) {
-      const b = (columnStart + j) * length;
-      let s0 = 0,
-        s1 = 0;
-      for (let k = depthStart; k < depthEnd; k++) {
-        const y = matrix[b + k]!;
-        s0 += matrix[a0 + k]! * y;
-        s1 += matrix[a1 + k]! * y;
+      for (let i = 0; i < rowCount && rowStart + i < size; i++) {
+        const row = rowStart + i;
+        const last = Math.min(columnStart + columnCount, row + 1);
+        for (let column = columnStart; column < last; column++) {
+          const local = column - columnStart;
+          const value = c[(Math.floor(local / PANEL_WIDTH_64) * rowCount + i) * PANEL_WIDTH_64 + (local % PANEL_WIDTH_64)]!;
+          gram[row * size + column] = value;
+          gram[column * size + row] = value;
+        }
       }
-      out[o0 + j] = out[o0 + j]! + s0;
-      out[o1 + j] = out[o1 + j]! + s1;
     }
-  }
-  for (; i < rowCount; i++) {
-    const a = (rowStart + i) * length;
-    for (let j = 0; j < columnCount; j++) {
-      const b = (columnStart + j) * length;
-      let sum = 0;
-      for (let k = depthStart; k < depthEnd; k++) sum += matrix[a + k]! * matrix[b + k]!;
-      out[i * outStride + j] = out[i * outStride + j]! + sum;
-    }
-  }
-}
-
-/**
- * The Gram matrix of the rows of `matrix` (`count × length`, row-major): `S[i][j] = rows[i] · rows[j]`,
- * `count × count`, both triangles filled. Pass a transposed feature matrix for `Xᵀ X`. Tiles on and
- * below the diagonal are computed; the upper triangle is mirrored.
- */
-export function gramOfRows(matrix: Float64Array, count: number, length: number): Float64Array {
-  const gram = new Float64Array(count * count);
-  for (let rowStart = 0; rowStart < count; rowStart += TILE_ROWS) {
-    const rowCount = Math.min(TILE_ROWS, count - rowStart);
-    for (let columnStart = 0; columnStart <= rowStart; columnStart += TILE_ROWS) {
-      const columnCount = Math.min(TILE_ROWS, count - columnStart);
-      dotProductTile(matrix, length, rowStart, rowCount, columnStart, columnCount, gram.subarray(rowStart * count + columnStart), count);
-    }
-  }
-  for (let i = 0; i < count; i++) {
-    for (let j = i + 1; j < count; j++) gram[i * count + j] = gram[j * count + i]!;
   }
   return gram;
-}
-
-/** `matrixᵀ` of a row-major `rows × columns` matrix. */
-export function transpose(matrix: Float64Array, rows: number, columns: number): Float64Array {
-  const result = new Float64Array(rows * columns);
-  const block = 32;
-  for (let r0 = 0; r0 < rows; r0 += block) {
-    for (let c0 = 0; c0 < columns; c0 += block) {
-      const r1 = Math.min(rows, r0 + block);
-      const c1 = Math.min(columns, c0 + block);
-      for (let r = r0; r < r1; r++) {
-        for (let c = c0; c < c1; c++) result[c * rows + r] = matrix[r * columns + c]!;
-      }
-    }
-  }
-  return result;
 }
 
 /**
@@ -268,13 +190,18 @@ export function tridiagonalEigenvalues(diagonal: Float64Array, offDiagonal: Floa
   const e = Float64Array.from(offDiagonal);
   if (n > 0) e[n - 1] = 0;
   const epsilon = 2 ** -52;
+  // A coupling is negligible against its two diagonal entries, or against the whole matrix: the second test
+  // (EISPACK's tql2 uses the like) is what converges among many zero eigenvalues, where the first never holds.
+  let norm = 0;
+  for (let i = 0; i < n; i++) norm = Math.max(norm, Math.abs(d[i]!) + Math.abs(e[i]!));
+  const negligible = epsilon * norm;
   for (let l = 0; l < n; l++) {
     let iterations = 0;
     for (;;) {
       let m = l;
       for (; m < n - 1; m++) {
         const scale = Math.abs(d[m]!) + Math.abs(d[m + 1]!);
-        if (Math.abs(e[m]!) <= epsilon * scale) break;
+        if (Math.abs(e[m]!) <= epsilon * scale || Math.abs(e[m]!) <= negligible) break;
       }
       if (m === l) break;
       if (++iterations > 60) throw new Error(`transferability: the eigenvalue iteration did not converge at index ${l} of ${n}`);

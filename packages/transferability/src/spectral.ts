@@ -1,4 +1,4 @@
-import { gramOfRows, transpose, tridiagonalEigenvalues, tridiagonalEigenvector, tridiagonalize } from './linear-algebra.js';
+import { gramMatrix, tridiagonalEigenvalues, tridiagonalEigenvector, tridiagonalize } from './linear-algebra.js';
 
 /**
  * Eigenvalues below this share of the largest are treated as zero: the rank of the features. They are
@@ -120,9 +120,9 @@ export interface PreparedFeatures {
   readonly mean: Float64Array;
   readonly centered: Float64Array;
   /** The Gram matrix of the centred features on the smaller side (a fresh copy on every call). */
-  centeredGram(): Float64Array;
+  centeredGram(): Promise<Float64Array>;
   /** The Gram matrix of the raw features on the smaller side (a fresh copy on every call). */
-  rawGram(): Float64Array;
+  rawGram(): Promise<Float64Array>;
 }
 
 /**
@@ -141,7 +141,7 @@ export function prepareFeaturesWith(
   data: Float32Array | Float64Array,
   n: number,
   d: number,
-  centeredGramOf?: (centered: Float64Array) => Float64Array,
+  centeredGramOf?: (centered: Float64Array) => Promise<Float64Array>,
 ): PreparedFeatures {
   const raw = Float64Array.from(data);
   const mean = new Float64Array(d);
@@ -151,9 +151,9 @@ export function prepareFeaturesWith(
   for (let r = 0; r < n; r++) for (let c = 0; c < d; c++) centered[r * d + c] = raw[r * d + c]! - mean[c]!;
   const featureSide = n > d;
   const size = featureSide ? d : n;
-  let gram: Float64Array | undefined;
-  const centeredGram = (): Float64Array => {
-    gram ??= centeredGramOf?.(centered) ?? (featureSide ? gramOfRows(transpose(centered, n, d), d, n) : gramOfRows(centered, n, d));
+  let gram: Promise<Float64Array> | undefined;
+  const centeredGram = (): Promise<Float64Array> => {
+    gram ??= centeredGramOf?.(centered) ?? gramMatrix(centered, n, d, featureSide ? 'columns' : 'rows');
     return gram;
   };
   return {
@@ -162,9 +162,9 @@ export function prepareFeaturesWith(
     raw,
     mean,
     centered,
-    centeredGram: () => Float64Array.from(centeredGram()),
-    rawGram() {
-      const result = Float64Array.from(centeredGram());
+    centeredGram: async () => Float64Array.from(await centeredGram()),
+    async rawGram() {
+      const result = Float64Array.from(await centeredGram());
       if (featureSide) {
         // Xᵀ X = Xcᵀ Xc + n μ μᵀ.
         for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) result[i * d + j] = result[i * d + j]! + n * mean[i]! * mean[j]!;

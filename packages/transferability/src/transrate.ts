@@ -1,4 +1,4 @@
-import { gramOfRows, logDeterminantOfIdentityPlus, transpose } from './linear-algebra.js';
+import { gramMatrix, logDeterminantOfIdentityPlus } from './linear-algebra.js';
 import type { LabelProblem } from './problems.js';
 import type { SpectralView } from './spectral.js';
 
@@ -12,7 +12,12 @@ export const TRANSRATE_EPSILON = 1e-4;
  * (rows are centred once, on the overall mean; K counts the classes present). R(Z) comes from the
  * spectrum; each class's from a Cholesky factorisation on its smaller side (n_c × n_c or d × d).
  */
-export function transRate(view: SpectralView, centered: Float64Array, problem: LabelProblem, classGrams?: ReadonlyMap<number, Float64Array>): number {
+export async function transRate(
+  view: SpectralView,
+  centered: Float64Array,
+  problem: LabelProblem,
+  classGrams?: ReadonlyMap<number, Float64Array>,
+): Promise<number> {
   const n = view.rows;
   const d = view.columns;
   let whole = 0;
@@ -21,19 +26,19 @@ export function transRate(view: SpectralView, centered: Float64Array, problem: L
   let within = 0;
   for (const label of problem.present) {
     const count = problem.counts[label]!;
-    const gram = classGrams?.get(label) ?? classGram(centered, d, problem, label);
+    const gram = classGrams?.get(label) ?? (await classGram(centered, d, problem, label));
     within += logDeterminantOfIdentityPlus(gram, Math.min(count, d), 1 / (count * TRANSRATE_EPSILON)) / 2;
   }
   return whole - within / problem.present.length;
 }
 
 /** The Gram matrix of one class's centred rows on its smaller side: `n_c × n_c`, or `d × d` when n_c > d. */
-export function classGram(centered: Float64Array, d: number, problem: LabelProblem, label: number): Float64Array {
+export function classGram(centered: Float64Array, d: number, problem: LabelProblem, label: number): Promise<Float64Array> {
   const count = problem.counts[label]!;
   const rows = new Float64Array(count * d);
   let next = 0;
   problem.labels.forEach((value, row) => {
     if (value === label) rows.set(centered.subarray(row * d, (row + 1) * d), d * next++);
   });
-  return count <= d ? gramOfRows(rows, count, d) : gramOfRows(transpose(rows, count, d), d, count);
+  return gramMatrix(rows, count, d, count <= d ? 'rows' : 'columns');
 }

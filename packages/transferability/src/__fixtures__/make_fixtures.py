@@ -300,6 +300,7 @@ def main():
         case("ordinal, n < d", rng, 30, 70, ordinal),
         case("multilabel, n < d", rng, 44, 60, multilabel),
         case("binary, low rank", rng, 80, 40, binary, rank=12),
+        case("multiclass, rank 7 of 60 with dead columns", rng, 100, 60, multiclass, rank=3, zero_columns=10),
     ]
     taus = []
     for size in (4, 6, 9):
