@@ -102,7 +102,7 @@ export async function openNpz(source: ByteSource | Uint8Array | Blob, name = DEF
     const entry = entriesByKey.get(key);
     if (entry === undefined) {
       const available = keys.map((known) => `'${known}'`).join(', ') || 'none';
-      throw new Error(`${name}: no array named '${key}'; the archive holds ${available}`);
+      throw new Error(`${name}: no array named '${truncateText(key)}'; the archive holds ${truncateText(available)}`);
     }
     return entry;
   };
