@@ -1,7 +1,17 @@
 /**
  * One entry point for every checkpoint format: the format is recognised from the bytes, not the name.
  */
-import { byteSourceFromBytes, openNpz, quoteText, readZipDirectory, truncateText, type ByteSource, type NdArray, type RawInflater } from '@medssl/arrays';
+import {
+  ArrayFormatError,
+  byteSourceFromBytes,
+  openNpz,
+  quoteText,
+  readZipDirectory,
+  truncateText,
+  type ByteSource,
+  type NdArray,
+  type RawInflater,
+} from '@medssl/arrays';
 import type { StateDict } from '@medssl/spec';
 
 import { CheckpointFormatError } from './errors.js';
@@ -168,6 +178,16 @@ export function isZip(bytes: Uint8Array): boolean {
  * returns a fresh buffer that nothing else holds (a file read member by member), which tensors may keep.
  */
 export async function readZipCheckpoint(source: ByteSource, name: string, options: ReadCheckpointOptions, storagesOwned = false): Promise<CheckpointContents> {
+  try {
+    return await readZipMembers(source, name, options, storagesOwned);
+  } catch (error) {
+    // The archive's own faults (directory, CRC-32, deflate, an npz member's header) are checkpoint faults too.
+    if (error instanceof ArrayFormatError) throw CheckpointFormatError.wrapping(name, error);
+    throw error;
+  }
+}
+
+async function readZipMembers(source: ByteSource, name: string, options: ReadCheckpointOptions, storagesOwned: boolean): Promise<CheckpointContents> {
   const entries = await readZipDirectory(source, name);
   const layout = torchZipLayout(entries, name);
   if (layout) {
