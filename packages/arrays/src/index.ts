@@ -32,3 +32,4 @@ export {
 } from './zip.js';
 export { crc32 } from './crc32.js';
 export { joinBytes } from './bytes.js';
+export { MESSAGE_ECHO_LIMIT, quoteText, truncateText } from './messages.js';

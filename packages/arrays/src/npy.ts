@@ -5,6 +5,7 @@
  */
 import { ArrayFormatError } from './errors.js';
 import { assertNdArray, bytesPerElement, elementCount, formatShape, typedArrayConstructor, type AnyTypedArray, type DType, type NdArray } from './ndarray.js';
+import { quoteText, truncateText } from './messages.js';
 import { formatPythonLiteral, parsePythonLiteral, type PythonLiteral } from './python-literal.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
@@ -13,6 +14,13 @@ const DATA_ALIGNMENT = 64;
 /** numpy leaves room for this many digits in the growth axis so that appends can rewrite the header in place. */
 const GROWTH_AXIS_MAXIMUM_DIGITS = 21;
 const DEFAULT_NAME = 'NPY data';
+/**
+ * numpy's own reader refuses longer headers unless told they are trusted (`max_header_size`, numpy 1.24);
+ * the header of an array of a supported dtype is under 200 bytes.
+ */
+const MAXIMUM_HEADER_BYTES = 10_000;
+/** numpy's NPY_MAXDIMS (32 before numpy 2.0, 64 since). */
+const MAXIMUM_DIMENSIONS = 64;
 
 const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -58,11 +66,15 @@ export interface NpyHeader {
 export function npyHeaderByteLength(prefix: Uint8Array, name = DEFAULT_NAME): number {
   const major = readPreamble(prefix, name);
   const view = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength);
-  if (major === 1) return 10 + view.getUint16(8, true);
-  if (prefix.byteLength < 12) {
+  if (major !== 1 && prefix.byteLength < 12) {
     throw new ArrayFormatError(name, 'header length', `truncated: expected 12 bytes of preamble, got ${prefix.byteLength}`);
   }
-  return 12 + view.getUint32(8, true);
+  const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  // Checked before anyone reads or parses that many bytes of untrusted text.
+  if (headerLength > MAXIMUM_HEADER_BYTES) {
+    throw new ArrayFormatError(name, 'header length', `expected at most ${MAXIMUM_HEADER_BYTES} bytes (numpy's own limit), got ${headerLength}`);
+  }
+  return (major === 1 ? 10 : 12) + headerLength;
 }
 
 /** Checks magic string and version; returns the major version. */
@@ -106,23 +118,23 @@ export function parseNpyHeader(bytes: Uint8Array, name = DEFAULT_NAME): NpyHeade
 
   const { value: dictionary, end } = parsePythonLiteral(headerText, name, 'header');
   if (!/^\s*$/.test(headerText.slice(end))) {
-    throw new ArrayFormatError(name, 'header', `expected only spaces and a newline after the dict, got ${JSON.stringify(headerText.slice(end))}`);
+    throw new ArrayFormatError(name, 'header', `expected only spaces and a newline after the dict, got ${quoteText(headerText.slice(end))}`);
   }
   if (dictionary === null || typeof dictionary !== 'object' || dictionary.kind !== 'dict') {
-    throw new ArrayFormatError(name, 'header', `expected a dict literal, got ${formatPythonLiteral(dictionary)}`);
+    throw new ArrayFormatError(name, 'header', `expected a dict literal, got ${truncateText(formatPythonLiteral(dictionary))}`);
   }
   const keys = [...dictionary.entries.keys()].sort();
   if (keys.join() !== 'descr,fortran_order,shape') {
     throw new ArrayFormatError(
       name,
       'header keys',
-      `expected exactly 'descr', 'fortran_order' and 'shape', got ${keys.map((key) => `'${key}'`).join(', ') || 'none'}`,
+      `expected exactly 'descr', 'fortran_order' and 'shape', got ${truncateText(keys.map((key) => `'${key}'`).join(', ')) || 'none'}`,
     );
   }
   const { dtype, bigEndian, descr } = parseDescr(dictionary.entries.get('descr')!, name);
   const fortranOrder = dictionary.entries.get('fortran_order')!;
   if (typeof fortranOrder !== 'boolean') {
-    throw new ArrayFormatError(name, "header field 'fortran_order'", `expected True or False, got ${formatPythonLiteral(fortranOrder)}`);
+    throw new ArrayFormatError(name, "header field 'fortran_order'", `expected True or False, got ${truncateText(formatPythonLiteral(fortranOrder))}`);
   }
   const shape = parseShape(dictionary.entries.get('shape')!, name);
   const dataByteLength = elementCount(shape) * bytesPerElement(dtype);
@@ -136,22 +148,22 @@ function parseDescr(descr: PythonLiteral, name: string): { dtype: DType; bigEndi
   const field = "header field 'descr'";
   if (typeof descr !== 'string') {
     if (descr !== null && typeof descr === 'object' && descr.kind === 'list') {
-      throw new ArrayFormatError(name, field, `structured dtypes (a list of fields) are not supported; got ${formatPythonLiteral(descr)}`);
+      throw new ArrayFormatError(name, field, `structured dtypes (a list of fields) are not supported; got ${truncateText(formatPythonLiteral(descr))}`);
     }
-    throw new ArrayFormatError(name, field, `expected a string such as '<f4', got ${formatPythonLiteral(descr)}`);
+    throw new ArrayFormatError(name, field, `expected a string such as '<f4', got ${truncateText(formatPythonLiteral(descr))}`);
   }
   if (/^[|<>=]?O\d*$/.test(descr)) {
     throw new ArrayFormatError(
       name,
       field,
-      `object arrays ('${descr}') are not supported: their data is a Python pickle, and reading it would mean ` +
+      `object arrays ('${truncateText(descr)}') are not supported: their data is a Python pickle, and reading it would mean ` +
         'executing pickle instructions, which medssl never does. Save the array with a numeric dtype instead.',
     );
   }
   const match = /^([|<>])([a-z]\d)$/.exec(descr);
   const dtype = match === null ? undefined : DTYPE_BY_TYPE_CODE[match[2]!];
   if (match === null || dtype === undefined) {
-    throw new ArrayFormatError(name, field, `expected one of ${SUPPORTED_DESCRIPTIONS}, got '${descr}'`);
+    throw new ArrayFormatError(name, field, `expected one of ${SUPPORTED_DESCRIPTIONS}, got '${truncateText(descr)}'`);
   }
   const byteOrder = match[1]!;
   const singleByte = bytesPerElement(dtype) === 1;
@@ -166,7 +178,10 @@ function parseShape(shape: PythonLiteral, name: string): number[] {
   const valid =
     shape !== null && typeof shape === 'object' && shape.kind === 'tuple' && shape.items.every((dimension) => typeof dimension === 'number' && dimension >= 0);
   if (!valid) {
-    throw new ArrayFormatError(name, "header field 'shape'", `expected a tuple of non-negative integers, got ${formatPythonLiteral(shape)}`);
+    throw new ArrayFormatError(name, "header field 'shape'", `expected a tuple of non-negative integers, got ${truncateText(formatPythonLiteral(shape))}`);
+  }
+  if (shape.items.length > MAXIMUM_DIMENSIONS) {
+    throw new ArrayFormatError(name, "header field 'shape'", `expected at most ${MAXIMUM_DIMENSIONS} dimensions (numpy's limit), got ${shape.items.length}`);
   }
   return shape.items as number[];
 }

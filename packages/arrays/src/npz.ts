@@ -3,6 +3,8 @@
  * members `<key>.npy` are NPY files.
  */
 import { byteSourceFromBlob, byteSourceFromBytes, type ByteSource } from './byte-source.js';
+import { ArrayFormatError } from './errors.js';
+import { truncateText } from './messages.js';
 import type { NdArray } from './ndarray.js';
 import { npyHeaderByteLength, parseNpy, parseNpyHeader, type NpyHeader } from './npy.js';
 import {
@@ -83,7 +85,7 @@ export async function openNpz(source: ByteSource | Uint8Array | Blob, name = DEF
     }
     const key = entry.fileName.slice(0, -'.npy'.length);
     if (entriesByKey.has(key)) {
-      throw new Error(`${name}: member '${entry.fileName}' appears twice in the archive's directory`);
+      throw new ArrayFormatError(name, 'central directory', `member '${truncateText(entry.fileName)}' appears twice`);
     }
     entriesByKey.set(key, entry);
     members.push({
@@ -100,7 +102,7 @@ export async function openNpz(source: ByteSource | Uint8Array | Blob, name = DEF
     const entry = entriesByKey.get(key);
     if (entry === undefined) {
       const available = keys.map((known) => `'${known}'`).join(', ') || 'none';
-      throw new Error(`${name}: no array named '${key}'; the archive holds ${available}`);
+      throw new Error(`${name}: no array named '${truncateText(key)}'; the archive holds ${truncateText(available)}`);
     }
     return entry;
   };

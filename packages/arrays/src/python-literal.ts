@@ -1,4 +1,5 @@
 import { ArrayFormatError } from './errors.js';
+import { quoteText, truncateText } from './messages.js';
 
 /**
  * A strict parser for the few Python literals an NPY header holds: a dict of strings, booleans,
@@ -32,13 +33,19 @@ const SIMPLE_ESCAPES: Record<string, string> = { '\\': '\\', "'": "'", '"': '"',
 export function parsePythonLiteral(text: string, file: string, field: string): ParsedLiteral {
   let position = 0;
 
+  // The text around the position, not all of it: a header may be long.
+  const context = (): string => {
+    const start = Math.max(0, position - 40);
+    return `${start > 0 ? '…' : ''}${quoteText(text.slice(start).trimEnd(), 80)}`;
+  };
+
   const fail = (expected: string): never => {
     const found = position < text.length ? `'${text[position]}'` : 'the end of the text';
-    throw new ArrayFormatError(file, field, `expected ${expected} at position ${position}, found ${found} in ${JSON.stringify(text.trimEnd())}`);
+    throw new ArrayFormatError(file, field, `expected ${expected} at position ${position}, found ${found} in ${context()}`);
   };
 
   const refuse = (problem: string): never => {
-    throw new ArrayFormatError(file, field, `${problem} at position ${position} in ${JSON.stringify(text.trimEnd())}`);
+    throw new ArrayFormatError(file, field, `${problem} at position ${position} in ${context()}`);
   };
 
   const skipWhitespace = (): void => {
@@ -76,13 +83,15 @@ export function parsePythonLiteral(text: string, file: string, field: string): P
     return value;
   };
 
+  const integerPattern = /-?\d+[lL]?/y;
   const parseInteger = (): number => {
-    const match = /^-?\d+[lL]?/.exec(text.slice(position));
+    integerPattern.lastIndex = position;
+    const match = integerPattern.exec(text);
     if (match === null) return fail('a value');
     // Python 2 wrote long integers with an L suffix, and numpy still accepts such headers.
     const digits = match[0].replace(/[lL]$/, '');
     const value = Number(digits);
-    if (!Number.isSafeInteger(value)) refuse(`integer ${digits} is too large (expected below 2^53)`);
+    if (!Number.isSafeInteger(value)) refuse(`integer ${truncateText(digits, 30)} is too large (expected below 2^53)`);
     position += match[0].length;
     return value;
   };
@@ -114,7 +123,7 @@ export function parsePythonLiteral(text: string, file: string, field: string): P
     while (text[position] !== '}') {
       if (text[position] !== "'" && text[position] !== '"') fail('a string key or }');
       const key = parseString();
-      if (entries.has(key)) refuse(`key '${key}' appears twice`);
+      if (entries.has(key)) refuse(`key '${truncateText(key)}' appears twice`);
       skipWhitespace();
       if (text[position] !== ':') fail("':'");
       position++;

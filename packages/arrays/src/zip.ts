@@ -9,6 +9,7 @@
 import type { ByteSource } from './byte-source.js';
 import { crc32 } from './crc32.js';
 import { ArrayFormatError } from './errors.js';
+import { truncateText } from './messages.js';
 
 const END_OF_CENTRAL_DIRECTORY_SIGNATURE = 0x06054b50;
 const ZIP64_END_OF_CENTRAL_DIRECTORY_SIGNATURE = 0x06064b50;
@@ -40,6 +41,13 @@ const COMPRESSION_METHOD_NAMES: Readonly<Record<number, string>> = {
   95: 'XZ',
   99: 'AES encryption',
 };
+
+/**
+ * Deflate expands at most 1032-fold (a 258-byte match in two bits); a member claiming more than that, plus
+ * a little for block headers, is refused before its uncompressed size is allocated.
+ */
+const DEFLATE_MAXIMUM_RATIO = 1032;
+const DEFLATE_RATIO_SLACK = 1024;
 
 /** Compressed bytes handed to the decompressor at a time. */
 const INFLATE_INPUT_CHUNK_SIZE = 4 * 1024 * 1024;
@@ -249,7 +257,11 @@ export async function readZipDirectory(source: ByteSource, archiveName: string):
       const dataSize = view.getUint16(extraPosition + 2, true);
       const dataStart = extraPosition + 4;
       if (dataStart + dataSize > extraEnd) {
-        throw new ArrayFormatError(archiveName, `${field} ('${fileName}') extra field`, `block 0x${headerId.toString(16)} runs past the extra field`);
+        throw new ArrayFormatError(
+          archiveName,
+          `${field} ('${truncateText(fileName)}') extra field`,
+          `block 0x${headerId.toString(16)} runs past the extra field`,
+        );
       }
       if (headerId === ZIP64_EXTRA_FIELD_ID) {
         let cursor = dataStart;
@@ -257,11 +269,12 @@ export async function readZipDirectory(source: ByteSource, archiveName: string):
           if (cursor + width > dataStart + dataSize) {
             throw new ArrayFormatError(
               archiveName,
-              `${field} ('${fileName}') ZIP64 extra field`,
+              `${field} ('${truncateText(fileName)}') ZIP64 extra field`,
               `expected the ${what}, but the field has only ${dataSize} bytes`,
             );
           }
-          const value = width === 8 ? readUint64(view, cursor, archiveName, `${field} ('${fileName}') ZIP64 ${what}`) : view.getUint32(cursor, true);
+          const value =
+            width === 8 ? readUint64(view, cursor, archiveName, `${field} ('${truncateText(fileName)}') ZIP64 ${what}`) : view.getUint32(cursor, true);
           cursor += width;
           return value;
         };
@@ -273,7 +286,7 @@ export async function readZipDirectory(source: ByteSource, archiveName: string):
       extraPosition = dataStart + dataSize;
     }
     if (diskStart !== 0) {
-      throw new ArrayFormatError(archiveName, `${field} ('${fileName}')`, `starts on disk ${diskStart}; multi-disk archives are not supported`);
+      throw new ArrayFormatError(archiveName, `${field} ('${truncateText(fileName)}')`, `starts on disk ${diskStart}; multi-disk archives are not supported`);
     }
     entries.push({
       fileName,
@@ -328,6 +341,13 @@ async function locateEntryData(source: ByteSource, entry: ZipEntry, memberName: 
       memberName,
       'data',
       `truncated: expected ${entry.compressedSize} bytes from offset ${dataOffset}, ` + `but the archive has ${Math.max(0, source.size - dataOffset)}`,
+    );
+  }
+  if (entry.compressionMethod === COMPRESSION_DEFLATE && entry.uncompressedSize > entry.compressedSize * DEFLATE_MAXIMUM_RATIO + DEFLATE_RATIO_SLACK) {
+    throw new ArrayFormatError(
+      memberName,
+      'sizes',
+      `${entry.compressedSize} deflated bytes cannot hold the ${entry.uncompressedSize} the directory claims (deflate expands at most ${DEFLATE_MAXIMUM_RATIO}-fold)`,
     );
   }
   if (entry.compressionMethod === COMPRESSION_STORED && entry.compressedSize !== entry.uncompressedSize) {
@@ -433,7 +453,7 @@ function toArrayBufferView(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
 
 /** Label for errors about one member, e.g. `data.npz[train_images.npy]`. */
 export function memberLabel(archiveName: string, fileName: string): string {
-  return `${archiveName}[${fileName}]`;
+  return `${archiveName}[${truncateText(fileName)}]`;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { truncateText } from '@medssl/arrays';
 import { createRng } from '@medssl/core';
 import type { Architecture, CanonicalWeights, PositionResampling, ResNetArchitecture, Tensor, VisionTransformerArchitecture } from '@medssl/spec';
 
@@ -158,9 +159,9 @@ export function checkCanonicalTensors(architecture: Architecture, tensors: Reado
   }
   for (const [name, tensor] of tensors) {
     const shape = expected.get(name);
-    if (!shape) throw new Error(`${source}: unexpected tensor ${name} for a ${describeArchitecture(architecture)}`);
+    if (!shape) throw new Error(`${source}: unexpected tensor ${truncateText(name)} for a ${describeArchitecture(architecture)}`);
     if (shape.join() !== tensor.shape.join()) {
-      throw new Error(`${source}: tensor ${name} should have shape [${shape.join(', ')}], got [${tensor.shape.join(', ')}]`);
+      throw new Error(`${source}: tensor ${name} should have shape [${shape.join(', ')}], got [${truncateText(tensor.shape.join(', '))}]`);
     }
     const count = shape.reduce((product, extent) => product * extent, 1);
     if (tensor.data.length !== count) throw new Error(`${source}: tensor ${name} of shape [${shape.join(', ')}] holds ${tensor.data.length} values`);

@@ -1,7 +1,17 @@
 /**
  * One entry point for every checkpoint format: the format is recognised from the bytes, not the name.
  */
-import { byteSourceFromBytes, openNpz, readZipDirectory, type ByteSource, type NdArray, type RawInflater } from '@medssl/arrays';
+import {
+  ArrayFormatError,
+  byteSourceFromBytes,
+  openNpz,
+  quoteText,
+  readZipDirectory,
+  truncateText,
+  type ByteSource,
+  type NdArray,
+  type RawInflater,
+} from '@medssl/arrays';
 import type { StateDict } from '@medssl/spec';
 
 import { CheckpointFormatError } from './errors.js';
@@ -70,37 +80,68 @@ function keySegment(key: PickleValue): string | undefined {
   return undefined;
 }
 
+/** Work {@link flattenTensors} may do whatever the file: a million containers entered or key characters written. */
+const FLATTEN_BASE_WORK = 1 << 20;
+/** Work it may do per byte of the structure that describes the tree (a checkpoint's pickle or header). */
+const FLATTEN_WORK_PER_BYTE = 64;
+/** Deeper trees are refused (the PyTorch readers already refuse them at 1000). */
+const FLATTEN_MAXIMUM_DEPTH = 1000;
+
+export interface FlattenOptions {
+  /**
+   * Bytes of the structure the tree was read from (a pickle, a header): the walk may enter containers and
+   * write key characters up to 2^20 + 64 per byte of it. A pickle can refer to one container many times, so
+   * that a few hundred bytes reach a tensor by 2^24 paths; such a tree is refused, not walked. 0 by default.
+   */
+  readonly structureByteLength?: number;
+}
+
 /**
  * Every tensor in a checkpoint's tree under a dotted key made of the dict keys and list indices on the
  * way to it: `{'state_dict': {'module.conv1.weight': t}}` gives `state_dict.module.conv1.weight`,
  * `{'optimizer': {'state': {0: {'momentum_buffer': t}}}}` gives `optimizer.state.0.momentum_buffer`. A
  * tensor at the root gets the key `''`. Opaque objects and dict keys that are not strings or numbers are
- * not entered. Two paths that spell the same key are an error.
+ * not entered. Two paths that spell the same key are an error. A tensor or container the tree holds twice
+ * (tied weights) appears under each key; the walk's work is bounded (see {@link FlattenOptions}).
  */
-export function flattenTensors(root: PickleValue, name = 'checkpoint'): Map<string, CheckpointTensor> {
+export function flattenTensors(root: PickleValue, name = 'checkpoint', options: FlattenOptions = {}): Map<string, CheckpointTensor> {
   const tensors = new Map<string, CheckpointTensor>();
   const visiting = new Set<object>();
-  const visit = (value: PickleValue, key: string) => {
+  const maximumWork = FLATTEN_BASE_WORK + FLATTEN_WORK_PER_BYTE * (options.structureByteLength ?? 0);
+  let work = 0;
+  const charge = (units: number, key: string) => {
+    work += units;
+    if (work > maximumWork) {
+      throw new CheckpointFormatError(
+        name,
+        `the object reaches its tensors by more paths than its ${options.structureByteLength ?? 0}-byte structure can justify (over ${maximumWork} containers entered and key characters written, at ${quoteText(key)}): it refers to the same containers again and again`,
+      );
+    }
+  };
+  const visit = (value: PickleValue, key: string, depth: number) => {
+    charge(1, key);
     if (value instanceof CheckpointTensor) {
-      if (tensors.has(key)) throw new CheckpointFormatError(name, `two tensors flatten to the same key ${JSON.stringify(key)}`);
+      charge(key.length, key);
+      if (tensors.has(key)) throw new CheckpointFormatError(name, `two tensors flatten to the same key ${quoteText(key)}`);
       tensors.set(key, value);
       return;
     }
     if (value === null || typeof value !== 'object' || value instanceof Uint8Array || value instanceof OpaqueObject || value instanceof Set) return;
     if (visiting.has(value)) return; // a container that holds itself
+    if (depth >= FLATTEN_MAXIMUM_DEPTH) throw new CheckpointFormatError(name, `${truncateText(key)}: nested deeper than ${FLATTEN_MAXIMUM_DEPTH} levels`);
     visiting.add(value);
     const child = (segment: string) => (key === '' ? segment : `${key}.${segment}`);
     if (value instanceof Map) {
       for (const [dictKey, item] of value) {
         const segment = keySegment(dictKey);
-        if (segment !== undefined) visit(item, child(segment));
+        if (segment !== undefined) visit(item, child(segment), depth + 1);
       }
     } else {
-      value.forEach((item, index) => visit(item, child(String(index))));
+      value.forEach((item, index) => visit(item, child(String(index)), depth + 1));
     }
     visiting.delete(value);
   };
-  visit(root, '');
+  visit(root, '', 0);
   return tensors;
 }
 
@@ -116,8 +157,14 @@ function tensorFromNdArray(array: NdArray, copy: boolean): CheckpointTensor {
   }
 }
 
-function contents(name: string, format: CheckpointFormat, root: PickleValue, metadata: ReadonlyMap<string, string> = new Map()): CheckpointContents {
-  const tensors = flattenTensors(root, name);
+function contents(
+  name: string,
+  format: CheckpointFormat,
+  root: PickleValue,
+  structureByteLength: number,
+  metadata: ReadonlyMap<string, string> = new Map(),
+): CheckpointContents {
+  const tensors = flattenTensors(root, name, { structureByteLength });
   return { name, format, root, tensors, stateDict: floatingTensors(tensors), metadata };
 }
 
@@ -131,6 +178,16 @@ export function isZip(bytes: Uint8Array): boolean {
  * returns a fresh buffer that nothing else holds (a file read member by member), which tensors may keep.
  */
 export async function readZipCheckpoint(source: ByteSource, name: string, options: ReadCheckpointOptions, storagesOwned = false): Promise<CheckpointContents> {
+  try {
+    return await readZipMembers(source, name, options, storagesOwned);
+  } catch (error) {
+    // The archive's own faults (directory, CRC-32, deflate, an npz member's header) are checkpoint faults too.
+    if (error instanceof ArrayFormatError) throw CheckpointFormatError.wrapping(name, error);
+    throw error;
+  }
+}
+
+async function readZipMembers(source: ByteSource, name: string, options: ReadCheckpointOptions, storagesOwned: boolean): Promise<CheckpointContents> {
   const entries = await readZipDirectory(source, name);
   const layout = torchZipLayout(entries, name);
   if (layout) {
@@ -140,17 +197,24 @@ export async function readZipCheckpoint(source: ByteSource, name: string, option
         "this is a TorchScript archive (torch.jit.save), which holds code; save the model's state_dict() with torch.save instead",
       );
     }
-    return contents(name, 'pytorch-zip', await readTorchZip(source, layout, name, options.inflateRaw, { ...options, storagesOwned }));
+    const { root, pickleByteLength } = await readTorchZip(source, layout, name, options.inflateRaw, { ...options, storagesOwned });
+    return contents(name, 'pytorch-zip', root, pickleByteLength);
   }
   if (entries.some((entry) => entry.fileName.endsWith('.npy'))) {
     const archive = await openNpz(source, name, options.inflateRaw ? { inflateRaw: options.inflateRaw } : {});
     const root = new Map<PickleValue, PickleValue>();
     for (const [key, array] of await archive.readAll()) root.set(key, tensorFromNdArray(array, !storagesOwned && !options.shareMemory));
-    return contents(name, 'npz', root);
+    // An npz is flat: one key per member, each named in the archive's directory.
+    return contents(
+      name,
+      'npz',
+      root,
+      entries.reduce((total, entry) => total + entry.fileName.length, 0),
+    );
   }
   const listed = entries
     .slice(0, 5)
-    .map((entry) => entry.fileName)
+    .map((entry) => truncateText(entry.fileName))
     .join(', ');
   throw new CheckpointFormatError(name, `a ZIP archive with neither <folder>/data.pkl (PyTorch) nor .npy members (NumPy); it holds ${listed || 'nothing'}`);
 }
@@ -165,10 +229,13 @@ export async function readCheckpointContents(input: Uint8Array, name = 'checkpoi
   const bytes = plainBytes(input);
   if (bytes.byteLength === 0) throw new CheckpointFormatError(name, 'the file is empty');
   if (isZip(bytes)) return readZipCheckpoint(byteSourceFromBytes(bytes), name, options);
-  if (hasLegacyMagic(bytes)) return contents(name, 'pytorch-legacy', readTorchLegacy(bytes, name, options));
+  if (hasLegacyMagic(bytes)) {
+    const { root, pickleByteLength } = readTorchLegacy(bytes, name, options);
+    return contents(name, 'pytorch-legacy', root, pickleByteLength);
+  }
   if (looksLikeSafetensors(bytes)) {
-    const { tensors, metadata } = readSafetensors(bytes, name, options);
-    return contents(name, 'safetensors', new Map<PickleValue, PickleValue>(tensors), metadata);
+    const { tensors, metadata, headerByteLength } = readSafetensors(bytes, name, options);
+    return contents(name, 'safetensors', new Map<PickleValue, PickleValue>(tensors), headerByteLength, metadata);
   }
   if (startsWith(bytes, NPY_MAGIC))
     throw new CheckpointFormatError(name, 'a single NumPy .npy array, not a checkpoint; read it with parseNpy from @medssl/core');

@@ -11,6 +11,17 @@ export class CheckpointFormatError extends Error {
     super(`${file}: ${message}`, options);
     this.file = file;
   }
+
+  /**
+   * The same failure as a container format's own error (a ZIP archive's `ArrayFormatError`, whose message
+   * already starts with `file[member]`), so that every failure to read a checkpoint has this one type. The
+   * message is kept as it is; the original error is the cause.
+   */
+  static wrapping(file: string, error: Error): CheckpointFormatError {
+    const wrapped = new CheckpointFormatError(file, '', { cause: error });
+    wrapped.message = error.message;
+    return wrapped;
+  }
 }
 
 /**

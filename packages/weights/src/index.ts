@@ -29,6 +29,7 @@ export {
 export type { BackboneDefinition, BackboneProviderDefinition } from './backbone.js';
 export {
   flattenTensors,
+  type FlattenOptions,
   readCheckpoint,
   readCheckpointContents,
   type CheckpointContents,

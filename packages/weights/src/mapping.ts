@@ -1,3 +1,4 @@
+import { truncateText } from '@medssl/arrays';
 import type { Architecture, CanonicalWeights, StateDict, Tensor } from '@medssl/spec';
 import { canonicalTensorShapes, describeArchitecture } from './canonical.js';
 
@@ -40,15 +41,19 @@ export function mapToCanonical(
     if (target === undefined) continue;
     const name = typeof target === 'string' ? target : target.name;
     const shape = expected.get(name);
-    if (!shape) throw new Error(`${provenance.source}: checkpoint key ${key} maps to ${name}, which a ${network} does not have; is this the right variant?`);
+    if (!shape)
+      throw new Error(
+        `${provenance.source}: checkpoint key ${truncateText(key)} maps to ${name}, which a ${network} does not have; is this the right variant?`,
+      );
     if (typeof target === 'string') {
       if (shape.join() !== tensor.shape.join()) {
         throw new Error(
-          `${provenance.source}: checkpoint key ${key} has shape [${tensor.shape.join(', ')}], a ${network} needs [${shape.join(', ')}] for ${name}`,
+          `${provenance.source}: checkpoint key ${truncateText(key)} has shape [${truncateText(tensor.shape.join(', '))}], a ${network} needs [${shape.join(', ')}] for ${name}`,
         );
       }
       const previous = origin.get(name);
-      if (previous !== undefined) throw new Error(`${provenance.source}: checkpoint keys ${previous} and ${key} both map to ${name}`);
+      if (previous !== undefined)
+        throw new Error(`${provenance.source}: checkpoint keys ${truncateText(previous)} and ${truncateText(key)} both map to ${name}`);
       origin.set(name, key);
       tensors.set(name, tensor);
       continue;
@@ -57,13 +62,14 @@ export function mapToCanonical(
     const partShape = [shape[0]! / parts, ...shape.slice(1)];
     if (partShape.join() !== tensor.shape.join()) {
       throw new Error(
-        `${provenance.source}: checkpoint key ${key} has shape [${tensor.shape.join(', ')}], a ${network} needs [${partShape.join(', ')}] for part ${part + 1} of ${parts} of ${name}`,
+        `${provenance.source}: checkpoint key ${truncateText(key)} has shape [${truncateText(tensor.shape.join(', '))}], a ${network} needs [${partShape.join(', ')}] for part ${part + 1} of ${parts} of ${name}`,
       );
     }
     const entry = pieces.get(name) ?? { parts, found: new Array(parts).fill(undefined) };
     pieces.set(name, entry);
     const previous = entry.found[part];
-    if (previous) throw new Error(`${provenance.source}: checkpoint keys ${previous.key} and ${key} both map to part ${part + 1} of ${name}`);
+    if (previous)
+      throw new Error(`${provenance.source}: checkpoint keys ${truncateText(previous.key)} and ${truncateText(key)} both map to part ${part + 1} of ${name}`);
     entry.found[part] = { key, tensor };
   }
   for (const [name, { parts, found }] of pieces) {

@@ -6,6 +6,8 @@
  * JavaScript that only rearrange data, and refuses every other name before anything else happens.
  * Classes the caller lists in `allowOpaqueObjects` become inert {@link OpaqueObject} records.
  */
+import { quoteText, truncateText } from '@medssl/arrays';
+
 import { CheckpointFormatError, UnsafeCheckpointError } from './errors.js';
 import { plainBytes, type CheckpointDType, type CheckpointTensor } from './tensor.js';
 
@@ -93,6 +95,25 @@ const PYTHON2_MODULE_NAMES: Readonly<Record<string, string>> = { __builtin__: 'b
 
 const REFUSAL_REASON = 'only tensors, storages and plain containers are allowed; medssl never runs code from a checkpoint';
 
+/**
+ * Python integers in checkpoints are counters, seeds and sizes (the legacy format's magic number, the
+ * largest torch.save writes, takes 10 bytes); longer ones are refused before they are decoded.
+ */
+export const MAXIMUM_INTEGER_BYTES = 4096;
+/** The decimal digits of an integer of {@link MAXIMUM_INTEGER_BYTES}, for the text opcodes INT and LONG. */
+const MAXIMUM_INTEGER_DIGITS = Math.ceil(MAXIMUM_INTEGER_BYTES * 8 * Math.log10(2)) + 1;
+
+/**
+ * The work a pickle may ask for, per byte of pickle. Every opcode takes at least one byte and pushes at most
+ * one value, and the memo only holds what PUT opcodes stored, so the object count, the memo and the
+ * containers' sizes are already bounded by the pickle's length; what is not is copying: the allowed
+ * globals (`set(list)`, `bytes(list)`, `OrderedDict(pairs)`, `_codecs.encode(text)`) copy their arguments,
+ * and one pickle can call them again and again on one large memoized container. Each opcode and each item
+ * copied is one unit of work; a legitimate pickle copies each container at most once.
+ */
+const WORK_PER_PICKLE_BYTE = 8;
+const BASE_WORK = 65_536;
+
 /** Python integers become numbers when exact, bigints otherwise. */
 function integer(value: bigint): number | bigint {
   return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
@@ -152,7 +173,7 @@ const CONTAINER_GLOBALS: ReadonlyMap<string, GlobalDefinition> = new Map<string,
  * Python's raw-unicode-escape, in which protocol 0 writes text: bytes are latin-1 characters, except
  * `\uXXXX` and `\UXXXXXXXX`, which are code points.
  */
-function decodeRawUnicodeEscape(bytes: Uint8Array): string {
+function decodeRawUnicodeEscape(bytes: Uint8Array, fail: (message: string) => never): string {
   let text = '';
   for (let index = 0; index < bytes.length; index++) {
     const byte = bytes[index]!;
@@ -161,7 +182,9 @@ function decodeRawUnicodeEscape(bytes: Uint8Array): string {
     if (digits > 0) {
       const hex = String.fromCharCode(...bytes.subarray(index + 2, index + 2 + digits));
       if (hex.length === digits && /^[0-9a-fA-F]+$/.test(hex)) {
-        text += String.fromCodePoint(Number.parseInt(hex, 16));
+        const codePoint = Number.parseInt(hex, 16);
+        if (codePoint > 0x10ffff) fail(`\\U${hex} is not a Unicode code point (at most 10FFFF)`);
+        text += String.fromCodePoint(codePoint);
         index += 1 + digits;
         continue;
       }
@@ -246,6 +269,7 @@ const OPCODE_NAMES: Readonly<Record<number, string>> = {
 };
 
 const utf8 = new TextDecoder('utf-8');
+const HEX_BYTES = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
 
 class Unpickler {
   private position: number;
@@ -257,6 +281,9 @@ class Unpickler {
   private readonly opaqueClasses: ReadonlySet<string>;
   private opcodeStart = 0;
   private opcode = 0;
+  /** Opcodes run and items copied so far, against {@link maximumWork}. */
+  private work = 0;
+  private readonly maximumWork: number;
 
   private readonly bytes: Uint8Array;
 
@@ -269,6 +296,17 @@ class Unpickler {
     this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
     this.globals = new Map([...CONTAINER_GLOBALS, ...(options.globals ?? [])]);
     this.opaqueClasses = new Set(options.allowOpaqueObjects ?? []);
+    this.maximumWork = BASE_WORK + WORK_PER_PICKLE_BYTE * Math.max(0, this.bytes.byteLength - this.position);
+  }
+
+  /** Counts `units` of work, refusing a pickle that asks for more than its length can justify. */
+  private charge(units: number): void {
+    this.work += units;
+    if (this.work > this.maximumWork) {
+      this.fail(
+        `the pickle asks for more than ${this.maximumWork} opcodes and copied items (${WORK_PER_PICKLE_BYTE} per byte of pickle); it repeats the same large container, which no checkpoint does`,
+      );
+    }
   }
 
   private fail(message: string, cause?: unknown): never {
@@ -360,8 +398,10 @@ class Unpickler {
     return items;
   }
 
-  private memoKey(key: number): number {
-    if (!Number.isInteger(key) || key < 0) this.fail(`memo key ${key} is not a non-negative integer`);
+  /** A memo key written as decimal text (PUT and GET of protocol 0). */
+  private memoKey(text: string): number {
+    const key = Number(text);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(key)) this.fail(`expected a memo key (a non-negative integer), got ${quoteText(text)}`);
     return key;
   }
 
@@ -370,12 +410,26 @@ class Unpickler {
     this.stack.push(this.memo.get(key));
   }
 
+  private integerLength(length: number, unit: string, maximum: number): void {
+    if (length > maximum) this.fail(`an integer of ${length} ${unit} is longer than the ${maximum} any checkpoint needs`);
+  }
+
+  /** Little-endian two's complement of any length, in linear time: one hex string, one BigInt. */
   private decodeLong(bytes: Uint8Array): number | bigint {
-    // Little-endian two's complement of any length.
-    let value = 0n;
-    for (let index = bytes.length - 1; index >= 0; index--) value = (value << 8n) | BigInt(bytes[index]!);
-    if (bytes.length > 0 && bytes[bytes.length - 1]! & 0x80) value -= 1n << BigInt(bytes.length * 8);
+    this.integerLength(bytes.length, 'bytes', MAXIMUM_INTEGER_BYTES);
+    if (bytes.length === 0) return 0;
+    const digits = new Array<string>(bytes.length);
+    for (let index = 0; index < bytes.length; index++) digits[bytes.length - 1 - index] = HEX_BYTES[bytes[index]!]!;
+    let value = BigInt(`0x${digits.join('')}`);
+    if (bytes[bytes.length - 1]! & 0x80) value -= 1n << BigInt(bytes.length * 8);
     return integer(value);
+  }
+
+  /** A decimal integer of protocol 0's INT and LONG. */
+  private decimalInteger(text: string): number | bigint {
+    this.integerLength(text.length, 'characters', MAXIMUM_INTEGER_DIGITS);
+    if (!/^[+-]?\d+$/.test(text)) this.fail(`expected an integer, got ${quoteText(text)}`);
+    return integer(BigInt(text));
   }
 
   private resolveGlobal(module: string, name: string): GlobalReference {
@@ -386,9 +440,9 @@ class Unpickler {
     if (this.opaqueClasses.has(written) || this.opaqueClasses.has(normalized)) return new GlobalReference(normalized, 'opaque-class');
     // A class-like name may be worth keeping as an inert record; a function never is.
     const hint = /^[A-Z]/.test(name)
-      ? `; if you trust the file and only need its data, allowOpaqueObjects: [${JSON.stringify(written)}] keeps it as an inert record without running it`
+      ? `; if you trust the file and only need its data, allowOpaqueObjects: [${quoteText(written)}] keeps it as an inert record without running it`
       : '';
-    throw new UnsafeCheckpointError(this.options.fileName, written, `refusing to load global "${written}" (${REFUSAL_REASON})${hint}`);
+    throw new UnsafeCheckpointError(this.options.fileName, written, `refusing to load global "${truncateText(written)}" (${REFUSAL_REASON})${hint}`);
   }
 
   private callGlobal(callable: unknown, args: unknown, how: 'REDUCE' | 'NEWOBJ'): unknown {
@@ -399,6 +453,8 @@ class Unpickler {
     if (definition.kind !== 'function') this.fail(`${qualifiedName} is a storage class; it may only appear inside a persistent id`);
     const implementation = how === 'REDUCE' ? definition.call : definition.construct;
     if (!implementation) this.fail(`${qualifiedName} cannot be created with ${how}`);
+    // The allowed functions copy their arguments (a list into a set, text into bytes): charge the copy.
+    this.charge(args.reduce((total: number, argument: unknown) => total + copiedItems(argument), args.length));
     try {
       return implementation(args);
     } catch (error) {
@@ -442,6 +498,7 @@ class Unpickler {
       }
       const opcode = bytes[this.position++]!;
       this.opcode = opcode;
+      this.charge(1);
       switch (opcode) {
         case 0x80: {
           const protocol = this.uint8();
@@ -505,20 +562,16 @@ class Unpickler {
           // Protocol 0 writes booleans as INT 01 and 00.
           if (text === '01') this.push(true);
           else if (text === '00') this.push(false);
-          else if (/^[+-]?\d+$/.test(text)) this.push(integer(BigInt(text)));
-          else this.fail(`expected an integer, got ${JSON.stringify(text)}`);
+          else this.push(this.decimalInteger(text));
           break;
         }
-        case 0x4c: {
-          const text = this.line().replace(/L$/, '');
-          if (!/^[+-]?\d+$/.test(text)) this.fail(`expected an integer, got ${JSON.stringify(text)}`);
-          this.push(integer(BigInt(text)));
+        case 0x4c:
+          this.push(this.decimalInteger(this.line().replace(/L$/, '')));
           break;
-        }
         case 0x46: {
           const text = this.line();
           const value = Number(text);
-          if (Number.isNaN(value) && !/^[+-]?nan$/i.test(text)) this.fail(`expected a float, got ${JSON.stringify(text)}`);
+          if (Number.isNaN(value) && !/^[+-]?nan$/i.test(text)) this.fail(`expected a float, got ${quoteText(text)}`);
           this.push(value);
           break;
         }
@@ -552,7 +605,7 @@ class Unpickler {
           this.push(this.take(this.uint64()).slice());
           break;
         case 0x56:
-          this.push(decodeRawUnicodeEscape(this.rawLine()));
+          this.push(decodeRawUnicodeEscape(this.rawLine(), (message) => this.fail(message)));
           break;
         case 0x53:
           this.fail('protocol 0 quoted strings (Python 2 str) are not supported; torch.save writes protocol 2');
@@ -643,7 +696,7 @@ class Unpickler {
           this.memo.set(this.uint32(), this.top());
           break;
         case 0x70:
-          this.memo.set(this.memoKey(Number(this.line())), this.top());
+          this.memo.set(this.memoKey(this.line()), this.top());
           break;
         case 0x94:
           this.memo.set(this.memo.size, this.top());
@@ -655,7 +708,7 @@ class Unpickler {
           this.get(this.uint32());
           break;
         case 0x67:
-          this.get(this.memoKey(Number(this.line())));
+          this.get(this.memoKey(this.line()));
           break;
         // Globals and calls: the only places a pickle could run code, each checked against the allow-list.
         case 0x63: {
@@ -726,17 +779,33 @@ class Unpickler {
   }
 }
 
-/** A short description of a stack value for error messages. */
+/** Items an allowed global copies when it is given `value`: a container's length, a text's characters. */
+function copiedItems(value: unknown): number {
+  if (typeof value === 'string' || Array.isArray(value)) return value.length;
+  if (value instanceof Uint8Array) return value.byteLength;
+  if (value instanceof Map || value instanceof Set) return value.size;
+  return 0;
+}
+
+/** A short description of a stack value for error messages, never longer than about 100 characters. */
 export function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
   if (value === null) return 'None';
   if (value instanceof GlobalReference) return `global ${value.qualifiedName}`;
   if (value instanceof OpaqueObject) return `an opaque ${value.className}`;
-  if (value instanceof Map) return 'a dict';
-  if (value instanceof Set) return 'a set';
-  if (value instanceof Uint8Array) return 'bytes';
-  if (Array.isArray(value)) return Object.isFrozen(value) ? 'a tuple' : 'a list';
+  if (value instanceof Map) return `a dict of ${value.size} items`;
+  if (value instanceof Set) return `a set of ${value.size} items`;
+  if (value instanceof Uint8Array) return `bytes (${value.byteLength})`;
+  if (Array.isArray(value)) return `${Object.isFrozen(value) ? 'a tuple' : 'a list'} of ${value.length} items`;
   if (typeof value === 'object') return `a ${value.constructor?.name ?? 'object'}`;
-  return `${typeof value} ${JSON.stringify(typeof value === 'bigint' ? value.toString() : value)}`;
+  if (typeof value === 'string') return `string ${quoteText(value)}`;
+  if (typeof value === 'bigint') {
+    // Printing a huge integer in decimal costs more than reading it; its size says enough.
+    const bits = value < 0n ? (-value).toString(2).length : value.toString(2).length;
+    return bits > 200 ? `an integer of ${bits} bits` : `integer ${value}`;
+  }
+  if (typeof value === 'number') return `number ${value}`;
+  return `${typeof value} ${String(value)}`;
 }
 
 /**

@@ -6,7 +6,7 @@
  * as the reference implementation writes it: compact JSON, `__metadata__` first, tensors ordered by element
  * type (larger alignment first, so every tensor is aligned) and then by name, offsets back to back.
  */
-import { joinBytes } from '@medssl/arrays';
+import { joinBytes, quoteText, truncateText } from '@medssl/arrays';
 import { CheckpointFormatError } from './errors.js';
 import { CheckpointTensor, decodeElements, elementCount, formatShape, plainBytes, type CheckpointDType } from './tensor.js';
 
@@ -67,6 +67,11 @@ const DTYPE_SIZES: Readonly<Record<SafetensorsDType, number>> = {
 
 /** The reference implementation refuses larger headers. */
 const MAXIMUM_HEADER_SIZE = 100_000_000;
+/**
+ * A header nests three deep (the header, a tensor's entry, its shape); deeper JSON is refused by a scan
+ * before JSON.parse, so that no reader (ours, or one that walks the parsed value) recurses over it.
+ */
+const MAXIMUM_HEADER_DEPTH = 8;
 const METADATA_KEY = '__metadata__';
 
 export interface SafetensorsContents {
@@ -74,6 +79,8 @@ export interface SafetensorsContents {
   readonly tensors: Map<string, CheckpointTensor>;
   /** The free-form `__metadata__` strings; empty when the file has none. */
   readonly metadata: Map<string, string>;
+  /** Bytes of the JSON header. */
+  readonly headerByteLength: number;
 }
 
 /** Whether `bytes` start like a safetensors file: a plausible header length followed by `{`. */
@@ -85,6 +92,42 @@ export function looksLikeSafetensors(bytes: Uint8Array): boolean {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * How deep the JSON in `bytes` nests, counting brackets outside strings, and where it first passes
+ * `maximum` (then it stops looking). The bytes are UTF-8, in which `"`, `\\`, `[` and `{` are never part
+ * of a longer character.
+ */
+function jsonDepthExceeded(bytes: Uint8Array, maximum: number): number | undefined {
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < bytes.length; index++) {
+    const byte = bytes[index]!;
+    if (inString) {
+      if (byte === 0x5c) index++;
+      else if (byte === 0x22) inString = false;
+    } else if (byte === 0x22) inString = true;
+    else if (byte === 0x7b || byte === 0x5b) {
+      if (++depth > maximum) return index;
+    } else if (byte === 0x7d || byte === 0x5d) depth--;
+  }
+  return undefined;
+}
+
+/** A bounded description of a parsed JSON value for messages: it never recurses and never echoes much. */
+function describeJson(value: unknown): string {
+  if (typeof value === 'string') return quoteText(value);
+  if (value === undefined) return 'nothing';
+  if (value === null || typeof value !== 'object') return String(value);
+  if (Array.isArray(value)) {
+    const plain = value.length <= 16 && value.every((item) => item === null || typeof item !== 'object');
+    return plain
+      ? truncateText(`[${value.map((item) => (typeof item === 'string' ? JSON.stringify(item) : String(item))).join(', ')}]`)
+      : `a list of ${value.length} items`;
+  }
+  const keys = Object.keys(value);
+  return keys.length === 0 ? 'an empty object' : `an object with keys ${truncateText(keys.map((key) => JSON.stringify(key)).join(', '))}`;
 }
 
 /**
@@ -102,25 +145,34 @@ export function readSafetensors(input: Uint8Array, fileName = 'model.safetensors
   const dataStart = 8 + Number(headerLength);
   if (dataStart > bytes.byteLength) fail(`truncated: the header needs bytes 8 to ${dataStart}, but the file has ${bytes.byteLength}`);
 
+  const headerBytes = bytes.subarray(8, dataStart);
+  const tooDeep = jsonDepthExceeded(headerBytes, MAXIMUM_HEADER_DEPTH);
+  if (tooDeep !== undefined) {
+    fail(`the header nests brackets more than ${MAXIMUM_HEADER_DEPTH} deep at byte ${8 + tooDeep}; the format needs 3 (header, tensor, shape)`);
+  }
   let header: unknown;
   try {
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, dataStart));
-    if (!text.startsWith('{')) fail(`the header should be a JSON object starting with "{", got ${JSON.stringify(text.slice(0, 20))}`);
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
+    if (!text.startsWith('{')) fail(`the header should be a JSON object starting with "{", got ${quoteText(text.slice(0, 20))}`);
     header = JSON.parse(text);
   } catch (error) {
     if (error instanceof CheckpointFormatError) throw error;
-    throw new CheckpointFormatError(fileName, `the header is not valid UTF-8 JSON (${error instanceof Error ? error.message : String(error)})`, {
-      cause: error,
-    });
+    throw new CheckpointFormatError(
+      fileName,
+      `the header is not valid UTF-8 JSON (${truncateText(error instanceof Error ? error.message : String(error), 160)})`,
+      {
+        cause: error,
+      },
+    );
   }
   if (!isRecord(header)) return fail('the header is not a JSON object');
 
   const metadata = new Map<string, string>();
   const rawMetadata = header[METADATA_KEY];
   if (rawMetadata !== undefined) {
-    if (!isRecord(rawMetadata)) fail(`${METADATA_KEY} should map strings to strings`);
+    if (!isRecord(rawMetadata)) fail(`${METADATA_KEY} should map strings to strings, got ${describeJson(rawMetadata)}`);
     for (const [key, value] of Object.entries(rawMetadata as Record<string, unknown>)) {
-      if (typeof value !== 'string') fail(`${METADATA_KEY}.${key} should be a string, got ${JSON.stringify(value)}`);
+      if (typeof value !== 'string') fail(`${METADATA_KEY}.${truncateText(key)} should be a string, got ${describeJson(value)}`);
       metadata.set(key, value as string);
     }
   }
@@ -136,24 +188,25 @@ export function readSafetensors(input: Uint8Array, fileName = 'model.safetensors
   const dataLength = bytes.byteLength - dataStart;
   for (const [name, info] of Object.entries(header)) {
     if (name === METADATA_KEY) continue;
-    if (!isRecord(info)) return fail(`tensor ${name}: expected {dtype, shape, data_offsets}, got ${JSON.stringify(info)}`);
+    const tensorName = truncateText(name);
+    if (!isRecord(info)) return fail(`tensor ${tensorName}: expected {dtype, shape, data_offsets}, got ${describeJson(info)}`);
     const { dtype, shape, data_offsets: offsets } = info;
     if (typeof dtype !== 'string' || !(DTYPE_ORDER as readonly string[]).includes(dtype)) {
-      return fail(`tensor ${name}: unknown dtype ${JSON.stringify(dtype)}; the format defines ${DTYPE_ORDER.join(', ')}`);
+      return fail(`tensor ${tensorName}: unknown dtype ${describeJson(dtype)}; the format defines ${DTYPE_ORDER.join(', ')}`);
     }
     const readType = READ_DTYPES[dtype as SafetensorsDType];
-    if (readType === undefined) return fail(`tensor ${name}: dtype ${dtype} (8-bit float) is not read by medssl`);
+    if (readType === undefined) return fail(`tensor ${tensorName}: dtype ${dtype} (8-bit float) is not read by medssl`);
     if (!Array.isArray(shape) || !shape.every((extent) => Number.isSafeInteger(extent) && extent >= 0)) {
-      return fail(`tensor ${name}: shape should be a list of non-negative integers, got ${JSON.stringify(shape)}`);
+      return fail(`tensor ${tensorName}: shape should be a list of non-negative integers, got ${describeJson(shape)}`);
     }
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((offset) => Number.isSafeInteger(offset) && offset >= 0)) {
-      return fail(`tensor ${name}: data_offsets should be [begin, end], got ${JSON.stringify(offsets)}`);
+      return fail(`tensor ${tensorName}: data_offsets should be [begin, end], got ${describeJson(offsets)}`);
     }
     const [begin, end] = offsets as [number, number];
     const expectedLength = elementCount(shape as number[]) * DTYPE_SIZES[dtype as SafetensorsDType];
     if (end - begin !== expectedLength) {
       return fail(
-        `tensor ${name}: ${dtype} of shape ${formatShape(shape as number[])} needs ${expectedLength} bytes, but data_offsets [${begin}, ${end}] span ${end - begin}`,
+        `tensor ${tensorName}: ${dtype} of shape ${truncateText(formatShape(shape as number[]))} needs ${expectedLength} bytes, but data_offsets [${begin}, ${end}] span ${end - begin}`,
       );
     }
     entries.push({ name, dtype: readType, shape: shape as number[], begin, end });
@@ -164,7 +217,9 @@ export function readSafetensors(input: Uint8Array, fileName = 'model.safetensors
   let covered = 0;
   for (const entry of byOffset) {
     if (entry.begin !== covered) {
-      fail(`tensor ${entry.name}: data_offsets start at ${entry.begin}, expected ${covered} (tensors must follow each other without gaps or overlaps)`);
+      fail(
+        `tensor ${truncateText(entry.name)}: data_offsets start at ${entry.begin}, expected ${covered} (tensors must follow each other without gaps or overlaps)`,
+      );
     }
     covered = entry.end;
   }
@@ -184,7 +239,7 @@ export function readSafetensors(input: Uint8Array, fileName = 'model.safetensors
       new CheckpointTensor(entry.dtype, entry.shape, decodeElements(entry.dtype, region, elementCount(entry.shape), options.shareMemory ?? false)),
     );
   }
-  return { tensors, metadata };
+  return { tensors, metadata, headerByteLength: dataStart - 8 };
 }
 
 /** Typed arrays the writer stores, each as the safetensors type of the same width and kind. */

@@ -4,7 +4,7 @@
  * beside it. Tensors are rebuilt as PyTorch does: a view (offset, size, stride) into a storage, copied
  * out in C order.
  */
-import { readZipEntry, type ByteSource, type RawInflater, type ZipEntry } from '@medssl/arrays';
+import { quoteText, readZipEntry, truncateText, type ByteSource, type RawInflater, type ZipEntry } from '@medssl/arrays';
 
 import { CheckpointFormatError } from './errors.js';
 import { describe, GlobalReference, OpaqueObject, unpickle, type GlobalDefinition, type PickleValue } from './pickle.js';
@@ -149,21 +149,24 @@ class StorageTable {
     if (dtype === undefined) return fail(`${storageClass.qualifiedName} holds elements medssl does not read`);
     if (typeof key !== 'string') return fail(`expected a storage key, got ${describe(key)}`);
     if (!Number.isSafeInteger(count) || (count as number) < 0) return fail(`expected an element count, got ${describe(count)}`);
+    const keyName = truncateText(key);
     let root = this.storages.get(key);
     if (root === undefined) {
       root = new StorageReference(key, dtype, count as number);
       this.storages.set(key, root);
     } else if (root.dtype !== dtype || root.elementCount !== count) {
-      return fail(`storage ${key} was first described as ${root.elementCount} ${root.dtype} elements`);
+      return fail(`storage ${keyName} was first described as ${root.elementCount} ${root.dtype} elements`);
     }
     if (view === undefined || view === null) return root;
     // Storage views come from PyTorch before 0.4; later legacy files always write None here.
-    if (!Array.isArray(view) || view.length !== 3) return fail('expected a (view key, offset, size) view');
+    if (!Array.isArray(view) || view.length !== 3) return fail(`expected a (view key, offset, size) view or None, got ${describe(view)}`);
     const [viewKey, offset, size] = view as unknown[];
-    if (typeof viewKey !== 'string' || !Number.isSafeInteger(offset) || !Number.isSafeInteger(size)) return fail('malformed storage view');
+    if (typeof viewKey !== 'string' || !Number.isSafeInteger(offset) || !Number.isSafeInteger(size)) {
+      return fail(`expected a storage view (key, offset, size), got (${describe(viewKey)}, ${describe(offset)}, ${describe(size)})`);
+    }
     if ((offset as number) < 0 || (size as number) < 0 || (offset as number) + (size as number) > root.elementCount) {
       return fail(
-        `view ${viewKey} (elements ${offset as number} to ${(offset as number) + (size as number)}) lies outside storage ${key} of ${root.elementCount} elements`,
+        `view ${truncateText(viewKey)} (elements ${offset as number} to ${(offset as number) + (size as number)}) lies outside storage ${keyName} of ${root.elementCount} elements`,
       );
     }
     let viewStorage = this.storages.get(viewKey);
@@ -181,6 +184,21 @@ class StorageTable {
 }
 
 const MAXIMUM_TREE_DEPTH = 1000;
+
+/**
+ * A tensor with stride 0 (`expand`) or overlapping strides repeats its storage's elements; copied out in C
+ * order it can be far larger than the file (torch.zeros(1).expand(100000, 100000) is 40 GB from 4 bytes).
+ * A tensor is refused when it would take more than this many times its storage's bytes and more than
+ * {@link AMPLIFICATION_ALLOWANCE} bytes; all tensors together, more than this many times the file's storage
+ * bytes plus that allowance. Ordinary tensors take at most twice their storage (float16 read as float32).
+ */
+const MAXIMUM_AMPLIFICATION = 16;
+const AMPLIFICATION_ALLOWANCE = 64 * 1024 * 1024;
+
+/** Bytes per element of the typed array a tensor of `dtype` is read into (floating types become float32). */
+function readElementSize(dtype: CheckpointDType): number {
+  return dtype === 'float64' || dtype === 'float16' || dtype === 'bfloat16' ? 4 : storedElementSize(dtype);
+}
 
 /** Whether strides are C order; dimensions of extent 1 may have any stride. */
 function isContiguous(shape: readonly number[], stride: readonly number[]): boolean {
@@ -233,9 +251,14 @@ class TreeResolver {
   private readonly resolved = new Map<unknown, PickleValue>();
   /** Storages whose memory a tensor has taken over (see `storagesOwned`). */
   private readonly claimedStorages = new Set<StorageReference>();
+  /** Bytes the tensors read so far take in memory. */
+  private materializedBytes = 0;
+  private readonly maximumMaterializedBytes: number;
 
   constructor(
     private readonly fileName: string,
+    /** The bytes of every storage in the file, together. */
+    storageBytes: number,
     private readonly bigEndian: boolean,
     private readonly shareMemory: boolean,
     /**
@@ -243,11 +266,35 @@ class TreeResolver {
      * storage may keep that buffer instead of copying it, and every tensor still has memory of its own.
      */
     private readonly storagesOwned = false,
-  ) {}
+  ) {
+    this.maximumMaterializedBytes = MAXIMUM_AMPLIFICATION * storageBytes + AMPLIFICATION_ALLOWANCE;
+  }
+
+  /** Refuses, before anything is allocated, a tensor that repeats its storage into far more memory than the file holds. */
+  private checkMaterializedSize(reference: TensorReference, where: string, count: number): void {
+    const { storage } = reference;
+    const bytes = count * readElementSize(storage.dtype);
+    const storageBytes = storage.elementCount * storedElementSize(storage.dtype);
+    const refuse = (limit: string): never => {
+      throw new CheckpointFormatError(
+        this.fileName,
+        `${where}: copying it out would take ${bytes} bytes from a storage of ${storageBytes} bytes (stride 0 or overlapping strides repeat elements); ${limit}`,
+      );
+    };
+    if (bytes > MAXIMUM_AMPLIFICATION * storageBytes && bytes > AMPLIFICATION_ALLOWANCE) {
+      refuse(`refusing more than ${MAXIMUM_AMPLIFICATION} times the storage's bytes beyond ${AMPLIFICATION_ALLOWANCE}`);
+    }
+    this.materializedBytes += bytes;
+    if (this.materializedBytes > this.maximumMaterializedBytes) {
+      refuse(
+        `with the tensors before it that makes ${this.materializedBytes} bytes, more than the ${this.maximumMaterializedBytes} allowed (${MAXIMUM_AMPLIFICATION} times the file's storage bytes plus ${AMPLIFICATION_ALLOWANCE})`,
+      );
+    }
+  }
 
   private tensor(reference: TensorReference, path: string): CheckpointTensor {
     const { storage, storageOffset, shape, stride } = reference;
-    const where = `tensor ${path || '(root)'} (storage ${storage.key}, ${storage.dtype}, shape ${formatShape(shape)}, stride ${formatShape(stride)}, offset ${storageOffset})`;
+    const where = `tensor ${truncateText(path) || '(root)'} (storage ${truncateText(storage.key)}, ${storage.dtype}, shape ${truncateText(formatShape(shape))}, stride ${truncateText(formatShape(stride))}, offset ${storageOffset})`;
     const bytes = storage.data();
     if (!bytes) throw new CheckpointFormatError(this.fileName, `${where}: the storage's data was never read`);
     const size = storedElementSize(storage.dtype);
@@ -259,6 +306,7 @@ class TreeResolver {
         throw new CheckpointFormatError(this.fileName, `${where}: reaches element ${lastIndex}, but the storage holds ${storage.elementCount}`);
       }
     }
+    this.checkMaterializedSize(reference, where, count);
     let region: Uint8Array;
     // A region copied here already is the tensor's own memory; only a view of the storage needs copying.
     let ownRegion = true;
@@ -268,23 +316,37 @@ class TreeResolver {
       const spansOwnedStorage = this.storagesOwned && !storage.base && storageOffset === 0 && count === storage.elementCount;
       ownRegion = spansOwnedStorage && !this.claimedStorages.has(storage);
       if (ownRegion) this.claimedStorages.add(storage);
-    } else region = gatherStrided(bytes, size, storageOffset, shape, stride);
+    } else region = this.allocating(where, () => gatherStrided(bytes, size, storageOffset, shape, stride));
     if (this.bigEndian && size > 1) {
-      region = swapByteOrder(region, size);
+      region = this.allocating(where, () => swapByteOrder(region, size));
       ownRegion = true;
     }
-    return new CheckpointTensor(storage.dtype, shape, decodeElements(storage.dtype, region, count, ownRegion || this.shareMemory));
+    const data = this.allocating(where, () => decodeElements(storage.dtype, region, count, ownRegion || this.shareMemory));
+    return new CheckpointTensor(storage.dtype, shape, data);
+  }
+
+  /** Runs `make`, reporting a failed allocation (a tensor larger than this runtime's arrays) as a format error. */
+  private allocating<T>(where: string, make: () => T): T {
+    try {
+      return make();
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      throw new CheckpointFormatError(this.fileName, `${where}: cannot hold it in memory (${error.message})`, { cause: error });
+    }
   }
 
   resolve(value: unknown, path: string, depth = 0): PickleValue {
     if (value === null || typeof value !== 'object') {
       if (value === undefined || typeof value === 'symbol' || typeof value === 'function') {
-        throw new CheckpointFormatError(this.fileName, `${path || '(root)'}: unexpected ${String(value)}`);
+        throw new CheckpointFormatError(
+          this.fileName,
+          `${truncateText(path) || '(root)'}: expected a value, found ${value === undefined ? 'nothing' : `a ${typeof value}`}`,
+        );
       }
       return value as PickleValue;
     }
     if (value instanceof Uint8Array) return value;
-    if (depth > MAXIMUM_TREE_DEPTH) throw new CheckpointFormatError(this.fileName, `${path}: nested deeper than ${MAXIMUM_TREE_DEPTH} levels`);
+    if (depth > MAXIMUM_TREE_DEPTH) throw new CheckpointFormatError(this.fileName, `${truncateText(path)}: nested deeper than ${MAXIMUM_TREE_DEPTH} levels`);
     const known = this.resolved.get(value);
     if (known !== undefined) return known;
     const child = (key: string) => (path === '' ? key : `${path}.${key}`);
@@ -323,9 +385,9 @@ class TreeResolver {
       return record;
     }
     if (value instanceof StorageReference) {
-      throw new CheckpointFormatError(this.fileName, `${path || '(root)'}: a bare storage (not a tensor) is not supported`);
+      throw new CheckpointFormatError(this.fileName, `${truncateText(path) || '(root)'}: a bare storage (not a tensor) is not supported`);
     }
-    throw new CheckpointFormatError(this.fileName, `${path || '(root)'}: ${describe(value)} cannot be part of a checkpoint's data`);
+    throw new CheckpointFormatError(this.fileName, `${truncateText(path) || '(root)'}: ${describe(value)} cannot be part of a checkpoint's data`);
   }
 }
 
@@ -341,10 +403,24 @@ export function torchZipLayout(entries: readonly ZipEntry[], fileName: string): 
   const pickles = entries.filter((entry) => /^[^/]+\/data\.pkl$/.test(entry.fileName));
   if (pickles.length === 0) return undefined;
   if (pickles.length > 1) {
-    throw new CheckpointFormatError(fileName, `holds ${pickles.length} data.pkl members (${pickles.map((entry) => entry.fileName).join(', ')}); expected one`);
+    throw new CheckpointFormatError(
+      fileName,
+      `holds ${pickles.length} data.pkl members (${truncateText(pickles.map((entry) => entry.fileName).join(', '))}); expected one`,
+    );
   }
   const pickle = pickles[0]!;
   return { folder: pickle.fileName.slice(0, -'/data.pkl'.length), pickle, entries: new Map(entries.map((entry) => [entry.fileName, entry])) };
+}
+
+/** What a torch.save file holds, and how long its pickle is (which bounds the work its structure may ask for). */
+export interface TorchFileContents {
+  readonly root: PickleValue;
+  readonly pickleByteLength: number;
+}
+
+/** The bytes of the storages a file holds (views are parts of them). */
+function storageByteTotal(storages: readonly StorageReference[]): number {
+  return storages.reduce((total, storage) => total + storage.elementCount * storedElementSize(storage.dtype), 0);
 }
 
 /** Reads a torch.save zip archive: the pickle, then each storage it refers to, then the tensors. */
@@ -354,14 +430,14 @@ export async function readTorchZip(
   fileName: string,
   inflateRaw: RawInflater | undefined,
   options: TorchReadOptions,
-): Promise<PickleValue> {
+): Promise<TorchFileContents> {
   const { folder, entries } = layout;
   const readMember = (entry: ZipEntry) => readZipEntry(source, entry, fileName, inflateRaw);
   const byteOrderEntry = entries.get(`${folder}/byteorder`);
   // Files from before PyTorch 1.13 have no byteorder record and are little-endian.
   const byteOrder = byteOrderEntry ? new TextDecoder().decode(await readMember(byteOrderEntry)).trim() : 'little';
   if (byteOrder !== 'little' && byteOrder !== 'big')
-    throw new CheckpointFormatError(fileName, `${folder}/byteorder: expected "little" or "big", got ${JSON.stringify(byteOrder)}`);
+    throw new CheckpointFormatError(fileName, `${truncateText(folder)}/byteorder: expected "little" or "big", got ${quoteText(byteOrder)}`);
 
   const storageTable = new StorageTable(fileName);
   const pickleBytes = await readMember(layout.pickle);
@@ -373,24 +449,33 @@ export async function readTorchZip(
     persistentLoad: storageTable.load,
   });
   if (end !== pickleBytes.byteLength) {
-    throw new CheckpointFormatError(fileName, `${layout.pickle.fileName}: ${pickleBytes.byteLength - end} bytes follow the pickle's STOP opcode`);
+    throw new CheckpointFormatError(fileName, `${truncateText(layout.pickle.fileName)}: ${pickleBytes.byteLength - end} bytes follow the pickle's STOP opcode`);
   }
 
-  for (const storage of storageTable.rootStorages()) {
+  const rootStorages = storageTable.rootStorages();
+  for (const storage of rootStorages) {
     const memberName = `${folder}/data/${storage.key}`;
     const entry = entries.get(memberName);
-    if (!entry) throw new CheckpointFormatError(fileName, `storage ${storage.key}: member ${memberName} is missing from the archive`);
-    const bytes = await readMember(entry);
+    if (!entry)
+      throw new CheckpointFormatError(fileName, `storage ${truncateText(storage.key)}: member ${truncateText(memberName)} is missing from the archive`);
+    // Checked against the directory before the member is read: the pickle's count must not decide what is allocated.
     const expected = storage.elementCount * storedElementSize(storage.dtype);
-    if (bytes.byteLength !== expected) {
+    if (entry.uncompressedSize !== expected) {
       throw new CheckpointFormatError(
         fileName,
-        `storage ${storage.key} (${memberName}): expected ${expected} bytes (${storage.elementCount} ${storage.dtype} elements), got ${bytes.byteLength}`,
+        `storage ${truncateText(storage.key)} (${truncateText(memberName)}): expected ${expected} bytes (${storage.elementCount} ${storage.dtype} elements), the archive holds ${entry.uncompressedSize}`,
       );
     }
-    storage.bytes = bytes;
+    storage.bytes = await readMember(entry);
   }
-  return new TreeResolver(fileName, byteOrder === 'big', options.shareMemory ?? false, options.storagesOwned ?? false).resolve(value, '');
+  const resolver = new TreeResolver(
+    fileName,
+    storageByteTotal(rootStorages),
+    byteOrder === 'big',
+    options.shareMemory ?? false,
+    options.storagesOwned ?? false,
+  );
+  return { root: resolver.resolve(value, ''), pickleByteLength: pickleBytes.byteLength };
 }
 
 /** The first pickle of a legacy file: the integer 0x1950a86a20f9469cfc6c, as torch.save writes it (protocol 2, LONG1). */
@@ -407,7 +492,7 @@ export function hasLegacyMagic(bytes: Uint8Array): boolean {
  * system information, the object, the list of storage keys), then each storage in the order of that
  * list as an 8-byte element count followed by its raw elements.
  */
-export function readTorchLegacy(input: Uint8Array, fileName: string, options: TorchReadOptions): PickleValue {
+export function readTorchLegacy(input: Uint8Array, fileName: string, options: TorchReadOptions): TorchFileContents {
   const bytes = plainBytes(input);
   const plain = (offset: number) => unpickle(bytes, { fileName, offset });
   const magic = plain(0);
@@ -437,29 +522,33 @@ export function readTorchLegacy(input: Uint8Array, fileName: string, options: To
   let position = keyList.end;
   for (const key of keyList.value as string[]) {
     const storage = storageTable.storages.get(key);
-    if (!storage || storage.base) throw new CheckpointFormatError(fileName, `storage key ${key} in the key list is not a storage the object refers to`);
+    if (!storage || storage.base) {
+      throw new CheckpointFormatError(fileName, `storage key ${quoteText(key)} in the key list is not a storage the object refers to`);
+    }
+    const name = truncateText(key);
     if (position + 8 > bytes.byteLength) {
       throw new CheckpointFormatError(
         fileName,
-        `truncated: storage ${key}'s element count should be at byte ${position}, but the file ends at ${bytes.byteLength}`,
+        `truncated: storage ${name}'s element count should be at byte ${position}, but the file ends at ${bytes.byteLength}`,
       );
     }
     const count = view.getBigInt64(position, littleEndian);
     if (count !== BigInt(storage.elementCount)) {
       throw new CheckpointFormatError(
         fileName,
-        `storage ${key} at byte ${position}: the pickle says ${storage.elementCount} ${storage.dtype} elements, the data says ${count}`,
+        `storage ${name} at byte ${position}: the pickle says ${storage.elementCount} ${storage.dtype} elements, the data says ${count}`,
       );
     }
     const start = position + 8;
     const end = start + storage.elementCount * storedElementSize(storage.dtype);
     if (end > bytes.byteLength) {
-      throw new CheckpointFormatError(fileName, `truncated: storage ${key} needs bytes ${start} to ${end}, but the file ends at ${bytes.byteLength}`);
+      throw new CheckpointFormatError(fileName, `truncated: storage ${name} needs bytes ${start} to ${end}, but the file ends at ${bytes.byteLength}`);
     }
     storage.bytes = bytes.subarray(start, end);
     position = end;
   }
   const unread = storageTable.rootStorages().find((storage) => storage.bytes === undefined);
-  if (unread) throw new CheckpointFormatError(fileName, `storage ${unread.key} is used by a tensor but missing from the key list`);
-  return new TreeResolver(fileName, !littleEndian, options.shareMemory ?? false).resolve(object.value, '');
+  if (unread) throw new CheckpointFormatError(fileName, `storage ${truncateText(unread.key)} is used by a tensor but missing from the key list`);
+  const resolver = new TreeResolver(fileName, storageByteTotal(storageTable.rootStorages()), !littleEndian, options.shareMemory ?? false);
+  return { root: resolver.resolve(object.value, ''), pickleByteLength: object.end - systemInformation.end };
 }
