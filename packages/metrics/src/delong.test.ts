@@ -118,6 +118,8 @@ describe('delongTest', () => {
     expectClose(test.covariance[0][0], direct.varianceA, 'var A');
     expectClose(test.covariance[0][1], direct.covariance, 'cov');
     expectClose(test.variance, direct.varianceA + direct.varianceB - 2 * direct.covariance, 'variance of the difference');
+    // The float64 radix path gives the same.
+    expect(delongTest(Float64Array.from(scoresA), Float64Array.from(scoresB), targets)).toEqual(test);
   });
 
   it('refuses malformed input, naming the array and row', () => {

@@ -1,6 +1,6 @@
 import { UndefinedMetricError } from './errors.js';
 import { normalQuantile, twoSidedNormalPValue } from './normal.js';
-import { sortAscending } from './sort.js';
+import { sortedOrder } from './sort.js';
 
 /**
  * DeLong's nonparametric variance and covariance of ROC AUCs (DeLong, DeLong & Clarke-Pearson 1988),
@@ -14,7 +14,8 @@ import { sortAscending } from './sort.js';
  *
  * each averaging to θ. Sun & Xu obtain them from midranks: V₁₀(Xᵢ) = (midrank of Xᵢ among all scores −
  * midrank among the positives) / n. That difference is the number of negatives below Xᵢ plus half
- * those tied with it, which is what is computed here, by binary search in each class's sorted scores.
+ * those tied with it, which is what is computed here, by one merge pass over each class's sorted
+ * scores.
  * For predictors A and B scored on the same rows, S₁₀ is the 2×2 sample covariance (divisor m − 1) of
  * (V₁₀ᴬ, V₁₀ᴮ) over the positives, S₀₁ that of (V₀₁ᴬ, V₀₁ᴮ) over the negatives, and
  *
@@ -91,7 +92,7 @@ export function delongVariance(scores: ArrayLike<number>, targets: ArrayLike<num
   const confidence = checkedConfidence('delongVariance', options.confidence);
   const counts = checkBinaryColumns('delongVariance', [scores], targets);
   const placements = placementsOf(scores, targets, 1, 0, counts);
-  const variance = Math.max(0, covarianceOf(placements, placements, targets, 1, 0, counts));
+  const variance = secondMoments(placements, placements, targets, 1, 0, counts).varianceA;
   const standardError = Math.sqrt(variance);
   const halfWidth = criticalValue(confidence) * standardError;
   return {
@@ -281,12 +282,7 @@ function pairedTest(
   counts: ClassCounts,
   confidence: number,
 ): DelongTest {
-  const varianceA = covarianceOf(a, a, targets, stride, column, counts);
-  const varianceB = covarianceOf(b, b, targets, stride, column, counts);
-  const covarianceAB = covarianceOf(a, b, targets, stride, column, counts);
-  // Summed from the differences of components rather than as varA + varB − 2 cov, which would cancel
-  // for two similar predictors (and could come out below 0).
-  const variance = varianceOfDifference(a, b, targets, stride, column, counts);
+  const { varianceA, varianceB, covarianceAB, variance } = secondMoments(a, b, targets, stride, column, counts);
   return {
     aucA: a.auc,
     aucB: b.auc,
@@ -314,35 +310,35 @@ function normalTest(difference: number, variance: number, confidence: number) {
   };
 }
 
-/** DeLong's Cov(θᴬ, θᴮ): S₁₀/m + S₀₁/n from the centred components on each class. */
-function covarianceOf(a: Placements, b: Placements, targets: ArrayLike<number>, stride: number, column: number, counts: ClassCounts): number {
-  let positiveSum = 0;
-  let negativeSum = 0;
+/**
+ * DeLong's Var θᴬ, Var θᴮ and Cov(θᴬ, θᴮ) (S₁₀/m + S₀₁/n from the centred components on each class),
+ * and the variance of the difference. That one is summed from the differences of components rather
+ * than as Var A + Var B − 2 Cov, which would cancel for two similar predictors (and could come out
+ * below 0).
+ */
+function secondMoments(a: Placements, b: Placements, targets: ArrayLike<number>, stride: number, column: number, counts: ClassCounts) {
+  // [A·A, B·B, A·B, (A−B)²] summed over the positives, then the same over the negatives.
+  const sums = new Float64Array(8);
   const rowCount = a.components.length;
   for (let row = 0; row < rowCount; row++) {
-    const product = (a.components[row]! - a.auc) * (b.components[row]! - b.auc);
-    if (targets[row * stride + column] === 1) positiveSum += product;
-    else negativeSum += product;
+    const centredA = a.components[row]! - a.auc;
+    const centredB = b.components[row]! - b.auc;
+    const difference = centredA - centredB;
+    const offset = targets[row * stride + column] === 1 ? 0 : 4;
+    sums[offset]! += centredA * centredA;
+    sums[offset + 1]! += centredB * centredB;
+    sums[offset + 2]! += centredA * centredB;
+    sums[offset + 3]! += difference * difference;
   }
-  return positiveSum / (counts.positives - 1) / counts.positives + negativeSum / (counts.negatives - 1) / counts.negatives;
-}
-
-function varianceOfDifference(a: Placements, b: Placements, targets: ArrayLike<number>, stride: number, column: number, counts: ClassCounts): number {
-  let positiveSum = 0;
-  let negativeSum = 0;
-  const rowCount = a.components.length;
-  for (let row = 0; row < rowCount; row++) {
-    const centred = a.components[row]! - a.auc - (b.components[row]! - b.auc);
-    if (targets[row * stride + column] === 1) positiveSum += centred * centred;
-    else negativeSum += centred * centred;
-  }
-  return positiveSum / (counts.positives - 1) / counts.positives + negativeSum / (counts.negatives - 1) / counts.negatives;
+  const { positives, negatives } = counts;
+  const combine = (moment: number) => sums[moment]! / (positives - 1) / positives + sums[4 + moment]! / (negatives - 1) / negatives;
+  return { varianceA: combine(0), varianceB: combine(1), covarianceAB: combine(2), variance: combine(3) };
 }
 
 /**
  * V₁₀ of every positive row and V₀₁ of every negative row of one column (`[rows, stride]` row-major),
- * and the AUC. Each class's scores are sorted once (radix sort); a row then finds how many scores of
- * the other class lie below it and how many are tied, by two binary searches.
+ * and the AUC. Each class's scores are put in ascending order once (a radix argsort); one merge pass
+ * per class then counts, for each run of tied scores, the other class's scores below and tied with it.
  */
 function placementsOf(scores: ArrayLike<number>, targets: ArrayLike<number>, stride: number, column: number, counts: ClassCounts): Placements {
   const rowCount = targets.length / stride;
@@ -350,58 +346,74 @@ function placementsOf(scores: ArrayLike<number>, targets: ArrayLike<number>, str
   const ScoreArray = scores instanceof Float32Array ? Float32Array : Float64Array;
   const positiveScores = new ScoreArray(counts.positives);
   const negativeScores = new ScoreArray(counts.negatives);
+  const positiveRows = new Uint32Array(counts.positives);
+  const negativeRows = new Uint32Array(counts.negatives);
   let positiveIndex = 0;
   let negativeIndex = 0;
   for (let row = 0; row < rowCount; row++) {
     const score = scores[row * stride + column]!;
-    if (targets[row * stride + column] === 1) positiveScores[positiveIndex++] = score;
-    else negativeScores[negativeIndex++] = score;
-  }
-  sortAscending(positiveScores);
-  sortAscending(negativeScores);
-
-  const components = new Float64Array(rowCount);
-  const twicePositives = 2 * counts.positives;
-  const twiceNegatives = 2 * counts.negatives;
-  // Twice the Mann–Whitney U: a whole number, exact below 2^53, so the AUC is exactly `rocAuc`'s.
-  let twiceU = 0;
-  for (let row = 0; row < rowCount; row++) {
-    const score = scores[row * stride + column]!;
     if (targets[row * stride + column] === 1) {
-      // Negatives below, plus half those tied: twice that is below + not above.
-      const twiceBelow = countBelow(negativeScores, score) + countNotAbove(negativeScores, score);
-      twiceU += twiceBelow;
-      components[row] = twiceBelow / twiceNegatives;
+      positiveRows[positiveIndex] = row;
+      positiveScores[positiveIndex++] = score;
     } else {
-      const twiceAbove = twicePositives - countBelow(positiveScores, score) - countNotAbove(positiveScores, score);
-      components[row] = twiceAbove / twicePositives;
+      negativeRows[negativeIndex] = row;
+      negativeScores[negativeIndex++] = score;
     }
   }
-  return { components, auc: twiceU / (twicePositives * counts.negatives) };
+  const positives = inOrder(positiveScores, positiveRows);
+  const negatives = inOrder(negativeScores, negativeRows);
+
+  const components = new Float64Array(rowCount);
+  // Twice the counts below plus those tied: whole numbers, so twice U is exact below 2^53 and the AUC
+  // is exactly `rocAuc`'s.
+  const twiceU = fillComponents(components, positives, negatives, (twiceBelow) => twiceBelow / (2 * counts.negatives));
+  fillComponents(components, negatives, positives, (twiceBelow) => (2 * counts.positives - twiceBelow) / (2 * counts.positives));
+  return { components, auc: twiceU / (2 * counts.positives * counts.negatives) };
 }
 
-/** How many of the ascending `sorted` are below `value` (the first index not below it). */
-function countBelow(sorted: Float32Array | Float64Array, value: number): number {
-  let low = 0;
-  let high = sorted.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (sorted[middle]! < value) low = middle + 1;
-    else high = middle;
-  }
-  return low;
+interface OrderedClass {
+  /** Scores ascending. */
+  readonly scores: Float32Array | Float64Array;
+  /** The row of each of them. */
+  readonly rows: Uint32Array;
 }
 
-/** How many of the ascending `sorted` are at most `value`. */
-function countNotAbove(sorted: Float32Array | Float64Array, value: number): number {
-  let low = 0;
-  let high = sorted.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (sorted[middle]! <= value) low = middle + 1;
-    else high = middle;
+function inOrder(scores: Float32Array | Float64Array, rows: Uint32Array): OrderedClass {
+  const order = sortedOrder(scores);
+  const sortedScores = new (scores instanceof Float32Array ? Float32Array : Float64Array)(scores.length);
+  const sortedRows = new Uint32Array(scores.length);
+  for (let index = 0; index < order.length; index++) {
+    sortedScores[index] = scores[order[index]!]!;
+    sortedRows[index] = rows[order[index]!]!;
   }
-  return low;
+  return { scores: sortedScores, rows: sortedRows };
+}
+
+/**
+ * For each run of tied scores of `own`, counts the `other` scores below it (b) and tied with it (t),
+ * and writes `component(2b + t)` to the rows of the run. Returns Σ (2b + t) over `own`'s rows.
+ */
+function fillComponents(components: Float64Array, own: OrderedClass, other: OrderedClass, component: (twiceBelow: number) => number): number {
+  const ownCount = own.scores.length;
+  const otherCount = other.scores.length;
+  let total = 0;
+  let below = 0;
+  let runStart = 0;
+  while (runStart < ownCount) {
+    const value = own.scores[runStart]!;
+    let runEnd = runStart + 1;
+    while (runEnd < ownCount && own.scores[runEnd] === value) runEnd++;
+    while (below < otherCount && other.scores[below]! < value) below++;
+    let tied = 0;
+    while (below + tied < otherCount && other.scores[below + tied] === value) tied++;
+    const twiceBelow = 2 * below + tied;
+    const componentValue = component(twiceBelow);
+    for (let index = runStart; index < runEnd; index++) components[own.rows[index]!] = componentValue;
+    total += (runEnd - runStart) * twiceBelow;
+    below += tied;
+    runStart = runEnd;
+  }
+  return total;
 }
 
 function criticalValue(confidence: number): number {
@@ -481,25 +493,26 @@ function checkLabelColumn(
 ): ClassCounts {
   let positives = 0;
   for (let row = 0; row < rowCount; row++) {
-    const offset = row * labelCount + column;
-    const target = targets[offset];
+    const target = targets[row * labelCount + column];
     if (target === 1) positives++;
     else if (target !== 0) {
       throw new RangeError(`delongMultilabelTest: label '${label.slice(0, 80)}', row ${row}: target is ${String(target).slice(0, 80)}; expected 0 or 1`);
     }
-    for (const [name, scores] of [
-      ['scoresA', scoresA],
-      ['scoresB', scoresB],
-    ] as const) {
-      const score = scores[offset];
-      if (typeof score !== 'number' || !Number.isFinite(score)) {
-        throw new RangeError(
-          `delongMultilabelTest: label '${label.slice(0, 80)}', row ${row}: ${name} is ${String(score).slice(0, 80)}; expected a finite number`,
-        );
-      }
+  }
+  checkFiniteColumn(scoresA, 'scoresA', labelCount, column, label, rowCount);
+  checkFiniteColumn(scoresB, 'scoresB', labelCount, column, label, rowCount);
+  return { positives, negatives: rowCount - positives };
+}
+
+function checkFiniteColumn(scores: ArrayLike<number>, name: string, labelCount: number, column: number, label: string, rowCount: number): void {
+  for (let row = 0; row < rowCount; row++) {
+    const score = scores[row * labelCount + column];
+    if (typeof score !== 'number' || !Number.isFinite(score)) {
+      throw new RangeError(
+        `delongMultilabelTest: label '${label.slice(0, 80)}', row ${row}: ${name} is ${String(score).slice(0, 80)}; expected a finite number`,
+      );
     }
   }
-  return { positives, negatives: rowCount - positives };
 }
 
 /** Why a column has no DeLong test, or undefined when it has one. */
