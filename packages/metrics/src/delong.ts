@@ -155,7 +155,7 @@ export interface DelongMultilabelTest {
   readonly interval: NormalInterval;
   /**
    * Covariance of the per-label AUC differences, `[included, included]` row-major, in the order of
-   * `includedLabels`; its diagonal holds each label's `variance`.
+   * `includedLabels`; its diagonal is each label's `variance` (up to rounding).
    */
   readonly differenceCovariance: Float64Array;
 }
@@ -200,7 +200,10 @@ export function delongMultilabelTest(
   const perLabel: [string, DelongTest | null][] = [];
   const includedLabels: string[] = [];
   const excludedLabels: ExcludedLabel[] = [];
-  const includedPlacements: { column: number; counts: ClassCounts; a: Placements; b: Placements }[] = [];
+  // Dₖ for each included label k: one weighted, centred difference of components per row.
+  const weightedColumns: Float64Array[] = [];
+  let sumA = 0;
+  let sumB = 0;
   for (let column = 0; column < labelCount; column++) {
     const label = labels[column] as string;
     const counts = checkLabelColumn(scoresA, scoresB, targets, labelCount, column, label, rowCount);
@@ -214,9 +217,11 @@ export function delongMultilabelTest(
     const b = placementsOf(scoresB, targets, labelCount, column, counts);
     perLabel.push([label, pairedTest(a, b, targets, labelCount, column, counts, confidence)]);
     includedLabels.push(label);
-    includedPlacements.push({ column, counts, a, b });
+    weightedColumns.push(weightedDifferences(a, b, targets, labelCount, column, counts));
+    sumA += a.auc;
+    sumB += b.auc;
   }
-  const included = includedPlacements.length;
+  const included = weightedColumns.length;
   if (included === 0) {
     throw new UndefinedMetricError(
       `delongMultilabelTest: no label has at least two positives and two negatives among ${rowCount} rows ` +
@@ -224,21 +229,14 @@ export function delongMultilabelTest(
     );
   }
 
-  // D[s, k]: row s's weighted, centred difference of components on included label k.
-  const weighted = new Float64Array(rowCount * included);
-  let sumA = 0;
-  let sumB = 0;
-  includedPlacements.forEach(({ column, counts, a, b }, k) => {
-    sumA += a.auc;
-    sumB += b.auc;
-    const positiveWeight = 1 / Math.sqrt(counts.positives * (counts.positives - 1));
-    const negativeWeight = 1 / Math.sqrt(counts.negatives * (counts.negatives - 1));
-    for (let row = 0; row < rowCount; row++) {
-      const centred = a.components[row]! - a.auc - (b.components[row]! - b.auc);
-      weighted[row * included + k] = centred * (targets[row * labelCount + column] === 1 ? positiveWeight : negativeWeight);
+  const differenceCovariance = new Float64Array(included * included);
+  for (let k = 0; k < included; k++) {
+    for (let l = 0; l <= k; l++) {
+      const value = dot(weightedColumns[k]!, weightedColumns[l]!);
+      differenceCovariance[k * included + l] = value;
+      differenceCovariance[l * included + k] = value;
     }
-  });
-  const differenceCovariance = crossProduct(weighted, rowCount, included);
+  }
   let variance = 0;
   for (let index = 0; index < included * included; index++) variance += differenceCovariance[index]!;
   variance /= included * included;
@@ -256,21 +254,23 @@ export function delongMultilabelTest(
   };
 }
 
-/** Dᵀ D of a `[rows, columns]` row-major matrix, filled symmetric. */
-function crossProduct(matrix: Float64Array, rowCount: number, columns: number): Float64Array {
-  const product = new Float64Array(columns * columns);
+/** Dₖ(s) = [(Vₖᴬ(s) − θₖᴬ) − (Vₖᴮ(s) − θₖᴮ)] / √(c (c − 1)), c the size of row s's class for label k. */
+function weightedDifferences(a: Placements, b: Placements, targets: ArrayLike<number>, stride: number, column: number, counts: ClassCounts): Float64Array {
+  const rowCount = a.components.length;
+  const positiveWeight = 1 / Math.sqrt(counts.positives * (counts.positives - 1));
+  const negativeWeight = 1 / Math.sqrt(counts.negatives * (counts.negatives - 1));
+  const weighted = new Float64Array(rowCount);
   for (let row = 0; row < rowCount; row++) {
-    const offset = row * columns;
-    for (let k = 0; k < columns; k++) {
-      const value = matrix[offset + k]!;
-      if (value === 0) continue;
-      for (let l = k; l < columns; l++) product[k * columns + l]! += value * matrix[offset + l]!;
-    }
+    const centred = a.components[row]! - a.auc - (b.components[row]! - b.auc);
+    weighted[row] = centred * (targets[row * stride + column] === 1 ? positiveWeight : negativeWeight);
   }
-  for (let k = 0; k < columns; k++) {
-    for (let l = 0; l < k; l++) product[k * columns + l] = product[l * columns + k]!;
-  }
-  return product;
+  return weighted;
+}
+
+function dot(left: Float64Array, right: Float64Array): number {
+  let sum = 0;
+  for (let index = 0; index < left.length; index++) sum += left[index]! * right[index]!;
+  return sum;
 }
 
 function pairedTest(
