@@ -33,30 +33,16 @@ export interface BootstrapInterval {
  * order statistics, as numpy's default `percentile`.
  */
 export function bootstrapInterval(metric: (indices: Int32Array) => number, n: number, options: BootstrapOptions): BootstrapInterval {
-  const resampleCount = options.resamples ?? 1000;
-  const confidence = options.confidence ?? 0.95;
-  if (!Number.isInteger(n) || n < 1 || n > 2 ** 31 - 1) {
-    throw new RangeError(`bootstrapInterval: n must be an integer in [1, 2^31 - 1], got ${n}`);
-  }
-  if (!Number.isInteger(resampleCount) || resampleCount < 1) {
-    throw new RangeError(`bootstrapInterval: resamples must be a positive integer, got ${resampleCount}`);
-  }
-  if (!(confidence > 0 && confidence < 1)) {
-    throw new RangeError(`bootstrapInterval: confidence must lie strictly between 0 and 1, got ${confidence}`);
-  }
-
+  const { resampleCount, confidence } = checkResampling('bootstrapInterval', n, options);
   const indices = new Int32Array(n);
-  for (let row = 0; row < n; row++) indices[row] = row;
-  const estimate = valueOrUndefined(metric, indices);
+  const estimate = valueOrUndefined(metric, allRows(indices));
 
-  const random = createRng(options.seed).fork('bootstrap');
   const values = new Float64Array(resampleCount);
   let definedCount = 0;
-  for (let resample = 0; resample < resampleCount; resample++) {
-    for (let draw = 0; draw < n; draw++) indices[draw] = random.int(n);
+  forEachResample(indices, options.seed, resampleCount, () => {
     const value = valueOrUndefined(metric, indices);
     if (value !== undefined) values[definedCount++] = value;
-  }
+  });
   const skipped = resampleCount - definedCount;
   if (definedCount === 0) {
     throw new UndefinedMetricError(`bootstrapInterval: the metric was undefined on all ${resampleCount} resamples of ${n} rows; no interval`);
@@ -71,6 +57,120 @@ export function bootstrapInterval(metric: (indices: Int32Array) => number, n: nu
     skipped,
   };
   return estimate === undefined ? interval : { estimate, ...interval };
+}
+
+export interface PairedBootstrap {
+  /** Metric A and metric B on all rows (indices `0 .. n - 1`); each absent where undefined there. */
+  readonly estimateA?: number;
+  readonly estimateB?: number;
+  /** estimateA − estimateB; absent where either is undefined. */
+  readonly difference?: number;
+  /** Percentiles (1 − confidence) / 2 and 1 − (1 − confidence) / 2 of the resampled differences A − B. */
+  readonly lower: number;
+  readonly upper: number;
+  /**
+   * Two-sided bootstrap p-value of "no difference": min(1, 2 · (1 + t) / (1 + B)), where B is the
+   * number of resamples on which both metrics are defined and t the smaller of #{d* ≤ 0} and
+   * #{d* ≥ 0} among their differences d* (the tail on the far side of 0 from the bulk; a difference of
+   * exactly 0 counts in both). The +1 in numerator and denominator (Davison & Hinkley 1997, North et
+   * al. 2002) counts the observed data as one resample, so p is never 0: it is at least 2 / (1 + B).
+   */
+  readonly pValue: number;
+  /** Resamples drawn. */
+  readonly resamples: number;
+  /** Of the resamples drawn, those on which metric A or metric B was undefined; the rest give the result. */
+  readonly skipped: number;
+  /** The coverage asked for. */
+  readonly confidence: number;
+}
+
+/**
+ * Paired percentile bootstrap of the difference between two metrics on the same rows, e.g. the kappa,
+ * accuracy or AUC of two backbones' predictions on one test set (Efron & Tibshirani 1993, ch. 13 and 16).
+ *
+ * Each resample draws `n` row indices uniformly with replacement and passes the same indices to both
+ * `metricA` and `metricB` (one `Int32Array`, refilled for every resample: copy it to keep it), so the
+ * pairing of the two predictions on a row is kept. Resample i draws the same rows as resample i of
+ * `bootstrapInterval` with the same seed, so the same seed gives the same result. A resample on which
+ * either metric is undefined (`UndefinedMetricError` or NaN) is skipped and counted in `skipped`; any
+ * other error from a metric is thrown as is. Throws `UndefinedMetricError` when no resample is usable.
+ */
+export function pairedBootstrap(
+  metricA: (indices: Int32Array) => number,
+  metricB: (indices: Int32Array) => number,
+  n: number,
+  options: BootstrapOptions,
+): PairedBootstrap {
+  const { resampleCount, confidence } = checkResampling('pairedBootstrap', n, options);
+  const indices = new Int32Array(n);
+  const estimateA = valueOrUndefined(metricA, allRows(indices));
+  const estimateB = valueOrUndefined(metricB, allRows(indices));
+
+  const differences = new Float64Array(resampleCount);
+  let definedCount = 0;
+  forEachResample(indices, options.seed, resampleCount, () => {
+    const valueA = valueOrUndefined(metricA, indices);
+    if (valueA === undefined) return;
+    const valueB = valueOrUndefined(metricB, indices);
+    if (valueB !== undefined) differences[definedCount++] = valueA - valueB;
+  });
+  if (definedCount === 0) {
+    throw new UndefinedMetricError(`pairedBootstrap: metric A or metric B was undefined on every one of ${resampleCount} resamples of ${n} rows; no interval`);
+  }
+
+  const sortedDifferences = differences.subarray(0, definedCount).sort();
+  let notAboveZero = 0;
+  let notBelowZero = 0;
+  for (const difference of sortedDifferences) {
+    if (difference <= 0) notAboveZero++;
+    if (difference >= 0) notBelowZero++;
+  }
+  const tail = (1 - confidence) / 2;
+  return {
+    ...(estimateA === undefined ? {} : { estimateA }),
+    ...(estimateB === undefined ? {} : { estimateB }),
+    ...(estimateA === undefined || estimateB === undefined ? {} : { difference: estimateA - estimateB }),
+    lower: percentileOfSorted(sortedDifferences, tail),
+    upper: percentileOfSorted(sortedDifferences, 1 - tail),
+    pValue: Math.min(1, (2 * (1 + Math.min(notAboveZero, notBelowZero))) / (1 + definedCount)),
+    resamples: resampleCount,
+    skipped: resampleCount - definedCount,
+    confidence,
+  };
+}
+
+function checkResampling(caller: string, n: number, options: BootstrapOptions): { resampleCount: number; confidence: number } {
+  const resampleCount = options.resamples ?? 1000;
+  const confidence = options.confidence ?? 0.95;
+  if (!Number.isInteger(n) || n < 1 || n > 2 ** 31 - 1) {
+    throw new RangeError(`${caller}: n must be an integer in [1, 2^31 - 1], got ${n}`);
+  }
+  if (!Number.isInteger(resampleCount) || resampleCount < 1) {
+    throw new RangeError(`${caller}: resamples must be a positive integer, got ${resampleCount}`);
+  }
+  if (!(confidence > 0 && confidence < 1)) {
+    throw new RangeError(`${caller}: confidence must lie strictly between 0 and 1, got ${confidence}`);
+  }
+  return { resampleCount, confidence };
+}
+
+/** Fills `indices` with 0 .. n - 1 and returns it. */
+function allRows(indices: Int32Array): Int32Array {
+  for (let row = 0; row < indices.length; row++) indices[row] = row;
+  return indices;
+}
+
+/**
+ * Refills `indices` with a resample of its length, `resampleCount` times, calling `visit` after each.
+ * One stream per seed, forked for `bootstrap`: every resampling function draws the same rows.
+ */
+function forEachResample(indices: Int32Array, seed: number, resampleCount: number, visit: () => void): void {
+  const n = indices.length;
+  const random = createRng(seed).fork('bootstrap');
+  for (let resample = 0; resample < resampleCount; resample++) {
+    for (let draw = 0; draw < n; draw++) indices[draw] = random.int(n);
+    visit();
+  }
 }
 
 function valueOrUndefined(metric: (indices: Int32Array) => number, indices: Int32Array): number | undefined {

@@ -11,8 +11,12 @@ export {
   recallPerClass,
 } from './classification.js';
 export type { ConfusionMatrix, KappaWeights } from './classification.js';
-export { bootstrapInterval } from './bootstrap.js';
-export type { BootstrapInterval, BootstrapOptions } from './bootstrap.js';
+export { bootstrapInterval, pairedBootstrap } from './bootstrap.js';
+export type { BootstrapInterval, BootstrapOptions, PairedBootstrap } from './bootstrap.js';
+export { delongMultilabelTest, delongTest, delongVariance } from './delong.js';
+export type { DelongMultilabelTest, DelongOptions, DelongTest, DelongVariance, ExcludedLabel, NormalInterval } from './delong.js';
+export { holmAdjust } from './holm.js';
+export { normalCdf, normalQuantile, twoSidedNormalPValue } from './normal.js';
 export {
   accuracyMetric,
   aucMetric,

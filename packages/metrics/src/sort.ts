@@ -125,3 +125,72 @@ function bucketCountsToOffsets(histograms: Uint32Array, base: number, count: num
   }
   return true;
 }
+
+/**
+ * The indices of `values` in ascending order of value (a stable argsort): the same radix sort on bit
+ * patterns, moving each value's index with its key. No value may be NaN; -0 comes before +0, which
+ * callers comparing with `===` treat as one value anyway.
+ */
+export function sortedOrder(values: Float32Array | Float64Array): Uint32Array {
+  const count = values.length;
+  let order = new Uint32Array(count);
+  for (let index = 0; index < count; index++) order[index] = index;
+  if (count < RADIX_THRESHOLD) {
+    return order.sort((left, right) => {
+      const leftValue = values[left] as number;
+      const rightValue = values[right] as number;
+      if (leftValue !== rightValue) return leftValue < rightValue ? -1 : 1;
+      // -0 before +0, as the radix path orders them; otherwise ties keep their index order.
+      if (leftValue === 0 && 1 / leftValue !== 1 / rightValue) return 1 / leftValue < 0 ? -1 : 1;
+      return left - right;
+    });
+  }
+
+  // Key words, least significant first: one for float32, low and high for float64.
+  let keyWords: Uint32Array[];
+  if (values instanceof Float32Array) {
+    const words = new Uint32Array(values.buffer, values.byteOffset, count);
+    const keys = new Uint32Array(count);
+    for (let index = 0; index < count; index++) keys[index] = toKey(words[index] as number) >>> 0;
+    keyWords = [keys];
+  } else {
+    const words = new Uint32Array(values.buffer, values.byteOffset, 2 * count);
+    const lowOffset = IS_LITTLE_ENDIAN ? 0 : 1;
+    const lowKeys = new Uint32Array(count);
+    const highKeys = new Uint32Array(count);
+    for (let index = 0; index < count; index++) {
+      const high = words[2 * index + 1 - lowOffset] as number;
+      const low = words[2 * index + lowOffset] as number;
+      lowKeys[index] = (high & SIGN_BIT ? ~low : low) >>> 0;
+      highKeys[index] = toKey(high) >>> 0;
+    }
+    keyWords = [lowKeys, highKeys];
+  }
+
+  const histogram = new Uint32Array(BUCKET_COUNT);
+  let spareOrder = new Uint32Array(count);
+  let spareKeys: Uint32Array = new Uint32Array(count);
+  for (let word = 0; word < keyWords.length; word++) {
+    let keys: Uint32Array = keyWords[word] as Uint32Array;
+    // Only float64's low word has a word above it to carry along; it is moved with the order.
+    let upper = keyWords[word + 1];
+    let spareUpper: Uint32Array | undefined = upper === undefined ? undefined : new Uint32Array(count);
+    for (const shift of DIGIT_SHIFTS) {
+      histogram.fill(0);
+      for (let index = 0; index < count; index++) histogram[((keys[index] as number) >>> shift) & DIGIT_MASK]! += 1;
+      if (!bucketCountsToOffsets(histogram, 0, count)) continue;
+      for (let index = 0; index < count; index++) {
+        const key = keys[index] as number;
+        const destination = histogram[(key >>> shift) & DIGIT_MASK]!++;
+        spareOrder[destination] = order[index] as number;
+        spareKeys[destination] = key;
+        if (upper !== undefined) spareUpper![destination] = upper[index] as number;
+      }
+      [order, spareOrder] = [spareOrder, order];
+      [keys, spareKeys] = [spareKeys, keys];
+      if (upper !== undefined) [upper, spareUpper] = [spareUpper!, upper];
+    }
+    if (upper !== undefined) keyWords[word + 1] = upper;
+  }
+  return order;
+}

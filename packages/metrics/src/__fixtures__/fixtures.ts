@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Task } from '@medssl/spec';
 
 interface FixtureDocument<Case> {
-  readonly sklearn: string;
+  readonly sklearn?: string;
   readonly cases: readonly Case[];
 }
 
@@ -54,6 +54,72 @@ export interface TaskCase {
   readonly metrics: Record<string, number | null>;
   readonly perLabel?: Record<string, number | null>;
 }
+
+/** pROC's values for one case of make_delong.R. */
+export interface DelongCase {
+  readonly name: string;
+  readonly targets: number[];
+  /** Probabilities rounded to two decimals (one in the heavy-ties case): many ties. */
+  readonly scoresA: number[];
+  readonly scoresB: number[];
+  readonly aucA: number;
+  readonly aucB: number;
+  /** var(roc, method = "delong") of A and B, cov(rocA, rocB, method = "delong"). */
+  readonly varianceA: number;
+  readonly varianceB: number;
+  readonly covariance: number;
+  /** roc.test(rocA, rocB, method = "delong", paired = TRUE): statistic, p-value, conf.int at 95 % and 90 %. */
+  readonly z: number;
+  readonly pValue: number;
+  readonly interval95: [number, number];
+  readonly interval90: [number, number];
+  /** ci.auc(rocA, method = "delong"): lower and upper at 95 % and 90 %. */
+  readonly aucIntervalA95: [number, number];
+  readonly aucIntervalA90: [number, number];
+}
+
+export interface DelongDocument {
+  readonly pROC: string;
+  readonly delong: readonly DelongCase[];
+  /** stats::p.adjust(pValues, method = "holm"). */
+  readonly holm: readonly { readonly pValues: number[]; readonly adjusted: number[] }[];
+  /** 2 * pnorm(-abs(z)) and qnorm(p). */
+  readonly normal: {
+    readonly twoSided: readonly { readonly z: number; readonly pValue: number }[];
+    readonly quantiles: readonly { readonly p: number; readonly quantile: number }[];
+  };
+}
+
+/** One case of make_delong_multilabel.py: the mean-AUC test computed from the definition in O(n²). */
+export interface DelongMultilabelCase {
+  readonly name: string;
+  readonly labels: string[];
+  readonly rows: number;
+  readonly confidence: number;
+  readonly targets: number[];
+  readonly scoresA: number[];
+  readonly scoresB: number[];
+  readonly expected: {
+    readonly includedLabels: string[];
+    readonly excludedLabels: string[];
+    readonly perLabel: Record<string, { aucA: number; aucB: number; variance: number; z: number; pValue: number } | null>;
+    readonly meanAucA: number;
+    readonly meanAucB: number;
+    readonly difference: number;
+    readonly variance: number;
+    readonly z: number;
+    readonly pValue: number;
+    readonly interval: [number, number];
+    readonly differenceCovariance: number[];
+  };
+}
+
+function readJson<Document>(fileName: string): Document {
+  return JSON.parse(readFileSync(new URL(`./${fileName}`, import.meta.url), 'utf8')) as Document;
+}
+
+export const delongDocument = (): DelongDocument => readJson<DelongDocument>('delong.json');
+export const delongMultilabelCases = (): readonly DelongMultilabelCase[] => readJson<FixtureDocument<DelongMultilabelCase>>('delong_multilabel.json').cases;
 
 function readCases<Case>(fileName: string): readonly Case[] {
   const text = readFileSync(new URL(`./${fileName}`, import.meta.url), 'utf8');
