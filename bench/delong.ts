@@ -40,13 +40,13 @@ function time(name: string, run: () => unknown): void {
   console.log(`${name}: median ${median(times).toFixed(1)} ms over ${REPEATS} runs`);
 }
 
-const test = delongMultilabelTest(scoresA, scoresB, targets, LABELS);
+const test = delongMultilabelTest(targets, scoresA, scoresB, LABELS);
 console.log(
   `${ROWS} rows x ${LABELS.length} labels: mean AUC ${test.meanAucA.toFixed(4)} vs ${test.meanAucB.toFixed(4)}, ` +
     `difference ${test.difference.toFixed(4)} ± ${test.standardError.toFixed(4)}, z ${test.z.toFixed(2)}, p ${test.pValue.toExponential(2)}`,
 );
-time('delongMultilabelTest (14 labels, both predictors)', () => delongMultilabelTest(scoresA, scoresB, targets, LABELS));
+time('delongMultilabelTest (14 labels, both predictors)', () => delongMultilabelTest(targets, scoresA, scoresB, LABELS));
 time('perLabelAuc of one predictor (for scale)', () => perLabelAuc(targets, scoresA, LABELS));
 const column = (values: Float32Array | Uint8Array) => values.filter((_, index) => index % LABELS.length === LABELS.length - 1);
 const [columnA, columnB, columnTargets] = [column(scoresA), column(scoresB), column(targets)];
-time('delongTest (one label)', () => delongTest(columnA, columnB, columnTargets));
+time('delongTest (one label)', () => delongTest(columnTargets, columnA, columnB));

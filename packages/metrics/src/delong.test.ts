@@ -26,7 +26,7 @@ describe('delongTest and delongVariance against pROC', () => {
   });
 
   it.each(document.delong.map((fixture) => [fixture.name, fixture] as const))('%s', (_name, fixture) => {
-    const test = delongTest(fixture.scoresA, fixture.scoresB, fixture.targets);
+    const test = delongTest(fixture.targets, fixture.scoresA, fixture.scoresB);
     expectClose(test.aucA, fixture.aucA, 'aucA');
     expectClose(test.aucB, fixture.aucB, 'aucB');
     expectClose(test.covariance[0][0], fixture.varianceA, 'var A');
@@ -43,23 +43,23 @@ describe('delongTest and delongVariance against pROC', () => {
     expect(test.standardError).toBe(Math.sqrt(test.variance));
     expect(test.positives + test.negatives).toBe(fixture.targets.length);
 
-    const test90 = delongTest(fixture.scoresA, fixture.scoresB, fixture.targets, { confidence: 0.9 });
+    const test90 = delongTest(fixture.targets, fixture.scoresA, fixture.scoresB, { confidence: 0.9 });
     expectClose(test90.interval.lower, fixture.interval90[0], '90 % lower');
     expectClose(test90.interval.upper, fixture.interval90[1], '90 % upper');
 
-    const single = delongVariance(fixture.scoresA, fixture.targets);
+    const single = delongVariance(fixture.targets, fixture.scoresA);
     expectClose(single.auc, fixture.aucA, 'auc');
     expectClose(single.variance, fixture.varianceA, 'var');
     expectClose(single.interval.lower, fixture.aucIntervalA95[0], 'ci.auc 95 % lower');
     expectClose(single.interval.upper, fixture.aucIntervalA95[1], 'ci.auc 95 % upper');
-    const single90 = delongVariance(fixture.scoresA, fixture.targets, { confidence: 0.9 });
+    const single90 = delongVariance(fixture.targets, fixture.scoresA, { confidence: 0.9 });
     expectClose(single90.interval.lower, fixture.aucIntervalA90[0], 'ci.auc 90 % lower');
     expectClose(single90.interval.upper, fixture.aucIntervalA90[1], 'ci.auc 90 % upper');
   });
 
   it('reports the same predictor twice as z = 0, p = 1, as pROC does', () => {
     const fixture = document.delong.find((candidate) => candidate.name === 'identical predictors')!;
-    expect(delongTest(fixture.scoresA, fixture.scoresA, fixture.targets)).toMatchObject({ difference: 0, variance: 0, z: 0, pValue: 1 });
+    expect(delongTest(fixture.targets, fixture.scoresA, fixture.scoresA)).toMatchObject({ difference: 0, variance: 0, z: 0, pValue: 1 });
   });
 });
 
@@ -67,23 +67,23 @@ describe('delongTest', () => {
   const fixture = delongDocument().delong[0]!;
 
   it('gives exactly rocAuc, and the same for typed arrays and plain arrays', () => {
-    const test = delongTest(fixture.scoresA, fixture.scoresB, fixture.targets);
+    const test = delongTest(fixture.targets, fixture.scoresA, fixture.scoresB);
     expect(test.aucA).toBe(rocAuc(fixture.targets, fixture.scoresA));
     expect(test.aucB).toBe(rocAuc(fixture.targets, fixture.scoresB));
-    expect(delongTest(Float64Array.from(fixture.scoresA), Float64Array.from(fixture.scoresB), Uint8Array.from(fixture.targets))).toEqual(test);
+    expect(delongTest(Uint8Array.from(fixture.targets), Float64Array.from(fixture.scoresA), Float64Array.from(fixture.scoresB))).toEqual(test);
   });
 
   it('reads Float32Array scores as the float32 values they hold', () => {
     const scoresA = Float32Array.from(fixture.scoresA);
     const scoresB = Float32Array.from(fixture.scoresB);
-    const fromFloat32 = delongTest(scoresA, scoresB, fixture.targets);
-    const fromWidened = delongTest(Float64Array.from(scoresA), Float64Array.from(scoresB), fixture.targets);
+    const fromFloat32 = delongTest(fixture.targets, scoresA, scoresB);
+    const fromWidened = delongTest(fixture.targets, Float64Array.from(scoresA), Float64Array.from(scoresB));
     expect(fromFloat32).toEqual(fromWidened);
   });
 
   it('is antisymmetric in A and B, and unchanged by reordering rows', () => {
-    const forward = delongTest(fixture.scoresA, fixture.scoresB, fixture.targets);
-    const backward = delongTest(fixture.scoresB, fixture.scoresA, fixture.targets);
+    const forward = delongTest(fixture.targets, fixture.scoresA, fixture.scoresB);
+    const backward = delongTest(fixture.targets, fixture.scoresB, fixture.scoresA);
     expect(backward.difference).toBe(-forward.difference);
     expectClose(backward.variance, forward.variance, 'variance');
     expectClose(backward.z, -forward.z, 'z');
@@ -91,9 +91,9 @@ describe('delongTest', () => {
 
     const order = createRng(3).shuffle(Array.from(fixture.targets, (_, row) => row));
     const shuffled = delongTest(
+      order.map((row) => fixture.targets[row]!),
       order.map((row) => fixture.scoresA[row]!),
       order.map((row) => fixture.scoresB[row]!),
-      order.map((row) => fixture.targets[row]!),
     );
     expect(shuffled.aucA).toBe(forward.aucA);
     expectClose(shuffled.variance, forward.variance, 'variance');
@@ -113,30 +113,30 @@ describe('delongTest', () => {
       scoresB[row] = Math.round((targets[row]! * 0.6 + shared + random.normal()) * 50) / 50;
     }
     const direct = directDelong(scoresA, scoresB, targets);
-    const test = delongTest(scoresA, scoresB, targets);
+    const test = delongTest(targets, scoresA, scoresB);
     expectClose(test.aucA, direct.aucA, 'aucA');
     expectClose(test.covariance[0][0], direct.varianceA, 'var A');
     expectClose(test.covariance[0][1], direct.covariance, 'cov');
     expectClose(test.variance, direct.varianceA + direct.varianceB - 2 * direct.covariance, 'variance of the difference');
     // The float64 radix path gives the same.
-    expect(delongTest(Float64Array.from(scoresA), Float64Array.from(scoresB), targets)).toEqual(test);
+    expect(delongTest(targets, Float64Array.from(scoresA), Float64Array.from(scoresB))).toEqual(test);
   });
 
   it('refuses malformed input, naming the array and row', () => {
-    expect(() => delongTest([0.1, 0.2, 0.3], [0.1, 0.2], [0, 1, 0])).toThrow(/delongTest: scoresB has 2 entries but targets has 3/);
-    expect(() => delongTest([0.1, 0.2, 0.3, 0.4], [0.1, 0.2, 0.3, 0.4], [0, 1, 2, 1])).toThrow(/targets\[2\] is 2; expected 0 or 1/);
-    expect(() => delongTest([0.1, Number.NaN, 0.3, 0.4], [0.1, 0.2, 0.3, 0.4], [0, 1, 0, 1])).toThrow(/scoresA\[1\] is NaN; expected a finite number/);
-    expect(() => delongTest([0.1, 0.2, 0.3, 0.4], [0.1, 0.2, 0.3, 0.4], [0, 1, 0, 1], { confidence: 95 })).toThrow(
+    expect(() => delongTest([0, 1, 0], [0.1, 0.2, 0.3], [0.1, 0.2])).toThrow(/delongTest: scoresB has 2 entries but targets has 3/);
+    expect(() => delongTest([0, 1, 2, 1], [0.1, 0.2, 0.3, 0.4], [0.1, 0.2, 0.3, 0.4])).toThrow(/targets\[2\] is 2; expected 0 or 1/);
+    expect(() => delongTest([0, 1, 0, 1], [0.1, Number.NaN, 0.3, 0.4], [0.1, 0.2, 0.3, 0.4])).toThrow(/scoresA\[1\] is NaN; expected a finite number/);
+    expect(() => delongTest([0, 1, 0, 1], [0.1, 0.2, 0.3, 0.4], [0.1, 0.2, 0.3, 0.4], { confidence: 95 })).toThrow(
       /confidence must lie strictly between 0 and 1, got 95/,
     );
   });
 
   it('throws UndefinedMetricError where a class has fewer than two rows', () => {
-    expect(() => delongTest([0.1, 0.2, 0.3], [0.3, 0.2, 0.1], [0, 0, 0])).toThrow(UndefinedMetricError);
-    expect(() => delongTest([0.1, 0.2, 0.3], [0.3, 0.2, 0.1], [0, 1, 0])).toThrow(
+    expect(() => delongTest([0, 0, 0], [0.1, 0.2, 0.3], [0.3, 0.2, 0.1])).toThrow(UndefinedMetricError);
+    expect(() => delongTest([0, 1, 0], [0.1, 0.2, 0.3], [0.3, 0.2, 0.1])).toThrow(
       /1 positive and 2 negatives: the AUC is defined but its DeLong variance is not/,
     );
-    expect(() => delongVariance([0.1, 0.2, 0.3], [1, 1, 1])).toThrow(/one class only: 3 positives of 3 rows/);
+    expect(() => delongVariance([1, 1, 1], [0.1, 0.2, 0.3])).toThrow(/one class only: 3 positives of 3 rows/);
   });
 });
 
@@ -145,7 +145,7 @@ describe('delongMultilabelTest against a direct O(n²) computation (numpy)', () 
 
   it.each(cases.map((fixture) => [fixture.name, fixture] as const))('%s', (_name, fixture) => {
     const expected = fixture.expected;
-    const test = delongMultilabelTest(fixture.scoresA, fixture.scoresB, Uint8Array.from(fixture.targets), fixture.labels, {
+    const test = delongMultilabelTest(Uint8Array.from(fixture.targets), fixture.scoresA, fixture.scoresB, fixture.labels, {
       confidence: fixture.confidence,
     });
     expect(test.includedLabels).toEqual(expected.includedLabels);
@@ -196,27 +196,27 @@ describe('delongMultilabelTest', () => {
   const fixture = delongMultilabelCases().find((candidate) => candidate.name === 'single-class and one-positive labels')!;
 
   it("gives each label's delongTest on its column", () => {
-    const test = delongMultilabelTest(fixture.scoresA, fixture.scoresB, fixture.targets, fixture.labels);
+    const test = delongMultilabelTest(fixture.targets, fixture.scoresA, fixture.scoresB, fixture.labels);
     const labelCount = fixture.labels.length;
     fixture.labels.forEach((label, column) => {
       const columnOf = (values: number[]) => values.filter((_, index) => index % labelCount === column);
       const entry = test.perLabel[label];
       if (entry === null) return;
-      expect(entry).toEqual(delongTest(columnOf(fixture.scoresA), columnOf(fixture.scoresB), columnOf(fixture.targets)));
+      expect(entry).toEqual(delongTest(columnOf(fixture.targets), columnOf(fixture.scoresA), columnOf(fixture.scoresB)));
     });
   });
 
   it('with one label, is delongTest', () => {
     const single = delongMultilabelCases().find((candidate) => candidate.name === 'one label')!;
-    const test = delongMultilabelTest(single.scoresA, single.scoresB, single.targets, single.labels);
-    const direct = delongTest(single.scoresA, single.scoresB, single.targets);
+    const test = delongMultilabelTest(single.targets, single.scoresA, single.scoresB, single.labels);
+    const direct = delongTest(single.targets, single.scoresA, single.scoresB);
     expect(test.meanAucA).toBe(direct.aucA);
     expectClose(test.variance, direct.variance, 'variance');
     expectClose(test.pValue, direct.pValue, 'p');
   });
 
   it('says which labels it left out of the mean, and why', () => {
-    const test = delongMultilabelTest(fixture.scoresA, fixture.scoresB, fixture.targets, fixture.labels);
+    const test = delongMultilabelTest(fixture.targets, fixture.scoresA, fixture.scoresB, fixture.labels);
     expect(test.excludedLabels).toEqual([
       { label: 'b', reason: 'one class only: 0 positives of 200 rows, so the AUC is undefined', positives: 0, negatives: 200 },
       { label: 'd', reason: '1 positive and 199 negatives: the AUC is defined but its DeLong variance is not', positives: 1, negatives: 199 },
@@ -228,21 +228,21 @@ describe('delongMultilabelTest', () => {
 
   it('throws UndefinedMetricError when no label is left, and RangeError for bad shapes and values', () => {
     const targets = [0, 1, 0, 0, 0, 0];
-    expect(() => delongMultilabelTest([1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6], targets, ['x', 'y'])).toThrow(UndefinedMetricError);
-    expect(() => delongMultilabelTest([1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6], targets, ['x', 'y'])).toThrow(
+    expect(() => delongMultilabelTest(targets, [1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6], ['x', 'y'])).toThrow(UndefinedMetricError);
+    expect(() => delongMultilabelTest(targets, [1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6], ['x', 'y'])).toThrow(
       /no label has at least two positives and two negatives among 3 rows \('x': one class only.*'y': 1 positive and 2 negatives/,
     );
-    expect(() => delongMultilabelTest([1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5], targets, ['x', 'y'])).toThrow(
+    expect(() => delongMultilabelTest(targets, [1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5], ['x', 'y'])).toThrow(
       /scoresB has 5 entries but targets has 6; both must be \[rows, 2\] row-major/,
     );
-    expect(() => delongMultilabelTest([1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6], targets, ['x', 'y', 'z', 'w'])).toThrow(
+    expect(() => delongMultilabelTest(targets, [1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6], ['x', 'y', 'z', 'w'])).toThrow(
       /targets has 6 entries, not a whole number of rows of 4 labels/,
     );
-    expect(() => delongMultilabelTest([1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6], targets, ['x', 'x'])).toThrow(/label 'x' appears more than once/);
-    expect(() => delongMultilabelTest([1, 2, 3, 4, 5, Number.POSITIVE_INFINITY], [1, 2, 3, 4, 5, 6], targets, ['x', 'y'])).toThrow(
+    expect(() => delongMultilabelTest(targets, [1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6], ['x', 'x'])).toThrow(/label 'x' appears more than once/);
+    expect(() => delongMultilabelTest(targets, [1, 2, 3, 4, 5, Number.POSITIVE_INFINITY], [1, 2, 3, 4, 5, 6], ['x', 'y'])).toThrow(
       /label 'y', row 2: scoresA is Infinity; expected a finite number/,
     );
-    expect(() => delongMultilabelTest([1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6], [0, 1, 0, 3, 0, 0], ['x', 'y'])).toThrow(
+    expect(() => delongMultilabelTest([0, 1, 0, 3, 0, 0], [1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6], ['x', 'y'])).toThrow(
       /label 'y', row 1: target is 3; expected 0 or 1/,
     );
   });
@@ -273,7 +273,7 @@ describe('delongMultilabelTest', () => {
           scoresB[row * 4 + label] = Math.round(100 / (1 + Math.exp(-(0.9 * target + errorB + 0.4 * random.normal())))) / 100;
         });
       }
-      const test = delongMultilabelTest(scoresA, scoresB, targets, labels);
+      const test = delongMultilabelTest(targets, scoresA, scoresB, labels);
       differences[simulation] = test.difference;
       estimatedSum += test.variance;
       for (let k = 0; k < 4; k++) diagonalOnlySum += test.differenceCovariance[k * 4 + k]! / 16;

@@ -88,7 +88,7 @@ interface ClassCounts {
  * length mismatch, a target other than 0/1 or a score that is not finite, and `UndefinedMetricError`
  * when either class has fewer than two rows: the AUC needs one of each, its variance two.
  */
-export function delongVariance(scores: ArrayLike<number>, targets: ArrayLike<number>, options: DelongOptions = {}): DelongVariance {
+export function delongVariance(targets: ArrayLike<number>, scores: ArrayLike<number>, options: DelongOptions = {}): DelongVariance {
   const confidence = checkedConfidence('delongVariance', options.confidence);
   const counts = checkBinaryColumns('delongVariance', [scores], targets);
   const placements = placementsOf(scores, targets, 1, 0, counts);
@@ -116,7 +116,7 @@ export function delongVariance(scores: ArrayLike<number>, targets: ArrayLike<num
  * for mismatched lengths or invalid values, naming the array and row, and `UndefinedMetricError` when
  * either class has fewer than two rows.
  */
-export function delongTest(scoresA: ArrayLike<number>, scoresB: ArrayLike<number>, targets: ArrayLike<number>, options: DelongOptions = {}): DelongTest {
+export function delongTest(targets: ArrayLike<number>, scoresA: ArrayLike<number>, scoresB: ArrayLike<number>, options: DelongOptions = {}): DelongTest {
   const confidence = checkedConfidence('delongTest', options.confidence);
   const counts = checkBinaryColumns('delongTest', [scoresA, scoresB], targets);
   const placementsA = placementsOf(scoresA, targets, 1, 0, counts);
@@ -187,9 +187,9 @@ export interface DelongMultilabelTest {
  * and row.
  */
 export function delongMultilabelTest(
+  targets: ArrayLike<number>,
   scoresA: ArrayLike<number>,
   scoresB: ArrayLike<number>,
-  targets: ArrayLike<number>,
   labels: readonly string[],
   options: DelongOptions = {},
 ): DelongMultilabelTest {
