@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Task } from '@medssl/spec';
@@ -8,6 +8,8 @@ import { ArrayFormatError } from '@medssl/arrays';
 import { writeNpyFile } from '@medssl/arrays/node';
 import { FeatureSetError } from '@medssl/core';
 import { readFeatureSet, writeFeatureSet } from './feature-files.js';
+import { verifyStoreEntry } from './merge.js';
+import { checkFeatureFolder, listFeatureStore } from './store.js';
 
 const binary: Task = { type: 'binary', classes: ['normal', 'tumour'], primaryMetric: 'auc' };
 const multilabel: Task = { type: 'multilabel', labels: ['a', 'b', 'c'], primaryMetric: 'mean_auc' };
@@ -190,5 +192,46 @@ describe('readFeatureSet on damaged folders', () => {
     const error = await readFeatureSet(folder).catch((thrown: unknown) => thrown);
     expect(error).toBeInstanceOf(ArrayFormatError);
     expect((error as ArrayFormatError).file).toBe(join(folder, 'features.npy'));
+  });
+});
+
+describe('store checks on damaged folders', () => {
+  it.each([
+    ['null', 'null', /manifest\.json: \$: expected a feature-set manifest object, found null$/],
+    ['cut short', '{"format": "medssl.features/v1", "ke', /manifest\.json: line 1, column 37: expected a closing quote, found the end of the text/],
+    ['without a task', undefined, /manifest\.json: \$\.task: expected a task object .*, found nothing$/],
+  ])('verify reports a manifest %s as one problem naming the field', async (_, text, message) => {
+    const folder = await damagedFolder(
+      text === undefined ? editManifest(({ task, ...rest }) => ({ ...rest, key: 'k' })) : (target) => writeFileSync(join(target, 'manifest.json'), text),
+    );
+    const check = await verifyStoreEntry(folder);
+    expect(check.manifest).toBeUndefined();
+    expect(check.problems).toHaveLength(1);
+    expect(check.problems[0]).toMatch(message);
+    expect(check.problems[0]).not.toMatch(/undefined|Cannot read|Unexpected/);
+  });
+
+  it('check names a stored manifest without checksums', async () => {
+    const folder = await damagedFolder(
+      editManifest((manifest) => ({
+        ...manifest,
+        key: 'k',
+        keyInputs: { dataset: { id: 'synthetic' }, split: 'train', backbone: { id: 'b' }, rows: { start: 0, end: 6 } },
+        files: {},
+      })),
+    );
+    const check = await checkFeatureFolder(folder);
+    expect(check.problems.join('\n')).toMatch(/no checksum for features\.npy/);
+  });
+
+  it('lists a store entry with a damaged manifest as unknown, and verify says why', async () => {
+    const store = mkdtempSync(join(tmpdir(), 'medssl-store-'));
+    const folder = join(store, 'a'.repeat(64));
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'manifest.json'), '{"keyInputs": 5}');
+    const entries = await listFeatureStore(store);
+    expect(entries.map((entry) => entry.state)).toEqual(['unknown']);
+    const check = await verifyStoreEntry(folder);
+    expect(check.problems).toEqual([`${join(folder, 'manifest.json')}: $.format: expected "medssl.features/v1", found nothing`]);
   });
 });

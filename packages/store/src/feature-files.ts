@@ -118,7 +118,7 @@ export async function readFeatureSet(folder: string): Promise<FeatureSet> {
 }
 
 /** `targets.npy` as the manifest's task needs it: int32 [count] of class indices, or uint8 [count, labels] of 0/1 flags. */
-function targetsFor(task: Task, array: NdArray, count: number, path: string): TargetArray {
+export function targetsFor(task: Task, array: NdArray, count: number, path: string): TargetArray {
   const expectedShape = task.type === 'multilabel' ? [count, task.labels.length] : [count];
   const expectedType = task.type === 'multilabel' ? 'uint8' : 'int32';
   if (array.dtype !== expectedType || array.shape.length !== expectedShape.length || array.shape.some((size, axis) => size !== expectedShape[axis])) {
