@@ -41,6 +41,13 @@ export class DatasetLayoutError extends Error {
     this.key = key;
   }
 
+  /** The error with `message` as it is (it already names the file), for issues a dataset logged. */
+  static withMessage(file: string, key: string, message: string, options?: { cause?: unknown }): DatasetLayoutError {
+    const error = new DatasetLayoutError(file, key, '', options);
+    error.message = message;
+    return error;
+  }
+
   /** `file: key: expected <expected>, found <what the value is>` (the value's echo cut short). */
   static expected(file: string, key: string, expected: string, found: unknown): DatasetLayoutError {
     return new DatasetLayoutError(file, key, `expected ${expected}, found ${describeValue(found)}`);
