@@ -1,3 +1,4 @@
+import { quoteForMessage } from '@medssl/core';
 import { ExperimentRequestError } from '@medssl/experiment';
 import type { Command, CommandIo } from './command.js';
 import { UsageError } from './command.js';
@@ -26,6 +27,8 @@ ${list}
 Options
   -h, --help     show this help
   -v, --version  print the version
+  --debug        after an error's one line, print its stack and causes (also MEDSSL_DEBUG=1); anywhere
+                 in the command line
 
 Documentation: the README of each @medssl package; the paper this follows is
 Truong, Mohammadi and Lenga, "How Transferable Are Self-supervised Features in Medical Image
@@ -33,8 +36,16 @@ Classification Tasks?", ML4H 2021 (arXiv 2108.10048).
 `;
 }
 
-/** Runs the CLI and returns the exit code: 0 success, 1 failure, 2 usage error. */
-export async function main(argv: readonly string[], io: CommandIo = processIo, commands: readonly Command[] = registeredCommands): Promise<number> {
+/** The global flag that adds an error's stack to its one line; `MEDSSL_DEBUG=1` does the same. */
+export const DEBUG_FLAG = '--debug';
+
+/**
+ * Runs the CLI and returns the exit code: 0 success, 1 failure, 2 usage error. An error is one line naming
+ * the command and what is wrong; with `--debug` (anywhere before a bare `--`) or `MEDSSL_DEBUG=1` its stack
+ * and the chain of its causes follow.
+ */
+export async function main(commandLine: readonly string[], io: CommandIo = processIo, commands: readonly Command[] = registeredCommands): Promise<number> {
+  const { argv, debug } = withoutDebugFlag(commandLine);
   const [first, ...rest] = argv;
   if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
     const topic = first === 'help' ? commands.find((command) => command.name === rest[0]) : undefined;
@@ -62,7 +73,29 @@ export async function main(argv: readonly string[], io: CommandIo = processIo, c
       io.stderr(`medssl ${command.name}: ${error.message}\nRun "medssl ${command.name} --help" for usage.\n`);
       return 2;
     }
-    io.stderr(`medssl ${command.name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    io.stderr(`medssl ${command.name}: ${error instanceof Error ? error.message : `failed with ${quoteForMessage(error)}`}\n`);
+    if (debug) io.stderr(debugReport(error));
     return 1;
   }
+}
+
+function withoutDebugFlag(commandLine: readonly string[]): { argv: string[]; debug: boolean } {
+  const end = commandLine.indexOf('--');
+  const options = end < 0 ? commandLine : commandLine.slice(0, end);
+  const argv = [...options.filter((argument) => argument !== DEBUG_FLAG), ...(end < 0 ? [] : commandLine.slice(end))];
+  const debug = argv.length < commandLine.length || process.env.MEDSSL_DEBUG === '1';
+  return { argv, debug };
+}
+
+/** The stack of an error and of each cause below it, for `--debug`. */
+export function debugReport(error: unknown): string {
+  const lines: string[] = [];
+  const seen = new Set<unknown>();
+  for (let current = error, depth = 0; current !== undefined && !seen.has(current) && depth < 16; depth++) {
+    seen.add(current);
+    const text = current instanceof Error ? (current.stack ?? `${current.name}: ${current.message}`) : `thrown: ${quoteForMessage(current)}`;
+    lines.push(depth === 0 ? text : `caused by: ${text}`);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return `${lines.join('\n')}\n`;
 }

@@ -1,3 +1,6 @@
+import { DatasetLayoutError } from './errors.js';
+import { cutText } from './messages.js';
+
 /**
  * A strict RFC 4180 CSV reader: quoted fields (with doubled quotes and line breaks inside), CRLF or LF line
  * ends, a header row. Rows with the wrong number of fields are errors naming the source and the line.
@@ -29,7 +32,7 @@ export function parseCsv(text: string, source: string): CsvTable {
         let cursor = chunkStart;
         while (true) {
           const quote = body.indexOf('"', cursor);
-          if (quote < 0) throw new SyntaxError(`${source}: line ${recordLine}: a quoted field is not closed before the end of the file`);
+          if (quote < 0) throw new DatasetLayoutError(source, `line ${recordLine}`, 'a quoted field is not closed before the end of the file');
           if (body.charCodeAt(quote + 1) === QUOTE) {
             value += body.slice(chunkStart, quote + 1);
             chunkStart = cursor = quote + 2;
@@ -43,14 +46,14 @@ export function parseCsv(text: string, source: string): CsvTable {
         field = value;
         const next = body.charCodeAt(position);
         if (position < length && next !== COMMA && next !== NEWLINE && next !== RETURN) {
-          throw new SyntaxError(`${source}: line ${line}: unexpected text after a closing quote`);
+          throw new DatasetLayoutError(source, `line ${line}`, 'unexpected text after a closing quote');
         }
       } else {
         const start = position;
         while (position < length) {
           const code = body.charCodeAt(position);
           if (code === COMMA || code === NEWLINE || code === RETURN) break;
-          if (code === QUOTE) throw new SyntaxError(`${source}: line ${line}: a quote inside an unquoted field`);
+          if (code === QUOTE) throw new DatasetLayoutError(source, `line ${line}`, 'a quote inside an unquoted field');
           position++;
         }
         field = body.slice(start, position);
@@ -75,10 +78,10 @@ export function parseCsv(text: string, source: string): CsvTable {
   }
 
   const [header, ...rows] = records;
-  if (!header) throw new SyntaxError(`${source}: empty CSV file, expected a header row`);
+  if (!header) throw new DatasetLayoutError(source, '', 'empty CSV file, expected a header row');
   rows.forEach((row, index) => {
     if (row.length !== header.length) {
-      throw new SyntaxError(`${source}: line ${lines[index + 1]}: expected ${header.length} fields (${header.join(',')}), got ${row.length}`);
+      throw new DatasetLayoutError(source, `line ${lines[index + 1]}`, `expected ${header.length} fields (${cutText(header.join(','))}), got ${row.length}`);
     }
   });
   return { header, rows, lines: lines.slice(1) };
@@ -99,8 +102,10 @@ export function csvColumns<Name extends string>(table: CsvTable, names: readonly
     positions[name] = position;
   }
   if (missing.length > 0) {
-    throw new Error(
-      `${source}: missing column${missing.length > 1 ? 's' : ''} ${missing.map((name) => JSON.stringify(name)).join(', ')}; the header has ${table.header.map((name) => JSON.stringify(name)).join(', ')}`,
+    throw new DatasetLayoutError(
+      source,
+      '',
+      `missing column${missing.length > 1 ? 's' : ''} ${missing.map((name) => JSON.stringify(name)).join(', ')}; the header has ${cutText(table.header.map((name) => JSON.stringify(name)).join(', '), 200)}`,
     );
   }
   return positions;

@@ -1,4 +1,6 @@
 import type { DatasetIssue, OnError, SampleOptions } from '@medssl/spec';
+import { DatasetLayoutError } from './errors.js';
+import { cutText } from './messages.js';
 
 /**
  * The rows `samples(split, { start, end })` yields: like `Array.slice`, an `end` beyond the split is
@@ -26,7 +28,7 @@ export class IssueLog {
   constructor(private readonly onError: OnError) {}
 
   problem(issue: DatasetIssue): void {
-    if (this.onError === 'throw') throw new Error(issue.message);
+    if (this.onError === 'throw') throw DatasetLayoutError.withMessage(issue.file ?? '', issue.row === undefined ? '' : `line ${issue.row}`, issue.message);
     this.issues.push(issue);
   }
 
@@ -37,7 +39,10 @@ export class IssueLog {
 
 /** `3 names (a, b, c)` or `112 names (first 5: a, b, c, d, e)`. */
 export function describeNames(names: readonly string[], noun: string): string {
-  const quoted = names.slice(0, NAMES_QUOTED).join(', ');
+  const quoted = names
+    .slice(0, NAMES_QUOTED)
+    .map((name) => cutText(name))
+    .join(', ');
   const plural = names.length === 1 ? noun : `${noun}s`;
   if (names.length <= NAMES_QUOTED) return `${names.length} ${plural} (${quoted})`;
   return `${names.length} ${plural} (first ${NAMES_QUOTED}: ${quoted})`;

@@ -1,6 +1,11 @@
 export { assertSeed, createRng } from './rng.js';
 export type { Rng } from './rng.js';
-export { outputCount, targetNames, targetRows, validateTargets, validateTask } from './task.js';
+export { findTaskProblem, outputCount, targetNames, targetRows, validateTargets, validateTask } from './task.js';
+export type { TaskProblem } from './task.js';
+export { DatasetLayoutError, FeatureSetError } from './errors.js';
+export { MESSAGE_ECHO_LIMIT, cutText, describeValue, quoteForMessage } from './messages.js';
+export { findJsonSyntaxProblem, jsonPath, parseJson } from './json.js';
+export type { JsonSyntaxProblem } from './json.js';
 export {
   DEFAULT_FRACTIONS,
   SUBSET_FORMAT,
@@ -17,7 +22,7 @@ export { csvColumns, parseCsv } from './csv.js';
 export { ProviderOptionError, defineDatasetProvider, readOptions } from './provider.js';
 export type { DatasetProviderDefinition, OptionKind } from './provider.js';
 export { IssueLog, NAMES_QUOTED, describeNames, sampleRange } from './dataset-tools.js';
-export { assertFiniteFeatures, assertSameSamples, validateFeatureRows, validateFeatureSet } from './features.js';
+export { assertFiniteFeatures, assertSameSamples, parseFeatureIds, parseFeatureManifest, validateFeatureRows, validateFeatureSet } from './features.js';
 export { evaluateLabelFractions, summarize } from './evaluation.js';
 export type {
   EvaluationRow,

@@ -1,3 +1,5 @@
+import { quoteForMessage } from './messages.js';
+
 /**
  * Seeded pseudo-random numbers: xoshiro128** (Blackman and Vigna), its state filled by a splitmix-style
  * counter (golden-ratio increment) passed through MurmurHash3's 32-bit finaliser.
@@ -130,9 +132,7 @@ function hashString(text: string): number {
   return hash >>> 0;
 }
 
+/** A value as an error message shows it, cut short (`quoteForMessage`). */
 export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
-  if (value === null || value === undefined) return String(value);
-  return Object.prototype.toString.call(value);
+  return quoteForMessage(value);
 }

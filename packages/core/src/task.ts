@@ -1,4 +1,5 @@
 import type { Task, TargetArray } from '@medssl/spec';
+import { cutText, describeValue, quoteForMessage } from './messages.js';
 
 /** The number of model outputs a task needs: one per class, or one per label. */
 export function outputCount(task: Task): number {
@@ -10,29 +11,52 @@ export function targetNames(task: Task): readonly string[] {
   return task.type === 'multilabel' ? task.labels : task.classes;
 }
 
-/** Checks a task object; the error names the field that is wrong. */
+/** What is wrong with a task object: the path to the field, what it must be, and what it is. */
+export interface TaskProblem {
+  /** Steps below the task, e.g. `['classes', 2]`; empty for the task itself. */
+  readonly steps: readonly (string | number)[];
+  readonly expected: string;
+  /** What was found, described for a message (echoes cut short). */
+  readonly found: string;
+}
+
+const TASK_TYPES = ['binary', 'multiclass', 'multilabel'] as const;
+
+/** The first thing wrong with a value that should be a `Task` (from a file, perhaps), or undefined. */
+export function findTaskProblem(value: unknown): TaskProblem | undefined {
+  const wrong = (steps: readonly (string | number)[], expected: string, found: unknown): TaskProblem => ({ steps, expected, found: describeValue(found) });
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return wrong([], 'a task object { type, classes or labels, primaryMetric }', value);
+  const task = value as Record<string, unknown>;
+  const type = task.type;
+  if (!TASK_TYPES.includes(type as (typeof TASK_TYPES)[number])) return wrong(['type'], '"binary", "multiclass" or "multilabel"', type);
+  const field = type === 'multilabel' ? 'labels' : 'classes';
+  const names = task[field];
+  if (!Array.isArray(names)) return wrong([field], 'an array of non-empty strings', names);
+  const bad = names.findIndex((name) => typeof name !== 'string' || name.length === 0);
+  if (bad >= 0) return wrong([field, bad], 'a non-empty string', names[bad]);
+  const seen = new Map<string, number>();
+  for (const [index, name] of (names as string[]).entries()) {
+    const earlier = seen.get(name);
+    if (earlier !== undefined) return { steps: [field, index], expected: 'names that differ', found: `${quoteForMessage(name)} again (also at ${earlier})` };
+    seen.set(name, index);
+  }
+  const minimum = type === 'multilabel' ? 1 : 2;
+  if (names.length < minimum || (type === 'binary' && names.length !== 2)) {
+    const expected = type === 'binary' ? 'exactly 2' : `at least ${minimum}`;
+    return { steps: [field], expected: `${expected} names for a ${type} task`, found: String(names.length) };
+  }
+  if (typeof task.primaryMetric !== 'string' || task.primaryMetric.length === 0)
+    return wrong(['primaryMetric'], "a metric id such as 'auc'", task.primaryMetric);
+  if (type === 'multiclass' && typeof task.ordinal !== 'boolean') return wrong(['ordinal'], 'true or false for a multiclass task', task.ordinal);
+  return undefined;
+}
+
+/** Checks a task object; the error names the field that is wrong, what it must be and what it is. */
 export function validateTask(task: Task, where = 'task'): void {
-  const names: readonly unknown[] | undefined =
-    task.type === 'multilabel' ? task.labels : task.type === 'binary' || task.type === 'multiclass' ? task.classes : undefined;
-  if (names === undefined) {
-    throw new TypeError(`${where}.type must be 'binary', 'multiclass' or 'multilabel', got ${JSON.stringify((task as { type?: unknown }).type)}`);
-  }
-  const field = task.type === 'multilabel' ? 'labels' : 'classes';
-  if (!Array.isArray(names) || names.some((name) => typeof name !== 'string' || name.length === 0)) {
-    throw new TypeError(`${where}.${field} must be an array of non-empty strings`);
-  }
-  if (new Set(names).size !== names.length) throw new TypeError(`${where}.${field} has duplicate names`);
-  const minimum = task.type === 'multilabel' ? 1 : 2;
-  if (names.length < minimum || (task.type === 'binary' && names.length !== 2)) {
-    const expected = task.type === 'binary' ? 'exactly 2' : `at least ${minimum}`;
-    throw new TypeError(`${where}.${field} must hold ${expected} names for a ${task.type} task, got ${names.length}`);
-  }
-  if (typeof task.primaryMetric !== 'string' || task.primaryMetric.length === 0) {
-    throw new TypeError(`${where}.primaryMetric must be a metric id such as 'auc'`);
-  }
-  if (task.type === 'multiclass' && typeof task.ordinal !== 'boolean') {
-    throw new TypeError(`${where}.ordinal must be true or false for a multiclass task`);
-  }
+  const problem = findTaskProblem(task);
+  if (problem === undefined) return;
+  const path = problem.steps.map((step) => (typeof step === 'number' ? `[${step}]` : `.${step}`)).join('');
+  throw new TypeError(`${where}${path}: expected ${problem.expected}, found ${problem.found}`);
 }
 
 /** Number of rows in a target array. */
@@ -59,7 +83,7 @@ export function validateTargets(task: Task, targets: TargetArray, where = 'targe
     for (let index = 0; index < targets.data.length; index++) {
       const flag = targets.data[index]!;
       if (flag > 1) {
-        throw new RangeError(`${where}: row ${Math.floor(index / labels)}, label ${task.labels[index % labels]} is ${flag}, expected 0 or 1`);
+        throw new RangeError(`${where}: row ${Math.floor(index / labels)}, label ${cutText(task.labels[index % labels]!)} is ${flag}, expected 0 or 1`);
       }
     }
     return;
@@ -74,7 +98,7 @@ export function validateTargets(task: Task, targets: TargetArray, where = 'targe
   for (let row = 0; row < targets.data.length; row++) {
     const target = targets.data[row]!;
     if (target < 0 || target >= classes) {
-      throw new RangeError(`${where}: row ${row} has class ${target}, expected 0..${classes - 1} (${task.classes.join(', ')})`);
+      throw new RangeError(`${where}: row ${row} has class ${target}, expected 0..${classes - 1} (${cutText(task.classes.join(', '))})`);
     }
   }
 }

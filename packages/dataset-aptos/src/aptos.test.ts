@@ -6,6 +6,7 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatasetLayoutError } from '@medssl/core';
 import { decodeImage } from '@medssl/core/node';
 import { readNpzFile } from '@medssl/arrays/node';
 import type { Dataset, RawImage, Sample } from '@medssl/spec';
@@ -205,7 +206,7 @@ describeWithSharedData('aptos on RetinaMNIST laid out as APTOS 2019', ['medmnist
     writeFileSync(path, JSON.stringify({ ...saved, splits: { ...saved.splits, val: [...saved.splits.val, 'retina_9999'] } }));
     await expect(aptos({ root })).rejects.toThrow(/1 id \(retina_9999\) in it is not among the usable rows/);
     writeFileSync(path, JSON.stringify({ ...saved, splits: { ...saved.splits, val: [...saved.splits.val, moved] } }));
-    await expect(aptos({ root })).rejects.toThrow(`${path}: id ${moved} is in both train and val`);
+    await expect(aptos({ root })).rejects.toThrow(`${path}: splits.val: id ${moved} is in both train and val`);
     writeFileSync(path, '{"format": "medssl.aptos-split/v1", "seed": ');
     await expect(aptos({ root })).rejects.toThrow(`${path}: cannot read the saved APTOS split`);
 
@@ -403,5 +404,19 @@ describe('aptos on small layouts', () => {
     await expect(aptos({ root, cropBlackBorder: { minimumBrightFraction: 2 } })).rejects.toThrow(/minimumBrightFraction must be a number in \[0, 1\], got 2/);
     const dataset = await aptos({ root });
     await expect(dataset.size('holdout')).rejects.toThrow('aptos: unknown split "holdout"; splits are train, val, test');
+  });
+});
+
+describe('aptos on a hostile train.csv', () => {
+  it('cuts a megabyte id it echoes, and throws a DatasetLayoutError naming the file and line', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'medssl-aptos-hostile-'));
+    const long = 'q'.repeat(1_000_000);
+    writeFileSync(join(root, 'train.csv'), `id_code,diagnosis\n${long},7\n`);
+    mkdirSync(join(root, 'train_images'));
+    const error = await aptos({ root }).catch((thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(DatasetLayoutError);
+    expect((error as DatasetLayoutError).file).toBe(join(root, 'train.csv'));
+    expect((error as DatasetLayoutError).key).toBe('line 2');
+    expect((error as Error).message).toMatch(/train\.csv: line 2 \(id_code q{80}… \(999920 more characters\)\): diagnosis "7" is not a grade 0\.\.4$/);
   });
 });

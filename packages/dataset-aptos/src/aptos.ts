@@ -2,7 +2,18 @@ import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { assertSeed, csvColumns, defineDatasetProvider, describeNames, IssueLog, parseCsv, sampleRange } from '@medssl/core';
+import {
+  DatasetLayoutError,
+  assertSeed,
+  csvColumns,
+  cutText,
+  quoteForMessage,
+  defineDatasetProvider,
+  describeNames,
+  IssueLog,
+  parseCsv,
+  sampleRange,
+} from '@medssl/core';
 import { decodeImageFile, readImageFile } from '@medssl/core/node';
 import { writeFileAtomic } from '@medssl/arrays/node';
 import type { Dataset, DatasetInfo, DatasetProvider, DatasetIssue, OnError, RawImage, Sample, SplitName, Task } from '@medssl/spec';
@@ -107,7 +118,7 @@ async function readLabelledImages(root: string, log: IssueLog): Promise<Labelled
     const line = table.lines[position]!;
     const id = fields[columns[ID_COLUMN]]!.trim();
     const diagnosis = fields[columns[DIAGNOSIS_COLUMN]]!.trim();
-    const where = `${csvPath}: line ${line}${id ? ` (${ID_COLUMN} ${id})` : ''}`;
+    const where = `${csvPath}: line ${line}${id ? ` (${ID_COLUMN} ${cutText(id)})` : ''}`;
     if (id === '') return log.problem({ kind: 'skipped', message: `${where}: empty ${ID_COLUMN}`, file: csvPath, row: line });
     // An id names a file inside train_images/; a separator would reach outside it.
     if (/[\\/]/.test(id))
@@ -116,7 +127,7 @@ async function readLabelledImages(root: string, log: IssueLog): Promise<Labelled
     if (!/^[0-4]$/.test(diagnosis)) {
       return log.problem({
         kind: 'skipped',
-        message: `${where}: ${DIAGNOSIS_COLUMN} ${JSON.stringify(diagnosis)} is not a grade 0..4`,
+        message: `${where}: ${DIAGNOSIS_COLUMN} ${quoteForMessage(diagnosis)} is not a grade 0..4`,
         file: csvPath,
         row: line,
       });
@@ -124,7 +135,7 @@ async function readLabelledImages(root: string, log: IssueLog): Promise<Labelled
     if (lineOf.has(id))
       return log.problem({
         kind: 'skipped',
-        message: `${where}: ${ID_COLUMN} ${id} is listed again (first at line ${lineOf.get(id)})`,
+        message: `${where}: ${ID_COLUMN} ${cutText(id)} is listed again (first at line ${lineOf.get(id)})`,
         file: csvPath,
         row: line,
       });
@@ -201,7 +212,7 @@ export async function aptos(options: AptosOptions): Promise<Dataset> {
   } catch {
     // reported below
   }
-  if (!rootIsFolder) throw new Error(`${root}: APTOS folder not found (expected the layout:\n${aptosInfo.layout})`);
+  if (!rootIsFolder) throw new DatasetLayoutError(root, '', `APTOS folder not found (expected the layout:\n${aptosInfo.layout})`);
 
   const log = new IssueLog(onError);
   const csvPath = join(root, CSV_NAME);

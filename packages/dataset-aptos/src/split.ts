@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { createRng, describeNames } from '@medssl/core';
+import { DatasetLayoutError, createRng, cutText, describeNames, quoteForMessage } from '@medssl/core';
 
 export const SPLITS = ['train', 'val', 'test'] as const;
 export type AptosSplit = (typeof SPLITS)[number];
@@ -77,21 +77,21 @@ export async function loadSplit(path: string, ids: readonly string[], seed: numb
   }
   const record = parsed as Partial<SplitRecord> | null;
   if (typeof record !== 'object' || record === null || record.format !== SPLIT_FORMAT) {
-    throw new Error(`${path}: format must be "${SPLIT_FORMAT}", got ${JSON.stringify(record?.format)}; ${advice}`);
+    throw new DatasetLayoutError(path, 'format', `expected "${SPLIT_FORMAT}", found ${quoteForMessage(record?.format)}; ${advice}`);
   }
-  if (record.seed !== seed) throw new Error(`${path}: drawn with seed ${JSON.stringify(record.seed)}, but the options ask for seed ${seed}; ${advice}`);
+  if (record.seed !== seed) throw new Error(`${path}: drawn with seed ${quoteForMessage(record.seed)}, but the options ask for seed ${seed}; ${advice}`);
   const saved = record.fractions;
   if (!saved || SPLITS.some((split) => saved[split] !== fractions[split])) {
-    throw new Error(`${path}: drawn with fractions ${JSON.stringify(saved)}, but the options ask for ${JSON.stringify(fractions)}; ${advice}`);
+    throw new Error(`${path}: drawn with fractions ${quoteForMessage(saved)}, but the options ask for ${JSON.stringify(fractions)}; ${advice}`);
   }
   const splitOf = new Map<string, AptosSplit>();
   for (const split of SPLITS) {
     const list = record.splits?.[split];
     if (!Array.isArray(list) || list.some((id) => typeof id !== 'string'))
-      throw new Error(`${path}: splits.${split} must be an array of id_code strings; ${advice}`);
+      throw new DatasetLayoutError(path, `splits.${split}`, `expected an array of id_code strings; ${advice}`);
     for (const id of list) {
       const other = splitOf.get(id);
-      if (other !== undefined) throw new Error(`${path}: id ${id} is in both ${other} and ${split}; ${advice}`);
+      if (other !== undefined) throw new DatasetLayoutError(path, `splits.${split}`, `id ${cutText(id)} is in both ${other} and ${split}; ${advice}`);
       splitOf.set(id, split);
     }
   }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
-import { assertSeed, defineDatasetProvider, describeNames, IssueLog, sampleRange } from '@medssl/core';
+import { DatasetLayoutError, assertSeed, defineDatasetProvider, describeNames, IssueLog, sampleRange } from '@medssl/core';
 import { decodeImageFile, readImageFile } from '@medssl/core/node';
 import type { Dataset, DatasetInfo, DatasetProvider, DatasetSizes, DatasetIssue, OnError, Sample, SplitName, Task } from '@medssl/spec';
 import { indexImages, readOfficialLists, TEST_LIST, TRAIN_VAL_LIST } from './layout.js';
@@ -124,7 +124,7 @@ export async function chestxray14(options: ChestXray14Options): Promise<Dataset>
   } catch {
     // reported below
   }
-  if (!rootIsFolder) throw new Error(`${root}: ChestX-ray14 folder not found (expected the layout:\n${LAYOUT})`);
+  if (!rootIsFolder) throw new DatasetLayoutError(root, '', `ChestX-ray14 folder not found (expected the layout:\n${LAYOUT})`);
 
   const log = new IssueLog(settings.onError);
   const table = await readLabelTable(findTable(root, settings.labelTable, log), log);

@@ -1,4 +1,4 @@
-import { describeNames, type IssueLog } from '@medssl/core';
+import { DatasetLayoutError, describeNames, type IssueLog } from '@medssl/core';
 import { existsSync, type Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -118,7 +118,7 @@ export async function readOfficialLists(root: string): Promise<{ trainVal: Image
   if (!haveTrainVal && !haveTest) return undefined;
   if (!haveTrainVal || !haveTest) {
     const [present, absent] = haveTrainVal ? [trainValPath, testPath] : [testPath, trainValPath];
-    throw new Error(`${absent}: split list not found, but ${present} is present; provide both official lists or neither`);
+    throw new DatasetLayoutError(absent, '', `split list not found, but ${present} is present; provide both official lists or neither`);
   }
   return { trainVal: await readImageList(trainValPath), test: await readImageList(testPath) };
 }

@@ -1,4 +1,4 @@
-import { createRng, describeNames, type IssueLog } from '@medssl/core';
+import { createRng, cutText, describeNames, type IssueLog } from '@medssl/core';
 import type { ImageList } from './layout.js';
 import type { LabelTable } from './table.js';
 
@@ -66,7 +66,7 @@ export function officialSplit(
         if (table.skippedNames.has(name)) return; // its bad table row is already reported
         log.problem({
           kind: 'missing-label',
-          message: `${list.path}: line ${line}: image ${name} is not in the label table ${table.path}`,
+          message: `${list.path}: line ${line}: image ${cutText(name)} is not in the label table ${table.path}`,
           file: list.path,
           row: line,
         });
@@ -76,7 +76,7 @@ export function officialSplit(
         const earlier = `${listPath(membership[row]!)} line ${listedLine[row]}`;
         log.problem({
           kind: 'skipped',
-          message: `${list.path}: line ${line}: image ${name} is already listed at ${earlier} (kept the first)`,
+          message: `${list.path}: line ${line}: image ${cutText(name)} is already listed at ${earlier} (kept the first)`,
           file: list.path,
           row: line,
         });

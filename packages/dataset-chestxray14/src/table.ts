@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import { csvColumns, type IssueLog, parseCsv } from '@medssl/core';
+import { DatasetLayoutError, csvColumns, cutText, type IssueLog, parseCsv } from '@medssl/core';
 
 /** The 14 findings, in the order of NIH's papers and of every published ChestX-ray14 model. */
 export const CHESTXRAY14_LABELS = [
@@ -57,13 +57,13 @@ export interface LabelTable {
 export function findTable(root: string, requested: string | undefined, log: IssueLog): string {
   if (requested !== undefined) {
     const path = join(root, requested);
-    if (!existsSync(path)) throw new Error(`${path}: label table not found (the labelTable option names it)`);
+    if (!existsSync(path)) throw new DatasetLayoutError(path, '', 'label table not found (the labelTable option names it)');
     return path;
   }
   const present = TABLE_FILE_NAMES.filter((name) => existsSync(join(root, name)));
   const chosen = present[0];
   if (chosen === undefined) {
-    throw new Error(`${root}: no ChestX-ray14 label table; expected one of ${TABLE_FILE_NAMES.join(', ')}`);
+    throw new DatasetLayoutError(root, '', `no ChestX-ray14 label table; expected one of ${TABLE_FILE_NAMES.join(', ')}`);
   }
   if (present.length > 1) {
     log.report({
@@ -125,7 +125,7 @@ export async function readLabelTable(path: string, log: IssueLog): Promise<Label
     const name = fields[columns[IMAGE_COLUMN]]!.trim();
     const patient = fields[columns[PATIENT_COLUMN]]!.trim();
     const skip = (reason: string) => {
-      log.problem({ kind: 'skipped', message: `${path}: line ${line}${name ? ` (${name})` : ''}: ${reason}`, file: path, row: line });
+      log.problem({ kind: 'skipped', message: `${path}: line ${line}${name ? ` (${cutText(name)})` : ''}: ${reason}`, file: path, row: line });
       if (name) skippedNames.add(name);
     };
     if (name === '') return skip(`empty "${IMAGE_COLUMN}"`);

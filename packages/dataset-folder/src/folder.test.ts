@@ -377,7 +377,7 @@ describe('bad input', () => {
     await expect(folder({})).rejects.toThrow('folder: give either root (a folder of class folders) or csv (a manifest), not both and not neither');
     await expect(folder({ root, labelColumns: ['a'] })).rejects.toThrow('folder: labelColumns (multilabel) needs a csv manifest');
     writeCsv('path,label\nimages/a.png,x\nimages/b.png,y\nimages/c.png,z\n');
-    await expect(folder({ csv: csvPath, type: 'binary' })).rejects.toThrow('folder task.classes must hold exactly 2 names for a binary task, got 3');
+    await expect(folder({ csv: csvPath, type: 'binary' })).rejects.toThrow('folder task.classes: expected exactly 2 names for a binary task, found 3');
     await expect(folder({ csv: csvPath, fractions: { train: 0.5, val: 0.4, test: 0.4 } })).rejects.toThrow(
       'folder: fractions must be non-negative, sum to 1 and leave train above 0, got train 0.5, val 0.4, test 0.4',
     );

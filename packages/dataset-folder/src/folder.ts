@@ -1,7 +1,19 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { csvColumns, defineDatasetProvider, labelFractionSubsets, mapConcurrent, parseCsv, sampleRange, type CsvTable, validateTask } from '@medssl/core';
+import {
+  DatasetLayoutError,
+  csvColumns,
+  cutText,
+  defineDatasetProvider,
+  quoteForMessage,
+  labelFractionSubsets,
+  mapConcurrent,
+  parseCsv,
+  sampleRange,
+  type CsvTable,
+  validateTask,
+} from '@medssl/core';
 import { decodeImageFile, readImageFile } from '@medssl/core/node';
 import type {
   Dataset,
@@ -134,7 +146,7 @@ class Problems {
 
   /** A listing problem: thrown, or kept in `issues()` under onError 'skip'. */
   report(issue: DatasetIssue & { file: string }): void {
-    if (this.onError === 'throw') throw new Error(`${issue.file}: ${issue.row === undefined ? '' : `line ${issue.row}: `}${issue.message}`);
+    if (this.onError === 'throw') throw new DatasetLayoutError(issue.file, issue.row === undefined ? '' : `line ${issue.row}`, issue.message);
     this.issues.push(issue);
   }
 
@@ -260,7 +272,7 @@ function extensionOf(name: string): string {
 
 /** `<root>/<class>/...` or `<root>/<split>/<class>/...`; images are found at any depth inside a class folder. */
 async function listFolders(root: string, options: FolderOptions, problems: Problems): Promise<Listed[]> {
-  if (!(await isDirectory(root))) throw new Error(`${root}: folder not found (expected class folders, optionally under train/, val/, test/)`);
+  if (!(await isDirectory(root))) throw new DatasetLayoutError(root, '', 'folder not found (expected class folders, optionally under train/, val/, test/)');
   const extensions = extensionsOf(options);
   const rootEntries = (await readdir(root, { withFileTypes: true })).sort((a, b) => compareNames(a.name, b.name));
   const splitFolders = rootEntries.filter((entry) => entry.isDirectory() && SPLIT_NAMES[entry.name.toLowerCase()] !== undefined);
@@ -473,7 +485,7 @@ function toEntries(listed: readonly Listed[], task: Task, options: FolderOptions
             kind: 'skipped',
             file: options.csv!,
             row: item.line,
-            message: `label ${JSON.stringify(item.label)} is not one of the classes ${classes}`,
+            message: `label ${quoteForMessage(item.label)} is not one of the classes ${cutText(String(classes), 200)}`,
           });
         } else {
           const folderPath = item.classFolder!;

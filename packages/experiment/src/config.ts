@@ -1,4 +1,4 @@
-import { DEFAULT_FRACTIONS, assertFraction } from '@medssl/core';
+import { DEFAULT_FRACTIONS, assertFraction, quoteForMessage } from '@medssl/core';
 import { MODALITIES } from '@medssl/protocol-finetune';
 import type { Backbone, Dataset, Modality, ProviderOptions } from '@medssl/spec';
 import { ESTIMATOR_IDS, type EstimatorId } from '@medssl/transferability';
@@ -301,7 +301,5 @@ function isNonNegativeInteger(value: unknown): value is number {
 }
 
 function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value);
-  return text === undefined ? String(value) : text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  return quoteForMessage(value);
 }

@@ -53,6 +53,7 @@ export {
   pretrainingGroupLabel,
   PRETRAINING_GROUPS,
   readResultsDocument,
+  ResultsDocumentError,
   readTransferabilityDocuments,
   renderReport,
   transferabilityAgreement,

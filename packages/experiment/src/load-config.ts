@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { cutText, parseJson } from '@medssl/core';
 import { ExperimentConfigError, type ExperimentConfig } from './config.js';
 
 /**
@@ -12,12 +13,14 @@ export async function loadExperimentConfig(path: string): Promise<ExperimentConf
   const absolute = resolve(path);
   const extension = extname(absolute).toLowerCase();
   if (extension === '.json') {
-    const text = await readFile(absolute, 'utf8');
+    let text: string;
     try {
-      return JSON.parse(text) as ExperimentConfig;
+      text = await readFile(absolute, 'utf8');
     } catch (error) {
-      throw new ExperimentConfigError(`${path}: not valid JSON: ${(error as Error).message}`);
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new ExperimentConfigError(`${path}: ${code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? 'read error'})`}`, { cause: error });
     }
+    return parseJson(text, (where, message) => new ExperimentConfigError(`${path}: ${where}: not valid JSON: ${message}`)) as ExperimentConfig;
   }
   if (!['.js', '.mjs', '.ts', '.mts'].includes(extension)) {
     throw new ExperimentConfigError(`${path}: expected a .json, .js, .mjs, .ts or .mts config file`);
@@ -27,7 +30,7 @@ export async function loadExperimentConfig(path: string): Promise<ExperimentConf
     module = (await import(pathToFileURL(absolute).href)) as typeof module;
   } catch (error) {
     const hint = extension.endsWith('ts') ? ' (TypeScript configs need tsx or Node >= 22.6; `pnpm medssl run` has it)' : '';
-    throw new ExperimentConfigError(`${path}: could not be loaded${hint}: ${(error as Error).message}`);
+    throw new ExperimentConfigError(`${path}: could not be loaded${hint}: ${cutText((error as Error).message.split('\n')[0] ?? '', 200)}`, { cause: error });
   }
   const config = module.default ?? module.config;
   if (config === undefined) throw new ExperimentConfigError(`${path}: exports no config (export default defineExperiment({ ... }))`);

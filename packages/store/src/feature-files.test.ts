@@ -56,20 +56,24 @@ print(json.dumps([str(f.dtype), list(f.shape), str(t.dtype), list(t.shape), floa
 
   it('names the file and shapes that do not fit', async () => {
     const folder = mkdtempSync(join(tmpdir(), 'medssl-features-'));
-    await expect(readFeatureSet(folder)).rejects.toThrow(/manifest\.json is missing: not a feature-set folder/);
+    await expect(readFeatureSet(folder)).rejects.toThrow(/manifest\.json: missing: not a feature-set folder/);
     const set = syntheticFeatureSet(binary, { rows: 6, dimension: 4, seed: 3 });
     await writeFeatureSet(folder, set);
     await writeNpyFile(join(folder, 'targets.npy'), { dtype: 'int32', shape: [5], data: new Int32Array(5) });
-    await expect(readFeatureSet(folder)).rejects.toThrow(/6 feature rows but 5 target rows/);
+    await expect(readFeatureSet(folder)).rejects.toThrow(
+      /targets\.npy: dtype and shape: expected int32 \(6,\) for manifest\.json's binary task of 6 rows, found int32 \(5,\)/,
+    );
     await writeNpyFile(join(folder, 'targets.npy'), { dtype: 'int64', shape: [6], data: new BigInt64Array(6) });
-    await expect(readFeatureSet(folder)).rejects.toThrow(/targets\.npy: a binary task needs int32 \[N\], got int64 \(6,\)/);
+    await expect(readFeatureSet(folder)).rejects.toThrow(/targets\.npy: dtype and shape: expected int32 \(6,\) .*, found int64 \(6,\)/);
     await writeNpyFile(join(folder, 'targets.npy'), { dtype: 'int32', shape: [6], data: Int32Array.from([0, 1, 0, 1, 2, 0]) });
-    await expect(readFeatureSet(folder)).rejects.toThrow(/row 4 has class 2, expected 0\.\.1/);
+    await expect(readFeatureSet(folder)).rejects.toThrow(/targets\.npy: row 4: expected a class index 0\.\.1 \(normal, tumour\), found 2/);
     await writeFeatureSet(folder, set);
     writeFileSync(join(folder, 'ids.json'), JSON.stringify(['a', 'b', 'c', 'd', 'e', 'a']));
-    await expect(readFeatureSet(folder)).rejects.toThrow(/id "a" appears at rows 0 and 5/);
+    await expect(readFeatureSet(folder)).rejects.toThrow(/ids\.json: \$\[5\]: expected unique sample ids, found "a" again \(also at \$\[0\]\)/);
     await writeNpyFile(join(folder, 'features.npy'), { dtype: 'float32', shape: [6, 5], data: new Float32Array(30) });
-    await expect(readFeatureSet(folder)).rejects.toThrow(/manifest says \[6, 4\], features are \[6, 5\]/);
+    await expect(readFeatureSet(folder)).rejects.toThrow(
+      /features\.npy: dtype and shape: expected float32 \(6, 4\) \(manifest\.json's count and dimension\), found float32 \(6, 5\)/,
+    );
   });
 
   it('finds non-finite features and misaligned sets', () => {

@@ -1,9 +1,9 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FeatureManifest, FeatureSet, TargetArray } from '@medssl/spec';
-import { encodeNpy, encodeNpyHeaderOf, formatShape } from '@medssl/arrays';
+import type { FeatureSet, TargetArray, Task } from '@medssl/spec';
+import { ArrayFormatError, encodeNpy, encodeNpyHeaderOf, formatShape, type NdArray } from '@medssl/arrays';
 import { readNpyFile, sha256Hex, syncDirectory, writeFileAtomic, writeFileAtomicFrom, type WrittenFile } from '@medssl/arrays/node';
-import { validateFeatureSet } from '@medssl/core';
+import { FeatureSetError, cutText, parseFeatureIds, parseFeatureManifest, parseJson, quoteForMessage, validateFeatureSet } from '@medssl/core';
 
 /** File names inside a feature-set folder (ARCHITECTURE.md: numpy reads them as they are). */
 export const FEATURE_FILES = {
@@ -90,47 +90,83 @@ export async function writeFeaturesFrom(
   return writeFileAtomicFrom(path, all());
 }
 
-/** Reads and checks a feature set folder; errors name the file and the expected and actual shapes. */
+/**
+ * Reads and checks a feature-set folder: the manifest field by field, the `.npy` dtypes and shapes against the
+ * manifest's task, count and dimension, `ids.json` (one unique id per row) and the target values. A folder
+ * that does not hold what the format says is a `FeatureSetError` naming the file, the key, what was expected
+ * and what was found; a malformed `.npy` file is the `ArrayFormatError` of @medssl/arrays.
+ */
 export async function readFeatureSet(folder: string): Promise<FeatureSet> {
   const manifestPath = join(folder, FEATURE_FILES.manifest);
-  const manifest = JSON.parse(await readText(manifestPath)) as FeatureManifest;
+  const manifest = parseFeatureManifest(await readJsonFile(manifestPath, 'not a feature-set folder'), manifestPath);
+  const { count, dimension, task } = manifest;
   const featuresPath = join(folder, FEATURE_FILES.features);
-  const features = await readNpyFile(featuresPath);
-  if (features.dtype !== 'float32' || features.shape.length !== 2) {
-    throw new TypeError(`${featuresPath}: expected float32 [N, D], got ${features.dtype} ${formatShape(features.shape)}`);
+  const features = await readArray(featuresPath);
+  if (features.dtype !== 'float32' || features.shape.length !== 2 || features.shape[0] !== count || features.shape[1] !== dimension) {
+    throw new FeatureSetError(
+      featuresPath,
+      'dtype and shape',
+      `expected float32 ${formatShape([count, dimension])} (manifest.json's count and dimension), found ${features.dtype} ${formatShape(features.shape)}`,
+    );
   }
   const targetsPath = join(folder, FEATURE_FILES.targets);
-  const rawTargets = await readNpyFile(targetsPath);
-  let targets: TargetArray;
-  if (manifest.task?.type === 'multilabel') {
-    if (rawTargets.dtype !== 'uint8' || rawTargets.shape.length !== 2) {
-      throw new TypeError(`${targetsPath}: a multilabel task needs uint8 [N, L], got ${rawTargets.dtype} ${formatShape(rawTargets.shape)}`);
-    }
-    targets = { type: 'labels', data: rawTargets.data, shape: [rawTargets.shape[0]!, rawTargets.shape[1]!] };
-  } else {
-    if (rawTargets.dtype !== 'int32' || rawTargets.shape.length !== 1) {
-      throw new TypeError(`${targetsPath}: a ${manifest.task?.type} task needs int32 [N], got ${rawTargets.dtype} ${formatShape(rawTargets.shape)}`);
-    }
-    targets = { type: 'class', data: rawTargets.data, shape: [rawTargets.shape[0]!] };
-  }
+  const rawTargets = await readArray(targetsPath);
+  const targets = targetsFor(task, rawTargets, count, targetsPath);
   const idsPath = join(folder, FEATURE_FILES.ids);
-  const ids = JSON.parse(await readText(idsPath)) as unknown;
-  if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) throw new TypeError(`${idsPath}: expected a JSON array of strings`);
-  const set: FeatureSet = {
-    features: { data: features.data, shape: [features.shape[0]!, features.shape[1]!] },
-    targets,
-    ids,
-    manifest,
-  };
-  validateFeatureSet(set, folder);
-  return set;
+  const ids = parseFeatureIds(await readJsonFile(idsPath, 'a feature-set folder needs it'), idsPath, count);
+  return { features: { data: features.data, shape: [count, dimension] }, targets, ids, manifest };
 }
 
-async function readText(path: string): Promise<string> {
+/** `targets.npy` as the manifest's task needs it: int32 [count] of class indices, or uint8 [count, labels] of 0/1 flags. */
+export function targetsFor(task: Task, array: NdArray, count: number, path: string): TargetArray {
+  const expectedShape = task.type === 'multilabel' ? [count, task.labels.length] : [count];
+  const expectedType = task.type === 'multilabel' ? 'uint8' : 'int32';
+  if (array.dtype !== expectedType || array.shape.length !== expectedShape.length || array.shape.some((size, axis) => size !== expectedShape[axis])) {
+    throw new FeatureSetError(
+      path,
+      'dtype and shape',
+      `expected ${expectedType} ${formatShape(expectedShape)} for manifest.json's ${task.type} task of ${count} rows, found ${array.dtype} ${formatShape(array.shape)}`,
+    );
+  }
+  if (task.type === 'multilabel') {
+    const labels = task.labels.length;
+    const flags = array.data as Uint8Array;
+    const bad = flags.findIndex((flag) => flag > 1);
+    if (bad >= 0) {
+      const label = task.labels[bad % labels]!;
+      throw new FeatureSetError(path, `row ${Math.floor(bad / labels)}, label ${quoteForMessage(label)}`, `expected 0 or 1, found ${flags[bad]}`);
+    }
+    return { type: 'labels', data: flags, shape: [count, labels] };
+  }
+  const classes = array.data as Int32Array;
+  const bad = classes.findIndex((value) => value < 0 || value >= task.classes.length);
+  if (bad >= 0) {
+    throw new FeatureSetError(
+      path,
+      `row ${bad}`,
+      `expected a class index 0..${task.classes.length - 1} (${cutText(task.classes.join(', '))}), found ${classes[bad]}`,
+    );
+  }
+  return { type: 'class', data: classes, shape: [count] };
+}
+
+async function readArray(path: string): Promise<NdArray> {
   try {
-    return await readFile(path, 'utf8');
+    return await readNpyFile(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new FeatureSetError(path, '', 'missing: a feature-set folder needs it', { cause: error });
+    if (error instanceof ArrayFormatError) throw error;
+    throw new FeatureSetError(path, '', `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'read error'})`, { cause: error });
+  }
+}
+
+async function readJsonFile(path: string, whenMissing: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? `${path} is missing: not a feature-set folder` : `${path}: ${(error as Error).message}`);
+    throw new FeatureSetError(path, '', code === 'ENOENT' ? `missing: ${whenMissing}` : `cannot be read (${code ?? 'read error'})`, { cause: error });
   }
+  return parseJson(text, (where, message) => new FeatureSetError(path, where, message));
 }

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import type { TargetArray } from '@medssl/spec';
 import { joinBytes, npyHeaderByteLength, parseNpyHeader } from '@medssl/arrays';
 import { readNpyFile } from '@medssl/arrays/node';
-import { FEATURE_FILES, writeFeatureFolder } from './feature-files.js';
-import { validateFeatureRows } from '@medssl/core';
+import { FEATURE_FILES, targetsFor, writeFeatureFolder } from './feature-files.js';
+import { FeatureSetError, parseFeatureIds, parseJson, validateFeatureRows } from '@medssl/core';
 import { canonicalJson, featureKey, type FeatureKeyInputs } from './key.js';
 import { chunksOf, type RowRange } from './shards.js';
 import { checkChunk, checkFeatureFolder, readPlan, storeEntryFolder, type FolderCheck, type StoredFeatureManifest } from './store.js';
@@ -52,22 +52,19 @@ export async function verifyFeatureFolder(folder: string): Promise<FolderCheck> 
         `${join(folder, FEATURE_FILES.features)}: ${features.dtype} [${features.shape.join(', ')}], the manifest says float32 [${manifest.count}, ${manifest.dimension}]`,
       );
     }
-    const targets = await readNpyFile(join(folder, FEATURE_FILES.targets));
-    const ids = JSON.parse(await readFile(join(folder, FEATURE_FILES.ids), 'utf8')) as string[];
-    validateFeatureRows(
-      { manifest, targets: targetArray(targets, join(folder, FEATURE_FILES.targets)), ids, shape: [manifest.count, manifest.dimension] },
-      folder,
-    );
+    const targetsPath = join(folder, FEATURE_FILES.targets);
+    const targets = targetsFor(manifest.task, await readNpyFile(targetsPath), manifest.count, targetsPath);
+    const idsPath = join(folder, FEATURE_FILES.ids);
+    const ids = parseFeatureIds(await readIdsJson(idsPath), idsPath, manifest.count);
+    validateFeatureRows({ manifest, targets, ids, shape: [manifest.count, manifest.dimension] }, folder);
   } catch (error) {
     problems.push((error as Error).message);
   }
   return { folder, manifest, problems };
 }
 
-function targetArray(array: Awaited<ReturnType<typeof readNpyFile>>, path: string): TargetArray {
-  if (array.dtype === 'int32' && array.shape.length === 1) return { type: 'class', data: array.data, shape: [array.shape[0]!] };
-  if (array.dtype === 'uint8' && array.shape.length === 2) return { type: 'labels', data: array.data, shape: [array.shape[0]!, array.shape[1]!] };
-  throw new TypeError(`${path}: targets must be int32 [N] or uint8 [N, L], got ${array.dtype} [${array.shape.join(', ')}]`);
+async function readIdsJson(path: string): Promise<unknown> {
+  return parseJson(await readFile(path, 'utf8'), (where, message) => new FeatureSetError(path, where, message));
 }
 
 /** The first top-level field where two key inputs differ, ignoring rows. */
@@ -151,7 +148,7 @@ export async function mergeFeatureSets(inputs: readonly string[], target: MergeT
   const ids: string[] = [];
   const targetParts: Uint8Array[] = [];
   for (const shard of ordered) {
-    ids.push(...(JSON.parse(await readFile(join(shard.folder, FEATURE_FILES.ids), 'utf8')) as string[]));
+    ids.push(...parseFeatureIds(await readIdsJson(join(shard.folder, FEATURE_FILES.ids)), join(shard.folder, FEATURE_FILES.ids), shard.manifest.count));
     const targets = await readNpyFile(join(shard.folder, FEATURE_FILES.targets));
     targetParts.push(new Uint8Array(targets.data.buffer, targets.data.byteOffset, targets.data.byteLength));
   }

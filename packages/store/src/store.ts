@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { FeatureManifest } from '@medssl/spec';
 import { encodeNpyHeaderOf, parseNpyHeader } from '@medssl/arrays';
+import { FeatureSetError, jsonPath, parseFeatureManifest, parseJson } from '@medssl/core';
 import { FEATURE_FILES, type FeatureFileChecksums } from './feature-files.js';
 import { fileSha256, sha256Hex, syncDirectory, writeFileAtomic, type WrittenFile } from '@medssl/arrays/node';
 import { featureKey, type FeatureKeyInputs } from './key.js';
@@ -69,8 +70,44 @@ export function idsDigest(ids: readonly string[]): string {
   return sha256Hex(JSON.stringify(ids));
 }
 
+/** A JSON file of the store; invalid JSON is a `FeatureSetError` placing it by line and column (a missing file keeps its ENOENT). */
 async function readJson(path: string): Promise<unknown> {
-  return JSON.parse(await readFile(path, 'utf8')) as unknown;
+  return parseJson(await readFile(path, 'utf8'), (where, message) => new FeatureSetError(path, where, message));
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Key inputs as `features list` and the runner read them: a dataset id, a split, a backbone id and rows. */
+function isKeyInputs(value: unknown): value is FeatureKeyInputs {
+  if (!isRecord(value) || !isRecord(value.dataset) || !isRecord(value.backbone) || !isRecord(value.rows)) return false;
+  return (
+    typeof value.dataset.id === 'string' &&
+    typeof value.split === 'string' &&
+    typeof value.backbone.id === 'string' &&
+    Number.isSafeInteger(value.rows.start) &&
+    Number.isSafeInteger(value.rows.end)
+  );
+}
+
+/**
+ * `manifest.json` of a stored set, checked: the feature-set fields (`parseFeatureManifest`), then the store's
+ * own (key, key inputs, checksums). Throws a `FeatureSetError` naming the field.
+ */
+function parseStoredManifest(value: unknown, path: string): StoredFeatureManifest {
+  const manifest = parseFeatureManifest(value, path) as StoredFeatureManifest;
+  const fields = manifest as unknown as Record<string, unknown>;
+  if (fields.key === undefined && fields.keyInputs === undefined && fields.files === undefined) return manifest;
+  if (typeof fields.key !== 'string') throw FeatureSetError.expected(path, '$.key', 'the content key, a string', fields.key);
+  if (!isKeyInputs(fields.keyInputs))
+    throw FeatureSetError.expected(path, '$.keyInputs', 'the key inputs { dataset, split, backbone, rows, … }', fields.keyInputs);
+  if (!isRecord(fields.files)) throw FeatureSetError.expected(path, '$.files', 'the checksums of the data files', fields.files);
+  for (const name of [FEATURE_FILES.features, FEATURE_FILES.targets, FEATURE_FILES.ids]) {
+    const file = fields.files[name];
+    if (file !== undefined && (!isRecord(file) || !Number.isSafeInteger(file.bytes) || typeof file.sha256 !== 'string')) {
+      throw FeatureSetError.expected(path, jsonPath('files', name), '{ bytes, sha256 }', file);
+    }
+  }
+  return manifest;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -96,10 +133,11 @@ export async function checkFeatureFolder(folder: string, expectedKey?: string): 
   const manifestPath = join(folder, FEATURE_FILES.manifest);
   let manifest: StoredFeatureManifest;
   try {
-    manifest = (await readJson(manifestPath)) as StoredFeatureManifest;
+    manifest = parseStoredManifest(await readJson(manifestPath), manifestPath);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return { folder, problems: [code === 'ENOENT' ? `${manifestPath} is missing` : `${manifestPath}: ${(error as Error).message}`] };
+    if (error instanceof FeatureSetError) return { folder, problems: [error.message] };
+    return { folder, problems: [code === 'ENOENT' ? `${manifestPath} is missing` : `${manifestPath}: cannot be read (${code ?? (error as Error).message})`] };
   }
   const problems: string[] = [];
   if (
@@ -158,7 +196,18 @@ export interface ExtractionPlan {
 export async function readPlan(entry: string): Promise<ExtractionPlan | undefined> {
   const path = join(workFolder(entry), PLAN_FILE);
   try {
-    return (await readJson(path)) as ExtractionPlan;
+    const plan = await readJson(path);
+    // Fields the resume reads; anything else wrong with a plan shows as chunks that do not check out.
+    if (
+      !isRecord(plan) ||
+      !isKeyInputs(plan.keyInputs) ||
+      typeof plan.key !== 'string' ||
+      !Number.isSafeInteger(plan.chunkRows) ||
+      (plan.chunkRows as number) < 1
+    ) {
+      return undefined;
+    }
+    return plan as unknown as ExtractionPlan;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     // A plan is written atomically, so an unreadable one was damaged afterwards: start over rather than guess.
@@ -249,9 +298,12 @@ export async function checkChunk(entry: string, key: string, chunk: { index: num
     record = (await readJson(recordPath)) as ChunkRecord;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { done: false };
-    return { done: false, reason: `its journal record ${recordPath} cannot be read (${(error as Error).message})` };
+    return {
+      done: false,
+      reason: error instanceof FeatureSetError ? error.message : `its journal record ${recordPath} cannot be read (${(error as Error).message})`,
+    };
   }
-  if (record.format !== CHUNK_RECORD_FORMAT || record.key !== key || record.chunk !== chunk.index) {
+  if (!isRecord(record) || record.format !== CHUNK_RECORD_FORMAT || record.key !== key || record.chunk !== chunk.index) {
     return { done: false, reason: `its journal record ${recordPath} belongs to another extraction` };
   }
   if (record.rows?.[0] !== chunk.start || record.rows?.[1] !== chunk.end) {
@@ -339,7 +391,11 @@ export async function listFeatureStore(store: string): Promise<StoreEntry[]> {
   for (const key of names) {
     const folder = join(store, key);
     const bytes = await folderBytes(folder);
-    const manifest = (await readJson(join(folder, FEATURE_FILES.manifest)).catch(() => undefined)) as StoredFeatureManifest | undefined;
+    const manifestPath = join(folder, FEATURE_FILES.manifest);
+    // A damaged manifest lists as 'unknown': `features verify` says what is wrong with it.
+    const manifest = await readJson(manifestPath)
+      .then((value) => parseStoredManifest(value, manifestPath))
+      .catch(() => undefined);
     if (manifest) {
       entries.push({
         folder,

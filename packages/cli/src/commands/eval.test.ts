@@ -78,7 +78,11 @@ describe('medssl eval', () => {
       [['eval', 'knn', ...args, '--fractions', '0.1,ten'], /--fractions: "ten" is not a number/, 2],
       [['eval', 'linear', ...args, '--k', '5'], /--k and --temperature apply to knn only/, 2],
       [['eval', 'knn', ...args], /test \(--test\) has 6-d features, .*train \(--train\) 8-d/, 1],
-      [['eval', 'knn', ...args.slice(0, 4), '--test', join(root, 'nothing'), '--out', join(root, 'x.json')], /nothing\/manifest\.json is missing/, 1],
+      [
+        ['eval', 'knn', ...args.slice(0, 4), '--test', join(root, 'nothing'), '--out', join(root, 'x.json')],
+        /nothing\/manifest\.json: missing: not a feature-set folder/,
+        1,
+      ],
     ];
     for (const [argv, pattern, expected] of cases) {
       const { io, err } = captureIo();

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_FRACTIONS, assertFraction, assertSeed, evaluateLabelFractions } from '@medssl/core';
+import { DEFAULT_FRACTIONS, assertFraction, assertSeed, cutText, evaluateLabelFractions } from '@medssl/core';
 import { readFeatureSet } from '@medssl/store';
 import {
   DEFAULT_BACKBONE_LEARNING_RATE,
@@ -158,7 +158,7 @@ export function evalCommand(registry: Registry): Command {
   };
 }
 
-/** Checks that the three splits' feature sets come from the same dataset, task and backbone. */
+/** Checks that the three splits' feature sets come from the same dataset, task and backbone; names read from manifests are cut short. */
 export function checkCompatible(sets: Record<'train' | 'val' | 'test', FeatureSet>, folders: Record<string, string>): void {
   const reference = sets.train.manifest;
   for (const split of ['val', 'test'] as const) {
@@ -169,10 +169,11 @@ export function checkCompatible(sets: Record<'train' | 'val' | 'test', FeatureSe
     if (JSON.stringify(manifest.task) !== JSON.stringify(reference.task)) throw new Error(`${where} has a different task than ${folders.train} (--train)`);
     if (manifest.backbone !== reference.backbone || manifest.weightsSha256 !== reference.weightsSha256) {
       throw new Error(
-        `${where} was embedded by ${manifest.backbone} (weights ${manifest.weightsSha256.slice(0, 12)}), --train by ${reference.backbone} (weights ${reference.weightsSha256.slice(0, 12)})`,
+        `${where} was embedded by ${cutText(manifest.backbone)} (weights ${manifest.weightsSha256.slice(0, 12)}), --train by ${cutText(reference.backbone)} (weights ${reference.weightsSha256.slice(0, 12)})`,
       );
     }
-    if (manifest.dataset.id !== reference.dataset.id) throw new Error(`${where} is from dataset ${manifest.dataset.id}, --train from ${reference.dataset.id}`);
+    if (manifest.dataset.id !== reference.dataset.id)
+      throw new Error(`${where} is from dataset ${cutText(manifest.dataset.id)}, --train from ${cutText(reference.dataset.id)}`);
   }
 }
 

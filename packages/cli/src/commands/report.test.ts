@@ -64,7 +64,7 @@ describe('medssl report', () => {
       [['report', linearFile], /--out is required/, 2],
       [['report', linearFile, '--out', out, '--colour', 'red'], /Unknown option '--colour'/, 2],
       [['report', join(root, 'missing.json'), '--out', out], /missing\.json: no such file/, 1],
-      [['report', linearFile, broken, '--out', out], /broken\.json: not valid JSON/, 1],
+      [['report', linearFile, broken, '--out', out], /broken\.json: line 1, column 30: not valid JSON: expected a quoted key, found the end of the text/, 1],
       [
         ['report', features, '--out', out],
         /features\.json: \$\.format: format "medssl\.features\/v1"; expected medssl\.eval\/v1, medssl\.dvme\/v1 or medssl\.run\/v1/,

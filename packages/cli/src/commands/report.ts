@@ -2,11 +2,13 @@ import { readFile, mkdir } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '@medssl/arrays/node';
+import { parseJson } from '@medssl/core';
 import { required } from '../arguments.js';
 import { UsageError, type Command } from '../command.js';
 import {
   pretrainingLookup,
   readResultsDocument,
+  ResultsDocumentError,
   readTransferabilityDocuments,
   renderReport,
   type Registry,
@@ -91,9 +93,5 @@ async function readJson(file: string): Promise<unknown> {
     const code = (error as NodeJS.ErrnoException).code;
     throw new Error(`${file}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
   }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new Error(`${file}: not valid JSON (${(error as Error).message})`);
-  }
+  return parseJson(text, (where, message) => new ResultsDocumentError(`${file}: ${where}: not valid JSON: ${message}`));
 }

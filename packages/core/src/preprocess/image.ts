@@ -1,3 +1,4 @@
+import { cutText, quoteForMessage } from '../messages.js';
 import type { RawImage } from '@medssl/spec';
 
 /** A height and a width in pixels. */
@@ -66,9 +67,10 @@ export function checkPositiveInteger(value: unknown, what: string): asserts valu
 }
 
 export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(describeValue).join(', ')}]`;
-  return String(value);
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'string') return quoteForMessage(value);
+  if (Array.isArray(value)) return cutText(`[${value.map(describeValue).join(', ')}]`);
+  return cutText(String(value));
 }
 
 export function formatSize(size: ImageSize): string {
