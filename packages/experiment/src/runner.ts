@@ -15,7 +15,7 @@ import { createRegistry, type Registry } from './registry.js';
 import { markdownSummary } from './report-table.js';
 import { featureSetSource, writeEvaluationDocument, type EvaluationSplits } from './results.js';
 import { ESTIMATOR_IDS, type EstimatorId } from '@medssl/transferability';
-import { DEFAULT_TRANSFERABILITY_ROWS, scoreFeatureSets, writeTransferabilityDocument } from './transferability.js';
+import { DEFAULT_TRANSFERABILITY_ROWS, scoreFeatureSets, type TransferabilityDocumentInput, writeTransferabilityDocument } from './transferability.js';
 import { version } from './version.js';
 
 /**
@@ -193,17 +193,25 @@ export async function runExperiment(rawConfig: ExperimentConfig, options: RunExp
       } else {
         io.stderr(`${label}: ${estimators.join(', ')} at ${config.fractions.length} fractions × ${config.seeds.length} seeds\n`);
         const started = Date.now();
-        const rows = [];
+        const rows: TransferabilityDocumentInput['rows'][number][] = [];
         for (const fraction of config.fractions) {
           for (const seed of config.seeds) {
-            const result = await scoreFeatureSets(sets, { fraction, seed, estimators, ...(maxRows ? { maxRows } : {}), ...(signal ? { signal } : {}) });
-            rows.push({
-              fraction,
-              seed,
-              trainCount: result.trainCount,
-              scoredCount: result.scoredCount,
-              scores: Object.fromEntries(result.scores.map((entry) => [entry.backbone, entry.scores])),
-            });
+            try {
+              const result = await scoreFeatureSets(sets, { fraction, seed, estimators, ...(maxRows ? { maxRows } : {}), ...(signal ? { signal } : {}) });
+              rows.push({
+                fraction,
+                seed,
+                trainCount: result.trainCount,
+                scoredCount: result.scoredCount,
+                scores: Object.fromEntries(result.scores.map((entry) => [entry.backbone, entry.scores])),
+              });
+            } catch (error) {
+              // An estimate is advice: a subset it cannot score (too few rows, one class) is recorded, not fatal.
+              if (signal?.aborted) throw error;
+              const reason = error instanceof Error ? error.message : String(error);
+              io.stderr(`${label}: not scored at ${fraction * 100} %, seed ${seed}: ${reason}\n`);
+              rows.push({ fraction, seed, skipped: reason });
+            }
           }
         }
         transferabilityDocuments.push(

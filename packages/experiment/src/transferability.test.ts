@@ -1,8 +1,11 @@
 import { createRng } from '@medssl/core';
 import type { FeatureSet, Task } from '@medssl/spec';
 import { ESTIMATOR_IDS } from '@medssl/transferability';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ranksOf, scoreFeatureSets } from './transferability.js';
+import { ranksOf, scoreFeatureSets, writeTransferabilityDocument } from './transferability.js';
 
 const task: Task = { type: 'multiclass', classes: ['a', 'b', 'c'], ordinal: false, primaryMetric: 'accuracy' };
 const rows = 90;
@@ -93,5 +96,29 @@ describe('scoreFeatureSets', () => {
 
   it('ranks ties alike, 1 for the highest', () => {
     expect(ranksOf([0.5, 2, 0.5, -1])).toEqual([2, 1, 2, 4]);
+  });
+});
+
+describe('writeTransferabilityDocument', () => {
+  it('averages the scored seeds per fraction and keeps the subsets it could not score, with the reason', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'medssl-transferability-')), 'results', 'transferability.json');
+    await writeTransferabilityDocument(out, {
+      dataset: { id: 'synthetic', version: '1' },
+      task,
+      estimators: ['logme'],
+      backbones: ['a'],
+      fractions: [0.01, 1],
+      seeds: [0, 1],
+      rows: [
+        { fraction: 0.01, seed: 0, skipped: 'needs at least 3 rows, got 2' },
+        { fraction: 0.01, seed: 1, skipped: 'needs at least 3 rows, got 2' },
+        { fraction: 1, seed: 0, trainCount: 90, scoredCount: 90, scores: { a: { logme: 1 } } },
+        { fraction: 1, seed: 1, trainCount: 90, scoredCount: 90, scores: { a: { logme: 2 } } },
+      ],
+      elapsedMilliseconds: 5,
+    });
+    const document = JSON.parse(readFileSync(out, 'utf8'));
+    expect(document.summary).toEqual([{ fraction: 1, scores: { a: { logme: 1.5 } } }]);
+    expect(document.rows.filter((row: { skipped?: string }) => row.skipped)).toHaveLength(2);
   });
 });

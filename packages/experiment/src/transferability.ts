@@ -130,21 +130,27 @@ export interface TransferabilityDocumentInput {
   readonly backbones: readonly string[];
   readonly fractions: readonly number[];
   readonly seeds: readonly number[];
-  readonly rows: readonly {
-    readonly fraction: number;
-    readonly seed: number;
-    readonly trainCount: number;
-    readonly scoredCount: number;
-    readonly scores: Readonly<Record<string, Readonly<Record<string, number>>>>;
-  }[];
+  /** Per fraction and seed: each backbone's scores, or why that subset could not be scored. */
+  readonly rows: readonly (
+    | {
+        readonly fraction: number;
+        readonly seed: number;
+        readonly trainCount: number;
+        readonly scoredCount: number;
+        readonly scores: Readonly<Record<string, Readonly<Record<string, number>>>>;
+      }
+    | { readonly fraction: number; readonly seed: number; readonly skipped: string }
+  )[];
   readonly elapsedMilliseconds: number;
   readonly extra?: Readonly<Record<string, unknown>>;
 }
 
 /** Writes a `medssl.transferability/v1` document atomically: per row, each backbone's scores; per fraction, their means over seeds. */
 export async function writeTransferabilityDocument(out: string, input: TransferabilityDocumentInput): Promise<object> {
-  const summary = input.fractions.map((fraction) => {
-    const atFraction = input.rows.filter((row) => row.fraction === fraction);
+  // Means over the seeds scored; a fraction no seed could score is left out of the summary (its rows say why).
+  const summary = input.fractions.flatMap((fraction) => {
+    const atFraction = input.rows.flatMap((row) => (row.fraction === fraction && 'scores' in row ? [row] : []));
+    if (atFraction.length === 0) return [];
     const scores = Object.fromEntries(
       input.backbones.map((backbone) => [
         backbone,
@@ -153,7 +159,7 @@ export async function writeTransferabilityDocument(out: string, input: Transfera
         ),
       ]),
     );
-    return { fraction, scores };
+    return [{ fraction, scores }];
   });
   const document = {
     format: TRANSFERABILITY_FORMAT,

@@ -216,7 +216,12 @@ function domainSection(group: TaskGroup): SafeHtml | '' {
 /** Each transferability estimator's ranking of the backbones against the linear probe's, per fraction. */
 function transferabilitySection(group: TaskGroup, documents: readonly TransferabilityDocument[]): SafeHtml | '' {
   const agreement = transferabilityAgreement(group, documents);
-  if (!agreement) return '';
+  const skipped = documents.find((document) => document.dataset === group.dataset)?.skipped ?? [];
+  const skippedNote =
+    skipped.length > 0
+      ? html`<p class="note transferability-skipped">Not scored: ${skipped.map((entry, index) => html`${index > 0 ? '; ' : ''}${formatFraction(entry.fraction)} (seed ${String(entry.seed)}): ${entry.reason}`)}.</p>`
+      : '';
+  if (!agreement) return skipped.length > 0 ? html`<h3>Transferability estimates against the linear probe</h3>${skippedNote}` : '';
   const fractions = [...agreement.measuredBest.keys()].sort((a, b) => a - b);
   const estimators = [...new Set(agreement.agreements.map((entry) => entry.estimator))];
   const rows = estimators.map((estimator) => {
@@ -240,7 +245,7 @@ ${estimators.map(
   (estimator) =>
     html`<tr data-ranking="${estimator}"><td>${estimator}</td>${fractions.map((fraction) => html`<td>${(agreement.agreements.find((candidate) => candidate.estimator === estimator && candidate.fraction === fraction)?.ranking ?? []).join(' › ')}</td>`)}</tr>`,
 )}
-</tbody></table></div></details>`;
+</tbody></table></div></details>${skippedNote}`;
 }
 
 /** Linear vs kNN vs finetune for each backbone that was evaluated by more than one of them. */

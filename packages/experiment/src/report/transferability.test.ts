@@ -38,6 +38,7 @@ const estimates = {
     // At 100 %, LogME picks b (the probe's best is a); kNN cannot score c.
     { fraction: 1, scores: { a: { logme: 1, knn: 0.9 }, b: { logme: 3, knn: 0.8 }, c: { logme: 0, knn: null } } },
   ],
+  rows: [{ fraction: 0.01, seed: 0, skipped: 'transferability: needs at least 3 rows, got 2' }],
 };
 
 describe('transferability in the report', () => {
@@ -75,6 +76,7 @@ describe('transferability in the report', () => {
     expect(page).toContain('<td class="number" data-picked-best="true" title="first choice: b">τw 1.00 · best picked</td>');
     expect(page).toContain('τw -1.00 · picked c');
     expect(page).toContain(`<tr data-ranking="linear"><td>linear probe (measured)</td><td>${agreement.measuredRanking.get(0.1)!.join(' › ')}</td>`);
+    expect(page).toContain('Not scored: 1\u00a0% (seed 0): transferability: needs at least 3 rows, got 2.');
     expect(renderReport(documents)).not.toContain('Transferability estimates');
   });
 });

@@ -14,6 +14,8 @@ export interface TransferabilityDocument {
   readonly estimators: readonly string[];
   readonly backbones: readonly string[];
   readonly summary: readonly { readonly fraction: number; readonly scores: Readonly<Record<string, Readonly<Record<string, number>>>> }[];
+  /** Subsets the estimators could not score, and why. */
+  readonly skipped: readonly { readonly fraction: number; readonly seed: number; readonly reason: string }[];
 }
 
 /**
@@ -56,7 +58,12 @@ function transferabilityDocument(value: unknown, source: string, path: string): 
     }
     return { fraction: fraction as number, scores: scores as Record<string, Record<string, number>> };
   });
-  return { source, dataset: dataset as string, estimators, backbones, summary };
+  const rows = Array.isArray(root.rows) ? (root.rows as unknown[]) : [];
+  const skipped = rows.flatMap((row) => {
+    const { fraction, seed, skipped: reason } = (row ?? {}) as { fraction?: unknown; seed?: unknown; skipped?: unknown };
+    return typeof reason === 'string' && typeof fraction === 'number' && typeof seed === 'number' ? [{ fraction, seed, reason }] : [];
+  });
+  return { source, dataset: dataset as string, estimators, backbones, summary, skipped };
 }
 
 /** How one estimator's ranking at one fraction agreed with the linear probe's. */
