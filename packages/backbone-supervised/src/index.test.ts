@@ -13,6 +13,7 @@ const torchvisionLayout = () =>
   stateDictInLayout(architectures.resnet50, (name) => name, { 'fc.weight': [1000, 2048], 'fc.bias': [1000], 'bn1.num_batches_tracked': [] });
 
 describeBackbone('supervised:resnet50', () => supervised(), { officialStateDict: torchvisionLayout, embeddingDimension: 2048 });
+describeBackbone('supervised:resnet50-v2', () => supervised({ variant: 'resnet50-v2' }), { officialStateDict: torchvisionLayout, embeddingDimension: 2048 });
 describeBackbone('random:resnet50', () => random(), {
   officialStateDict: () => stateDictInLayout(architectures.resnet50, (name) => name),
   embeddingDimension: 2048,
@@ -47,8 +48,21 @@ describe('supervised', () => {
     );
   });
 
+  it("reads torchvision's V1 files as supervised:resnet50 and its V2 file as supervised:resnet50-v2, at V2's resize 232", () => {
+    expect(supervised().checkpoints.map((checkpoint) => checkpoint.file)).toEqual(['resnet50-0676ba61.pth', 'resnet50-19c8e357.pth']);
+    for (const checkpoint of supervised().checkpoints) expect(checkpoint.license).toContain('IMAGENET1K_V1');
+    const v2 = supervised({ variant: 'resnet50-v2' });
+    expect(v2.id).toBe('supervised:resnet50-v2');
+    expect(v2.checkpoints).toEqual([
+      expect.objectContaining({ file: 'resnet50-11ad3fa6.pth', url: 'https://download.pytorch.org/models/resnet50-11ad3fa6.pth', license: expect.stringContaining('IMAGENET1K_V2') }),
+    ]);
+    // torchvision's ResNet50_Weights.IMAGENET1K_V2.transforms(): resize 232 (bilinear), crop 224.
+    expect(v2.preprocessing).toEqual({ ...supervised().preprocessing, resize: { size: 232, interpolation: 'bilinear' } });
+    expect(supervisedProvider.variants).toEqual(['resnet50', 'resnet50-v2']);
+  });
+
   it('refuses unknown variants', () => {
-    expect(() => supervised({ variant: 'resnet101' as never })).toThrow(/unknown variant "resnet101"; available: resnet50/);
+    expect(() => supervised({ variant: 'resnet101' as never })).toThrow(/unknown variant "resnet101"; available: resnet50, resnet50-v2/);
   });
 });
 

@@ -152,7 +152,7 @@ describe('medssl run --preset foundation, end to end on tiny inputs', () => {
     const log = err.join('');
     expect(code, log).toBe(0);
     expect(log).toMatch(/foundation preset: left out chestxray14: no folder .*chestxray14/);
-    expect(log).toMatch(/foundation preset: left out supervised:resnet50: no checkpoint in .*tiny-weights; expected resnet50-19c8e357\.pth/);
+    expect(log).toMatch(/foundation preset: left out supervised:resnet50: no checkpoint in .*tiny-weights; expected resnet50-0676ba61\.pth/);
     expect(log).toMatch(/foundation preset: left out mae:retfound: no checkpoint/);
 
     const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as {
