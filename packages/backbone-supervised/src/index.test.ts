@@ -54,7 +54,11 @@ describe('supervised', () => {
     const v2 = supervised({ variant: 'resnet50-v2' });
     expect(v2.id).toBe('supervised:resnet50-v2');
     expect(v2.checkpoints).toEqual([
-      expect.objectContaining({ file: 'resnet50-11ad3fa6.pth', url: 'https://download.pytorch.org/models/resnet50-11ad3fa6.pth', license: expect.stringContaining('IMAGENET1K_V2') }),
+      expect.objectContaining({
+        file: 'resnet50-11ad3fa6.pth',
+        url: 'https://download.pytorch.org/models/resnet50-11ad3fa6.pth',
+        license: expect.stringContaining('IMAGENET1K_V2'),
+      }),
     ]);
     // torchvision's ResNet50_Weights.IMAGENET1K_V2.transforms(): resize 232 (bilinear), crop 224.
     expect(v2.preprocessing).toEqual({ ...supervised().preprocessing, resize: { size: 232, interpolation: 'bilinear' } });
