@@ -27,7 +27,7 @@ const labels = Uint8Array.from({ length: count }, (_, index) => index % 2);
 async function readAll(root: string): Promise<number[]> {
   const dataset = await pcam({ root, onError: 'skip' });
   const sums: number[] = [];
-  for await (const sample of dataset.samples('test')) sums.push((await sample.decode()).data.reduce((sum, value) => sum + value, 0));
+  for await (const sample of dataset.samples('test')) sums.push(Array.from((await sample.decode()).data).reduce((sum, value) => sum + value, 0));
   return sums;
 }
 

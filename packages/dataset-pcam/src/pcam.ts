@@ -172,7 +172,10 @@ class PatchReader {
 
   /** Closes the file and frees the blocks; the next `patch` opens it again. */
   close(): void {
-    if (this.hdf5.broken) return this.forget();
+    if (this.hdf5.broken) {
+      this.forget();
+      return;
+    }
     clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     for (const slot of this.slots) this.hdf5.runtime._free(slot.pointer);
