@@ -45,7 +45,7 @@ function expectNamed(result: Outcome, file: string, format: string): asserts res
   expect(error.file).toBe(file);
   expect(error.format).toBe(format);
   expect(error.message.startsWith(`${file}: cannot decode image (`)).toBe(true);
-  expect(error.message).toMatch(new RegExp(`\\((truncated|damaged|unsupported) ${format.toUpperCase()}: .+\\)$`, 's'));
+  expect(error.message).toMatch(new RegExp(`\\((truncated|damaged|unsupported|too large) ${format.toUpperCase()}: .+\\)$`, 's'));
   expect(error.message).not.toMatch(/undefined/);
 }
 

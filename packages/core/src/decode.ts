@@ -59,8 +59,9 @@ export async function decodeWithSharp(bytes: Uint8Array, name: string, options: 
   let input: ReturnType<Sharp>;
   let metadata: Awaited<ReturnType<ReturnType<Sharp>['metadata']>>;
   try {
+    // The header is read without sharp's limit, so that an image above it is named with its size; decoding has it.
+    metadata = await sharp(bytes, { failOn, limitInputPixels: false }).metadata();
     input = sharp(bytes, { failOn, limitInputPixels: maxPixels });
-    metadata = await input.metadata();
   } catch (error) {
     throw sharpFailure(name, format, error);
   }

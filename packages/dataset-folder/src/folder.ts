@@ -1,7 +1,17 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { csvColumns, defineDatasetProvider, labelFractionSubsets, mapConcurrent, parseCsv, sampleRange, type CsvTable, validateTask } from '@medssl/core';
+import {
+  csvColumns,
+  defineDatasetProvider,
+  labelFractionSubsets,
+  mapConcurrent,
+  parseCsv,
+  resolveMaxPixels,
+  sampleRange,
+  type CsvTable,
+  validateTask,
+} from '@medssl/core';
 import { decodeImageFile, readImageFile } from '@medssl/core/node';
 import type {
   Dataset,
@@ -59,6 +69,11 @@ export interface FolderOptions {
   readonly onError?: OnError;
   /** What the images show, for finetuning's augmentations; default `natural` (crops and horizontal flips only). */
   readonly modality?: Modality;
+  /**
+   * Largest image decoded, in pixels (width x height), checked on each file's header before decoding; default
+   * 2^28 (16384 x 16384). Raise it for very large slides; a larger image is an `ImageDecodeError` naming it.
+   */
+  readonly maxPixels?: number;
 }
 
 export const folderInfo: DatasetInfo = {
@@ -96,6 +111,7 @@ export const folderProvider: DatasetProvider = defineDatasetProvider({
     seed: 'integer',
     extensions: 'strings',
     onError: ['throw', 'skip'],
+    maxPixels: 'integer',
     modality: ['pathology', 'fundus', 'chest-xray', 'natural'],
   },
   open: (_id, root, options) => folder({ ...(options as FolderOptions), ...(root.toLowerCase().endsWith('.csv') ? { csv: root } : { root }) }),
@@ -157,6 +173,8 @@ export async function folder(options: FolderOptions): Promise<Dataset> {
     throw new TypeError('folder: classes is for single-label tasks; for multilabel, labelColumns names the labels');
   }
   const problems = new Problems(onError);
+  if (options.maxPixels !== undefined) resolveMaxPixels(options.maxPixels, 'folder');
+  const decodeOptions = options.maxPixels === undefined ? {} : { maxPixels: options.maxPixels };
 
   const listed = options.csv !== undefined ? await listManifest(options.csv, options, problems) : await listFolders(options.root!, options, problems);
   const task = makeTask(options, listed, problems);
@@ -211,8 +229,9 @@ export async function folder(options: FolderOptions): Promise<Dataset> {
     target: typeof entry.target === 'number' ? entry.target : entry.target.slice(),
     ...(entry.group === undefined ? {} : { group: entry.group }),
     source: entry.path,
-    decode: () => decodeImageFile(entry.path),
+    decode: () => decodeImageFile(entry.path, decodeOptions),
     encoded: () => readImageFile(entry.path),
+    ...decodeOptions,
   });
 
   return {
