@@ -45,12 +45,12 @@ describe('decodeImage', () => {
     const png = await sharp(new Uint8Array(64 * 64 * 3).fill(90), { raw: { width: 64, height: 64, channels: 3 } })
       .png()
       .toBuffer();
-    await expect(decodeImage(png.subarray(0, png.length - 40), 'cut.png')).rejects.toThrow(/^cut\.png: cannot decode image/);
-    await expect(decodeImage(new TextEncoder().encode('id,label\n'), 'labels.csv')).rejects.toThrow(/^labels\.csv: cannot decode image/);
+    await expect(decodeImage(png.subarray(0, png.length - 40), 'cut.png')).rejects.toThrow(/^cut\.png: cannot decode image \(truncated PNG: /);
+    await expect(decodeImage(new TextEncoder().encode('id,label\n'), 'labels.csv')).rejects.toThrow(/^labels\.csv: cannot decode image \(unsupported file: /);
     const folder = mkdtempSync(join(tmpdir(), 'medssl-decode-'));
     await expect(decodeImageFile(join(folder, 'missing.png'))).rejects.toThrow(/missing\.png: cannot read image file \(ENOENT\)/);
     writeFileSync(join(folder, 'empty.png'), '');
-    await expect(decodeImageFile(join(folder, 'empty.png'))).rejects.toThrow(/empty\.png: cannot decode image/);
+    await expect(decodeImageFile(join(folder, 'empty.png'))).rejects.toThrow(/empty\.png: cannot decode image \(unsupported file: the file is empty\)/);
   });
 
   itWithSharedData('decodes the real NIH chest X-ray PNGs', ['xray-samples'], async () => {

@@ -37,3 +37,5 @@ export type {
 export type { CsvTable } from './csv.js';
 export type { MapConcurrentOptions } from './batching.js';
 export * from './preprocess/index.js';
+export { DEFAULT_MAX_PIXELS, ImageDecodeError, resolveMaxPixels, sniffImageFormat } from './image-errors.js';
+export type { ImageDecodeProblem } from './image-errors.js';

@@ -4,8 +4,10 @@ import { itWithSharedData, sharedData } from '@medssl/test-data';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { decodeImage, decodeWithSharp } from './decode.js';
+import { deflateSync } from 'node:zlib';
+import { ImageDecodeError } from './image-errors.js';
 import { decodePng } from './png.js';
-import { COLOR_TYPES, encodePng, STORED_CHANNELS } from './__fixtures__/png.js';
+import { COLOR_TYPES, encodePng, headerBody, pngWithData, STORED_CHANNELS } from './__fixtures__/png.js';
 
 const realPngs = [sharedData('chestxray14', 'images'), sharedData('xray-samples')];
 
@@ -123,18 +125,96 @@ describe('decodePng', () => {
     }
   });
 
-  it('names a damaged or truncated file', async () => {
+  it('names a damaged or truncated file with an ImageDecodeError', async () => {
     const png = encodePng({ width: 16, height: 16, colorType: 0, depth: 8, samples: randomSamples(256, 8, 3), filter: 'cycle' });
     const flipped = Buffer.from(png);
     flipped[png.length - 30] = flipped[png.length - 30]! ^ 0xff;
-    expect(() => decodePng(flipped)).toThrow(/damaged PNG: chunk IDAT at byte \d+ fails its CRC \(stored 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8}\)/);
-    await expect(decodeImage(flipped, 'scan.png')).rejects.toThrow(/^scan\.png: cannot decode image \(damaged PNG: chunk IDAT/);
+    expect(() => decodePng(flipped, { file: 'scan.png' })).toThrow(
+      /^scan\.png: cannot decode image \(damaged PNG: chunk IDAT at byte \d+ fails its CRC \(stored 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8}\)\)$/,
+    );
+    await expect(decodeImage(flipped, 'scan.png')).rejects.toMatchObject({ name: 'ImageDecodeError', file: 'scan.png', format: 'png', problem: 'damaged' });
     expect(() => decodePng(png.subarray(0, png.length - 20))).toThrow(
-      /truncated PNG: chunk IDAT at byte \d+ needs \d+ bytes, the file ends first|truncated PNG: the chunk at byte/,
+      /\(truncated PNG: (chunk IDAT at byte \d+ needs \d+ bytes, the file ends first|the chunk at byte \d+ is cut off)/,
     );
     const badFilter = encodePng({ width: 4, height: 2, colorType: 0, depth: 8, samples: randomSamples(8, 8, 1), filter: 7 as 0 });
-    expect(() => decodePng(badFilter)).toThrow(/row 0 has filter type 7, expected 0 to 4/);
+    expect(() => decodePng(badFilter)).toThrow(/\(damaged PNG: row 0 has filter type 7, expected 0 to 4/);
     const noEnd = png.subarray(0, png.length - 12);
-    expect(() => decodePng(noEnd)).toThrow(/truncated PNG: the chunk at byte \d+ is cut off/);
+    expect(() => decodePng(noEnd)).toThrow(ImageDecodeError);
+    expect(() => decodePng(noEnd)).toThrow(/\(truncated PNG: the chunk at byte \d+ is cut off/);
+  });
+
+  it('tells image data short of the image, and a zlib stream that fails, from each other, with every CRC correct', () => {
+    const header = headerBody(32, 8, 8, 0);
+    const filtered = Buffer.alloc(33 * 8, 5);
+    for (let row = 0; row < 8; row++) filtered[row * 33] = 0;
+    const whole = deflateSync(filtered);
+    expect(decodePng(pngWithData(header, whole))!.data[0]).toBe(5);
+    // A complete zlib stream of 5 rows: the data ends short of the 8 the header promises.
+    expect(() => decodePng(pngWithData(header, deflateSync(filtered.subarray(0, 33 * 5))), { file: 'short.png' })).toThrow(
+      /^short\.png: cannot decode image \(truncated PNG: the image data inflates to 165 bytes, 32x8 needs 264\)$/,
+    );
+    // A zlib stream cut in the middle (CRC recomputed over the cut data).
+    expect(() => decodePng(pngWithData(header, whole.subarray(0, whole.length - 6)))).toThrow(
+      /\(truncated PNG: its image data does not inflate \(unexpected end of file\)/,
+    );
+    // A bad deflate block type, and a wrong Adler-32: the stream is damaged.
+    const badBlock = Buffer.from(whole);
+    badBlock[2] = 0xff;
+    expect(() => decodePng(pngWithData(header, badBlock))).toThrow(/\(damaged PNG: its image data does not inflate \(invalid block type\)/);
+    const badAdler = Buffer.from(whole);
+    badAdler[badAdler.length - 1]! ^= 0x01;
+    expect(() => decodePng(pngWithData(header, badAdler))).toThrow(/\(damaged PNG: its image data does not inflate \(incorrect data check\)/);
+  });
+
+  it('refuses an image above the pixel limit from its header, before inflating anything', () => {
+    // The header says 70000 x 70000; the image data is 8 bytes that would not inflate.
+    const huge = pngWithData(headerBody(70000, 70000, 8, 0), new Uint8Array(8));
+    expect(() => decodePng(huge, { file: 'slide.png' })).toThrow(
+      /^slide\.png: cannot decode image \(too large PNG: 70000x70000 is 4900000000 pixels, above the limit of 268435456; raise the maxPixels option/,
+    );
+    expect(() => decodePng(pngWithData(headerBody(64, 64, 8, 0), new Uint8Array(8)), { maxPixels: 4095 })).toThrow(
+      /64x64 is 4096 pixels, above the limit of 4095/,
+    );
+    // Raised, the limit lets it through to the image data, which fails as damage, not as size.
+    expect(() => decodePng(pngWithData(headerBody(64, 64, 8, 0), new Uint8Array(8)), { maxPixels: 4096 })).toThrow(/\((damaged|truncated) PNG: /);
+    expect(() => decodePng(huge, { maxPixels: 0 })).toThrow(/maxPixels must be a positive integer, got 0/);
+  });
+
+  it('reports an image no buffer can hold as out of memory, not as a damaged file', () => {
+    // 70000 x 70000 RGBA at 16 bits is 39 GB: above the largest buffer, with the limit raised for it.
+    const huge = pngWithData(headerBody(70000, 70000, 16, 6), new Uint8Array(8));
+    const error = (() => {
+      try {
+        decodePng(huge, { file: 'slide.png', maxPixels: 2 ** 40 });
+      } catch (caught) {
+        return caught as ImageDecodeError;
+      }
+    })();
+    expect(error).toBeInstanceOf(ImageDecodeError);
+    expect(error!.problem).toBe('out-of-memory');
+    expect(error!.isFileFault).toBe(false);
+    expect(error!.message).toMatch(/^slide\.png: cannot decode image \(out of memory for PNG: not enough memory to decode 70000x70000/);
+  });
+
+  it('decodes into one buffer the size of the image: no copies of the pixels', () => {
+    for (const [colorType, depth] of [
+      [0, 8],
+      [0, 16],
+      [4, 8],
+      [4, 16],
+      [6, 16],
+    ] as const) {
+      const [width, height] = [300, 200];
+      const channels = STORED_CHANNELS[colorType]!;
+      const samples = randomSamples(width * height * channels, depth, 7);
+      const image = decodePng(encodePng({ width, height, colorType, depth, samples, filter: 'cycle' }))!;
+      const filteredBytes = (width * channels * (depth / 8) + 1) * height;
+      // The pixels are a view of the buffer zlib inflated into (one byte over the filtered size), not a new array.
+      expect(image.data.buffer.byteLength, `colour type ${colorType}, ${depth} bits`).toBeLessThanOrEqual(filteredBytes + 1);
+      const kept = colorType === 4 ? 1 : channels;
+      expect(Array.from(image.data.subarray(0, 6)), `colour type ${colorType}, ${depth} bits`).toEqual(
+        Array.from({ length: 6 }, (_, index) => samples[Math.floor(index / kept) * channels + (index % kept)]),
+      );
+    }
   });
 });

@@ -1,5 +1,7 @@
+import { constants } from 'node:buffer';
 import { crc32, inflateSync } from 'node:zlib';
 import type { RawImage } from '@medssl/spec';
+import { ImageDecodeError, resolveMaxPixels, sniffImageFormat, tooManyPixels } from './image-errors.js';
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -11,6 +13,13 @@ export function isPng(bytes: Uint8Array): boolean {
   return bytes.length >= 8 && SIGNATURE.every((byte, index) => bytes[index] === byte);
 }
 
+export interface DecodePngOptions {
+  /** The file, for errors; default `PNG`. */
+  readonly file?: string;
+  /** Largest width x height decoded, checked on the header before anything is inflated; default 2^28. */
+  readonly maxPixels?: number;
+}
+
 /**
  * Decodes the common PNGs (non-interlaced grey, grey+alpha, RGB and RGBA at 8 or 16 bits, as chest X-rays and
  * fundus photographs are stored) on this thread with Node's zlib: about half the CPU time of going through
@@ -18,11 +27,20 @@ export function isPng(bytes: Uint8Array): boolean {
  * grey+alpha becomes grey, RGBA keeps its alpha, 16-bit samples stay 16-bit.
  *
  * Returns undefined for the PNGs it leaves to libvips: interlaced, palette, fewer than 8 bits, a transparency
- * chunk (libvips adds an alpha channel) or an embedded colour profile. Every chunk's CRC is checked; a
- * damaged or truncated file is an error.
+ * chunk (libvips adds an alpha channel), an embedded colour profile, or image data that inflates to more than
+ * the image needs. Every chunk's CRC is checked; a damaged or truncated file, and an image above `maxPixels`
+ * (read from the header, before inflating), is an `ImageDecodeError`.
+ *
+ * Memory is the image's size, once: the image data inflates into one buffer of exactly the filtered size, rows
+ * are unfiltered in place, and 16-bit samples are swapped in place (an inflate into growing chunks, joined,
+ * then unfiltered and widened into new arrays peaked at four times the image).
  */
-export function decodePng(bytes: Uint8Array): RawImage | undefined {
-  if (!isPng(bytes)) throw new Error('not a PNG file (no PNG signature)');
+export function decodePng(bytes: Uint8Array, options: DecodePngOptions = {}): RawImage | undefined {
+  const file = options.file ?? 'PNG';
+  const maxPixels = resolveMaxPixels(options.maxPixels, file);
+  const fail = (problem: 'truncated' | 'damaged', detail: string, cause?: unknown) =>
+    new ImageDecodeError(file, 'png', problem, detail, cause === undefined ? undefined : { cause });
+  if (!isPng(bytes)) throw new ImageDecodeError(file, sniffImageFormat(bytes), 'unsupported', 'not a PNG file (no PNG signature)');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let width = 0;
   let height = 0;
@@ -32,28 +50,29 @@ export function decodePng(bytes: Uint8Array): RawImage | undefined {
   let dataBytes = 0;
   let ended = false;
   for (let position = 8; !ended; ) {
-    if (position + 12 > bytes.length) throw new Error(`truncated PNG: the chunk at byte ${position} is cut off (the file has ${bytes.length} bytes)`);
+    if (position + 12 > bytes.length) throw fail('truncated', `the chunk at byte ${position} is cut off (the file has ${bytes.length} bytes)`);
     const length = view.getUint32(position);
-    const type = String.fromCharCode(bytes[position + 4]!, bytes[position + 5]!, bytes[position + 6]!, bytes[position + 7]!);
+    const type = chunkName(bytes.subarray(position + 4, position + 8));
     const end = position + 8 + length;
-    if (end + 4 > bytes.length) throw new Error(`truncated PNG: chunk ${type} at byte ${position} needs ${length} bytes, the file ends first`);
+    if (end + 4 > bytes.length)
+      throw fail('truncated', `chunk ${type} at byte ${position} needs ${length} bytes, the file ends first (at byte ${bytes.length})`);
     const stored = view.getUint32(end);
     const computed = crc32(bytes.subarray(position + 4, end));
-    if (stored !== computed) throw new Error(`damaged PNG: chunk ${type} at byte ${position} fails its CRC (stored ${hex(stored)}, computed ${hex(computed)})`);
+    if (stored !== computed) throw fail('damaged', `chunk ${type} at byte ${position} fails its CRC (stored ${hex(stored)}, computed ${hex(computed)})`);
     const body = bytes.subarray(position + 8, end);
-    if (position === 8 && type !== 'IHDR') throw new Error(`invalid PNG: the first chunk is ${type}, expected IHDR`);
+    if (position === 8 && type !== 'IHDR') throw fail('damaged', `the first chunk is ${type}, expected IHDR`);
     switch (type) {
       case 'IHDR': {
-        if (length !== 13) throw new Error(`invalid PNG: IHDR holds ${length} bytes, expected 13`);
+        if (length !== 13) throw fail('damaged', `IHDR holds ${length} bytes, expected 13`);
         width = view.getUint32(position + 8);
         height = view.getUint32(position + 12);
         depth = body[8]!;
         colorType = body[9]!;
         const interlace = body[12]!;
-        if (width === 0 || height === 0) throw new Error(`invalid PNG: size ${width}x${height}`);
-        if (body[10] !== 0 || body[11] !== 0) throw new Error('invalid PNG: unknown compression or filter method');
+        if (width === 0 || height === 0) throw fail('damaged', `size ${width}x${height}`);
+        if (body[10] !== 0 || body[11] !== 0) throw fail('damaged', 'unknown compression or filter method');
+        if (width * height > maxPixels) throw tooManyPixels(file, 'png', width, height, maxPixels);
         if (interlace !== 0 || (depth !== 8 && depth !== 16) || CHANNELS[colorType] === undefined) return undefined;
-        if (width * height > 1 << 28) return undefined;
         break;
       }
       case 'IDAT':
@@ -72,69 +91,109 @@ export function decodePng(bytes: Uint8Array): RawImage | undefined {
     }
     position = end + 4;
   }
-  if (data.length === 0) throw new Error('invalid PNG: no image data (IDAT)');
+  if (data.length === 0) throw fail('damaged', 'no image data (IDAT chunk)');
 
   const stored = CHANNELS[colorType]!;
   const sampleBytes = depth / 8;
   const pixelBytes = stored * sampleBytes;
   const rowBytes = width * pixelBytes;
-  const expected = (rowBytes + 1) * height;
+  const filteredBytes = (rowBytes + 1) * height;
+  if (filteredBytes > constants.MAX_LENGTH) {
+    throw new ImageDecodeError(
+      file,
+      'png',
+      'out-of-memory',
+      `not enough memory to decode ${width}x${height}: ${filteredBytes} bytes exceed the largest buffer (${constants.MAX_LENGTH})`,
+    );
+  }
   let filtered: Uint8Array;
   try {
-    // Bounded, so that a small file cannot inflate without limit.
-    filtered = inflateSync(data.length === 1 ? data[0]! : concatenate(data, dataBytes), { maxOutputLength: expected + 65536 });
+    // One output buffer one byte larger than the image needs: data that inflates to more stops at once.
+    filtered = inflateSync(data.length === 1 ? data[0]! : concatenate(data, dataBytes), {
+      chunkSize: Math.max(64, filteredBytes + 1),
+      maxOutputLength: filteredBytes,
+    });
   } catch (error) {
-    throw new Error(`damaged PNG: its image data does not inflate (${(error as Error).message})`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ERR_BUFFER_TOO_LARGE') return undefined;
+    if (error instanceof RangeError && !code?.startsWith('Z_')) {
+      throw new ImageDecodeError(file, 'png', 'out-of-memory', `not enough memory to decode ${width}x${height} (${filteredBytes} bytes)`, { cause: error });
+    }
+    const truncatedStream = code === 'Z_BUF_ERROR';
+    throw fail(truncatedStream ? 'truncated' : 'damaged', `its image data does not inflate (${(error as Error).message.slice(0, 80)})`, error);
   }
-  if (filtered.length < expected) {
-    throw new Error(`truncated PNG: the image data holds ${filtered.length} bytes, ${width}x${height} needs ${expected}`);
+  if (filtered.length < filteredBytes) {
+    throw fail('truncated', `the image data inflates to ${filtered.length} bytes, ${width}x${height} needs ${filteredBytes}`);
   }
-  const raw = unfilter(filtered, height, rowBytes, pixelBytes);
+  const raw = unfilter(filtered, height, rowBytes, pixelBytes, file);
 
   // Grey+alpha loses its alpha; every other colour type keeps its channels.
   const channels = (colorType === 4 ? 1 : stored) as RawImage['channels'];
   const values = width * height * channels;
   if (sampleBytes === 1) {
-    if (colorType !== 4) return { data: raw, width, height, channels };
-    const grey = new Uint8Array(values);
-    for (let index = 0; index < values; index++) grey[index] = raw[index * 2]!;
-    return { data: grey, width, height, channels };
+    if (colorType === 4) for (let index = 0; index < values; index++) raw[index] = raw[index * 2]!;
+    // A plain Uint8Array over the inflated bytes, not the Buffer zlib returned.
+    return { data: new Uint8Array(raw.buffer, raw.byteOffset, values), width, height, channels };
   }
-  // 16-bit samples are big-endian.
-  const samples = new Uint16Array(values);
-  const step = colorType === 4 ? 4 : 2;
-  for (let index = 0, offset = 0; index < values; index++, offset += step) samples[index] = (raw[offset]! << 8) | raw[offset + 1]!;
-  return { data: samples, width, height, channels };
+  return { data: toSamples16(raw, values, colorType === 4 ? 4 : 2), width, height, channels };
 }
 
 /**
- * Reverses the PNG row filters (none, sub, up, average, Paeth) into the bare samples, rows back to back; the
- * first row reads a row of zeros above it. Indexes into both buffers directly (no per-row views); one-byte
- * pixels (8-bit grey) carry their left neighbour in a local, and Paeth chooses its predictor without branches:
- * on noisy images the branches are unpredictable and made it several times slower than the other filters.
+ * 16-bit big-endian samples (every `step` bytes) as a Uint16Array over the same bytes, swapped in place on
+ * little-endian hosts. A buffer at an odd offset (only small images come from Node's shared pool) is copied.
  */
-function unfilter(filtered: Uint8Array, height: number, rowBytes: number, pixelBytes: number): Uint8Array {
-  const out = new Uint8Array(rowBytes * height);
+function toSamples16(raw: Uint8Array, values: number, step: number): Uint16Array {
+  if (raw.byteOffset % 2 !== 0) {
+    const samples = new Uint16Array(values);
+    for (let index = 0, offset = 0; index < values; index++, offset += step) samples[index] = (raw[offset]! << 8) | raw[offset + 1]!;
+    return samples;
+  }
+  const samples = new Uint16Array(raw.buffer, raw.byteOffset, values);
+  // Sample i is written at bytes 2i, 2i+1 after bytes step*i, step*i+1 are read: never ahead of what is still to read.
+  if (LITTLE_ENDIAN || step !== 2) {
+    for (let index = 0, offset = 0; index < values; index++, offset += step) samples[index] = (raw[offset]! << 8) | raw[offset + 1]!;
+  }
+  return samples;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/** A chunk type as text, or its bytes in hex where they are not letters (a damaged length lands anywhere). */
+function chunkName(type: Uint8Array): string {
+  const letters = [...type].every((byte) => (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122));
+  return letters ? String.fromCharCode(...type) : `0x${[...type].map((byte) => byte.toString(16).padStart(2, '0')).join('')}`;
+}
+
+/**
+ * Reverses the PNG row filters (none, sub, up, average, Paeth) in place: the bare samples end up rows back to
+ * back at the start of `data`, which is returned as that view. Safe in place because the filtered byte of
+ * sample k lies at k + row + 1, after every byte written so far, and a row's filter type is read before the
+ * row is written; the row above is read from the output. The first row reads a row of zeros above it.
+ * Indexes directly (no per-row views); one-byte pixels (8-bit grey) carry their left neighbour in a local, and
+ * Paeth chooses its predictor without branches: on noisy images the branches are unpredictable and made it
+ * several times slower than the other filters.
+ */
+function unfilter(data: Uint8Array, height: number, rowBytes: number, pixelBytes: number, file: string): Uint8Array {
   for (let row = 0; row < height; row++) {
     const start = row * rowBytes;
     const end = start + rowBytes;
-    // filtered[index + shift] is the filtered byte of out[index]; each row is preceded by its filter type.
+    // data[index + shift] is the filtered byte of sample index; each row is preceded by its filter type.
     const shift = row + 1;
-    const filter = filtered[start + row]!;
-    if (filter > 4) throw new Error(`damaged PNG: row ${row} has filter type ${filter}, expected 0 to 4`);
-    if (filter === 0) out.set(filtered.subarray(start + shift, end + shift), start);
-    else if (row === 0) unfilterFirstRow(filtered, shift, out, end, pixelBytes, filter);
-    else if (filter === 1) unfilterSub(filtered, shift, out, start, end, pixelBytes);
-    else if (filter === 2) for (let index = start; index < end; index++) out[index] = filtered[index + shift]! + out[index - rowBytes]!;
-    else if (filter === 3) unfilterAverage(filtered, shift, out, start, end, pixelBytes, rowBytes);
-    else unfilterPaeth(filtered, shift, out, start, end, pixelBytes, rowBytes);
+    const filter = data[start + row]!;
+    if (filter > 4) throw new ImageDecodeError(file, 'png', 'damaged', `row ${row} has filter type ${filter}, expected 0 to 4`);
+    if (filter === 0) data.copyWithin(start, start + shift, end + shift);
+    else if (row === 0) unfilterFirstRow(data, shift, data, end, pixelBytes, filter);
+    else if (filter === 1) unfilterSub(data, shift, data, start, end, pixelBytes);
+    else if (filter === 2) for (let index = start; index < end; index++) data[index] = data[index + shift]! + data[index - rowBytes]!;
+    else if (filter === 3) unfilterAverage(data, shift, data, start, end, pixelBytes, rowBytes);
+    else unfilterPaeth(data, shift, data, start, end, pixelBytes, rowBytes);
   }
-  return out;
+  return data.subarray(0, rowBytes * height);
 }
 
 /** The first row, with zeros above it: up adds nothing, average halves the left neighbour, Paeth predicts the left one (as sub). */
 function unfilterFirstRow(filtered: Uint8Array, shift: number, out: Uint8Array, end: number, pixelBytes: number, filter: number): void {
-  if (filter === 2) out.set(filtered.subarray(shift, end + shift), 0);
+  if (filter === 2) out.copyWithin(0, shift, end + shift);
   else if (filter === 3)
     for (let index = 0; index < end; index++) out[index] = filtered[index + shift]! + (index < pixelBytes ? 0 : out[index - pixelBytes]! >> 1);
   else unfilterSub(filtered, shift, out, 0, end, pixelBytes);

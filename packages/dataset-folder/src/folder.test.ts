@@ -395,3 +395,32 @@ describe('bad input', () => {
     await expect(broken.decode()).rejects.toThrow(`${join(root, 'images', 'broken.png')}: cannot decode image`);
   });
 });
+
+describe('folder pixel limit', () => {
+  it('checks each image against maxPixels on its header, names the option, and hands the limit to pipelines', async () => {
+    const root = join(work, 'pixel-limit');
+    for (const [name, value] of [
+      ['a', 40],
+      ['b', 200],
+    ] as const) {
+      mkdirSync(join(root, name), { recursive: true });
+      for (const index of [0, 1]) {
+        await sharp(new Uint8Array(32 * 24).fill(value + index), { raw: { width: 32, height: 24, channels: 1 } })
+          .png()
+          .toFile(join(root, name, `${index}.png`));
+      }
+    }
+    const limited = await folder({ root, maxPixels: 700, fractions: { train: 1, val: 0, test: 0 } });
+    const [sample] = await collect(limited, 'train');
+    expect(sample!.maxPixels).toBe(700);
+    await expect(sample!.decode()).rejects.toThrow(
+      `${sample!.source}: cannot decode image (too large PNG: 32x24 is 768 pixels, above the limit of 700; raise the maxPixels option`,
+    );
+    const raised = await folder({ root, maxPixels: 768, fractions: { train: 1, val: 0, test: 0 } });
+    const [whole] = await collect(raised, 'train');
+    expect((await whole!.decode()).width).toBe(32);
+    const [unlimited] = await collect(await folder({ root, fractions: { train: 1, val: 0, test: 0 } }), 'train');
+    expect(unlimited!.maxPixels).toBeUndefined();
+    await expect(folder({ root, maxPixels: -3 })).rejects.toThrow('folder: maxPixels must be a positive integer, got -3');
+  });
+});

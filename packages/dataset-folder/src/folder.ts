@@ -10,6 +10,7 @@ import {
   labelFractionSubsets,
   mapConcurrent,
   parseCsv,
+  resolveMaxPixels,
   sampleRange,
   type CsvTable,
   validateTask,
@@ -71,6 +72,11 @@ export interface FolderOptions {
   readonly onError?: OnError;
   /** What the images show, for finetuning's augmentations; default `natural` (crops and horizontal flips only). */
   readonly modality?: Modality;
+  /**
+   * Largest image decoded, in pixels (width x height), checked on each file's header before decoding; default
+   * 2^28 (16384 x 16384). Raise it for very large slides; a larger image is an `ImageDecodeError` naming it.
+   */
+  readonly maxPixels?: number;
 }
 
 export const folderInfo: DatasetInfo = {
@@ -108,6 +114,7 @@ export const folderProvider: DatasetProvider = defineDatasetProvider({
     seed: 'integer',
     extensions: 'strings',
     onError: ['throw', 'skip'],
+    maxPixels: 'integer',
     modality: ['pathology', 'fundus', 'chest-xray', 'natural'],
   },
   open: (_id, root, options) => folder({ ...(options as FolderOptions), ...(root.toLowerCase().endsWith('.csv') ? { csv: root } : { root }) }),
@@ -169,6 +176,8 @@ export async function folder(options: FolderOptions): Promise<Dataset> {
     throw new TypeError('folder: classes is for single-label tasks; for multilabel, labelColumns names the labels');
   }
   const problems = new Problems(onError);
+  if (options.maxPixels !== undefined) resolveMaxPixels(options.maxPixels, 'folder');
+  const decodeOptions = options.maxPixels === undefined ? {} : { maxPixels: options.maxPixels };
 
   const listed = options.csv !== undefined ? await listManifest(options.csv, options, problems) : await listFolders(options.root!, options, problems);
   const task = makeTask(options, listed, problems);
@@ -223,8 +232,9 @@ export async function folder(options: FolderOptions): Promise<Dataset> {
     target: typeof entry.target === 'number' ? entry.target : entry.target.slice(),
     ...(entry.group === undefined ? {} : { group: entry.group }),
     source: entry.path,
-    decode: () => decodeImageFile(entry.path),
+    decode: () => decodeImageFile(entry.path, decodeOptions),
     encoded: () => readImageFile(entry.path),
+    ...decodeOptions,
   });
 
   return {

@@ -3,7 +3,7 @@ import type { Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BinaryTask, Dataset, DatasetInfo, DatasetProvider, DatasetIssue, OnError, RawImage, Sample, SampleOptions, SplitName } from '@medssl/spec';
-import { loadHdf5, openUint8Array, readRowsInto, withHdf5Errors, type Hdf5, type Hdf5Dataset, type Hdf5File } from './hdf5.js';
+import { discardHdf5, Hdf5ReadError, loadHdf5, openUint8Array, readRowsInto, withHdf5Errors, type Hdf5, type Hdf5Dataset, type Hdf5File } from './hdf5.js';
 
 export interface PcamOptions {
   /** Folder holding the six gunzipped `camelyonpatch_level_2_split_{train,valid,test}_{x,y}.h5` files. */
@@ -89,14 +89,21 @@ class PatchReader {
   private slots: BlockSlot[] = [];
 
   constructor(
-    private readonly hdf5: Hdf5,
+    private hdf5: Hdf5,
     readonly path: string,
     private readonly length: number,
     readonly blockRows: number,
   ) {}
 
-  /** A copy of one patch's pixels, so callers may modify what they get. */
-  patch(index: number): Uint8Array {
+  /**
+   * A copy of one patch's pixels, so callers may modify what they get. After the HDF5 instance was discarded
+   * (a damaged file made it trap), the reader forgets what it held there and reads through a fresh one.
+   */
+  async patch(index: number): Promise<Uint8Array> {
+    if (this.hdf5.broken) {
+      this.forget();
+      this.hdf5 = await loadHdf5();
+    }
     const block = Math.floor(index / this.blockRows);
     let slot = this.slots.find((candidate) => candidate.block === block);
     if (slot) {
@@ -107,9 +114,9 @@ class PatchReader {
         this.readBlock(block, pointer);
       } catch (error) {
         // A failed read can leave HDF5's handles half used: start again from a fresh open.
-        this.hdf5.runtime._free(pointer);
+        if (!this.hdf5.broken) this.hdf5.runtime._free(pointer);
         this.close();
-        throw new Error(`${(error as Error).message} while decoding patch ${index}`);
+        throw new Hdf5ReadError(this.path, 'x', `${(error as Error).message} while decoding patch ${index}`, { cause: error });
       }
       slot = { block, pointer };
       this.closeWhenIdle();
@@ -123,7 +130,11 @@ class PatchReader {
   private allocate(): number {
     const bytes = this.blockRows * PATCH_BYTES;
     const pointer = this.hdf5.runtime._malloc(bytes);
-    if (pointer === 0) throw new Error(`${this.path}: cannot allocate ${bytes} bytes of wasm memory for a block of ${this.blockRows} patches`);
+    if (pointer === 0) {
+      // wasm memory is exhausted (it never shrinks): this instance is replaced on the next read.
+      discardHdf5(this.hdf5);
+      throw new Hdf5ReadError(this.path, 'x', `${this.path}: cannot allocate ${bytes} bytes of wasm memory for a block of ${this.blockRows} patches`);
+    }
     return pointer;
   }
 
@@ -151,8 +162,20 @@ class PatchReader {
     this.idleTimer.unref();
   }
 
+  /** Drops what the reader held in a discarded instance, without calling into it. */
+  private forget(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    this.slots = [];
+    this.open = undefined;
+  }
+
   /** Closes the file and frees the blocks; the next `patch` opens it again. */
   close(): void {
+    if (this.hdf5.broken) {
+      this.forget();
+      return;
+    }
     clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     for (const slot of this.slots) this.hdf5.runtime._free(slot.pointer);
@@ -249,11 +272,11 @@ export async function pcam(options: PcamOptions): Promise<Dataset> {
     const y = openUint8Array(hdf5, yPath, 'y', [1, 1, 1]);
     let labels: Uint8Array;
     try {
-      const values = withHdf5Errors(hdf5, yPath, 'read dataset "y"', () => y.dataset.value);
+      const values = withHdf5Errors(hdf5, yPath, 'read dataset "y"', () => y.dataset.value, 'y');
       if (!(values instanceof Uint8Array)) throw new Error(`${yPath}: dataset "y" did not read as bytes`);
       labels = values;
     } finally {
-      y.file.close();
+      if (!hdf5.broken) y.file.close();
     }
     if (x.length !== y.length) {
       throw new Error(`PatchCamelyon split ${official}: ${xPath} holds ${x.length} patches but ${yPath} holds ${y.length} labels`);
@@ -294,7 +317,7 @@ export async function pcam(options: PcamOptions): Promise<Dataset> {
     target: entry.labels[index]!,
     source: `${entry.xPath}[${index}]`,
     async decode(): Promise<RawImage> {
-      return { data: entry.reader.patch(index), width: PATCH_SIZE, height: PATCH_SIZE, channels: PATCH_CHANNELS };
+      return { data: await entry.reader.patch(index), width: PATCH_SIZE, height: PATCH_SIZE, channels: PATCH_CHANNELS };
     },
   });
 

@@ -20,6 +20,11 @@ export interface Sample {
    * after decoding). Lets a pipeline decode in its worker threads instead of the thread that asked.
    */
   encoded?(): Promise<Uint8Array>;
+  /**
+   * The pixel limit (width x height) `decode()` applies, where the dataset was opened with one other than core's
+   * default (2^28): a pipeline that decodes `encoded()` itself applies the same.
+   */
+  readonly maxPixels?: number;
 }
 
 export interface SampleOptions {

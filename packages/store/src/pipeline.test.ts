@@ -78,6 +78,18 @@ describeWithSharedData('embedBatches', ['pcam/data/train'], () => {
       /^\/data\/damaged\.png: cannot decode image \(truncated PNG: the chunk at byte 8 is cut off/,
     );
 
+    // A sample's pixel limit (its dataset's maxPixels) holds where a worker decodes its file (96x96 patches here).
+    const [fileSample] = await collect(fileDataset(files, 'test-1', { encoded: true }).samples('train'));
+    const limited: Sample = { ...fileSample!, maxPixels: 9215 };
+    await expect(collect(embedBatches({ embedder: identityEmbedder(56, 56), preprocessing, batches: [[limited]], batchSize: 1, workers: 1 }))).rejects.toThrow(
+      /patch\d+\.jpg: cannot decode image \(too large JPEG: 96x96 is 9216 pixels, above the limit of 9215; raise the maxPixels option/,
+    );
+    expect(
+      await collect(
+        embedBatches({ embedder: identityEmbedder(56, 56), preprocessing, batches: [[{ ...limited, maxPixels: 9216 }]], batchSize: 1, workers: 1 }),
+      ),
+    ).toHaveLength(1);
+
     // An image that does not end up the backbone's size is named with both sizes.
     const uncropped: Preprocessing = { resize: { size: 60, interpolation: 'bilinear' }, channels: 3 };
     await expect(

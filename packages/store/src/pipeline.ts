@@ -144,7 +144,8 @@ export async function* prepareBatches(options: PrepareBatchesOptions): AsyncGene
   const prepareBatch = async (samples: readonly Sample[], slot: number) => {
     const inputs = samples.map((sample): Promise<RawImage | Uint8Array> => (sample.encoded ? sample.encoded() : sample.decode()));
     const jobs = await handOff(inputs, (input, index) => {
-      const job = pool.preprocess(slot, index, input, samples[index]!.source ?? samples[index]!.id);
+      const sample = samples[index]!;
+      const job = pool.preprocess(slot, index, input, sample.source ?? sample.id, sample.maxPixels);
       job.catch(() => undefined); // rethrown by Promise.all below
       return job;
     });

@@ -22,6 +22,8 @@ export interface PreprocessJob {
   readonly encoded?: Uint8Array;
   /** The sample's source or id, for errors. */
   readonly name: string;
+  /** The sample's pixel limit, where its dataset set one (`Sample.maxPixels`). */
+  readonly maxPixels?: number;
 }
 
 /** A worker's answer: a job done (or failed), or, once, that it has started and takes jobs. */
@@ -37,7 +39,7 @@ export async function runPreprocessJob(
   try {
     const target = views[job.slot];
     if (!target) throw new RangeError(`no batch slot ${job.slot}`);
-    const image = job.encoded ? await decodeImage(job.encoded, job.name) : job.image!;
+    const image = job.encoded ? await decodeImage(job.encoded, job.name, job.maxPixels === undefined ? {} : { maxPixels: job.maxPixels }) : job.image!;
     if (inputSize) {
       const [, height, width] = preprocessedShape(image, preprocessing);
       if (height !== inputSize[0] || width !== inputSize[1]) {

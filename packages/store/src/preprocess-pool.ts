@@ -38,7 +38,7 @@ export interface PreprocessPool {
    * Preprocesses `image` into image position `index` of batch slot `slot`; `name` names it in errors. Given an
    * image file's bytes (a sample's `encoded()`) instead of pixels, the worker decodes them first.
    */
-  preprocess(slot: number, index: number, image: RawImage | Uint8Array, name: string): Promise<void>;
+  preprocess(slot: number, index: number, image: RawImage | Uint8Array, name: string, maxPixels?: number): Promise<void>;
   /**
    * Runs one job that waits for a worker to start, here on the calling thread, and returns true. A thread that
    * would otherwise wait does the first images while the workers start (loading their modules, and sharp,
@@ -184,7 +184,7 @@ export function createPreprocessPool(options: PreprocessPoolOptions): Preprocess
     slotImages: options.slotImages,
     imageValues: options.imageValues,
     ...(options.inputSize ? { inputSize: options.inputSize } : {}),
-    preprocess(slot, index, image, name) {
+    preprocess(slot, index, image, name, maxPixels) {
       if (failure) return Promise.reject(failure);
       if (closed) return Promise.reject(new Error('the preprocessing pool is closed'));
       if (!Number.isSafeInteger(slot) || slot < 0 || slot >= options.slots)
@@ -201,7 +201,7 @@ export function createPreprocessPool(options: PreprocessPoolOptions): Preprocess
       const copy = whole ? bytes : bytes instanceof Uint16Array ? new Uint16Array(bytes) : new Uint8Array(bytes);
       const message: PreprocessJob =
         image instanceof Uint8Array
-          ? { job, slot, index, name, encoded: copy as Uint8Array }
+          ? { job, slot, index, name, encoded: copy as Uint8Array, ...(maxPixels === undefined ? {} : { maxPixels }) }
           : { job, slot, index, name, image: { data: copy, width: image.width, height: image.height, channels: image.channels } };
       const transfer = whole ? [] : [copy.buffer as ArrayBuffer];
       if (started.includes(true)) dispatch(message, transfer);

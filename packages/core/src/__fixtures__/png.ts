@@ -47,14 +47,6 @@ export function encodePng(options: {
       filtered[row * (rowBytes + 1) + 1 + index] = (value - predicted) & 255;
     }
   }
-  const chunk = (type: string, body: Uint8Array) => {
-    const header = Buffer.alloc(8);
-    header.writeUInt32BE(body.length, 0);
-    header.write(type, 4, 'latin1');
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(Buffer.concat([header.subarray(4), body])), 0);
-    return Buffer.concat([header, body, crc]);
-  };
   const header = Buffer.alloc(13);
   header.writeUInt32BE(width, 0);
   header.writeUInt32BE(height, 4);
@@ -62,12 +54,37 @@ export function encodePng(options: {
   const compressed = deflateSync(filtered);
   const third = Math.ceil(compressed.length / 3);
   const parts = [0, 1, 2].map((part) => chunk('IDAT', compressed.subarray(part * third, (part + 1) * third)));
-  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   return Buffer.concat([
-    signature,
+    PNG_SIGNATURE,
     chunk('IHDR', header),
     ...(options.extra ?? []).map(([type, body]) => chunk(type, body)),
     ...parts,
     chunk('IEND', new Uint8Array(0)),
   ]);
+}
+
+export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** One chunk: length, type, body and a correct CRC (so that damage placed in the body passes the CRC check). */
+export function chunk(type: string, body: Uint8Array): Buffer {
+  const header = Buffer.alloc(8);
+  header.writeUInt32BE(body.length, 0);
+  header.write(type, 4, 'latin1');
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(Buffer.concat([header.subarray(4), body])), 0);
+  return Buffer.concat([header, body, crc]);
+}
+
+/** An IHDR body: size, depth and colour type, no interlace. */
+export function headerBody(width: number, height: number, depth: number, colorType: number): Buffer {
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([depth, colorType, 0, 0, 0], 8);
+  return header;
+}
+
+/** A PNG of the given IHDR and one IDAT body, every CRC correct. */
+export function pngWithData(header: Uint8Array, data: Uint8Array): Buffer {
+  return Buffer.concat([PNG_SIGNATURE, chunk('IHDR', header), chunk('IDAT', data), chunk('IEND', new Uint8Array(0))]);
 }
