@@ -112,7 +112,7 @@ for (const id of ESTIMATOR_IDS) {
     ratio(seconds, svd),
     ratio(seconds, gram),
     runs[0]!.scores[id].toPrecision(8),
-    python.gram?.[id]?.score.toPrecision(8) ?? '-',
+    (python.gram?.[id] ?? python.svd?.[id])?.score.toPrecision(8) ?? '-',
   ]);
 }
 const together = [];

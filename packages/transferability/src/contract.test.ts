@@ -89,6 +89,22 @@ describe('estimateTransferability', () => {
     expect(await score(own)).toBeGreaterThan(await score(shared));
   });
 
+  it('gives TransRate alone (by Cholesky) the value it has beside the others (from the spectrum)', async () => {
+    for (const [n, d] of [
+      [80, 12],
+      [20, 50],
+    ] as const) {
+      const input = {
+        features: { data: separable(n, d, (row) => row % 3, 1), shape: [n, d] as [number, number] },
+        targets: { type: 'class' as const, data: Int32Array.from({ length: n }, (_, r) => r % 3), shape: [n] as [number] },
+        task: { type: 'multiclass', classes: ['a', 'b', 'c'], ordinal: false, primaryMetric: 'accuracy' } as Task,
+      };
+      const alone = (await estimateTransferability(input, { estimators: ['transrate'] })).transrate;
+      const beside = (await estimateTransferability(input)).transrate;
+      expect(Math.abs(alone - beside) / Math.abs(beside), `[${n}, ${d}]`).toBeLessThan(1e-10);
+    }
+  });
+
   it('runs only the estimators asked for, and only NLEEP depends on the seed', async () => {
     const n = 60;
     const d = 10;

@@ -6,7 +6,7 @@ import { logmeEvidence, logmeTargets } from './logme.js';
 import { leep, mixturePosteriors, nleepComponents, nleepGaussians } from './nleep.js';
 import { labelProblems, mean, TransferabilityInputError } from './problems.js';
 import { prepareFeaturesWith, type SpectralView, spectralView } from './spectral.js';
-import { classGram, transRate } from './transrate.js';
+import { choleskyCodingRate, classGram, spectralCodingRate, transRate } from './transrate.js';
 
 export { weightedKendallTau } from './tau.js';
 export { TransferabilityInputError } from './problems.js';
@@ -119,6 +119,17 @@ export async function estimateTransferability(
         }
       : undefined,
   );
+  // The class Gram matrices are read (and overwritten by Cholesky) once, after everything else used them.
+  const runTransRate = async (whole: number): Promise<void> => {
+    const rates: number[] = [];
+    try {
+      for (const problem of problems) rates.push(await transRate(whole, prepared.centered, d, problem, classGrams));
+    } catch (error) {
+      throw new Error(`transferability: transrate failed on [${n}, ${d}] features: ${(error as Error).message}`, { cause: error });
+    }
+    run('transrate', () => mean(rates));
+    await step();
+  };
   await step();
   if (wants('logme')) {
     const columns = logmeTargets(problems, task);
@@ -127,7 +138,11 @@ export async function estimateTransferability(
     await step();
   }
   let centered: SpectralView | undefined;
-  if (wants('hscore') || wants('transrate') || wants('nleep') || wants('gbc')) {
+  if (wants('transrate') && !(wants('hscore') || wants('nleep') || wants('gbc'))) {
+    // TransRate alone needs log-determinants, not a spectrum: Cholesky costs a third of the reduction.
+    const whole = choleskyCodingRate(await prepared.centeredGram(), n, d);
+    await runTransRate(whole);
+  } else if (wants('hscore') || wants('transrate') || wants('nleep') || wants('gbc')) {
     const gram = await prepared.centeredGram();
     const indicators = wants('hscore') ? classIndicators(problems) : [];
     const lw = wants('hscore') ? ledoitWolfShrinkage(prepared.centered, n, d, gram) : undefined;
@@ -144,17 +159,7 @@ export async function estimateTransferability(
       });
       run('hscore', () => mean(perProblem.map(({ problem, coordinates }) => hScore(view, problem, coordinates, lw.shrinkage, lw.mu))));
     }
-    if (wants('transrate')) {
-      // The class Gram matrices are read (and overwritten by Cholesky) once, after everything else used them.
-      const rates: number[] = [];
-      try {
-        for (const problem of problems) rates.push(await transRate(view, prepared.centered, problem, classGrams));
-      } catch (error) {
-        throw new Error(`transferability: transrate failed on [${n}, ${d}] features: ${(error as Error).message}`, { cause: error });
-      }
-      run('transrate', () => mean(rates));
-      await step();
-    }
+    if (wants('transrate')) await runTransRate(spectralCodingRate(view));
     if (wants('gbc')) {
       const components = Math.min(GBC_COMPONENTS, view.rank);
       const principal = view.principalScores(components);
