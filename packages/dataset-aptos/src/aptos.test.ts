@@ -3,7 +3,7 @@
  * APTOS 2019 folder in a temporary directory; expected split sizes are computed here from the label counts
  * and the documented rounding rule. Bad input uses small synthetic layouts.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatasetLayoutError } from '@medssl/core';
@@ -169,19 +169,24 @@ describeWithSharedData('aptos on RetinaMNIST laid out as APTOS 2019', ['medmnist
     expect(await decodeImage(await sample!.encoded!(), sample!.source!)).toEqual(image);
   });
 
-  it('draws the same split in two factory calls on fresh folders, and saves it', async () => {
-    const first = await aptos({ root: await freshRoot() });
+  it('draws the same split in two factory calls on fresh folders, writes nothing under the data, and saves it where asked', async () => {
+    const firstRoot = await freshRoot();
+    const before = readdirSync(firstRoot).sort();
+    const first = await aptos({ root: firstRoot });
+    // The data folder is read-only to medssl: the split is drawn in memory.
+    expect(readdirSync(firstRoot).sort()).toEqual(before);
     const secondRoot = await freshRoot();
-    const second = await aptos({ root: secondRoot });
+    const splitFile = join(temporaryFolder('split'), 'aptos-split.json');
+    const second = await aptos({ root: secondRoot, splitFile });
     expect(await idsBySplit(second)).toEqual(await idsBySplit(first));
     expect(second.version).toBe(first.version);
-    const saved = JSON.parse(readFileSync(join(secondRoot, 'medssl-aptos-split-seed0.json'), 'utf8')) as SplitRecord;
+    const saved = JSON.parse(readFileSync(splitFile, 'utf8')) as SplitRecord;
     expect(saved.format).toBe(SPLIT_FORMAT);
     expect(saved.seed).toBe(0);
     expect(saved.fractions).toEqual({ train: 0.7, val: 0.1, test: 0.2 });
     expect(saved.splits).toEqual(await idsBySplit(first));
     const reseeded = await aptos({ root: secondRoot, seed: 3 });
-    expect(existsSync(join(secondRoot, 'medssl-aptos-split-seed3.json'))).toBe(true);
+    expect(existsSync(join(secondRoot, 'medssl-aptos-split-seed3.json'))).toBe(false);
     expect(reseeded.version).not.toBe(first.version);
     expect((await idsBySplit(reseeded)).test).not.toEqual((await idsBySplit(first)).test);
     for (const split of first.splits) expect(await reseeded.size(split)).toBe(await first.size(split));
@@ -189,8 +194,9 @@ describeWithSharedData('aptos on RetinaMNIST laid out as APTOS 2019', ['medmnist
 
   it('reuses the saved split file as it is, and refuses one that does not match the csv', async () => {
     const root = await freshRoot();
-    const original = await idsBySplit(await aptos({ root }));
+    // Saved at the default location on purpose (as earlier versions did by themselves): reused from there.
     const path = join(root, 'medssl-aptos-split-seed0.json');
+    const original = await idsBySplit(await aptos({ root, splitFile: path }));
     const saved = JSON.parse(readFileSync(path, 'utf8')) as SplitRecord;
     // Move one id from train to test by hand: a reused file is followed exactly.
     const moved = saved.splits.train[0]!;

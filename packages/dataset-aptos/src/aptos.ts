@@ -31,8 +31,9 @@ export interface AptosOptions {
   /** Shares of the labelled images per split, stratified by grade; default 0.7 / 0.1 / 0.2. */
   readonly fractions?: SplitFractions;
   /**
-   * Where the split is saved and, when present, read back; default `<root>/medssl-aptos-split-seed<seed>.json`
-   * (with the fractions added to the name when they are not the default).
+   * Where the split is saved and, when present, read back. Without it the split is drawn in memory (it is
+   * deterministic) and nothing is written; a file at `<root>/medssl-aptos-split-seed<seed>.json` (with the
+   * fractions added to the name when they are not the default) is still reused when present.
    */
   readonly splitFile?: string;
   /** Crop the black border around the fundus inside `decode()`; `true` uses the default threshold. */
@@ -156,9 +157,11 @@ async function readLabelledImages(root: string, log: IssueLog): Promise<Labelled
 }
 
 /**
- * Reuses the saved split when present (checked against the csv), else draws it and saves it. A default
- * location that cannot be written (a read-only dataset folder) is a note, not an error: the split is a
- * pure function of the ids, grades, fractions and seed, so it is drawn again identically next time.
+ * Reuses a saved split when present (checked against the csv), else draws it. It is saved only to an
+ * explicit `splitFile`: medssl never writes under a dataset root unless asked to (data often sits on a
+ * read-only or shared mount). Unsaved, nothing is lost: the split is a pure function of the ids, grades,
+ * fractions and seed, drawn again identically next time, and the dataset's version carries its digest.
+ * A file at the default location (written by earlier versions, or put there on purpose) is still reused.
  */
 async function obtainSplit(
   path: string,
@@ -167,27 +170,22 @@ async function obtainSplit(
   fractions: SplitFractions,
   seed: number,
   csvPath: string,
-  log: IssueLog,
 ): Promise<SplitRecord> {
   if (existsSync(path)) return loadSplit(path, images.ids, seed, fractions, csvPath);
   const record = drawSplit(images.ids, images.grades, APTOS_CLASSES.length, fractions, seed);
+  if (!explicit) return record;
   try {
     await writeFileAtomic(path, serializeSplit(record));
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    if (explicit) throw new Error(`${path}: cannot save the APTOS split (${reason})`);
-    log.report({
-      kind: 'note',
-      message: `${path}: cannot save the APTOS split (${reason}); drew it in memory (pass splitFile to keep it elsewhere)`,
-      file: path,
-    });
+    throw new Error(`${path}: cannot save the APTOS split (${reason})`);
   }
   return record;
 }
 
 /**
  * APTOS 2019 from Kaggle's layout: the labelled `train.csv` images, split train/val/test by grade with a
- * seed, the split saved beside the data and reused. Test images (no public labels) are not read.
+ * seed (saved only where `splitFile` says). Test images (no public labels) are not read.
  */
 export async function aptos(options: AptosOptions): Promise<Dataset> {
   if (typeof options?.root !== 'string' || options.root.length === 0) throw new TypeError('aptos: options.root must name the dataset folder');
@@ -218,7 +216,7 @@ export async function aptos(options: AptosOptions): Promise<Dataset> {
   const csvPath = join(root, CSV_NAME);
   const images = await readLabelledImages(root, log);
   const splitPath = options.splitFile ?? join(root, defaultSplitFileName(seed, fractions));
-  const record = await obtainSplit(splitPath, options.splitFile !== undefined, images, fractions, seed, csvPath, log);
+  const record = await obtainSplit(splitPath, options.splitFile !== undefined, images, fractions, seed, csvPath);
 
   const gradeOf = new Map(images.ids.map((id, row) => [id, images.grades[row]!]));
   const digest = createHash('sha256');
