@@ -9,6 +9,7 @@ import { decodeImage, decodeWithSharp } from './decode.js';
 import { ImageDecodeError } from './image-errors.js';
 import { encodePng } from './__fixtures__/png.js';
 import { encodeTiff } from './__fixtures__/tiff.js';
+import { mutateBytes, mutationCount, seededRandom } from '@medssl/test-data';
 
 const [width, height] = [48, 40];
 const pixels = Uint8Array.from({ length: width * height * 3 }, (_, index) => (index * 7 + (index >> 5) * 13) & 255);
@@ -142,6 +143,39 @@ describe('damaged images', () => {
       if (result.kind === 'error') expect(result.error.file).toBe('eye.jpg');
     }
     expect(kinds.error).toBeGreaterThan(0);
+  });
+
+  // The same seeded mutator as the checkpoint and array readers' tests: 100 per format in `pnpm test`,
+  // MEDSSL_MUTATIONS for a long run. Every mutation decodes or throws the typed error (outcome() fails on
+  // anything else); PNG's checksums leave no mutation that changes pixels silently.
+  const mutations = mutationCount(100);
+  it.each([
+    ['fundus.png', 'png', 'javascript', 31],
+    ['fundus.png', 'png', 'libvips', 32],
+    ['slide.tif', 'tiff', 'libvips', 33],
+    ['eye.jpg', 'jpeg', 'libvips', 34],
+  ] as const)(`%s (%s) through %s: ${mutations} seeded mutations each decode or throw the typed error`, async (file, format, decoder, seed) => {
+    const original =
+      format === 'png'
+        ? encodePng({ width, height, colorType: 2, depth: 8, samples: pixels, filter: 'cycle' })
+        : format === 'tiff'
+          ? encodeTiff({ width, height, channels: 3, pixels, rowsPerStrip: 8, compression: 'deflate' })
+          : new Uint8Array(
+              await sharp(pixels, { raw: { width, height, channels: 3 } })
+                .jpeg({ quality: 90 })
+                .toBuffer(),
+            );
+    const decode = (bytes: Uint8Array) => (decoder === 'javascript' ? decodeImage(bytes, file) : decodeWithSharp(bytes, file));
+    const intact = await decode(original);
+    const random = seededRandom(seed);
+    for (let trial = 0; trial < mutations; trial++) {
+      const bytes = mutateBytes(original, random, [0x00, 0xff, 0x49, 0x44, 0x41, 0x54, 0xd8, 0xd9]);
+      const started = performance.now();
+      const result = await outcome(() => decode(bytes), intact);
+      expect(performance.now() - started, `${file}, mutation ${trial}`).toBeLessThan(1000);
+      if (format === 'png') expect(result.kind, `${file}, mutation ${trial}`).not.toBe('different');
+      if (result.kind === 'error') expect(result.error.file).toBe(file);
+    }
   });
 
   it('a file that is no image is unsupported; an empty file too', async () => {

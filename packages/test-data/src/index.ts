@@ -52,3 +52,4 @@ export function itWithSharedData(title: string, paths: readonly string[], body: 
   const available = haveSharedData(title, ...paths);
   it.skipIf(!available)(sharedDataTitle(title, available), body, timeout);
 }
+export { mutateBytes, mutationCount, seededRandom } from './mutations.js';
