@@ -5,7 +5,7 @@ import { KNN_NEIGHBOURS, knnScore, nearestNeighbours } from './knn.js';
 import { logmeEvidence, logmeTargets } from './logme.js';
 import { leep, mixturePosteriors, nleepComponents, nleepGaussians } from './nleep.js';
 import { labelProblems, mean, TransferabilityInputError } from './problems.js';
-import { prepareFeaturesWith, type SpectralView, spectralView } from './spectral.js';
+import { prepareFeatures, type SpectralView, spectralView } from './spectral.js';
 import { choleskyCodingRate, classGram, spectralCodingRate, transRate } from './transrate.js';
 
 export { weightedKendallTau } from './tau.js';
@@ -105,7 +105,7 @@ export async function estimateTransferability(
   const [single] = problems;
   let classGrams: Map<number, Float64Array> | undefined;
   const sharedClassGrams = wants('transrate') && problems.length === 1 && single!.present.every((label) => single!.counts[label]! > d);
-  const prepared = prepareFeaturesWith(
+  const prepared = prepareFeatures(
     features.data,
     n,
     d,
@@ -160,18 +160,22 @@ export async function estimateTransferability(
       run('hscore', () => mean(perProblem.map(({ problem, coordinates }) => hScore(view, problem, coordinates, lw.shrinkage, lw.mu))));
     }
     if (wants('transrate')) await runTransRate(spectralCodingRate(view));
+    // GBC and NLEEP read the leading principal scores: computed once, for the larger of their two counts.
+    const gbcComponents = wants('gbc') ? Math.min(GBC_COMPONENTS, view.rank) : 0;
+    const nleepCount = wants('nleep') ? nleepComponents(view.values, view.rank) : 0;
+    const computed = Math.max(gbcComponents, nleepCount);
+    const principal = computed > 0 ? view.principalScores(computed) : new Float64Array(0);
     if (wants('gbc')) {
-      const components = Math.min(GBC_COMPONENTS, view.rank);
-      const principal = view.principalScores(components);
-      run('gbc', () => mean(problems.map((problem) => gbc(principal, n, components, problem))));
+      const scores = leadingColumns(principal, n, computed, gbcComponents);
+      run('gbc', () => mean(problems.map((problem) => gbc(scores, n, gbcComponents, problem))));
       await step();
     }
     if (wants('nleep')) {
-      const components = nleepComponents(view.values, view.rank);
-      const principal = view.principalScores(components);
+      const components = nleepCount;
+      const scores = leadingColumns(principal, n, computed, components);
       const classCount = task.type === 'multilabel' ? task.labels.length : task.classes.length;
       const gaussians = nleepGaussians(classCount, n);
-      const posteriors = mixturePosteriors(principal, n, components, gaussians, seed);
+      const posteriors = mixturePosteriors(scores, n, components, gaussians, seed);
       run('nleep', () => mean(problems.map((problem) => leep(posteriors, n, gaussians, problem))));
       await step();
     }
@@ -183,6 +187,14 @@ export async function estimateTransferability(
   }
   // In the order asked for, whatever order they were computed in.
   return Object.fromEntries(chosen.map((id) => [id, scores[id]])) as Record<EstimatorId, number>;
+}
+
+/** The first `count` columns of a row-major `n × width` matrix (the matrix itself when it has no more). */
+function leadingColumns(matrix: Float64Array, n: number, width: number, count: number): Float64Array {
+  if (count === width) return matrix;
+  const result = new Float64Array(n * count);
+  for (let r = 0; r < n; r++) result.set(matrix.subarray(r * width, r * width + count), r * count);
+  return result;
 }
 
 function squaredNorm(vector: Float64Array): number {

@@ -128,16 +128,10 @@ export interface PreparedFeatures {
 /**
  * Converts the features to float64, centres them, and computes one Gram matrix, of the centred rows on
  * the smaller side; the raw Gram matrix follows from it by adding the mean's terms (no cancellation).
+ * `centeredGramOf`, when given, computes that Gram matrix from the centred rows instead (TransRate sums
+ * its classes' Gram matrices into it rather than read the data twice).
  */
-export function prepareFeatures(data: Float32Array | Float64Array, n: number, d: number): PreparedFeatures {
-  return prepareFeaturesWith(data, n, d);
-}
-
-/**
- * As `prepareFeatures`, with the centred Gram matrix computed by `centeredGram` from the centred rows
- * when given (TransRate sums its classes' Gram matrices into it instead of a second pass over the data).
- */
-export function prepareFeaturesWith(
+export function prepareFeatures(
   data: Float32Array | Float64Array,
   n: number,
   d: number,
